@@ -1,0 +1,99 @@
+"""What the borrower tells us about their situation: hardship, disputes, payments already made."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation_context import (
+    borrower_id, borrower_timezone, conversation_id, ledger, local_today, now,
+)
+from actions.conversation_end import close_active_form
+from actions.entities import as_cents, latest_entity, latest_value
+from actions.formatting import spoken_date, yuan
+from actions.guarded import DisclosureAction
+from actions.plans import propose
+from nlu.normalise import parse_date
+
+DISPUTE_HANDOFF_PRIORITY = 1
+
+
+def _borrower_words(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("text") or "")[:500]
+
+
+class ActionRecordHardship(DisclosureAction):
+    """Records the hardship and offers the gentler, fee-free plan or a person."""
+
+    def name(self) -> str:
+        return "action_record_hardship"
+
+    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        known_id = borrower_id(tracker)
+        account = ledger().get_primary_account(known_id)
+        ledger().record_claim(
+            known_id, account.account_id if account else None, conversation_id(tracker), "hardship",
+            detail=_borrower_words(tracker),
+        )
+        dispatcher.utter_message(text="非常理解您现在的困难，已经为您登记。如果您希望和人工专员商量，随时可以说“转人工”。")
+        events: list[dict] = [SlotSet("hardship", True)]
+        if account is not None:
+            events += propose(dispatcher, tracker, account, requested=None, hardship=True)
+        return events
+
+
+class ActionRecordDispute(Action):
+    """A dispute pauses collection and goes to a person; nothing about the debt is argued here."""
+
+    def name(self) -> str:
+        return "action_record_dispute"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        known_id = borrower_id(tracker)
+        if known_id and ledger().get_borrower(known_id):
+            account = ledger().get_primary_account(known_id)
+            ledger().record_claim(
+                known_id, account.account_id if account else None, conversation_id(tracker), "dispute",
+                detail=_borrower_words(tracker),
+            )
+            ledger().record_handoff(conversation_id(tracker), known_id, "dispute", DISPUTE_HANDOFF_PRIORITY)
+        dispatcher.utter_message(
+            text="已记录您的异议。核实期间我们会暂停催收，并由人工专员在2个工作日内与您联系核实。"
+        )
+        return close_active_form() + [SlotSet("collection_stopped", True)]
+
+
+class ActionRecordPaidClaim(DisclosureAction):
+    """Already paid: keep what they said (amount, date) for reconciliation; do not argue."""
+
+    def name(self) -> str:
+        return "action_record_paid_claim"
+
+    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        known_id = borrower_id(tracker)
+        account = ledger().get_primary_account(known_id)
+        amount = as_cents(latest_value(tracker, "amount"))
+        date_entity = latest_entity(tracker, "date")
+        # The normaliser reads dates as future promises; a payment already made lies in the past.
+        paid_on = (
+            parse_date(date_entity.get("text") or "", now(tracker), borrower_timezone(tracker), prefer="past")
+            if date_entity else None
+        )
+        ledger().record_claim(
+            known_id, account.account_id if account else None, conversation_id(tracker), "paid",
+            detail=_borrower_words(tracker), amount_cents=amount, claimed_date=paid_on,
+        )
+        said = ""
+        if paid_on:
+            said += f"于{spoken_date(paid_on, local_today(tracker))}"
+        if amount:
+            said += f"还款{yuan(amount)}"
+        dispatcher.utter_message(
+            text=(
+                f"好的，已记录您{'反映' + said if said else '反映已经还款'}的情况。我们会在1至3个工作日内核对入账，"
+                "请保留好还款凭证。核对期间如有疑问，可以随时联系我们。"
+            )
+        )
+        return []

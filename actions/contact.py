@@ -1,0 +1,180 @@
+"""Callbacks, do-not-contact, abuse, distress, hand-off to a person, and closing."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation_context import (
+    borrower_id, borrower_timezone, channel, conversation_id, is_verified, ledger, now,
+)
+from actions.conversation_end import close_active_form, end_conversation
+from actions.entities import as_date, latest_value
+from actions.formatting import spoken_date, yuan
+
+# The earliest and latest local times a callback may be booked for (stricter than the 08:00–22:00 rule).
+CALLBACK_EARLIEST = time(9, 0)
+CALLBACK_LATEST = time(20, 0)
+CALLBACK_DEFAULT_DELAY = timedelta(hours=2)
+MAX_ABUSE_REPLIES = 2
+MAX_FALLBACKS_BEFORE_HANDOFF = 3
+HANDOFF_PRIORITY = {"distress": 0, "requested": 2, "nlu_fallback": 3}
+
+
+def callback_time(requested_day, moment: datetime, zone: str) -> datetime:
+    """A callback slot inside permitted hours: the named day at 10:00, else two hours from now."""
+    local = moment.astimezone(ZoneInfo(zone))
+    if requested_day is not None and requested_day > local.date():
+        return datetime.combine(requested_day, time(10, 0), ZoneInfo(zone))
+    candidate = local + CALLBACK_DEFAULT_DELAY
+    if candidate.time() < CALLBACK_EARLIEST:
+        return datetime.combine(candidate.date(), CALLBACK_EARLIEST, ZoneInfo(zone))
+    if candidate.time() > CALLBACK_LATEST or candidate.date() != local.date():
+        return datetime.combine(local.date() + timedelta(days=1), time(10, 0), ZoneInfo(zone))
+    return candidate.replace(second=0, microsecond=0)
+
+
+class ActionRecordCallback(Action):
+    def name(self) -> str:
+        return "action_record_callback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        known_id = borrower_id(tracker)
+        zone = borrower_timezone(tracker)
+        when = callback_time(as_date(latest_value(tracker, "date")), now(tracker), zone)
+        if known_id and ledger().get_borrower(known_id):
+            ledger().record_callback(known_id, conversation_id(tracker), when)
+        local_now = now(tracker).astimezone(ZoneInfo(zone))
+        dispatcher.utter_message(
+            text=f"好的，不打扰您了。我们会在{spoken_date(when.date(), local_now.date())}{when:%H:%M}左右再联系您，再见。"
+        )
+        return end_conversation()
+
+
+class ActionDoNotContact(Action):
+    def name(self) -> str:
+        return "action_do_not_contact"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        known_id = borrower_id(tracker)
+        if known_id and ledger().get_borrower(known_id):
+            source = "borrower" if is_verified(tracker) else "unverified_party"
+            ledger().set_do_not_contact(known_id, "requested_in_conversation", f"{channel(tracker)}:{source}")
+        dispatcher.utter_message(
+            text="好的，已记录您的要求，我们将停止主动联系您。如需处理账户，您可以随时通过官方App或客服热线联系我们。再见。"
+        )
+        return end_conversation()
+
+
+class ActionHandleAbuse(Action):
+    def name(self) -> str:
+        return "action_handle_abuse"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        count = int(tracker.get_slot("abuse_count") or 0) + 1
+        if count <= MAX_ABUSE_REPLIES:
+            dispatcher.utter_message(text="理解您现在心情不好。我们希望和您一起找到解决办法，请您平和地沟通。")
+            return [SlotSet("abuse_count", count)]
+        known_id = borrower_id(tracker)
+        if known_id and ledger().get_borrower(known_id):
+            ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "ended_after_abuse")
+        dispatcher.utter_message(text="由于目前无法继续沟通，本次通话先到这里。如需帮助，您可以随时联系我们。再见。")
+        return [SlotSet("abuse_count", count)] + end_conversation()
+
+
+def _hand_off(tracker: Tracker, reason: str) -> None:
+    known_id = borrower_id(tracker)
+    if known_id is not None and ledger().get_borrower(known_id) is None:
+        known_id = None
+    ledger().record_handoff(conversation_id(tracker), known_id, reason, HANDOFF_PRIORITY[reason])
+
+
+class ActionHandleDistress(Action):
+    """Stops collection at once and puts a person on the conversation before anything else."""
+
+    def name(self) -> str:
+        return "action_handle_distress"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        _hand_off(tracker, "distress")
+        dispatcher.utter_message(
+            text=(
+                "听到您这么说，我们很担心您。关于还款的事情现在先放一放，我马上为您转接人工专员。"
+                "如果您有伤害自己的想法，请立即拨打心理援助热线12356或400-161-9995，紧急情况请拨打120或110。"
+            )
+        )
+        return close_active_form() + [SlotSet("collection_stopped", True)]
+
+
+class ActionRequestHuman(Action):
+    def name(self) -> str:
+        return "action_request_human"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        _hand_off(tracker, "requested")
+        dispatcher.utter_message(text="好的，已为您申请转接人工专员，请稍候。")
+        return close_active_form()
+
+
+class ActionDefaultFallback(Action):
+    """Re-prompts; after repeated misunderstanding, offers a person instead of looping."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        count = int(tracker.get_slot("fallback_count") or 0) + 1
+        if count >= MAX_FALLBACKS_BEFORE_HANDOFF:
+            _hand_off(tracker, "nlu_fallback")
+            dispatcher.utter_message(text="抱歉，我可能没能理解您的意思，已为您申请转接人工专员，请稍候。")
+            return [SlotSet("fallback_count", 0)]
+        if is_verified(tracker):
+            dispatcher.utter_message(
+                text="抱歉，我没有听明白。您可以告诉我打算哪天还、还多少，或者说“分期”“转人工”。"
+            )
+        else:
+            dispatcher.utter_message(text="抱歉，我没有听明白，请您再说一遍。")
+        return [SlotSet("fallback_count", count)]
+
+
+class ActionCloseConversation(Action):
+    """Closing summary of what this conversation agreed, read back from the ledger."""
+
+    def name(self) -> str:
+        return "action_close_conversation"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        known_id = borrower_id(tracker)
+        summary = self._summary(tracker, known_id) if is_verified(tracker) and known_id else ""
+        if known_id and ledger().get_borrower(known_id):
+            ledger().finish_conversation(
+                conversation_id(tracker), "closed", summary, identity_verified=is_verified(tracker)
+            )
+        text = f"本次通话小结：{summary}" if summary else ""
+        dispatcher.utter_message(text=f"{text}感谢您的接听，再见。")
+        return end_conversation()
+
+    @staticmethod
+    def _summary(tracker: Tracker, known_id: str) -> str:
+        this_conversation = conversation_id(tracker)
+        today = now(tracker).astimezone(ZoneInfo(borrower_timezone(tracker))).date()
+        parts: list[str] = []
+        account = ledger().get_primary_account(known_id)
+        if account is not None:
+            for promise in ledger().promises_for(account.account_id):
+                if promise.conversation_id == this_conversation:
+                    parts.append(f"您承诺{spoken_date(promise.promised_date, today)}前还款{yuan(promise.amount_cents)}")
+            for plan in ledger().plans_for(account.account_id):
+                if plan.status == "accepted":
+                    first_due, first_amount = plan.items[0]
+                    parts.append(
+                        f"分{plan.periods}期还款共{yuan(plan.total_cents)}，首期{spoken_date(first_due, today)}还{yuan(first_amount)}"
+                    )
+        for claim in ledger().claims_for(known_id):
+            if claim.conversation_id == this_conversation and claim.kind in ("dispute", "paid", "hardship"):
+                parts.append({"dispute": "已登记您的异议", "paid": "已登记您的还款核对申请", "hardship": "已登记您的困难情况"}[claim.kind])
+        return "；".join(parts) + ("。" if parts else "")

@@ -1,0 +1,252 @@
+"""SQLAlchemy 2 models of the ledger.
+
+Money is integer cents (BigInteger); datetimes are stored in UTC through `UtcDateTime`,
+because SQLite drops the offset and would otherwise hand back naive datetimes.
+Enumerations are plain strings guarded by CHECK constraints so both SQLite and
+PostgreSQL reject a bad value at write time without a native ENUM type to migrate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetime stored as UTC; naive values are refused, not guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to the ledger; pass a timezone-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=f"ck_{column}_allowed")
+
+
+HONORIFICS = ("先生", "女士", "")
+LANGUAGES = ("zh", "en")
+RISK_TIERS = ("A", "B", "C", "D")
+ACCOUNT_STATUSES = ("collecting", "paused", "settled")
+PLAN_STATUSES = ("proposed", "accepted", "cancelled")
+CLAIM_KINDS = ("dispute", "paid", "hardship", "extension", "fee_waiver")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Borrower(Base):
+    __tablename__ = "borrowers"
+    __table_args__ = (_one_of("honorific", HONORIFICS), _one_of("language", LANGUAGES))
+
+    borrower_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    honorific: Mapped[str] = mapped_column(String(4), default="")
+    # Only the last four characters are ever stored in clear (PIPL minimisation).
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    collection_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    accounts: Mapped[list[LoanAccount]] = relationship(back_populates="borrower")
+
+
+class LoanAccount(Base):
+    __tablename__ = "loan_accounts"
+    __table_args__ = (
+        _one_of("risk_tier", RISK_TIERS),
+        _one_of("status", ACCOUNT_STATUSES),
+        CheckConstraint(
+            "principal_cents >= 0 AND interest_cents >= 0 AND fees_cents >= 0",
+            name="ck_money_not_negative",
+        ),
+    )
+
+    account_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    lender_name: Mapped[str] = mapped_column(String(100))
+    product: Mapped[str] = mapped_column(String(100), default="")
+    principal_cents: Mapped[int] = mapped_column(BigInteger)
+    interest_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    fees_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # late fees and penalty
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    due_date: Mapped[date] = mapped_column(Date)
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0)
+    risk_tier: Mapped[str] = mapped_column(String(1))
+    status: Mapped[str] = mapped_column(String(16), default="collecting")
+
+    borrower: Mapped[Borrower] = relationship(back_populates="accounts")
+
+    @property
+    def balance_cents(self) -> int:
+        return self.principal_cents + self.interest_cents + self.fees_cents
+
+
+class InstalmentPlan(Base):
+    __tablename__ = "instalment_plans"
+    __table_args__ = (_one_of("status", PLAN_STATUSES),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("loan_accounts.account_id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    periods: Mapped[int] = mapped_column(Integer)
+    fee_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    hardship: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    items: Mapped[list[InstalmentPlanItem]] = relationship(
+        back_populates="plan", order_by="InstalmentPlanItem.seq", cascade="all, delete-orphan"
+    )
+
+
+class InstalmentPlanItem(Base):
+    __tablename__ = "instalment_plan_items"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("instalment_plans.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+    plan: Mapped[InstalmentPlan] = relationship(back_populates="items")
+
+
+class PromiseToPay(Base):
+    __tablename__ = "promises_to_pay"
+    __table_args__ = (
+        # A retried action (Rasa re-runs actions after a restart) must not double-count.
+        UniqueConstraint(
+            "account_id", "conversation_id", "amount_cents", "promised_date", name="uq_promise_once"
+        ),
+        CheckConstraint("amount_cents > 0", name="ck_promise_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("loan_accounts.account_id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    promised_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Claim(Base):
+    __tablename__ = "claims"
+    __table_args__ = (
+        _one_of("kind", CLAIM_KINDS),
+        # NULLs are distinct in UNIQUE constraints, so amount/date cannot be part of one
+        # directly; a derived key makes "same claim, same conversation" a single row.
+        UniqueConstraint("idempotency_key", name="uq_claim_once"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("loan_accounts.account_id"))
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_date: Mapped[date | None] = mapped_column(Date)
+    decision: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class CallbackRequest(Base):
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    callback_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class DoNotContact(Base):
+    __tablename__ = "do_not_contact"
+
+    borrower_id: Mapped[str] = mapped_column(
+        ForeignKey("borrowers.borrower_id"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class HandoffRequest(Base):
+    __tablename__ = "handoff_requests"
+    __table_args__ = (UniqueConstraint("conversation_id", "reason", name="uq_handoff_once"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"))
+    reason: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer)  # lower is sooner; distress is 0
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class ContactAttempt(Base):
+    __tablename__ = "contact_attempts"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, index=True)
+
+
+class ConversationRecord(Base):
+    __tablename__ = "conversations"
+
+    conversation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,108 @@
+"""Instalment plans: the policy picks what may be offered; the ledger stores the schedule."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
+from actions.entities import latest_value
+from actions.formatting import spoken_date, yuan
+from actions.guarded import DisclosureAction
+from actions.ledger.errors import PolicyViolation
+from actions.ledger.policy import allowed_periods, hardship_offer
+from actions.ledger.views import AccountView, PlanView
+
+FIRST_INSTALMENT_AFTER_DAYS = 7
+DEFAULT_PERIODS = 3
+
+
+def choose_periods(requested: int | None, options: list[int]) -> int:
+    """The requested length when the policy allows it, else the nearest allowed one below it."""
+    if requested in options:
+        return requested
+    preferred = requested or DEFAULT_PERIODS
+    shorter = [periods for periods in options if periods <= preferred]
+    return max(shorter) if shorter else min(options)
+
+
+def describe_plan(plan: PlanView, today: date) -> str:
+    schedule = "；".join(
+        f"第{seq}期 {spoken_date(due, today)} {yuan(amount)}" for seq, (due, amount) in enumerate(plan.items, start=1)
+    )
+    fee = f"（含分期手续费{yuan(plan.fee_cents)}）" if plan.fee_cents else "（免分期手续费）"
+    return f"分{plan.periods}期，共{yuan(plan.total_cents)}{fee}：{schedule}。"
+
+
+def propose(
+    dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView, requested: int | None, hardship: bool
+) -> list[dict]:
+    options = allowed_periods(account, hardship)
+    if not options:
+        dispatcher.utter_message(text="根据您账户的情况，暂时无法办理分期。我可以为您转接人工专员商量其他方案。")
+        return [SlotSet("plan_pending", False)]
+    periods = hardship_offer(account) if hardship and requested is None else choose_periods(requested, options)
+    today = local_today(tracker)
+    first_due = today + timedelta(days=FIRST_INSTALMENT_AFTER_DAYS)
+    try:
+        plan = ledger().propose_plan(account.account_id, conversation_id(tracker), periods, first_due, hardship=hardship)
+    except PolicyViolation as refusal:
+        dispatcher.utter_message(text=refusal.message)
+        return [SlotSet("plan_pending", False)]
+    prefix = ""
+    if requested is not None and requested != periods:
+        prefix = f"根据还款政策，您的账户可选{'、'.join(map(str, options))}期。"
+    dispatcher.utter_message(text=f"{prefix}可以为您申请{describe_plan(plan, today)}您同意这个方案吗？")
+    return [SlotSet("plan_pending", True), SlotSet("pending_plan_id", plan.plan_id)]
+
+
+class ActionProposePlan(DisclosureAction):
+    def name(self) -> str:
+        return "action_propose_plan"
+
+    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        account = ledger().get_primary_account(borrower_id(tracker))
+        if account is None:
+            dispatcher.utter_message(text="经查询，您目前没有待还的欠款。")
+            return []
+        requested = latest_value(tracker, "periods")
+        requested = int(requested) if isinstance(requested, (int, float)) else None
+        return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship")))
+
+
+class ActionAcceptPlan(DisclosureAction):
+    def name(self) -> str:
+        return "action_accept_plan"
+
+    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        plan_id = tracker.get_slot("pending_plan_id")
+        if plan_id is None:
+            dispatcher.utter_message(text="抱歉，我没有找到待确认的分期方案。您希望分几期呢？")
+            return [SlotSet("plan_pending", False)]
+        plan = ledger().accept_plan(int(plan_id))
+        first_due, first_amount = plan.items[0]
+        dispatcher.utter_message(
+            text=(
+                f"好的，分{plan.periods}期方案已确认，共{yuan(plan.total_cents)}。"
+                f"第一期{yuan(first_amount)}请在{spoken_date(first_due, local_today(tracker))}前还款。"
+            )
+        )
+        dispatcher.utter_message(response="utter_anything_else")
+        return [SlotSet("plan_pending", False), SlotSet("pending_plan_id", None), SlotSet("agreement_reached", True)]
+
+
+class ActionDeclinePlan(DisclosureAction):
+    def name(self) -> str:
+        return "action_decline_plan"
+
+    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        account = ledger().get_primary_account(borrower_id(tracker))
+        options = allowed_periods(account, bool(tracker.get_slot("hardship"))) if account else []
+        choices = f"可选{'、'.join(map(str, options))}期，" if options else ""
+        dispatcher.utter_message(
+            text=f"好的。您希望分几期呢？{choices}也可以告诉我您能先还多少、哪天还。"
+        )
+        return [SlotSet("plan_pending", False), SlotSet("pending_plan_id", None)]

@@ -1,0 +1,121 @@
+"""Opening conversations and carrying borrower turns to Rasa and replies back through the egress."""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from actions.ledger.repository import Ledger
+from bot.egress import OutgoingMessage, deliver
+from bot.rasa_client import RasaClient
+from bot.sessions import Conversation, SessionStore
+
+OPENING_INTENT = "/start_conversation"
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class InvalidMessage(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class UnknownConversation(LookupError):
+    pass
+
+
+class ConversationEnded(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    messages: list[OutgoingMessage]
+    ended: bool
+
+
+def clean_borrower_text(text: Any, max_chars: int) -> str:
+    """What a borrower typed, made safe to hand to Rasa.
+
+    A leading '/' would make Rasa treat the text as an intent ('/ask_balance'), letting anyone
+    skip NLU and the dialogue's guards, so it is replaced with the full-width slash.
+    """
+    if not isinstance(text, str):
+        raise InvalidMessage("invalid_text", "text must be a string")
+    cleaned = _CONTROL_CHARACTERS.sub("", text).strip()
+    if not cleaned:
+        raise InvalidMessage("empty_text", "text is empty")
+    if len(cleaned) > max_chars:
+        raise InvalidMessage("text_too_long", f"text is longer than {max_chars} characters")
+    if cleaned.startswith("/"):
+        cleaned = "／" + cleaned.lstrip("/")
+    return cleaned
+
+
+def valid_conversation_id(conversation_id: str) -> bool:
+    return bool(_CONVERSATION_ID.match(conversation_id))
+
+
+class ConversationService:
+    def __init__(
+        self, store: SessionStore, rasa: RasaClient, ledger: Ledger, clock: Callable[[], datetime],
+        max_message_chars: int, default_timezone: str,
+    ) -> None:
+        self._store = store
+        self._rasa = rasa
+        self._ledger = ledger
+        self._clock = clock
+        self._max_chars = max_message_chars
+        self._default_timezone = default_timezone
+
+    async def open(self, borrower_id: str, channel: str) -> tuple[Conversation, TurnResult]:
+        borrower = self._ledger.get_borrower(borrower_id)
+        conversation = Conversation(
+            conversation_id=uuid.uuid4().hex,
+            borrower_id=borrower_id,
+            channel=channel,
+            timezone=borrower.timezone if borrower else self._default_timezone,
+            started_at=datetime.now(timezone.utc).isoformat(),
+        )
+        await self._store.create(conversation)
+        result = await self._turn(conversation, OPENING_INTENT)
+        return conversation, result
+
+    async def get(self, conversation_id: str) -> Conversation:
+        conversation = await self._store.get(conversation_id) if valid_conversation_id(conversation_id) else None
+        if conversation is None:
+            raise UnknownConversation(conversation_id)
+        return conversation
+
+    async def handle(self, conversation_id: str, text: Any) -> TurnResult:
+        conversation = await self.get(conversation_id)
+        if conversation.ended:
+            raise ConversationEnded(conversation_id)
+        cleaned = clean_borrower_text(text, self._max_chars)
+        await self._store.append(conversation_id, {
+            "speaker": "borrower", "text": cleaned, "at": datetime.now(timezone.utc).isoformat(),
+        })
+        return await self._turn(conversation, cleaned)
+
+    async def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
+        await self.get(conversation_id)
+        return await self._store.transcript(conversation_id)
+
+    async def _turn(self, conversation: Conversation, text: str) -> TurnResult:
+        metadata = {
+            "borrower_id": conversation.borrower_id,
+            "channel": conversation.channel,
+            "timezone": conversation.timezone,
+            "now": self._clock().isoformat(),
+        }
+        replies = await self._rasa.send(conversation.conversation_id, text, metadata)
+        slots = await self._rasa.slots(conversation.conversation_id)
+        context = {"identity_verified": slots.get("identity_verified") is True, "channel": conversation.channel}
+        messages = await deliver(self._store, conversation.conversation_id, replies, context)
+        ended = slots.get("conversation_ended") is True
+        if ended:
+            await self._store.mark_ended(conversation.conversation_id)
+        return TurnResult(messages, ended)

@@ -1,0 +1,1 @@
+"""Dialogue policy code: custom Rasa policies and conversation design helpers."""

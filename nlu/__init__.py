@@ -1,0 +1,1 @@
+"""Custom Rasa NLU pieces: Chinese normalisation, jieba dictionary, entity parsing."""

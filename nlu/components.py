@@ -1,0 +1,98 @@
+"""Custom Rasa NLU components (run inside the Rasa process, Python 3.10)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu.normalise import normalise_entity, to_simplified
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
+class ChineseTextNormaliser(GraphComponent):
+    """Full-width → half-width and Traditional → Simplified, so 還款 / ３５００ reach NLU as 还款 / 3500."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "ChineseTextNormaliser":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._normalise(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._normalise(message)
+        return messages
+
+    @staticmethod
+    def _normalise(message: Message) -> None:
+        text = message.get(TEXT)
+        if not text:
+            return
+        simplified = to_simplified(text)
+        # Entity offsets in training data refer to the original text: only swap when lengths agree.
+        if len(simplified) == len(text) or not message.get(ENTITIES):
+            message.set(TEXT, simplified)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class EntityValueNormaliser(GraphComponent):
+    """Turns entity text into values: amounts → integer cents, dates → ISO dates on the
+    conversation's clock in the borrower's time zone, periods → int, ID digits → '3821'.
+
+    The clock and time zone come from the message metadata the gateway stamps on every turn, so a
+    conversation (and a test) can fix its own 'today'. Unparseable entities are dropped rather than
+    passed on as text, so forms ask again instead of storing nonsense.
+    """
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "EntityValueNormaliser":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            entities = message.get(ENTITIES) or []
+            if entities:
+                message.set(ENTITIES, self._normalised(entities, message), add_to_output=True)
+        return messages
+
+    @staticmethod
+    def _clock(message: Message) -> tuple:
+        metadata = message.get("metadata") or {}
+        moment = None
+        if metadata.get("now"):
+            try:
+                moment = datetime.fromisoformat(metadata["now"])
+            except ValueError:
+                logger.warning("ignoring malformed conversation clock in message metadata")
+        if moment is None or moment.tzinfo is None:
+            moment = datetime.now(timezone.utc)
+        return moment, metadata.get("timezone") or DEFAULT_TIMEZONE
+
+    def _normalised(self, entities: List[Dict[Text, Any]], message: Message) -> List[Dict[Text, Any]]:
+        moment, zone = self._clock(message)
+        text = message.get(TEXT) or ""
+        kept = []
+        for entity in entities:
+            surface = text[entity["start"]:entity["end"]] if "start" in entity else str(entity.get("value", ""))
+            value = normalise_entity(entity["entity"], surface, moment, zone)
+            if value is None:
+                continue
+            kept.append({**entity, "value": value, "text": surface})
+        return kept

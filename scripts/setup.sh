@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds both Python environments and the system packages the project needs. Safe to re-run:
+# each step is skipped when its inputs have not changed since the last successful run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+find_python() {  # $1 = major.minor
+  local want="$1" candidate
+  for candidate in "python$want" "$HOME/.pyenv/versions/$want"*/bin/python "/usr/bin/python$want" "/usr/local/bin/python$want"; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c "import sys,venv; assert sys.version.startswith('$want.')" 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+apt_install() {
+  command -v apt-get >/dev/null || { log "apt-get not found: please install $* yourself"; return 1; }
+  log "installing Debian packages: $*"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+command -v redis-server >/dev/null || apt_install redis-server redis-tools
+
+PY311="$(find_python 3.11)" || { log "Python 3.11 is required for the application environment"; exit 1; }
+PY310="$(find_python 3.10)" || { log "Python 3.10 is required by Rasa 3.6 (pyenv install 3.10.13, or your OS package)"; exit 1; }
+
+build_venv() {  # $1 = venv dir, $2 = interpreter, $3 = requirements file
+  local venv="$1" python="$2" reqs="$3" stamp="$1/.requirements.sha256"
+  local want; want="$(sha256sum "$reqs" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  log "building $venv from $reqs (first run takes a few minutes)"
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip setuptools wheel 2>&1 | grep -v '^WARNING: Location' || true
+  "$venv/bin/python" -m pip install -q -r "$reqs" 2>&1 | grep -v '^WARNING: Location' || true
+  "$venv/bin/python" -m pip check >/dev/null || { "$venv/bin/python" -m pip check; exit 1; }
+  echo "$want" > "$stamp"
+}
+
+build_venv .venv "$PY311" requirements/app.txt
+build_venv .venv-rasa "$PY310" requirements/rasa.txt
+
+# Rasa keeps telemetry on unless told through its own CLI (the env var alone is not enough).
+if ! grep -qs "enabled: false" "$HOME/.config/rasa/global.yml"; then
+  RASA_TELEMETRY_ENABLED=false .venv-rasa/bin/rasa telemetry disable >/dev/null 2>&1
+fi
+grep -qs "enabled: false" "$HOME/.config/rasa/global.yml" || { log "could not disable Rasa telemetry"; exit 1; }
+log "environments ready"

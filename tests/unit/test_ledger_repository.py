@@ -1,0 +1,299 @@
+"""The ledger repository against SQLite always, and PostgreSQL when one answers."""
+
+import os
+import threading
+import uuid
+from functools import lru_cache
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from actions.ledger.db import create_schema, make_engine, make_session_factory
+from actions.ledger.errors import PolicyViolation
+from actions.ledger.repository import Ledger
+from actions.ledger.seed import seed_demo_portfolio
+
+TODAY = date(2025, 3, 10)
+PG_URL = os.environ.get("LEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+@lru_cache(maxsize=1)  # probe once per run, not once per test
+def _postgres_unreachable_reason() -> str | None:
+    try:
+        probe = create_engine(PG_URL, connect_args={"connect_timeout": 2})
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        probe.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means "skip", not "fail"
+        return f"PostgreSQL at {PG_URL} not reachable ({type(exc).__name__})"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def session_factory(request, tmp_path):
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+        create_schema(engine)
+        yield make_session_factory(engine)
+        engine.dispose()
+        return
+
+    reason = _postgres_unreachable_reason()
+    if reason:
+        pytest.skip(reason)
+    # A schema of its own per test: parallel runs and other suites never see these rows.
+    schema = f"ledger_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    try:
+        create_schema(engine)
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def backend(request):
+    return request.node.callspec.params["session_factory"]
+
+
+@pytest.fixture
+def ledger(session_factory):
+    seed_demo_portfolio(session_factory, count=40, as_of=TODAY)
+    return Ledger(session_factory)
+
+
+def test_seeded_demo_borrower_is_found_with_masked_id(ledger):
+    borrower = ledger.get_borrower("B000001")
+    assert (borrower.full_name, borrower.honorific, borrower.id_last4) == ("张伟", "先生", "3821")
+    assert borrower.date_of_birth == date(1988, 4, 12)
+    assert not borrower.collection_paused and not borrower.do_not_contact
+    assert ledger.get_borrower("B999999") is None
+
+
+def test_english_demo_borrower_keeps_language_and_timezone(ledger):
+    borrower = ledger.get_borrower("B000004")
+    assert (borrower.language, borrower.timezone) == ("en", "America/New_York")
+
+
+def test_primary_account_shows_the_balance_in_cents(ledger):
+    account = ledger.get_primary_account("B000001")
+    assert account.balance_cents == 1_234_567
+    assert account.balance_cents == account.principal_cents + account.interest_cents + account.fees_cents
+    assert (account.lender_name, account.risk_tier, account.days_past_due) == ("安信消费金融", "A", 15)
+    assert account.due_date == TODAY - timedelta(days=15)
+
+
+def test_seeding_twice_adds_nothing(ledger, session_factory):
+    report = seed_demo_portfolio(session_factory, count=40, as_of=TODAY)
+    assert (report.borrowers_created, report.accounts_created) == (0, 0)
+
+
+def test_identity_verified_with_right_last4_or_birth_date(ledger):
+    assert ledger.verify_identity("B000001", id_last4="3821")
+    assert ledger.verify_identity("B000001", date_of_birth=date(1988, 4, 12))
+    assert ledger.verify_identity("B000001", id_last4="3821", date_of_birth=date(1988, 4, 12))
+    assert ledger.verify_identity("B000003", id_last4="662x")  # check character X in any case
+
+
+def test_identity_refused_with_wrong_or_missing_answers(ledger):
+    assert not ledger.verify_identity("B000001", id_last4="3812")
+    assert not ledger.verify_identity("B000001", date_of_birth=date(1988, 4, 13))
+    assert not ledger.verify_identity("B000001", id_last4="3821", date_of_birth=date(1990, 1, 1))
+    assert not ledger.verify_identity("B000001")
+    assert not ledger.verify_identity("B999999", id_last4="3821")
+
+
+def test_same_promise_twice_is_stored_once(ledger):
+    account = ledger.get_primary_account("B000001")
+    first = ledger.record_promise(account.account_id, "conv-1", 300_000, TODAY + timedelta(days=5), TODAY)
+    again = ledger.record_promise(account.account_id, "conv-1", 300_000, TODAY + timedelta(days=5), TODAY)
+    assert first == again
+    assert len(ledger.promises_for(account.account_id)) == 1
+    assert first.created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "amount, days_ahead, code",
+    [
+        (1_234_568, 5, "amount_exceeds_balance"),
+        (100_000, 31, "date_outside_window"),  # tier A horizon is 30 days
+        (100_000, -1, "date_outside_window"),
+        (0, 5, "amount_not_positive"),
+        (-500, 5, "amount_not_positive"),
+    ],
+)
+def test_promise_outside_policy_is_refused_and_not_stored(ledger, amount, days_ahead, code):
+    account = ledger.get_primary_account("B000001")
+    with pytest.raises(PolicyViolation) as refused:
+        ledger.record_promise(account.account_id, "conv-1", amount, TODAY + timedelta(days=days_ahead), TODAY)
+    assert refused.value.code == code
+    assert ledger.promises_for(account.account_id) == ()
+
+
+def test_promise_on_the_last_day_of_the_horizon_is_accepted(ledger):
+    account = ledger.get_primary_account("B000002")  # tier B: 14 days
+    ledger.record_promise(account.account_id, "conv-2", account.balance_cents, TODAY + timedelta(days=14), TODAY)
+    assert len(ledger.promises_for(account.account_id)) == 1
+
+
+def test_proposed_plan_sums_to_balance_plus_fee(ledger):
+    account = ledger.get_primary_account("B000001")
+    plan = ledger.propose_plan(account.account_id, "conv-1", 6, TODAY + timedelta(days=7))
+    assert plan.fee_cents == 37_037  # 1,234,567 x 0.5 % x 6 = 37,037.01
+    assert plan.total_cents == account.balance_cents + plan.fee_cents
+    assert sum(amount for _, amount in plan.items) == plan.total_cents
+    assert [due for due, _ in plan.items][0] == TODAY + timedelta(days=7)
+    assert plan.status == "proposed"
+
+
+def test_hardship_plan_has_no_fee(ledger):
+    account = ledger.get_primary_account("B000001")
+    plan = ledger.propose_plan(account.account_id, "conv-1", 12, TODAY + timedelta(days=7), hardship=True)
+    assert plan.fee_cents == 0 and plan.total_cents == account.balance_cents
+
+
+def test_plan_length_outside_tier_is_refused(ledger):
+    account = ledger.get_primary_account("B000003")  # tier C: 2 or 3
+    with pytest.raises(PolicyViolation) as refused:
+        ledger.propose_plan(account.account_id, "conv-3", 6, TODAY + timedelta(days=7))
+    assert refused.value.code == "periods_not_allowed"
+    assert ledger.plans_for(account.account_id) == ()
+
+
+def test_accepting_a_plan_cancels_the_other_proposals(ledger):
+    account = ledger.get_primary_account("B000001")
+    three = ledger.propose_plan(account.account_id, "conv-1", 3, TODAY + timedelta(days=7))
+    six = ledger.propose_plan(account.account_id, "conv-1", 6, TODAY + timedelta(days=7))
+    assert ledger.propose_plan(account.account_id, "conv-1", 3, TODAY + timedelta(days=7)) == three
+    assert ledger.accept_plan(six.plan_id).status == "accepted"
+    statuses = {plan.plan_id: plan.status for plan in ledger.plans_for(account.account_id)}
+    assert statuses == {three.plan_id: "cancelled", six.plan_id: "accepted"}
+
+
+def test_dispute_pauses_collection_and_is_recorded_once(ledger):
+    account = ledger.get_primary_account("B000002")
+    claim = ledger.record_claim("B000002", account.account_id, "conv-2", "dispute", detail="金额不对")
+    assert ledger.record_claim("B000002", account.account_id, "conv-2", "dispute", detail="金额不对") == claim
+    assert len(ledger.claims_for("B000002")) == 1
+    assert ledger.get_borrower("B000002").collection_paused
+    assert ledger.get_primary_account("B000002") is None  # no collecting account left
+    with pytest.raises(PolicyViolation) as refused:
+        ledger.record_promise(account.account_id, "conv-2", 10_000, TODAY, TODAY)
+    assert refused.value.code == "account_not_collecting"
+
+
+def test_paid_claims_with_different_amounts_are_separate(ledger):
+    ledger.record_claim("B000001", None, "conv-1", "paid", amount_cents=50_000, claimed_date=TODAY)
+    ledger.record_claim("B000001", None, "conv-1", "paid", amount_cents=60_000, claimed_date=TODAY)
+    ledger.record_claim("B000001", None, "conv-1", "paid", amount_cents=60_000, claimed_date=TODAY)
+    assert [claim.amount_cents for claim in ledger.claims_for("B000001")] == [50_000, 60_000]
+
+
+def test_fee_waiver_decision_is_recorded_as_a_claim(ledger):
+    account = ledger.get_primary_account("B000001")
+    decision = ledger.decide_fee_waiver(account.account_id, "conv-1", hardship=True)
+    assert (decision.granted, decision.waived_cents) == (True, account.fees_cents)
+    ledger.decide_fee_waiver(account.account_id, "conv-1", hardship=True)
+    [claim] = ledger.claims_for("B000001")
+    assert (claim.kind, claim.decision, claim.amount_cents) == ("fee_waiver", "granted:hardship_full", 45_500)
+
+
+def test_extension_decision_is_recorded_as_a_claim(ledger):
+    account = ledger.get_primary_account("B000002")  # tier B: up to 7 days
+    too_long = ledger.decide_extension(account.account_id, "conv-2", 10, TODAY)
+    granted = ledger.decide_extension(account.account_id, "conv-2", 7, TODAY)
+    assert not too_long.granted and granted.new_due_date == TODAY + timedelta(days=7)
+    claims = ledger.claims_for("B000002")
+    assert [(c.kind, c.decision) for c in claims] == [
+        ("extension", "declined:exceeds_tier_maximum"), ("extension", "granted:granted")]
+    assert claims[1].claimed_date == TODAY + timedelta(days=7)
+
+
+def test_do_not_contact_is_remembered(ledger):
+    assert not ledger.is_do_not_contact("B000003")
+    ledger.set_do_not_contact("B000003", "borrower asked to stop", "chat")
+    ledger.set_do_not_contact("B000003", "again", "phone")
+    assert ledger.is_do_not_contact("B000003")
+    assert ledger.get_borrower("B000003").do_not_contact
+
+
+def test_handoff_is_requested_once_and_distress_raises_priority(ledger):
+    first = ledger.record_handoff("conv-9", "B000001", "asked_for_human", 5)
+    assert ledger.record_handoff("conv-9", "B000001", "asked_for_human", 5) == first
+    ledger.record_handoff("conv-9", "B000001", "distress", 0)
+    handoffs = ledger.handoffs_for("conv-9")
+    assert [(h.reason, h.priority, h.status) for h in handoffs] == [
+        ("asked_for_human", 5, "waiting"), ("distress", 0, "waiting")]
+
+
+def test_callback_is_stored_in_utc(ledger):
+    local = datetime(2025, 3, 11, 19, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    ledger.record_callback("B000001", "conv-1", local)
+    [callback] = ledger.callbacks_for("B000001")
+    assert callback.callback_at == local
+    assert callback.callback_at.utcoffset() == timedelta(0)
+    with pytest.raises(ValueError):
+        ledger.record_callback("B000001", "conv-1", datetime(2025, 3, 11, 19, 30))
+
+
+def test_contact_attempts_are_listed(ledger):
+    ledger.record_contact_attempt("B000001", "phone", "conv-1", "refused", reason="quiet_hours")
+    ledger.record_contact_attempt("B000001", "wechat", "conv-2", "answered")
+    attempts = ledger.contact_attempts_for("B000001")
+    assert [(a.channel, a.outcome, a.reason) for a in attempts] == [
+        ("phone", "refused", "quiet_hours"), ("wechat", "answered", "")]
+
+
+def test_conversation_start_is_idempotent_and_finish_records_outcome(ledger):
+    started = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+    ledger.start_conversation("conv-1", None, "webchat", started)
+    ledger.start_conversation("conv-1", "B000001", "webchat", started + timedelta(minutes=1))
+    finished = ledger.finish_conversation("conv-1", "promise", "承诺3月15日还款", identity_verified=True)
+    assert finished.borrower_id == "B000001"
+    assert finished.started_at == started
+    assert finished.identity_verified and finished.outcome == "promise"
+    assert finished.ended_at.tzinfo is not None
+
+
+def test_concurrent_retries_of_one_promise_store_one_row(ledger, backend):
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers; the race only exists on PostgreSQL")
+    account = ledger.get_primary_account("B000001")
+    start = threading.Barrier(4)
+    results, failures = [], []
+
+    def promise():
+        start.wait()
+        try:
+            results.append(ledger.record_promise(account.account_id, "conv-race", 100_000, TODAY, TODAY))
+        except Exception as exc:  # surfaced below; a thread must not swallow it silently
+            failures.append(exc)
+
+    threads = [threading.Thread(target=promise) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len({result.promise_id for result in results}) == 1
+    assert len(ledger.promises_for(account.account_id)) == 1
+
+
+def test_finishing_an_unstarted_conversation_still_records_the_outcome(ledger):
+    finished = ledger.finish_conversation("conv-lost", "verification_failed", "", identity_verified=False)
+    assert finished.outcome == "verification_failed" and finished.started_at == finished.ended_at
+
+
+def test_contact_attempt_for_unknown_borrower_is_not_found(ledger):
+    from actions.ledger.errors import NotFound
+
+    with pytest.raises(NotFound):
+        ledger.record_contact_attempt("B999999", "phone", "conv-1", "answered")
