@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import (
@@ -78,7 +78,10 @@ class ActionHandleAbuse(Action):
         count = int(tracker.get_slot("abuse_count") or 0) + 1
         if count <= MAX_ABUSE_REPLIES:
             dispatcher.utter_message(text="理解您现在心情不好。我们希望和您一起找到解决办法，请您平和地沟通。")
-            return [SlotSet("abuse_count", count)]
+            # Rules see this action always close a form; an interrupted form is simply resumed.
+            open_form = tracker.active_loop.get("name") if tracker.active_loop else None
+            resume = [FollowupAction(open_form)] if open_form else []
+            return [SlotSet("abuse_count", count)] + close_active_form() + resume
         known_id = borrower_id(tracker)
         if known_id and ledger().get_borrower(known_id):
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "ended_after_abuse")

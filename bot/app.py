@@ -140,8 +140,8 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
 async def _send_turn(websocket: WebSocket, result: TurnResult) -> None:
     for message in result.messages:
         await websocket.send_json(message.as_json())
-    if result.ended:
-        await websocket.send_json({"type": "end"})
+    # Tells the client this turn's replies are all out (and whether the conversation is over).
+    await websocket.send_json({"type": "turn_complete", "ended": result.ended})
 
 
 async def _chat_loop(websocket: WebSocket, service: ConversationService, conversation_id: str) -> None:

@@ -19,7 +19,7 @@ async def chat(gateway: str, borrower_id: str) -> None:
                 frame = json.loads(raw)
                 if frame["type"] == "bot":
                     print(f"助手: {frame['text']}")
-                elif frame["type"] == "end":
+                elif frame["type"] == "turn_complete" and frame["ended"]:
                     print("（对话已结束）")
                     ended = True
                 elif frame["type"] == "error":

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets everything up and starts the whole system with embedded defaults (SQLite ledger seeded with
+# demo borrowers; in-memory conversation state unless REDIS_URL is set).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh
+.venv/bin/python -m actions.ledger init
+.venv/bin/python -m actions.ledger seed --count 1000
+model="$(bash scripts/train.sh)"
+exec .venv/bin/python -m bot.launcher --model "$model" "$@"

@@ -1,0 +1,60 @@
+"""Bad input at the gateway gets a clear error and loses nothing."""
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_malformed_json_and_unsupported_frames_get_errors_and_the_chat_goes_on(open_chat, borrowers):
+    borrower, _ = borrowers.take()
+    chat = open_chat(borrower.borrower_id)
+    assert chat.send_raw("{not json") == {"type": "error", "error": "malformed_json"}
+    assert chat.send_raw(json.dumps(["user", "hi"]))["error"] == "unsupported_frame"
+    assert chat.send_raw(json.dumps({"type": "user", "text": 42}))["error"] == "invalid_text"
+    assert chat.send_raw(json.dumps({"type": "user", "text": "   "}))["error"] == "empty_text"
+    assert chat.send_raw(json.dumps({"type": "user", "text": "好" * 600}))["error"] == "text_too_long"
+    assert chat.send_raw("x" * 20_000)["error"] == "message_too_large"
+    assert "后四位" in chat.say("对，是我")
+
+
+def test_sql_looking_text_is_just_text(open_chat, borrowers, ledger):
+    borrower, _ = borrowers.take()
+    chat = open_chat(borrower.borrower_id)
+    chat.say("'; DROP TABLE borrowers; --")
+    assert ledger.get_borrower(borrower.borrower_id) is not None
+    assert not chat.ended
+
+
+def test_rest_conversation_and_its_errors(stack):
+    with httpx.Client(base_url=stack.gateway_url, timeout=60) as http:
+        opened = http.post("/api/conversations", json={"borrower_id": "B000001"})
+        assert opened.status_code == 201
+        conversation_id = opened.json()["conversation_id"]
+        assert "本人吗" in opened.json()["messages"][-1]["text"]
+        turn = http.post(f"/api/conversations/{conversation_id}/messages", json={"text": "对"})
+        assert "后四位" in turn.json()["messages"][-1]["text"]
+        assert http.post(f"/api/conversations/{conversation_id}/messages", content=b"{oops",
+                         headers={"content-type": "application/json"}).status_code == 422
+        assert http.post(f"/api/conversations/{conversation_id}/messages", json={"text": "好" * 1000}).status_code == 413
+        assert http.post("/api/conversations/0000000000000000/messages", json={"text": "hi"}).status_code == 404
+        assert http.post("/api/conversations/../../etc/messages", json={"text": "hi"}).status_code == 404
+        assert http.post("/api/conversations", json={"borrower_id": ""}).status_code == 422
+        transcript = http.get(f"/api/conversations/{conversation_id}").json()["transcript"]
+        assert [entry["speaker"] for entry in transcript][-2:] == ["borrower", "bot"]
+
+
+def test_gateway_restart_loses_nothing(stack, borrowers):
+    borrower, account = borrowers.take()
+    with httpx.Client(base_url=stack.gateway_url, timeout=60) as http:
+        conversation_id = http.post("/api/conversations", json={"borrower_id": borrower.borrower_id}).json()["conversation_id"]
+        http.post(f"/api/conversations/{conversation_id}/messages", json={"text": "是我本人"})
+        before = http.get(f"/api/conversations/{conversation_id}").json()["transcript"]
+    stack.restart_gateway()
+    with httpx.Client(base_url=stack.gateway_url, timeout=60) as http:
+        assert http.get(f"/api/conversations/{conversation_id}").json()["transcript"] == before
+        reply = http.post(f"/api/conversations/{conversation_id}/messages", json={"text": borrower.id_last4}).json()
+        assert "核实通过" in " ".join(m["text"] for m in reply["messages"])

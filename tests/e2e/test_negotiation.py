@@ -1,0 +1,112 @@
+"""Negotiation after verification: every number comes from the ledger and its policy, and every
+agreement is in the ledger before the bot confirms it."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from actions.formatting import yuan
+from tests.e2e.conftest import TODAY
+
+pytestmark = pytest.mark.e2e
+
+
+def _mine(rows, chat):
+    return [row for row in rows if row.conversation_id == chat.conversation_id]
+
+
+def test_promise_to_pay_with_amount_and_date_is_recorded_then_confirmed(verified_chat, ledger):
+    chat, _, account = verified_chat(min_balance_cents=300_000)
+    reply = chat.say("我这周五先还两千块")
+    promises = _mine(ledger.promises_for(account.account_id), chat)
+    assert [(p.amount_cents, p.promised_date) for p in promises] == [(200_000, date(2026, 11, 27))]
+    assert "11月27日" in reply and "2,000元" in reply
+    closing = chat.say("没有了")
+    assert "小结" in closing and "2,000元" in closing and chat.ended
+
+
+def test_promise_form_asks_for_what_is_missing(verified_chat, ledger):
+    chat, _, account = verified_chat(min_balance_cents=200_000)
+    asked = chat.say("我想先还一部分")
+    assert "多少" in asked
+    asked_date = chat.say("一千五百块")
+    assert "哪一天" in asked_date
+    reply = chat.say("后天")
+    promises = _mine(ledger.promises_for(account.account_id), chat)
+    assert [(p.amount_cents, p.promised_date) for p in promises] == [(150_000, date(2026, 11, 25))]
+    assert "1,500元" in reply
+
+
+def test_promise_beyond_the_balance_or_horizon_is_refused_and_asked_again(verified_chat, ledger):
+    chat, _, account = verified_chat(tiers="CD")  # 7-day promise horizon
+    too_much = yuan(account.balance_cents + 100_000)
+    reply = chat.say(f"我下个月十五号还{too_much}")
+    assert "不超过" in reply or "之间" in reply
+    assert _mine(ledger.promises_for(account.account_id), chat) == []
+
+
+def test_same_promise_twice_is_stored_once(verified_chat, ledger):
+    chat, _, account = verified_chat(min_balance_cents=200_000)
+    chat.say("我明天还1000元")
+    chat.say("我明天还1000元")
+    promises = _mine(ledger.promises_for(account.account_id), chat)
+    assert [(p.amount_cents, p.promised_date) for p in promises] == [(100_000, date(2026, 11, 24))]
+
+
+def test_pay_in_full_records_the_whole_balance(verified_chat, ledger):
+    chat, _, account = verified_chat()
+    reply = chat.say("我今天就全部还清")
+    promises = _mine(ledger.promises_for(account.account_id), chat)
+    assert [(p.amount_cents, p.promised_date) for p in promises] == [(account.balance_cents, TODAY)]
+    assert yuan(account.balance_cents) in reply
+
+
+def test_instalment_plan_sums_exactly_and_is_accepted(verified_chat, ledger):
+    chat, _, account = verified_chat(tiers="A", min_balance_cents=1_300_000)
+    proposal = chat.say("能不能帮我分六期还")
+    assert "分6期" in proposal and "同意" in proposal
+    accepted = chat.say("可以")
+    assert "已确认" in accepted
+    plans = [p for p in ledger.plans_for(account.account_id) if p.status == "accepted"]
+    assert len(plans) == 1 and plans[0].periods == 6
+    plan = plans[0]
+    assert sum(amount for _, amount in plan.items) == plan.total_cents == account.balance_cents + plan.fee_cents
+    dates = [due for due, _ in plan.items]
+    assert dates == sorted(dates) and dates[0] > TODAY
+
+
+def test_declined_plan_then_another_length(verified_chat, ledger):
+    chat, _, account = verified_chat(tiers="A", min_balance_cents=1_300_000)
+    chat.say("我想分期")
+    options = chat.say("不行")
+    assert "几期" in options
+    proposal = chat.say("分十二期")
+    assert "分12期" in proposal
+
+
+def test_extension_request_is_decided_by_policy(verified_chat, ledger):
+    chat, borrower, account = verified_chat(tiers="A")
+    reply = chat.say("能不能宽限几天再还")
+    assert "延至" in reply  # tier A allows up to 15 days
+    claims = _mine(ledger.claims_for(borrower.borrower_id), chat)
+    assert [c.kind for c in claims] == ["extension"] and claims[0].decision.startswith("granted")
+
+
+def test_fee_waiver_request_is_decided_by_policy_not_the_model(verified_chat, ledger):
+    chat, borrower, account = verified_chat(tiers="CD")  # tiers C and D: no waiver without hardship
+    reply = chat.say("罚息能不能减免一点")
+    claims = _mine(ledger.claims_for(borrower.borrower_id), chat)
+    assert [c.kind for c in claims] == ["fee_waiver"]
+    if account.fees_cents > 0:
+        assert "不符合" in reply and not claims[0].decision.startswith("granted")
+
+
+def test_hardship_is_recorded_and_a_fee_free_plan_offered(verified_chat, ledger):
+    chat, borrower, account = verified_chat(tiers="AB", min_balance_cents=700_000)
+    reply = chat.say("我最近失业了，实在是没钱")
+    assert "困难" in reply and "免分期手续费" in reply and "转人工" in reply
+    assert [c.kind for c in _mine(ledger.claims_for(borrower.borrower_id), chat)] == ["hardship"]
+    chat.say("好的")
+    accepted = [p for p in ledger.plans_for(account.account_id) if p.status == "accepted"]
+    assert len(accepted) == 1 and accepted[0].fee_cents == 0 and accepted[0].hardship

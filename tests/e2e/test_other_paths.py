@@ -1,0 +1,91 @@
+"""Paths besides paying: disputes, claims, callbacks, do-not-contact, distress, people, abuse."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.e2e.chat import discloses_debt
+
+pytestmark = pytest.mark.e2e
+
+
+def _mine(rows, chat):
+    return [row for row in rows if row.conversation_id == chat.conversation_id]
+
+
+def test_dispute_is_recorded_collection_paused_and_handed_to_a_person(verified_chat, ledger):
+    chat, borrower, account = verified_chat()
+    reply = chat.say("这笔钱不是我借的，我要投诉")
+    assert "暂停催收" in reply
+    assert [c.kind for c in _mine(ledger.claims_for(borrower.borrower_id), chat)] == ["dispute"]
+    assert ledger.get_account(account.account_id).status == "paused"
+    assert [h.reason for h in ledger.handoffs_for(chat.conversation_id)] == ["dispute"]
+
+
+def test_already_paid_claim_keeps_amount_and_date_for_reconciliation(verified_chat, ledger):
+    chat, borrower, _ = verified_chat()
+    reply = chat.say("我昨天已经还了两千")
+    claims = _mine(ledger.claims_for(borrower.borrower_id), chat)
+    assert [(c.kind, c.amount_cents, c.claimed_date) for c in claims] == [("paid", 200_000, date(2026, 11, 22))]
+    assert "核对" in reply
+
+
+def test_busy_borrower_gets_a_callback_inside_permitted_hours(open_chat, borrowers, ledger):
+    borrower, _ = borrowers.take()
+    chat = open_chat(borrower.borrower_id)
+    chat.say("是我")
+    reply = chat.say("我现在在开车，明天再打吧")
+    assert chat.ended and "再联系您" in reply
+    callbacks = _mine(ledger.callbacks_for(borrower.borrower_id), chat)
+    assert [c.callback_at.astimezone(ZoneInfo("Asia/Shanghai")) for c in callbacks] == [
+        datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))]
+    assert not any(discloses_debt(text) for text in chat.heard)
+
+
+def test_stop_contacting_me_is_recorded_as_do_not_contact(verified_chat, ledger):
+    chat, borrower, _ = verified_chat()
+    reply = chat.say("你们别再给我打电话了")
+    assert chat.ended and "停止" in reply
+    assert ledger.is_do_not_contact(borrower.borrower_id)
+
+
+def test_distress_stops_collection_and_hands_off_first(open_chat, borrowers, ledger):
+    borrower, _ = borrowers.take()
+    chat = open_chat(borrower.borrower_id)
+    chat.say("是我")
+    reply = chat.say("我真的不想活了")
+    assert "人工" in reply and "12356" in reply
+    handoffs = ledger.handoffs_for(chat.conversation_id)
+    assert [(h.reason, h.priority) for h in handoffs] == [("distress", 0)]
+    assert not any(discloses_debt(text) for text in chat.heard)
+
+
+def test_request_for_a_person_is_recorded_at_any_point(open_chat, borrowers, ledger):
+    borrower, _ = borrowers.take()
+    chat = open_chat(borrower.borrower_id)
+    reply = chat.say("我要转人工客服")
+    assert "人工" in reply
+    assert [h.reason for h in ledger.handoffs_for(chat.conversation_id)] == ["requested"]
+
+
+def test_abusive_borrower_gets_calm_replies_then_the_conversation_ends(verified_chat, ledger):
+    chat, _, _ = verified_chat()
+    first = chat.say("你他妈的烦不烦")
+    assert "平和" in first and not chat.ended
+    chat.say("滚蛋，神经病")
+    chat.say("傻逼")
+    assert chat.ended
+
+
+def test_who_are_you_and_how_to_pay(verified_chat):
+    chat, _, _ = verified_chat()
+    assert "不是真人" in chat.say("你是机器人吗")
+    assert "App" in chat.say("我要怎么还款")
+
+
+def test_out_of_scope_gets_a_reprompt(verified_chat):
+    chat, _, _ = verified_chat()
+    reply = chat.say("今天天气怎么样")
+    assert "没有听明白" in reply and not chat.ended
