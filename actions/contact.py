@@ -86,7 +86,7 @@ class ActionHandleAbuse(Action):
         if known_id and ledger().get_borrower(known_id):
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "ended_after_abuse")
         dispatcher.utter_message(text="由于目前无法继续沟通，本次通话先到这里。如需帮助，您可以随时联系我们。再见。")
-        return [SlotSet("abuse_count", count)] + end_conversation()
+        return [SlotSet("abuse_count", count)] + end_conversation() + [FollowupAction("action_listen")]
 
 
 def _hand_off(tracker: Tracker, reason: str) -> None:
@@ -131,17 +131,20 @@ class ActionDefaultFallback(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         count = int(tracker.get_slot("fallback_count") or 0) + 1
+        # Whatever predicted this (a rule, or no policy being confident), the turn ends here:
+        # without the explicit listen, an unconfident policy would predict the fallback again.
+        end_turn = [FollowupAction("action_listen")]
         if count >= MAX_FALLBACKS_BEFORE_HANDOFF:
             _hand_off(tracker, "nlu_fallback")
             dispatcher.utter_message(text="抱歉，我可能没能理解您的意思，已为您申请转接人工专员，请稍候。")
-            return [SlotSet("fallback_count", 0)]
+            return [SlotSet("fallback_count", 0)] + end_turn
         if is_verified(tracker):
             dispatcher.utter_message(
                 text="抱歉，我没有听明白。您可以告诉我打算哪天还、还多少，或者说“分期”“转人工”。"
             )
         else:
             dispatcher.utter_message(text="抱歉，我没有听明白，请您再说一遍。")
-        return [SlotSet("fallback_count", count)]
+        return [SlotSet("fallback_count", count)] + end_turn
 
 
 class ActionCloseConversation(Action):

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
@@ -43,7 +43,7 @@ def propose(
     options = allowed_periods(account, hardship)
     if not options:
         dispatcher.utter_message(text="根据您账户的情况，暂时无法办理分期。我可以为您转接人工专员商量其他方案。")
-        return [SlotSet("plan_pending", False)]
+        return [SlotSet("plan_pending", False), FollowupAction("action_listen")]
     periods = hardship_offer(account) if hardship and requested is None else choose_periods(requested, options)
     today = local_today(tracker)
     first_due = today + timedelta(days=FIRST_INSTALMENT_AFTER_DAYS)
@@ -51,7 +51,7 @@ def propose(
         plan = ledger().propose_plan(account.account_id, conversation_id(tracker), periods, first_due, hardship=hardship)
     except PolicyViolation as refusal:
         dispatcher.utter_message(text=refusal.message)
-        return [SlotSet("plan_pending", False)]
+        return [SlotSet("plan_pending", False), FollowupAction("action_listen")]
     prefix = ""
     if requested is not None and requested != periods:
         prefix = f"根据还款政策，您的账户可选{'、'.join(map(str, options))}期。"

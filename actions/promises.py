@@ -13,6 +13,7 @@ from actions.formatting import spoken_date, yuan
 from actions.guarded import DisclosureAction
 from actions.ledger.errors import PolicyViolation
 from actions.ledger.policy import promise_window
+from nlu.normalise import parse_amount_cents
 
 
 class ValidatePromiseForm(FormValidationAction):
@@ -21,7 +22,7 @@ class ValidatePromiseForm(FormValidationAction):
 
     def validate_promise_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> dict:
         account = ledger().get_primary_account(borrower_id(tracker))
-        cents = as_cents(value)
+        cents = as_cents(value) if not isinstance(value, str) else parse_amount_cents(value)
         if account is None or cents is None:
             dispatcher.utter_message(text="抱歉，我没有听清金额，请再说一次。")
             return {"promise_amount": None}

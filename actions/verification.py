@@ -1,6 +1,7 @@
 """Right-party verification: name confirmation, then the last four digits of the ID number."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -13,6 +14,13 @@ from nlu.normalise import parse_id_last4
 
 MAX_ID_ATTEMPTS = 3
 MAX_REFUSALS = 2
+
+
+def _as_birth_date(answer: str) -> date | None:
+    try:
+        return date.fromisoformat(answer)
+    except ValueError:
+        return None
 
 
 def _ledger_borrower_id(tracker: Tracker) -> str | None:
@@ -39,15 +47,23 @@ class ValidateVerificationForm(FormValidationAction):
     def validate_id_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> dict:
         if value == "refused":
             return self._refusal(dispatcher, tracker, "id_last4")
-        digits = parse_id_last4(str(value))
-        known_id = borrower_id(tracker)
-        if digits and known_id and ledger().verify_identity(known_id, id_last4=digits):
-            return {"id_last4": digits}
+        known_id = _ledger_borrower_id(tracker)
+        if known_id and self._matches(known_id, str(value)):
+            return {"id_last4": str(value)}
         attempts = int(tracker.get_slot("verification_attempts") or 0) + 1
         if attempts >= MAX_ID_ATTEMPTS:
             return {"id_last4": None, "verification_attempts": attempts, "verification_failed": True}
         dispatcher.utter_message(text="您提供的信息与我们的记录不一致，请再核对一下。")
         return {"id_last4": None, "verification_attempts": attempts}
+
+    @staticmethod
+    def _matches(known_id: str, answer: str) -> bool:
+        """The answer is either the ID's last four digits or the date of birth (ISO, from NLU)."""
+        birth_date = _as_birth_date(answer)
+        if birth_date is not None:
+            return ledger().verify_identity(known_id, date_of_birth=birth_date)
+        digits = parse_id_last4(answer)
+        return bool(digits) and ledger().verify_identity(known_id, id_last4=digits)
 
     @staticmethod
     def _refusal(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> dict:
@@ -66,12 +82,12 @@ class ActionVerificationResult(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         known_id = _ledger_borrower_id(tracker)
-        digits = tracker.get_slot("id_last4")
+        answer = tracker.get_slot("id_last4")
         verified = (
             not tracker.get_slot("verification_failed")
             and tracker.get_slot("name_answer") == "yes"
-            and bool(known_id and digits)
-            and ledger().verify_identity(known_id, id_last4=digits)
+            and bool(known_id and answer)
+            and ValidateVerificationForm._matches(known_id, answer)
         )
         if verified:
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "right_party_verified")

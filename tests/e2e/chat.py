@@ -45,6 +45,8 @@ class Chat:
             if frame["type"] == "bot":
                 texts.append(frame["text"])
             elif frame["type"] == "turn_complete":
+                # More than one re-prompt in a single turn means the dialogue looped on fallbacks.
+                assert sum("没有听明白" in text for text in texts) <= 1, texts
                 self.ended = frame["ended"]
                 self.heard += texts
                 return "\n".join(texts)
