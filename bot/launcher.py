@@ -34,6 +34,14 @@ class StackConfig:
     log_dir: Path = ROOT / "var" / "logs"
 
 
+def _die_with_parent() -> None:
+    """Runs in each child before exec: if the launcher dies (even by SIGKILL), so do the services."""
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _redis_env(redis_url: str) -> dict[str, str]:
     """Rasa's Redis tracker/lock store wants host, port, db and password separately."""
     parsed = urlparse(redis_url)
@@ -82,7 +90,7 @@ class Stack:
         log = open(self.config.log_dir / f"{name}.log", "ab")
         self._processes.append(
             subprocess.Popen(command, cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+                             preexec_fn=_die_with_parent)
         )
 
     def start_action_server(self) -> None:
