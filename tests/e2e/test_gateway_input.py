@@ -22,11 +22,13 @@ def test_malformed_json_and_unsupported_frames_get_errors_and_the_chat_goes_on(o
 
 
 def test_sql_looking_text_is_just_text(open_chat, borrowers, ledger):
-    borrower, _ = borrowers.take()
+    borrower, account = borrowers.take()
     chat = open_chat(borrower.borrower_id)
-    chat.say("'; DROP TABLE borrowers; --")
-    assert ledger.get_borrower(borrower.borrower_id) is not None
-    assert not chat.ended
+    reply = chat.say("'; DROP TABLE borrowers; -- 1' OR '1'='1")
+    assert reply  # answered as ordinary (unclear) text
+    assert ledger.get_borrower(borrower.borrower_id) == borrower
+    assert ledger.get_primary_account(borrower.borrower_id) == account
+    assert ledger.get_borrower("B000001") is not None
 
 
 def test_rest_conversation_and_its_errors(stack):

@@ -110,3 +110,11 @@ def test_hardship_is_recorded_and_a_fee_free_plan_offered(verified_chat, ledger)
     assert "没有听明白" not in chat.say("好的")
     accepted = [p for p in ledger.plans_for(account.account_id) if p.status == "accepted"]
     assert len(accepted) == 1 and accepted[0].fee_cents == 0 and accepted[0].hardship
+
+
+def test_traditional_characters_and_full_width_digits_are_understood(verified_chat, ledger):
+    chat, _, account = verified_chat(min_balance_cents=300_000)
+    reply = chat.say("我這週五先還２０００塊")
+    promises = _mine(ledger.promises_for(account.account_id), chat)
+    assert [(p.amount_cents, p.promised_date) for p in promises] == [(200_000, date(2026, 11, 27))]
+    assert "2,000元" in reply
