@@ -1,28 +1,24 @@
 """Telling a verified borrower what they owe, and settling in full."""
 from __future__ import annotations
 
-from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
+from actions.conversation_context import conversation_id, ledger, local_today
 from actions.entities import as_date, latest_value
 from actions.formatting import spoken_date, yuan
-from actions.guarded import DisclosureAction
+from actions.ledger.views import AccountView
+from actions.guarded import AccountAction
 from actions.ledger.errors import PolicyViolation
 
 
-class ActionTellBalance(DisclosureAction):
+class ActionTellBalance(AccountAction):
     def name(self) -> str:
         return "action_tell_balance"
 
-    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        account = ledger().get_primary_account(borrower_id(tracker))
-        if account is None:
-            dispatcher.utter_message(text="经查询，您目前没有待还的欠款。")
-            return []
+    async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
         today = local_today(tracker)
         dispatcher.utter_message(
             text=(
@@ -35,17 +31,13 @@ class ActionTellBalance(DisclosureAction):
         return []
 
 
-class ActionPayInFull(DisclosureAction):
+class ActionPayInFull(AccountAction):
     """Records a promise for the whole balance, on the date the borrower named or today."""
 
     def name(self) -> str:
         return "action_pay_in_full"
 
-    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        account = ledger().get_primary_account(borrower_id(tracker))
-        if account is None:
-            dispatcher.utter_message(text="经查询，您目前没有待还的欠款。")
-            return []
+    async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
         today = local_today(tracker)
         pay_on = as_date(latest_value(tracker, "date")) or today
         try:

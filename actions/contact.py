@@ -175,7 +175,7 @@ class ActionCloseConversation(Action):
                 if promise.conversation_id == this_conversation:
                     parts.append(f"您承诺{spoken_date(promise.promised_date, today)}前还款{yuan(promise.amount_cents)}")
             for plan in ledger().plans_for(account.account_id):
-                if plan.status == "accepted":
+                if plan.status == "accepted" and plan.conversation_id == this_conversation:
                     first_due, first_amount = plan.items[0]
                     parts.append(
                         f"分{plan.periods}期还款共{yuan(plan.total_cents)}，首期{spoken_date(first_due, today)}还{yuan(first_amount)}"

@@ -11,7 +11,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import is_verified
+from actions.conversation_context import borrower_id, is_verified, ledger
+from actions.ledger.views import AccountView
 
 
 class DisclosureAction(Action, ABC):
@@ -26,3 +27,18 @@ class DisclosureAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict]:
         """The action itself, reached only for a verified borrower."""
+
+
+class AccountAction(DisclosureAction, ABC):
+    """A disclosure action about the borrower's primary account; says so plainly when there is none."""
+
+    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        account = ledger().get_primary_account(borrower_id(tracker))
+        if account is None:
+            dispatcher.utter_message(text="经查询，您目前没有待还的欠款。")
+            return []
+        return await self.run_for_account(dispatcher, tracker, account)
+
+    @abstractmethod
+    async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
+        """The action itself, for a verified borrower with an account."""

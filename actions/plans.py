@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
 from actions.entities import latest_value
 from actions.formatting import spoken_date, yuan
-from actions.guarded import DisclosureAction
+from actions.guarded import AccountAction, DisclosureAction
 from actions.ledger.errors import PolicyViolation
 from actions.ledger.policy import allowed_periods, hardship_offer
 from actions.ledger.views import AccountView, PlanView
@@ -59,15 +59,11 @@ def propose(
     return [SlotSet("plan_pending", True), SlotSet("pending_plan_id", plan.plan_id)]
 
 
-class ActionProposePlan(DisclosureAction):
+class ActionProposePlan(AccountAction):
     def name(self) -> str:
         return "action_propose_plan"
 
-    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        account = ledger().get_primary_account(borrower_id(tracker))
-        if account is None:
-            dispatcher.utter_message(text="经查询，您目前没有待还的欠款。")
-            return []
+    async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
         requested = latest_value(tracker, "periods")
         requested = int(requested) if isinstance(requested, (int, float)) else None
         return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship")))

@@ -1,26 +1,22 @@
 """Extension and fee-waiver requests: the lender's policy decides, the bot only reports it."""
 from __future__ import annotations
 
-from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
+from actions.conversation_context import conversation_id, ledger, local_today
 from actions.entities import as_date, latest_value
 from actions.formatting import spoken_date, yuan
-from actions.guarded import DisclosureAction
+from actions.ledger.views import AccountView
+from actions.guarded import AccountAction
 
 
-class ActionRequestExtension(DisclosureAction):
+class ActionRequestExtension(AccountAction):
     def name(self) -> str:
         return "action_request_extension"
 
-    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        account = ledger().get_primary_account(borrower_id(tracker))
-        if account is None:
-            dispatcher.utter_message(text="经查询，您目前没有待还的欠款。")
-            return []
+    async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
         today = local_today(tracker)
         wanted = as_date(latest_value(tracker, "date"))
         requested_days = (wanted - today).days if wanted else None
@@ -38,15 +34,11 @@ class ActionRequestExtension(DisclosureAction):
         return []
 
 
-class ActionRequestFeeWaiver(DisclosureAction):
+class ActionRequestFeeWaiver(AccountAction):
     def name(self) -> str:
         return "action_request_fee_waiver"
 
-    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        account = ledger().get_primary_account(borrower_id(tracker))
-        if account is None:
-            dispatcher.utter_message(text="经查询，您目前没有待还的欠款。")
-            return []
+    async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
         decision = ledger().decide_fee_waiver(
             account.account_id, conversation_id(tracker), bool(tracker.get_slot("hardship"))
         )

@@ -30,7 +30,7 @@ class StackConfig:
     redis_url: str | None = None
     ledger_url: str | None = None
     fixed_now: str | None = None
-    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    rasa_token: str = field(default_factory=lambda: secrets.token_hex(24))
     log_dir: Path = ROOT / "var" / "logs"
 
 
@@ -100,7 +100,7 @@ class Stack:
     def start_rasa(self) -> None:
         endpoints = "endpoints.redis.yml" if self.config.redis_url else "endpoints.yml"
         self._spawn("rasa", [
-            str(RASA_BIN), "run", "--enable-api", "--auth-token", self.config.rasa_token,
+            str(RASA_BIN), "run", "--enable-api", f"--auth-token={self.config.rasa_token}",
             "--interface", "127.0.0.1", "--port", str(self.config.rasa_port),
             "--model", str(self.config.model), "--endpoints", endpoints,
             "--credentials", "credentials.yml", "--cors", "http://127.0.0.1",

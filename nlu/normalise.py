@@ -278,8 +278,10 @@ def _weekend(text: str, today: date) -> date | None:
     return _saturday_on_or_after(today)
 
 
-def _bare_day(text: str, today: date) -> date | None:
-    """'15号' means the next 15th that is today or later (skipping months without it)."""
+def _bare_day(text: str, today: date, step: int = 1) -> date | None:
+    """'15号': the nearest 15th from today in the direction of ``step`` (+1 the next one on or
+    after today, for promises; -1 the last one on or before today, for things already done),
+    skipping months without that day."""
     match = _BARE_DAY.match(text)
     if match is None:
         return None
@@ -288,10 +290,10 @@ def _bare_day(text: str, today: date) -> date | None:
         return None
     month_start = today.replace(day=1)
     for offset in range(13):
-        first = month_start + relativedelta(months=offset)
+        first = month_start + relativedelta(months=step * offset)
         if day <= calendar.monthrange(first.year, first.month)[1]:
             candidate = first.replace(day=day)
-            if candidate >= today:
+            if (candidate - today).days * step >= 0:
                 return candidate
     return None
 
@@ -327,28 +329,10 @@ def _roll_forward(text: str, parsed: date, base: datetime) -> date:
     return rolled if rolled is not None and rolled >= today else parsed
 
 
-def _bare_day_past(text: str, today: date) -> date | None:
-    """'15号' said of something already done: the latest 15th on or before today."""
-    match = _BARE_DAY.match(text)
-    if match is None:
-        return None
-    day = _cn_int(match.group(1))
-    if day is None or not 1 <= day <= 31:
-        return None
-    month_start = today.replace(day=1)
-    for offset in range(13):
-        first = month_start - relativedelta(months=offset)
-        if day <= calendar.monthrange(first.year, first.month)[1]:
-            candidate = first.replace(day=day)
-            if candidate <= today:
-                return candidate
-    return None
-
-
 def _parse_past(text: str, base: datetime) -> date | None:
     """A yearless date later than today, said of the past, means its previous occurrence."""
     today = base.date()
-    bare = _bare_day_past(text, today)
+    bare = _bare_day(text, today, step=-1)
     if bare is not None:
         return bare
     parsed = _jionlp_single_day(text, base)

@@ -88,6 +88,7 @@ def _plan_view(row: InstalmentPlan) -> PlanView:
     return PlanView(
         plan_id=row.id,
         account_id=row.account_id,
+        conversation_id=row.conversation_id,
         periods=row.periods,
         fee_cents=row.fee_cents,
         total_cents=row.total_cents,

@@ -40,6 +40,7 @@ class AccountView:
 class PlanView:
     plan_id: int
     account_id: str
+    conversation_id: str
     periods: int
     fee_cents: int
     total_cents: int
