@@ -102,14 +102,21 @@ class ActionHandleDistress(Action):
     def name(self) -> str:
         return "action_handle_distress"
 
+    # What the gateway's detector saw (message metadata); the NLU intent alone means self-harm risk.
+    REPLIES = {
+        "self_harm": (
+            "听到您这么说，我们很担心您。关于还款的事情现在先放一放，我马上为您转接人工专员。"
+            "如果您有伤害自己的想法，请立即拨打心理援助热线12356或400-161-9995，紧急情况请拨打120或110。"
+        ),
+        "severe_illness": "听到您和家人正在经历病痛，我们很难过。还款的事情现在先放一放，我马上为您转接人工专员，一起商量合适的安排。",
+        "bereavement": "听到您家里的不幸，请节哀。还款的事情现在先放一放，我马上为您转接人工专员，他们会为您提供帮助。",
+        "threatened": "您的安全最重要。如果有人威胁或恐吓您，请立即拨打110报警。我们不会以任何方式威胁您，现在为您转接人工专员。",
+    }
+
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         _hand_off(tracker, "distress")
-        dispatcher.utter_message(
-            text=(
-                "听到您这么说，我们很担心您。关于还款的事情现在先放一放，我马上为您转接人工专员。"
-                "如果您有伤害自己的想法，请立即拨打心理援助热线12356或400-161-9995，紧急情况请拨打120或110。"
-            )
-        )
+        kind = ((tracker.latest_message or {}).get("metadata") or {}).get("distress_kind")
+        dispatcher.utter_message(text=self.REPLIES.get(kind, self.REPLIES["self_harm"]))
         return close_active_form() + [SlotSet("collection_stopped", True)]
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from actions.ledger.db import create_schema, make_engine, make_session_factory
 from actions.ledger.repository import Ledger
+from bot.audit import AuditTrail
 from bot.conversations import (
     ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation,
 )
@@ -51,8 +52,9 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
         create_schema(engine)
         store = make_session_store(config.redis_url)
         rasa = RasaClient(config.rasa_url, config.rasa_token, config.rasa_timeout_seconds)
+        session_factory = make_session_factory(engine)
         app.state.conversations = ConversationService(
-            store, rasa, Ledger(make_session_factory(engine)), clock,
+            store, rasa, Ledger(session_factory), AuditTrail(session_factory), clock,
             config.max_message_chars, config.default_timezone,
         )
         yield

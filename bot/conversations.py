@@ -1,6 +1,7 @@
 """Opening conversations and carrying borrower turns to Rasa and replies back through the egress."""
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass
@@ -8,11 +9,16 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from actions.ledger.repository import Ledger
+from bot.audit import AuditTrail
 from bot.egress import OutgoingMessage, deliver
+from compliance_filters.distress import DistressSignal, detect_distress
 from bot.rasa_client import RasaClient
 from bot.sessions import Conversation, SessionStore
 
 OPENING_INTENT = "/start_conversation"
+# Sent instead of the borrower's words when the gateway detects distress, so the dialogue's
+# distress path (stop collecting, hand off first) runs whatever the NLU model would have said.
+DISTRESS_INTENT = "/distress"
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -61,12 +67,13 @@ def valid_conversation_id(conversation_id: str) -> bool:
 
 class ConversationService:
     def __init__(
-        self, store: SessionStore, rasa: RasaClient, ledger: Ledger, clock: Callable[[], datetime],
-        max_message_chars: int, default_timezone: str,
+        self, store: SessionStore, rasa: RasaClient, ledger: Ledger, audit: AuditTrail,
+        clock: Callable[[], datetime], max_message_chars: int, default_timezone: str,
     ) -> None:
         self._store = store
         self._rasa = rasa
         self._ledger = ledger
+        self._audit = audit
         self._clock = clock
         self._max_chars = max_message_chars
         self._default_timezone = default_timezone
@@ -98,23 +105,43 @@ class ConversationService:
         await self._store.append(conversation_id, {
             "speaker": "borrower", "text": cleaned, "at": datetime.now(timezone.utc).isoformat(),
         })
-        return await self._turn(conversation, cleaned)
+        await asyncio.to_thread(
+            self._audit.append, conversation_id, conversation.borrower_id, conversation.channel, "borrower", cleaned,
+        )
+        signal = detect_distress(cleaned)
+        if signal is None:
+            return await self._turn(conversation, cleaned, borrower_text=cleaned)
+        await asyncio.to_thread(self._flag_vulnerable, conversation, signal)
+        return await self._turn(conversation, DISTRESS_INTENT, borrower_text=cleaned, distress=signal)
+
+    def _flag_vulnerable(self, conversation: Conversation, signal: DistressSignal) -> None:
+        """Campaigns skip a flagged borrower until a person clears the flag."""
+        if self._ledger.get_borrower(conversation.borrower_id) is not None:
+            self._ledger.flag_borrower(conversation.borrower_id, "distress", f"{signal.kind}: {signal.matched}"[:200])
 
     async def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         await self.get(conversation_id)
         return await self._store.transcript(conversation_id)
 
-    async def _turn(self, conversation: Conversation, text: str) -> TurnResult:
+    async def _turn(
+        self, conversation: Conversation, text: str, borrower_text: str = "", distress: DistressSignal | None = None,
+    ) -> TurnResult:
         metadata = {
             "borrower_id": conversation.borrower_id,
             "channel": conversation.channel,
             "timezone": conversation.timezone,
             "now": self._clock().isoformat(),
         }
+        if distress is not None:
+            metadata["distress_kind"] = distress.kind
         replies = await self._rasa.send(conversation.conversation_id, text, metadata)
         slots = await self._rasa.slots(conversation.conversation_id)
-        context = {"identity_verified": slots.get("identity_verified") is True, "channel": conversation.channel}
-        messages = await deliver(self._store, conversation.conversation_id, replies, context)
+        context = {
+            "identity_verified": slots.get("identity_verified") is True,
+            "channel": conversation.channel,
+            "borrower_text": borrower_text,
+        }
+        messages = await deliver(self._store, self._audit, conversation, replies, context)
         ended = slots.get("conversation_ended") is True
         if ended:
             await self._store.mark_ended(conversation.conversation_id)

@@ -1,13 +1,16 @@
-"""The single egress: every utterance to a borrower leaves through `deliver`, after the compliance check."""
+"""The single egress: every utterance to a borrower leaves through `deliver`, after the compliance
+check, and is appended to the tamper-evident audit trail with its verdict."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from compliance_filters import check
 
-from bot.sessions import SessionStore
+from bot.audit import AuditTrail
+from bot.sessions import Conversation, SessionStore
 
 
 @dataclass(frozen=True)
@@ -23,10 +26,10 @@ class OutgoingMessage:
 
 
 async def deliver(
-    store: SessionStore, conversation_id: str, bot_messages: list[dict[str, Any]], context: dict[str, Any],
-    speaker: str = "bot",
+    store: SessionStore, audit: AuditTrail, conversation: Conversation, bot_messages: list[dict[str, Any]],
+    context: dict[str, Any], speaker: str = "bot",
 ) -> list[OutgoingMessage]:
-    """Checks each message, substitutes blocked ones, records both in the transcript, returns what may be sent."""
+    """Checks each message, substitutes blocked ones, records both, returns what may be sent."""
     outgoing: list[OutgoingMessage] = []
     for message in bot_messages:
         text = message.get("text")
@@ -40,6 +43,16 @@ async def deliver(
         }
         if not verdict.allowed:
             entry["blocked_text"] = text
-        await store.append(conversation_id, entry)
+        await store.append(conversation.conversation_id, entry)
+        # The audit keeps what the bot tried to say, with the verdict, and what was sent instead.
+        await asyncio.to_thread(
+            audit.append, conversation.conversation_id, conversation.borrower_id, conversation.channel, speaker,
+            text, verdict.allowed, verdict.rules,
+        )
+        if not verdict.allowed:
+            await asyncio.to_thread(
+                audit.append, conversation.conversation_id, conversation.borrower_id, conversation.channel, speaker,
+                sent, True, (),
+            )
         outgoing.append(OutgoingMessage(sent, message.get("buttons") or [] if verdict.allowed else []))
     return outgoing

@@ -17,10 +17,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -250,3 +252,67 @@ class ConversationRecord(Base):
     identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[str | None] = mapped_column(Text)
+
+
+FLAG_KINDS = ("distress", "cease", "vulnerable")
+AUDIT_SPEAKERS = ("bot", "borrower", "agent")
+
+
+class BorrowerFlag(Base):
+    """A condition that stops collection until a human clears it (distress, cease request...).
+
+    Rows are never deleted: clearing sets cleared_at/cleared_by, so the history stays auditable.
+    """
+
+    __tablename__ = "borrower_flags"
+    __table_args__ = (
+        # At most one uncleared flag of a kind per borrower, even under concurrent writers.
+        Index(
+            "uq_borrower_flag_active", "borrower_id", "kind", unique=True,
+            sqlite_where=text("cleared_at IS NULL"), postgresql_where=text("cleared_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cleared_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditRecord(Base):
+    """One link of the tamper-evident audit chain (see bot.audit)."""
+
+    __tablename__ = "audit_records"
+    # sqlite_autoincrement: ids are never reused after a purge empties the table.
+    __table_args__ = (_one_of("speaker", AUDIT_SPEAKERS), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    # No foreign key: the audit trail must outlive borrower deletion (retention differs).
+    borrower_id: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    speaker: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    allowed: Mapped[bool | None] = mapped_column(Boolean)
+    rules: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of rule names
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # Unique: two records can never claim the same predecessor, so the chain cannot fork.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    record_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(Base):
+    """Written by a retention purge: the chain now starts after `last_purged_id`, whose
+    record_hash (`anchor_hash`) the oldest remaining record must point back to."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    last_purged_id: Mapped[int] = mapped_column(BigInteger)
+    anchor_hash: Mapped[str] = mapped_column(String(64))
+    purged_count: Mapped[int] = mapped_column(Integer)
+    cutoff: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

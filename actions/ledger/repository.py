@@ -21,6 +21,7 @@ from actions.ledger import policy as policy_rules
 from actions.ledger.errors import NotFound, PolicyViolation
 from actions.ledger.models import (
     CLAIM_KINDS,
+    BorrowerFlag,
     CallbackRequest,
     Claim,
     ContactAttempt,
@@ -38,6 +39,7 @@ from actions.ledger.plans import build_schedule
 from actions.ledger.policy import CollectionPolicy, ExtensionDecision, WaiverDecision
 from actions.ledger.views import (
     AccountView,
+    BorrowerFlagView,
     BorrowerView,
     CallbackView,
     ClaimView,
@@ -615,3 +617,61 @@ class Ledger:
         with self._transaction() as session:
             row = session.get(ConversationRecord, conversation_id)
             return _conversation_view(row) if row else None
+
+    # --- borrower flags (distress, cease...) ------------------------------------------------
+
+    def flag_borrower(self, borrower_id: str, kind: str, reason: str) -> None:
+        """Raise a flag; a no-op while an uncleared flag of that kind already exists."""
+        with self._transaction() as session:
+            if session.get(BorrowerRow, borrower_id) is None:
+                raise NotFound(f"no borrower {mask_ref(borrower_id)}")
+
+            def active() -> BorrowerFlag | None:
+                return session.scalars(select(BorrowerFlag).where(
+                    BorrowerFlag.borrower_id == borrower_id, BorrowerFlag.kind == kind,
+                    BorrowerFlag.cleared_at.is_(None))).first()
+
+            if active() is not None:
+                return
+            try:
+                with session.begin_nested():
+                    session.add(BorrowerFlag(borrower_id=borrower_id, kind=kind, reason=reason))
+            except IntegrityError:
+                if active() is None:
+                    raise
+            else:
+                log.info("flag raised borrower=%s kind=%s", mask_ref(borrower_id), kind)
+
+    def clear_flag(self, borrower_id: str, kind: str, cleared_by: str) -> bool:
+        """Clear the active flag of that kind; False when there was none."""
+        with self._transaction() as session:
+            row = session.scalars(select(BorrowerFlag).where(
+                BorrowerFlag.borrower_id == borrower_id, BorrowerFlag.kind == kind,
+                BorrowerFlag.cleared_at.is_(None)).with_for_update()).first()
+            if row is None:
+                return False
+            row.cleared_at = utc_now()
+            row.cleared_by = cleared_by
+            log.info("flag cleared borrower=%s kind=%s", mask_ref(borrower_id), kind)
+            return True
+
+    def active_flags(self, borrower_id: str) -> tuple[str, ...]:
+        """Kinds of the uncleared flags, sorted."""
+        with self._transaction() as session:
+            kinds = session.scalars(select(BorrowerFlag.kind).where(
+                BorrowerFlag.borrower_id == borrower_id, BorrowerFlag.cleared_at.is_(None)))
+            return tuple(sorted(set(kinds)))
+
+    def flags_for(self, borrower_id: str) -> tuple[BorrowerFlagView, ...]:
+        """Every flag ever raised for the borrower, cleared ones included, oldest first."""
+        with self._transaction() as session:
+            rows = session.scalars(select(BorrowerFlag).where(BorrowerFlag.borrower_id == borrower_id)
+                                   .order_by(BorrowerFlag.id))
+            return tuple(BorrowerFlagView(r.id, r.borrower_id, r.kind, r.reason, r.created_at,
+                                          r.cleared_at, r.cleared_by) for r in rows)
+
+    def contact_phone(self, borrower_id: str) -> str | None:
+        """The borrower's phone number for dial caps; None when unknown or empty."""
+        with self._transaction() as session:
+            row = session.get(BorrowerRow, borrower_id)
+            return (row.phone or None) if row is not None else None

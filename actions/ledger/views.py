@@ -116,3 +116,14 @@ class ConversationView:
     identity_verified: bool
     outcome: str | None
     summary: str | None
+
+
+@dataclass(frozen=True)
+class BorrowerFlagView:
+    flag_id: int
+    borrower_id: str
+    kind: str
+    reason: str
+    created_at: datetime
+    cleared_at: datetime | None
+    cleared_by: str | None

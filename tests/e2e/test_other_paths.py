@@ -89,3 +89,41 @@ def test_out_of_scope_gets_a_reprompt(verified_chat):
     chat, _, _ = verified_chat()
     reply = chat.say("今天天气怎么样")
     assert "没有听明白" in reply and not chat.ended
+
+
+def test_bereavement_detected_at_the_gateway_flags_the_borrower_and_hands_off(verified_chat, ledger):
+    chat, borrower, _ = verified_chat()
+    reply = chat.say("我爸上周去世了，最近真的没心思管这些")
+    assert "节哀" in reply and "人工" in reply
+    assert [(h.reason, h.priority) for h in ledger.handoffs_for(chat.conversation_id)] == [("distress", 0)]
+    assert "distress" in ledger.active_flags(borrower.borrower_id)
+
+
+def test_being_threatened_by_someone_gets_safety_advice_and_a_person(open_chat, borrowers, ledger):
+    borrower, _ = borrowers.take()
+    chat = open_chat(borrower.borrower_id)
+    reply = chat.say("有人打电话威胁我说要打我")
+    assert "110" in reply and "人工" in reply
+    assert "distress" in ledger.active_flags(borrower.borrower_id)
+    assert not any(discloses_debt(text) for text in chat.heard)
+
+
+def test_every_utterance_in_and_out_is_in_the_verified_audit_chain(verified_chat, ledger_url):
+    from sqlalchemy import select
+
+    from actions.ledger.db import make_engine, make_session_factory
+    from actions.ledger.models import AuditRecord
+    from bot.audit import AuditTrail
+
+    chat, _, _ = verified_chat()
+    chat.say("我怎么还款")
+    session_factory = make_session_factory(make_engine(ledger_url))
+    with session_factory() as session:
+        records = session.scalars(
+            select(AuditRecord).where(AuditRecord.conversation_id == chat.conversation_id).order_by(AuditRecord.id)
+        ).all()
+    speakers = [record.speaker for record in records]
+    assert speakers.count("borrower") == 3  # name answer, ID digits, how to pay
+    assert speakers.count("bot") >= len(chat.heard)
+    assert {record.text for record in records if record.speaker == "bot"} >= set(chat.heard)
+    assert AuditTrail(session_factory).verify().ok

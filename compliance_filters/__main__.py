@@ -1,0 +1,5 @@
+import sys
+
+from compliance_filters.cli import run
+
+sys.exit(run())

@@ -1,0 +1,308 @@
+"""The outgoing-utterance compliance filter: what it blocks, what it must let through."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compliance_filters import Verdict, check
+from compliance_filters.check import classifier_blocks
+from compliance_filters.normalise import normalise
+from compliance_filters.rules import default_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+VERIFIED = {"identity_verified": True}
+UNVERIFIED = {"identity_verified": False}
+
+
+def rules_only(text, context=VERIFIED):
+    """The rule layers alone — deterministic, independent of the learned classifier."""
+    return check(text, context, classifier=None)
+
+
+BLOCKED = {
+    "violence": [
+        "再不还钱就打死你", "小心我们找人收拾你", "信不信我弄死你全家", "打 死 你", "打*死*你", "打.死.你",
+        "我要殺了你", "你去死吧", "让你生不如死", "我们会找人打你", "da si ni", "我要打4你".replace("4", "死"),
+        "大死你", "we will hurt you", "Someone will kill you if you don't pay", "我們會讓你好看",
+    ],
+    "third_party_disclosure": [
+        "我们会联系你的家人", "明天通知您的单位领导", "我们已经告诉你同事了", "再不还就爆通讯录",
+        "我们会打电话给您的父母", "你的通讯录我们都有", "讓你的家人都知道", "我们会联系你的 紧急联系人",
+        "We will call your employer", "we are going to tell your family", "I'll contact your boss today",
+        "我们会通知 your 家人".replace("your ", "你"),
+    ],
+    "impersonation": [
+        "我是公安局经侦大队的", "我们是法院执行局的", "这里是派出所，请配合调查", "我是律师，代表平台起诉你",
+        "法院已经给你立案", "我們是法院的", "我是ＸＸ市公安局民警", "This is officer Smith from the police",
+        "we are calling on behalf of the court", "受法院委托通知你",
+    ],
+    "false_legal_consequences": [
+        "不还钱你就要坐牢", "我们已经报警了，警察会上门抓你", "你会被刑事拘留", "你的子女不能上学",
+        "冻结你家人的账户", "把你拉进黑名单，限高", "我們已經報警了", "坐 牢", "you will be arrested",
+        "you'll go to jail if you don't pay", "police will come to your house", "明天就起诉你",
+    ],
+    "insult": [
+        "你这个老赖", "你是傻逼吗", "你是煞笔", "沙比", "你是SB", "你是ＳＢ", "nmsl", "cnm", "tmd 还钱",
+        "傻 B", "你真是个废物", "脑残", "you idiot", "what a loser", "pay up, deadbeat", "你就是个 loser",
+        "你是不是sha bi", "白癡",
+    ],
+    "harassment": [
+        "我们会天天打给你", "电话轰炸你", "半夜也会给你打电话", "打爆你的电话", "每天给你打电话直到你还钱",
+        "让你不得安宁", "24小时打你", "we will keep calling you", "we'll call you every day until you pay",
+    ],
+    "public_shaming": [
+        "把你的照片发到朋友圈", "我们会在你们小区贴海报", "发到群里让大家都知道", "拉个群曝光你",
+        "朋友圈曝光", "把你的身份证发到网上", "We will post your photo online", "everyone will know",
+        "讓所有人知道你欠錢",
+    ],
+    "inducing_borrowing": [
+        "你可以去借网贷还", "赶紧找朋友借钱还", "信用卡套现还款", "去借高利贷也要还", "实在不行就卖肾",
+        "找亲戚借钱还我们", "去别的平台借钱还", "take out a payday loan to pay us", "sell your kidney",
+        "以贷养贷也行",
+    ],
+    "privacy_intimidation": [
+        "我们知道你孩子在哪上学", "我们知道你住在哪", "我们清楚您的工作单位", "明天去你单位找你",
+        "我们就在你家楼下", "我们会上门催收", "we know where you live", "we know where your kids go to school",
+        "我們知道你住哪",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("category", "text"), [(c, t) for c, texts in BLOCKED.items() for t in texts]
+)
+def test_blocked_utterance_is_stopped_and_replaced(category, text):
+    verdict = rules_only(text)
+    assert not verdict.allowed, text
+    assert category in verdict.categories, (text, verdict)
+    assert verdict.replacement
+    assert all(r.split("-")[0] in {c_prefix(c) for c in verdict.categories} for r in verdict.rules)
+
+
+def c_prefix(category):
+    return default_rules().categories[category].prefix
+
+
+def test_every_category_has_at_least_six_blocked_examples():
+    rules = default_rules()
+    for category in rules.categories:
+        if category != "disclosure_before_verification":
+            assert len(BLOCKED[category]) >= 6, category
+
+
+MUST_PASS = [
+    # lawful facts
+    "逾期记录会按规定上报征信",
+    "如协商不成，我们可能依法提起诉讼",
+    "根据合同约定，逾期会产生逾期费用",
+    "按照借款合同，逾期后会按日计收罚息",
+    "Late payments may be reported to credit bureaus as permitted by law.",
+    # offers
+    "如果一次还清有困难，可以为您申请分期",
+    "根据减免政策，可以为您减免部分逾期费用",
+    "您可以通过官方App还款，也可以转人工专员商量方案",
+    # empathy
+    "理解您现在心情不好，我们一起想办法",
+    "非常理解您的困难，您的家人一定也很担心您",
+    "I understand this is a difficult time for you.",
+    # anti-fraud warnings
+    "有人冒充公安说要抓您，这是诈骗，请报警",
+    "如果有人自称法院工作人员要求转账，请拨打110",
+    "如有人假冒我们的工作人员说要上门抓人，请不要相信，立即报警",
+    "请勿相信任何自称律师、要求您向个人账户转账的人，谨防诈骗",
+    "If someone claims to be the police and says you will be arrested, it is a scam; report it.",
+    # negated threats
+    "我们不会联系您的家人或同事",
+    "我们绝不会上门",
+    "不会影响您的家人",
+    "我们从不会联系您的通讯录",
+    "我们不会把您的照片发到朋友圈，您的信息严格保密",
+    "我们不会在晚上十点后给您打电话",
+    "您不会因为逾期坐牢，请放心",
+    "we will never contact your employer",
+    "We won't tell your family about this debt.",
+    "我们也不会要求您去借网贷还款",
+    # ordinary words that look like evasion targets
+    "请问谁不方便接电话", "沙发上的文件", "我们一直打不通您的电话，请问您现在方便吗",
+    "您可以找公司客服咨询", "请您先去四川的营业网点", "这是SBA贷款的说明",
+]
+
+
+@pytest.mark.parametrize("text", MUST_PASS)
+def test_lawful_and_reassuring_utterances_pass(text):
+    verdict = rules_only(text)
+    assert verdict.allowed, (text, verdict)
+
+
+def test_negation_does_not_excuse_a_conditional_threat():
+    assert not rules_only("你不还钱我们就联系你的家人").allowed
+    assert not rules_only("我们不会只打电话，还会联系你的家人").allowed
+    assert not rules_only("不要逼我们联系你的家人").allowed
+    assert not rules_only("if you don't pay we will call your employer").allowed
+
+
+def test_anti_fraud_framing_does_not_excuse_our_own_threat():
+    assert not rules_only("有人冒充公安，这是诈骗，我们会联系你的家人").allowed
+    assert not rules_only("有人冒充公安说要抓您，其实我们真的会抓你，请报警").allowed
+
+
+def test_echoed_borrower_words_are_not_the_bot_insulting():
+    context = {**VERIFIED, "borrower_text": "你们都是傻逼，滚"}
+    assert check("您说“你们都是傻逼”，我们理解您很生气", context, classifier=None).allowed
+    assert check("您刚才说你们都是傻逼。我们理解您很生气", context, classifier=None).allowed
+    # Quoting words the borrower never said is not an echo.
+    assert not check("您说“你是废物”，我们理解", context, classifier=None).allowed
+    # The bot's own insult outside the echo still counts.
+    assert not check("您说“你们都是傻逼”，你才是傻逼", context, classifier=None).allowed
+
+
+def test_english_echo():
+    context = {**VERIFIED, "borrower_text": "you are all idiots"}
+    assert check('You said "you are all idiots". I understand you are upset.', context, classifier=None).allowed
+
+
+# --- the context rule ---------------------------------------------------------------------------
+
+BOT_DEBT_LINE = (
+    "您在安信消费金融的借款当前应还12,345.67元（本金11,000元、利息890.67元、逾期费用455元），"
+    "到期日是11月8日，目前已逾期15天。请问是什么原因导致逾期的呢？"
+)
+BOT_PLAIN_LINES = [
+    "如果您有伤害自己的想法，请立即拨打心理援助热线12356或400-161-9995，紧急情况请拨打120或110。",
+    "您可以通过官方App的“我的借款—立即还款”、绑定的银行卡自动扣款，或官方公布的对公账户转账还款。请不要向任何个人账户转账，谨防诈骗。",
+    "好的，已记录您的要求，我们将停止主动联系您。",
+    "理解您现在心情不好。我们希望和您一起找到解决办法，请您平和地沟通。",
+    "已记录您的异议。核实期间我们会暂停催收，并由人工专员在2个工作日内与您联系核实。",
+]
+
+
+def test_debt_detail_is_blocked_before_verification():
+    for context in (None, {}, UNVERIFIED, {"identity_verified": "yes"}):
+        verdict = rules_only(BOT_DEBT_LINE, context)
+        assert verdict.categories == ("disclosure_before_verification",)
+        assert verdict.rules == ("CTX-001-debt-detail-before-verification",)
+        assert verdict.replacement == "为保护您的隐私，在核实您的身份之前，我无法提供任何账户信息。"
+    assert not rules_only("您还欠3千块", UNVERIFIED).allowed
+    assert not rules_only("您的欠款是两万元", UNVERIFIED).allowed
+
+
+def test_debt_detail_passes_once_verified():
+    assert rules_only(BOT_DEBT_LINE, VERIFIED).allowed
+
+
+@pytest.mark.parametrize("text", BOT_PLAIN_LINES)
+def test_plain_bot_lines_pass_verified_or_not(text):
+    assert rules_only(text, VERIFIED).allowed
+    assert rules_only(text, UNVERIFIED).allowed
+
+
+def _bot_lines():
+    """Every Chinese string literal in actions/*.py (f-string pieces rendered with sample values)
+    and every response in domain.yml."""
+    samples = {"yuan": "3,000元", "spoken_date": "11月8日"}
+    lines = []
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for path in sorted((ROOT / "actions").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node.body and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(
+                    v.value if isinstance(v, ast.Constant) else
+                    samples.get(getattr(getattr(v.value, "func", None), "id", ""), "2")
+                    for v in node.values
+                )
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                text = node.value
+            else:
+                continue
+            if cjk.search(text):
+                lines.append((f"{path.name}:{node.lineno}", text))
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for name, variants in (domain.get("responses") or {}).items():
+        for variant in variants:
+            if variant.get("text"):
+                lines.append((f"domain.yml:{name}", variant["text"]))
+    return lines
+
+
+BOT_LINES = _bot_lines()
+
+
+def test_bot_lines_were_found():
+    assert len(BOT_LINES) > 40
+
+
+@pytest.mark.parametrize(("where", "text"), BOT_LINES, ids=[w for w, _ in BOT_LINES])
+def test_every_bot_line_passes_when_verified(where, text):
+    verdict = rules_only(text, VERIFIED)
+    assert verdict.allowed, (where, text, verdict)
+
+
+@pytest.mark.parametrize(("where", "text"), BOT_LINES, ids=[w for w, _ in BOT_LINES])
+def test_bot_lines_without_debt_detail_pass_before_verification(where, text):
+    verdict = rules_only(text, UNVERIFIED)
+    assert set(verdict.categories) <= {"disclosure_before_verification"}, (where, text, verdict)
+
+
+def test_every_replacement_is_itself_compliant():
+    for name, category in default_rules().categories.items():
+        for context in (VERIFIED, UNVERIFIED):
+            assert rules_only(category.replacement, context).allowed, name
+
+
+# --- normalisation --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("打 死 你", "打死你"), ("打*死*你", "打死你"), ("打.死.你", "打死你"), ("殺了你", "杀了你"),
+    ("ＳＢ", "sb"), ("傻 Ｂ", "傻b"), ("報警", "报警"),
+])
+def test_normalise_undoes_evasion(raw, expected):
+    assert normalise(raw) == expected
+
+
+# --- the learned classifier's seam ----------------------------------------------------------------
+
+class FakeClassifier:
+    def __init__(self, scores):
+        self.scores = scores
+
+    def predict(self, text):
+        return self.scores
+
+
+def test_classifier_blocks_above_threshold_only():
+    rules = default_rules()
+    blocks = classifier_blocks("x", rules, frozenset(), FakeClassifier({"insult": 0.9, "violence": 0.5, "nonsense": 1.0}))
+    assert blocks == [("insult", 0.9)]
+
+
+def test_classifier_adds_a_block_with_its_own_rule_id():
+    verdict = check("您好", VERIFIED, classifier=FakeClassifier({"harassment": 0.97}))
+    assert verdict == Verdict(False, ("harassment",), ("CLF-harassment",),
+                              default_rules().categories["harassment"].replacement)
+
+
+def test_classifier_cannot_overrule_a_negation_the_rules_made():
+    verdict = check("我们不会联系您的家人", VERIFIED, classifier=FakeClassifier({"third_party_disclosure": 0.99}))
+    assert verdict.allowed
+
+
+def test_classifier_failure_falls_back_to_rules():
+    class Broken:
+        def predict(self, text):
+            raise RuntimeError("model file corrupt")
+    assert check("您好", VERIFIED, classifier=Broken()).allowed
+    assert not check("打死你", VERIFIED, classifier=Broken()).allowed
+
+
+def test_check_works_with_whatever_classifier_is_installed():
+    assert isinstance(check("您好", VERIFIED), Verdict)
