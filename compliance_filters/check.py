@@ -11,7 +11,9 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from compliance_filters.lexicon import Hit, Matcher
-from compliance_filters.negation import is_fraud_warning, is_negated, is_reported_speech, strip_echo
+from compliance_filters.negation import (
+    is_borrower_report, is_fraud_warning, is_negated, is_reported_speech, strip_echo,
+)
 from compliance_filters.normalise import clauses as split_clauses
 from compliance_filters.rules import RuleSet, default_rules
 from compliance_filters.verdict import Verdict
@@ -75,7 +77,11 @@ def classifier_blocks(
 def _excused(hit: Hit, rule: Any, clauses: list, fraud_warning: bool) -> bool:
     if rule.negatable and is_negated(hit):
         return True
-    return rule.reportable and fraud_warning and is_reported_speech(hit, clauses)
+    if not rule.reportable:
+        return False
+    return (fraud_warning and is_reported_speech(hit, clauses)) or (
+        rule.restatable and is_borrower_report(hit, clauses)
+    )
 
 
 def check(

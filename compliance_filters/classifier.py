@@ -31,8 +31,8 @@ CORPUS_PATH = DATA_DIR / "corpus.tsv"
 MODEL_PATH = ROOT / "var" / "compliance_classifier.joblib"
 REPORT_PATH = ROOT / "var" / "compliance_classifier_report.txt"
 
-LABELS = ("ok", "violence", "third_party", "impersonation", "false_legal", "insult", "harassment",
-          "shaming", "inducement", "privacy_intimidation")
+LABELS = ("ok", "violence", "third_party_disclosure", "impersonation", "false_legal_consequences", "insult", "harassment",
+          "public_shaming", "inducing_borrowing", "privacy_intimidation")
 CATEGORIES = LABELS[1:]
 # Default blocking threshold on a category's probability.
 THRESHOLD = 0.85

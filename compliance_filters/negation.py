@@ -91,8 +91,21 @@ def is_fraud_warning(clauses: list[Clause]) -> bool:
     return any(_FRAUD_CONTEXT.search(c.compact) or _FRAUD_CONTEXT.search(c.spaced) for c in clauses)
 
 
-def is_reported_speech(hit: Hit, clauses: list[Clause]) -> bool:
-    """The hit lies in speech attributed to an impostor (same or previous clause)."""
+# The bot restating what the borrower reported, or what a third party might tell them.
+_BORROWER_REPORT = re.compile(
+    r"您说|你说|您提到|您刚才提到|您反映|您是担心|您担心|您遇到|如果有人|若有人"
+    r"|you mentioned|you said|you told us|you reported|if anyone|if someone|anyone tells you"
+)
+
+
+def is_borrower_report(hit: Hit, clauses: list[Clause]) -> bool:
+    """The hit restates the borrower's own report ('您说有人半夜给您打电话') rather than speaking for us."""
+    return is_reported_speech(hit, clauses, reporter=_BORROWER_REPORT)
+
+
+def is_reported_speech(hit: Hit, clauses: list[Clause], reporter: re.Pattern[str] = _REPORTER) -> bool:
+    """The hit lies in speech attributed to someone else (same or previous clause), with no
+    first person ('我们'/'we') taking the words over between the attribution and the hit."""
     index = hit.clause.index
     before = hit.view_text[:hit.start]
     previous = clauses[index - 1] if index > 0 and clauses[index - 1].index == index - 1 else None
@@ -100,7 +113,7 @@ def is_reported_speech(hit: Hit, clauses: list[Clause]) -> bool:
     if previous is not None:
         spans.insert(0, (previous.compact if hit.view == "compact" else previous.spaced) + " " + before)
     for span in reversed(spans):
-        found = list(_REPORTER.finditer(span))
+        found = list(reporter.finditer(span))
         if not found:
             continue
         after = span[found[-1].end():]

@@ -30,6 +30,9 @@ class Rule(BaseModel):
     pinyin: tuple[str, ...] = ()  # space-separated toneless syllables: "sha bi"
     negatable: bool = True  # a negator scoped before the match excuses it
     reportable: bool = True  # quoted in an anti-fraud warning or echoed from the borrower excuses it
+    # The bot may restate an act the borrower reported ('您说有人半夜给您打电话'). False for words
+    # that are harmful in themselves (insults): only a verbatim echo of the borrower excuses those.
+    restatable: bool = True
 
     @field_validator("terms", "pinyin")
     @classmethod

@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     imported.add_argument("file")
     show = commands.add_parser("show", help="print one borrower and their accounts")
     show.add_argument("borrower_id")
+    clear = commands.add_parser("clear-flag", help="a person clears a flag (e.g. distress) so contact may resume")
+    clear.add_argument("borrower_id")
+    clear.add_argument("kind", help="flag kind, e.g. distress")
+    clear.add_argument("--by", required=True, help="who reviewed and cleared it (kept in the ledger)")
     return parser
 
 
@@ -58,13 +62,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{borrower.borrower_id}  {borrower.full_name}{borrower.honorific}  id …{borrower.id_last4}  "
               f"{borrower.language}  {borrower.timezone}"
               + ("  [collection paused]" if borrower.collection_paused else "")
-              + ("  [do not contact]" if borrower.do_not_contact else ""))
+              + ("  [do not contact]" if borrower.do_not_contact else "")
+              + "".join(f"  [flag: {kind}]" for kind in ledger.active_flags(borrower.borrower_id)))
         for account in ledger.accounts_for(borrower.borrower_id):
             print(f"  {account.account_id}  {account.lender_name}  tier {account.risk_tier}  "
                   f"dpd {account.days_past_due}  due {account.due_date.isoformat()}  "
                   f"balance {_yuan(account.balance_cents)} (principal {_yuan(account.principal_cents)}, "
                   f"interest {_yuan(account.interest_cents)}, fees {_yuan(account.fees_cents)})  "
                   f"{account.status}")
+        return 0
+    if args.command == "clear-flag":
+        if not Ledger(sessions).clear_flag(args.borrower_id, args.kind, args.by):
+            print(f"no active {args.kind} flag on {args.borrower_id}", file=sys.stderr)
+            return 1
+        print(f"cleared {args.kind} flag on {args.borrower_id} (by {args.by})")
         return 0
     return 2
 

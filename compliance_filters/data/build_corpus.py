@@ -307,13 +307,13 @@ PRIVACY_PY = [
 
 BLOCKED = {
     "violence": (VIOLENCE_ZH, VIOLENCE_EN, VIOLENCE_MIX, VIOLENCE_PY),
-    "third_party": (THIRD_ZH, THIRD_EN, THIRD_MIX, THIRD_PY),
+    "third_party_disclosure": (THIRD_ZH, THIRD_EN, THIRD_MIX, THIRD_PY),
     "impersonation": (IMPERS_ZH, IMPERS_EN, IMPERS_MIX, IMPERS_PY),
-    "false_legal": (FALSE_ZH, FALSE_EN, FALSE_MIX, FALSE_PY),
+    "false_legal_consequences": (FALSE_ZH, FALSE_EN, FALSE_MIX, FALSE_PY),
     "insult": (INSULT_ZH, INSULT_EN, INSULT_MIX, INSULT_PY),
     "harassment": (HARASS_ZH, HARASS_EN, HARASS_MIX, HARASS_PY),
-    "shaming": (SHAME_ZH, SHAME_EN, SHAME_MIX, SHAME_PY),
-    "inducement": (INDUCE_ZH, INDUCE_EN, INDUCE_MIX, INDUCE_PY),
+    "public_shaming": (SHAME_ZH, SHAME_EN, SHAME_MIX, SHAME_PY),
+    "inducing_borrowing": (INDUCE_ZH, INDUCE_EN, INDUCE_MIX, INDUCE_PY),
     "privacy_intimidation": (PRIVACY_ZH, PRIVACY_EN, PRIVACY_MIX, PRIVACY_PY),
 }
 

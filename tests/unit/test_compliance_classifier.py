@@ -107,3 +107,11 @@ def test_heldout_quality_at_threshold(rows, model):
 ])
 def test_lawful_lines_pass(model, text):
     assert model.blocked(text) == []
+
+
+def test_classifier_categories_are_rule_categories_so_check_can_use_every_one():
+    from compliance_filters.classifier import CATEGORIES
+    from compliance_filters.rules import default_rules
+
+    always_on = {name for name, category in default_rules().categories.items() if category.applies_when == "always"}
+    assert set(CATEGORIES) == always_on

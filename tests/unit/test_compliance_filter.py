@@ -306,3 +306,23 @@ def test_classifier_failure_falls_back_to_rules():
 
 def test_check_works_with_whatever_classifier_is_installed():
     assert isinstance(check("您好", VERIFIED), Verdict)
+
+
+@pytest.mark.parametrize("text", [
+    "您说有人半夜给您打电话，这不符合我们的规定，我们会调查。",
+    "您刚才提到有人把您的照片发到群里，我们会立即处理并向您道歉。",
+    "您是担心我们会联系您的家人吗？我们不会的。",
+    "Hello, you mentioned someone threatened to call your employer; I've logged a complaint.",
+    "If anyone tells you to take out a payday loan to pay us, that is not us; please report it.",
+])
+def test_restating_what_the_borrower_reported_passes(text):
+    assert check(text, VERIFIED, classifier=None).allowed
+
+
+@pytest.mark.parametrize("text", [
+    "您说您没钱？那我们就联系您的家人和同事。",
+    "您说您还不上，我们会把您的照片发到群里。",
+    "You said you can't pay, so we will call your employer.",
+])
+def test_a_threat_after_restating_the_borrower_is_still_blocked(text):
+    assert not check(text, VERIFIED, classifier=None).allowed

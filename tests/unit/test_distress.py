@@ -148,3 +148,29 @@ def test_flags_of_different_kinds_are_independent(ledger):
     ledger.flag_borrower("B000001", "cease", "y")
     assert ledger.active_flags("B000001") == ("cease", "distress")
     assert ledger.active_flags("B000002") == ()
+
+
+def test_a_person_clears_a_distress_flag_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    from actions.ledger.db import create_schema, make_engine, make_session_factory
+    from actions.ledger.repository import Ledger
+    from actions.ledger.seed import seed_demo_portfolio
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    seed_demo_portfolio(make_session_factory(engine), count=5)
+    ledger = Ledger(make_session_factory(engine))
+    ledger.flag_borrower("B000001", "distress", "self_harm: 不想活了")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "actions.ledger", "--url", url, *args],
+                              capture_output=True, text=True)
+
+    assert "[flag: distress]" in cli("show", "B000001").stdout
+    assert cli("clear-flag", "B000001", "distress").returncode == 2  # --by is required
+    assert cli("clear-flag", "B000001", "distress", "--by", "supervisor-7").returncode == 0
+    assert ledger.active_flags("B000001") == ()
+    assert cli("clear-flag", "B000001", "distress", "--by", "supervisor-7").returncode == 1
