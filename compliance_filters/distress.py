@@ -21,6 +21,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from compliance_filters.patterns import require_valid_regexes
+
 DistressKind = Literal["self_harm", "severe_illness", "bereavement", "threatened"]
 KINDS: tuple[str, ...] = ("self_harm", "severe_illness", "bereavement", "threatened")
 LEXICON_PATH = Path(__file__).with_name("distress.yml")
@@ -42,11 +44,7 @@ class _Languages(BaseModel):
     @field_validator("zh", "en")
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad pattern {pattern!r}: {exc}") from exc
+        require_valid_regexes(patterns)
         return patterns
 
 

@@ -10,6 +10,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from compliance_filters.patterns import require_valid_regexes
+
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yml")
 
 Language = Literal["zh", "en"]
@@ -44,11 +46,7 @@ class Rule(BaseModel):
     @field_validator("patterns")
     @classmethod
     def _patterns_compile(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in values:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regex {pattern!r}: {exc}") from None
+        require_valid_regexes(values)
         return values
 
     @model_validator(mode="after")
