@@ -326,3 +326,12 @@ def test_restating_what_the_borrower_reported_passes(text):
 ])
 def test_a_threat_after_restating_the_borrower_is_still_blocked(text):
     assert not check(text, VERIFIED, classifier=None).allowed
+
+
+@pytest.mark.parametrize("text", ["再不还钱就告诉你全家", "告诉你全家你欠钱", "我们会通知你的亲朋好友", "你全家都会知道你欠钱"])
+def test_telling_the_whole_family_is_third_party_disclosure(text):
+    assert check(text, VERIFIED, classifier=None).categories == ("third_party_disclosure",)
+
+
+def test_saying_we_will_not_tell_the_whole_family_passes():
+    assert check("我们不会告诉您的全家或任何亲朋好友。", VERIFIED, classifier=None).allowed
