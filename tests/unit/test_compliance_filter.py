@@ -335,3 +335,8 @@ def test_telling_the_whole_family_is_third_party_disclosure(text):
 
 def test_saying_we_will_not_tell_the_whole_family_passes():
     assert check("我们不会告诉您的全家或任何亲朋好友。", VERIFIED, classifier=None).allowed
+
+
+def test_announcing_we_will_keep_calling_is_harassment_and_its_negation_passes():
+    assert check("你再不接电话我们就一直打", VERIFIED, classifier=None).categories == ("harassment",)
+    assert check("我们不会一直给您打电话，您方便时回复即可。", VERIFIED, classifier=None).allowed
