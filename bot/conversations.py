@@ -41,6 +41,7 @@ class ConversationEnded(RuntimeError):
 class TurnResult:
     messages: list[OutgoingMessage]
     ended: bool
+    identity_verified: bool = False  # channels bind an external identity (e.g. a WeChat openid) only after this
 
 
 def clean_borrower_text(text: Any, max_chars: int) -> str:
@@ -145,4 +146,4 @@ class ConversationService:
         ended = slots.get("conversation_ended") is True
         if ended:
             await self._store.mark_ended(conversation.conversation_id)
-        return TurnResult(messages, ended)
+        return TurnResult(messages, ended, identity_verified=context["identity_verified"])
