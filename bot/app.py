@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from actions.ledger.db import create_schema, make_engine, make_session_factory
 from actions.ledger.repository import Ledger
 from bot.audit import AuditTrail
+from bot.channels.wechat import wechat_router
 from bot.conversations import (
     ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation,
 )
@@ -136,6 +137,8 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
         except WebSocketDisconnect:
             return
 
+    if config.wechat_token is not None:  # WeChat Official Account channel: /wechat/callback
+        app.include_router(wechat_router(config))
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,23 @@ class GatewaySettings(BaseSettings):
         default=None, description="Freeze the conversation clock (tests, demos); ISO 8601 with offset"
     )
     default_timezone: str = "Asia/Shanghai"
+
+    # WeChat Official Account channel (/wechat/callback): enabled when wechat_token is set.
+    wechat_token: SecretStr | None = Field(default=None, description="The Token set in the WeChat console")
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = Field(
+        default=None, description="Needed for customer-service messages (replies slower than the passive budget)"
+    )
+    wechat_encoding_aes_key: SecretStr | None = Field(
+        default=None, description="EncodingAESKey: when set, safe mode (encrypted messages) is required"
+    )
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_max_timestamp_skew_seconds: int = Field(default=300, ge=1)
+    wechat_passive_reply_budget_seconds: float = Field(default=4.0, gt=0, lt=5)
+    wechat_borrower_reference_pattern: str = Field(
+        default=r"^B\d{6}$", description="What an unbound WeChat user must send to start a conversation"
+    )
+    wechat_max_reference_attempts_per_day: int = Field(default=5, ge=1)
 
     @field_validator("fixed_now")
     @classmethod

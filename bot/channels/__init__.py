@@ -1,0 +1,1 @@
+"""Borrower-facing channels (web chat widget, WeChat) that carry turns to ConversationService."""

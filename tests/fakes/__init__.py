@@ -1,0 +1,1 @@
+"""Small fake third-party servers for tests (no network, no real credentials)."""
