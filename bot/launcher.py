@@ -107,7 +107,7 @@ class Stack:
         ])
 
     def start_gateway(self) -> None:
-        self._spawn("gateway", [str(APP_PYTHON), "-m", "uvicorn", "--factory", "bot.app:create_app",
+        self._spawn("gateway", [str(APP_PYTHON), "-m", "uvicorn", "--factory", "bot.asgi:create_asgi_app",
                                 "--host", "127.0.0.1", "--port", str(self.config.gateway_port)])
 
     def start(self) -> "Stack":
