@@ -16,7 +16,7 @@ import socketio
 from fastapi import FastAPI
 
 from bot.app import create_app
-from bot.channels.socketio_webchat import SOCKETIO_PATH, WebchatChannel, make_session_map
+from bot.channels.socketio_webchat import SOCKETIO_PATH, WebchatChannel, make_session_state
 from bot.settings import GatewaySettings, settings as load_settings
 
 
@@ -34,7 +34,7 @@ def wrap_fastapi(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
-        channel.sessions = make_session_map(redis_url)
+        channel.sessions = make_session_state(redis_url)
         try:
             async with inner_lifespan(app) as state:
                 yield state

@@ -14,7 +14,7 @@ Sessions: a webchat session id is issued (or accepted) at session_request, befor
 about the borrower (customData only travels with messages). The first user_uttered of a session opens
 the gateway conversation with customData.borrower_id and emits its opening; whatever that first message
 carried (usually the widget's init payload, or no "message" key at all) is not forwarded as borrower
-text. The session id -> conversation id mapping lives in a SessionMap (in-process, or Redis when
+text. The session id -> conversation id mapping lives in a ChannelState (in-process, or Redis when
 REDIS_URL is set, so a restarted gateway can resume).
 
 Every text this channel emits is an OutgoingMessage returned by ConversationService, i.e. it has passed
@@ -28,11 +28,11 @@ import logging
 import re
 import uuid
 import weakref
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable
 
-import redis.asyncio as redis
 import socketio
 
+from bot.channels.state import ChannelState, InMemoryChannelState, make_channel_state
 from bot.conversations import ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation
 from bot.egress import OutgoingMessage
 from bot.rasa_client import RasaUnavailable
@@ -49,46 +49,12 @@ MAX_BORROWER_ID_CHARS = 64  # as the REST API's OpenConversation
 DEFAULT_INIT_PAYLOADS = frozenset({"/start", "/get_started", "/start_conversation", "/greet"})
 
 
-class SessionMap(Protocol):
-    async def get(self, session_id: str) -> str | None: ...
-    async def set(self, session_id: str, conversation_id: str) -> None: ...
-    async def aclose(self) -> None: ...
+SESSION_STATE_PREFIX = "collections:webchat:session"
 
 
-class InMemorySessionMap:
-    """One gateway process only: lost on restart, not shared between replicas."""
-
-    def __init__(self) -> None:
-        self._conversations: dict[str, str] = {}
-
-    async def get(self, session_id: str) -> str | None:
-        return self._conversations.get(session_id)
-
-    async def set(self, session_id: str, conversation_id: str) -> None:
-        self._conversations[session_id] = conversation_id
-
-    async def aclose(self) -> None:
-        return None
-
-
-class RedisSessionMap:
-    def __init__(self, url: str, prefix: str = "collections:webchat:session") -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
-        self._prefix = prefix
-
-    async def get(self, session_id: str) -> str | None:
-        return await self._redis.get(f"{self._prefix}:{session_id}")
-
-    async def set(self, session_id: str, conversation_id: str) -> None:
-        # Same lifetime as the conversation's transcript in bot.sessions.
-        await self._redis.set(f"{self._prefix}:{session_id}", conversation_id, ex=TRANSCRIPT_TTL_SECONDS)
-
-    async def aclose(self) -> None:
-        await self._redis.aclose()
-
-
-def make_session_map(redis_url: str | None) -> SessionMap:
-    return RedisSessionMap(redis_url) if redis_url else InMemorySessionMap()
+def make_session_state(redis_url: str | None) -> ChannelState:
+    """Session id -> conversation id links, kept as long as the conversation's transcript."""
+    return make_channel_state(redis_url, SESSION_STATE_PREFIX)
 
 
 def bot_uttered_payload(message: OutgoingMessage) -> dict[str, Any]:
@@ -113,13 +79,13 @@ class WebchatChannel:
     def __init__(
         self,
         conversations: Callable[[], ConversationService],
-        sessions: SessionMap | None = None,
+        sessions: ChannelState | None = None,
         cors_allowed_origins: str | list[str] | None = None,
         init_payloads: Iterable[str] = DEFAULT_INIT_PAYLOADS,
         **server_options: Any,
     ) -> None:
         self._conversations = conversations
-        self.sessions: SessionMap = sessions or InMemorySessionMap()
+        self.sessions: ChannelState = sessions or InMemoryChannelState()
         self._init_payloads = frozenset(init_payloads)
         # One turn at a time per session, so two tabs cannot open two conversations or interleave turns.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -189,7 +155,7 @@ class WebchatChannel:
         if conversation.channel != CHANNEL or conversation.ended:
             # Do not let a web page attach to a REST/WebSocket/WeChat conversation by its id.
             return uuid.uuid4().hex
-        await self.sessions.set(requested, requested)
+        await self.sessions.set(requested, requested, TRANSCRIPT_TTL_SECONDS)
         return requested
 
     # --- user_uttered ------------------------------------------------------------------------------
@@ -245,5 +211,5 @@ class WebchatChannel:
             await self._error(sid, "missing_borrower_id")
             return
         conversation, opening = await service.open(borrower_id.strip(), CHANNEL)
-        await self.sessions.set(session_id, conversation.conversation_id)
+        await self.sessions.set(session_id, conversation.conversation_id, TRANSCRIPT_TTL_SECONDS)
         await self._emit_turn(session_id, opening)

@@ -37,7 +37,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bot.channels.wechat_api import WeChatApiClient
-from bot.channels.wechat_state import WeChatState, make_wechat_state
+from bot.channels.state import ChannelState, make_channel_state
 from bot.conversations import (
     ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation,
 )
@@ -69,7 +69,7 @@ def _too_long(max_chars: int) -> str:
 
 class WeChatChannel:
     def __init__(
-        self, config: GatewaySettings, *, state: WeChatState | None = None, api: WeChatApiClient | None = None,
+        self, config: GatewaySettings, *, state: ChannelState | None = None, api: WeChatApiClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if config.wechat_token is None:
@@ -81,7 +81,7 @@ class WeChatChannel:
         self._reference = re.compile(config.wechat_borrower_reference_pattern)
         self._max_attempts = config.wechat_max_reference_attempts_per_day
         self._clock = clock
-        self._state = state or make_wechat_state(config.redis_url)
+        self._state = state or make_channel_state(config.redis_url, "collections:wechat")
         self._crypto: WeChatCrypto | None = None
         if config.wechat_encoding_aes_key is not None:
             if not config.wechat_app_id:

@@ -22,7 +22,7 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
 from bot.channels.wechat import ASK_REFERENCE, TEXT_ONLY, TOO_MANY_ATTEMPTS, WeChatChannel
-from bot.channels.wechat_state import InMemoryWeChatState
+from bot.channels.state import InMemoryChannelState
 from bot.conversations import ConversationEnded, TurnResult, UnknownConversation
 from bot.egress import OutgoingMessage
 from bot.sessions import Conversation
@@ -102,7 +102,7 @@ def _settings(**overrides) -> GatewaySettings:
 
 
 def _app(service: StandInConversations, config: GatewaySettings) -> FastAPI:
-    channel = WeChatChannel(config, state=InMemoryWeChatState())
+    channel = WeChatChannel(config, state=InMemoryChannelState())
     app = FastAPI()
     app.include_router(channel.router)
     app.state.conversations = service

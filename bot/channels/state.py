@@ -1,8 +1,8 @@
-"""Small key/value state for the WeChat channel: replay guard (timestamp+nonce), MsgId dedupe,
-openid -> conversation mapping, openid -> borrower binding, and attempt counters.
+"""Small expiring key/value state the chat channels keep beside the conversations: WeChat's replay
+guard, MsgId dedupe, openid mappings and counters; the web chat's session -> conversation links.
 
-Redis when the gateway has REDIS_URL (every replica sees the same nonces and mappings); an
-in-process dict with expiry otherwise.
+Redis when the gateway has REDIS_URL (every replica sees the same state, and it survives restarts);
+an in-process dict with expiry otherwise. Each channel uses its own key prefix.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 import redis.asyncio as redis
 
 
-class WeChatState(Protocol):
+class ChannelState(Protocol):
     async def first_seen(self, key: str, ttl_seconds: int) -> bool:
         """True the first time `key` is seen within `ttl_seconds`, False for any repeat."""
     async def get(self, key: str) -> str | None: ...
@@ -23,7 +23,7 @@ class WeChatState(Protocol):
     async def aclose(self) -> None: ...
 
 
-class InMemoryWeChatState:
+class InMemoryChannelState:
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._items: dict[str, tuple[str, float]] = {}
         self._now = monotonic
@@ -74,8 +74,8 @@ class InMemoryWeChatState:
         return None
 
 
-class RedisWeChatState:
-    def __init__(self, url: str, prefix: str = "collections:wechat") -> None:
+class RedisChannelState:
+    def __init__(self, url: str, prefix: str) -> None:
         self._redis = redis.Redis.from_url(url, decode_responses=True)
         self._prefix = prefix
 
@@ -105,5 +105,5 @@ class RedisWeChatState:
         await self._redis.aclose()
 
 
-def make_wechat_state(redis_url: str | None) -> WeChatState:
-    return RedisWeChatState(redis_url) if redis_url else InMemoryWeChatState()
+def make_channel_state(redis_url: str | None, prefix: str) -> ChannelState:
+    return RedisChannelState(redis_url, prefix) if redis_url else InMemoryChannelState()
