@@ -1,6 +1,7 @@
 """FastAPI gateway: WebSocket chat and REST chat, both through ConversationService and the egress."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from bot.conversations import (
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.sessions import make_session_store
 from bot.settings import GatewaySettings, settings as load_settings
+from compliance_filters.check import load_classifier_once
 
 logger = logging.getLogger("bot.gateway")
 MAX_FRAME_BYTES = 16_384  # a WebSocket frame larger than this is refused before parsing
@@ -51,6 +53,8 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine()
         create_schema(engine)
+        # Load (first time: train, ~3 s) the compliance classifier now, not on a borrower's first turn.
+        await asyncio.to_thread(load_classifier_once)
         store = make_session_store(config.redis_url)
         rasa = RasaClient(config.rasa_url, config.rasa_token, config.rasa_timeout_seconds)
         session_factory = make_session_factory(engine)
