@@ -24,6 +24,12 @@ apt_install() {
 }
 
 command -v redis-server >/dev/null || apt_install redis-server redis-tools
+# Voice: espeak-ng is the embedded TTS. Browser tests drive Debian's Chromium (never a downloaded one).
+missing=()
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 PY311="$(find_python 3.11)" || { log "Python 3.11 is required for the application environment"; exit 1; }
 PY310="$(find_python 3.10)" || { log "Python 3.10 is required by Rasa 3.6 (pyenv install 3.10.13, or your OS package)"; exit 1; }

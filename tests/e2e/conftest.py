@@ -20,7 +20,8 @@ from tests.e2e.chat import Chat
 # The conversation clock every e2e test runs on: Monday 23 November 2026, 10:00 in Shanghai.
 FIXED_NOW = "2026-11-23T10:00:00+08:00"
 TODAY = datetime.fromisoformat(FIXED_NOW).date()
-TEST_REDIS_DB = 13
+# A database of its own (never a user's data); parallel local runs may pick different ones.
+TEST_REDIS_DB = int(os.environ.get("COLLECTIONS_TEST_REDIS_DB", "13"))
 SEEDED_BORROWERS = 120
 
 
@@ -41,7 +42,7 @@ def model_path() -> Path:
 def redis_url() -> str:
     url = os.environ.get("COLLECTIONS_TEST_REDIS_URL") or subprocess.check_output(
         ["bash", "scripts/redis.sh"], cwd=ROOT, text=True).strip()
-    test_url = f"{url.rsplit('/', 1)[0]}/{TEST_REDIS_DB}"  # a database of its own: never a user's data
+    test_url = f"{url.rsplit('/', 1)[0]}/{TEST_REDIS_DB}"
     redis.Redis.from_url(test_url).flushdb()
     return test_url
 
