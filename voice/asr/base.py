@@ -1,0 +1,22 @@
+"""The speech-recognition seam: every ASR engine turns 16-bit mono PCM into a Transcript."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str                 # normalised for NLU ("" when rejected)
+    raw_text: str             # what the engine returned
+    language: str
+    confidence: float         # 0..1
+    seconds: float            # audio duration
+    decode_seconds: float     # wall time spent decoding
+    rejected: str | None = None  # why the text was discarded: "no_speech", "prompt_echo", ...
+
+
+class AsrEngine(Protocol):
+    sample_rate: int  # the rate the engine decodes at; callers may pass any rate, it resamples
+
+    def transcribe(self, pcm16: bytes, sample_rate: int) -> Transcript: ...

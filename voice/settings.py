@@ -1,0 +1,46 @@
+"""Voice configuration: one typed object, from the environment (COLLECTIONS_VOICE_*), validated at start."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class VoiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COLLECTIONS_VOICE_", extra="ignore")
+
+    # ASR
+    asr_engine: Literal["faster_whisper"] = "faster_whisper"
+    asr_model: str = Field(
+        default="base",
+        description="'base' = the embedded Whisper base from PyPI; otherwise a path to a CTranslate2 Whisper model "
+                    "directory (small, medium, large-v3 converted for faster-whisper)",
+    )
+    asr_model_cache: Path = ROOT / "var" / "models"
+    asr_device: Literal["cpu", "cuda", "auto"] = "cpu"
+    asr_compute_type: str = Field(default="int8", description="int8 on CPU; float16 on GPU")
+    asr_language: str = "zh"
+    asr_cpu_threads: int = Field(default=2, ge=1)
+    asr_workers: int = Field(default=2, ge=1, description="Concurrent decodes; each runs off the event loop")
+
+    # TTS
+    tts_engine: Literal["espeak", "piper", "coqui"] = "espeak"
+    tts_model_path: Path | None = Field(default=None, description="Piper .onnx voice or Coqui model directory")
+    tts_cache_entries: int = Field(default=256, ge=0)
+
+    # Turn-taking
+    vad_aggressiveness: int = Field(default=2, ge=0, le=3)
+    end_of_turn_silence_ms: int = Field(default=500, ge=100, le=5000)
+    max_utterance_seconds: float = Field(default=15.0, gt=1)
+    reprompt_after_silence_seconds: float = Field(default=8.0, gt=0)
+    max_silent_reprompts: int = Field(default=2, ge=0)
+
+
+@lru_cache(maxsize=1)
+def voice_settings() -> VoiceSettings:
+    return VoiceSettings()

@@ -1,0 +1,11 @@
+"""The speech-synthesis seam: every TTS engine streams 16-bit mono PCM chunks, first audio early."""
+from __future__ import annotations
+
+from typing import AsyncIterator, Protocol
+
+
+class TtsEngine(Protocol):
+    sample_rate: int
+    voice_id: str  # identifies engine + voice, part of the synthesis cache key
+
+    def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]: ...
