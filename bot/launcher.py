@@ -32,6 +32,7 @@ class StackConfig:
     fixed_now: str | None = None
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(24))
     log_dir: Path = ROOT / "var" / "logs"
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. COLLECTIONS_* settings a test needs
 
 
 def _die_with_parent() -> None:
@@ -83,6 +84,7 @@ class Stack:
             env["LEDGER_DATABASE_URL"] = self.config.ledger_url
         if self.config.fixed_now:
             env["COLLECTIONS_FIXED_NOW"] = self.config.fixed_now
+        env.update(self.config.extra_env)
         return env
 
     def _spawn(self, name: str, command: list[str]) -> None:
