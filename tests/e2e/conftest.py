@@ -23,6 +23,8 @@ TODAY = datetime.fromisoformat(FIXED_NOW).date()
 # A database of its own (never a user's data); parallel local runs may pick different ones.
 TEST_REDIS_DB = int(os.environ.get("COLLECTIONS_TEST_REDIS_DB", "13"))
 SEEDED_BORROWERS = 120
+# Gateway settings the shared stack runs with (one stack serves every e2e test; Rasa loads once).
+GATEWAY_TEST_SETTINGS: dict[str, str] = {}
 
 
 def _free_port() -> int:
@@ -62,7 +64,7 @@ def stack(model_path, redis_url, ledger_url, tmp_path_factory):
     config = StackConfig(
         model=model_path, rasa_port=_free_port(), action_port=_free_port(), gateway_port=_free_port(),
         redis_url=redis_url, ledger_url=ledger_url, fixed_now=FIXED_NOW,
-        log_dir=tmp_path_factory.mktemp("logs"),
+        log_dir=tmp_path_factory.mktemp("logs"), extra_env=GATEWAY_TEST_SETTINGS,
     )
     running = Stack(config).start()
     yield running
