@@ -124,6 +124,14 @@ class ConversationService:
         await self.get(conversation_id)
         return await self._store.transcript(conversation_id)
 
+    async def say(self, conversation_id: str, texts: list[str], speaker: str = "bot") -> list[OutgoingMessage]:
+        """Gateway-originated words (a re-prompt on a silent line, a wait notice, an agent's message):
+        checked and audited in the egress like any reply, in the context of the conversation so far."""
+        conversation = await self.get(conversation_id)
+        slots = await self._rasa.slots(conversation_id)
+        context = {"identity_verified": slots.get("identity_verified") is True, "channel": conversation.channel}
+        return await deliver(self._store, self._audit, conversation, [{"text": text} for text in texts], context, speaker)
+
     async def _turn(
         self, conversation: Conversation, text: str, borrower_text: str = "", distress: DistressSignal | None = None,
     ) -> TurnResult:
