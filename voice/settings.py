@@ -27,6 +27,11 @@ class VoiceSettings(BaseSettings):
     asr_language: str = "zh"
     asr_cpu_threads: int = Field(default=2, ge=1)
     asr_workers: int = Field(default=2, ge=1, description="Concurrent decodes; each runs off the event loop")
+    asr_beam_size: int = Field(default=1, ge=1, le=10)
+    asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
+        default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
+    asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")
+    asr_no_speech_threshold: float = Field(default=0.6, ge=0, le=1)
 
     # TTS
     tts_engine: Literal["espeak", "piper", "coqui"] = "espeak"

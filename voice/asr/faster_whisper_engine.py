@@ -1,0 +1,152 @@
+"""faster-whisper (CTranslate2) ASR: Mandarin borrower speech → a normalised, vetted Transcript."""
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soxr
+from faster_whisper import WhisperModel
+
+from voice.asr.base import Transcript
+from voice.asr.numerals import normalise_transcript
+
+WHISPER_SAMPLE_RATE = 16000
+MIN_INPUT_RATE = 4000
+MAX_INPUT_RATE = 192000
+
+# Words the borrower is likely to say that a general model often mishears (还款 → 环款, 分期 → 分七).
+DOMAIN_HOTWORDS = "还款 分期 逾期 身份证 后四位 转人工 罚息 减免 利息 欠款 工资 投诉 本人 块钱 号"
+# Whisper writes Traditional or unpunctuated text unless the prompt shows it Simplified with punctuation.
+BASE_PROMPT = "以下是普通话的电话录音。"
+DOMAIN_PROMPT = "以下是普通话的电话录音，关于还款、分期、逾期、罚息减免、身份证后四位和转人工。"
+
+# What Whisper says over noise and silence, learned from subtitle credits in its training data.
+KNOWN_HALLUCINATIONS = (
+    "字幕由", "字幕提供", "请不吝点赞", "订阅", "打赏支持", "明镜与点点", "谢谢观看", "感谢观看",
+    "谢谢收看", "Amara", "优优独播剧场", "YoYo Television",
+)
+_NOT_SPOKEN = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+class AsrInputError(ValueError):
+    """The audio handed to the ASR is not 16-bit mono PCM at a sane rate."""
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    language: str = "zh"
+    beam_size: int = 1
+    initial_prompt: str = DOMAIN_PROMPT
+    hotwords: str | None = None
+    min_avg_logprob: float = -1.0     # mean token log-probability below this → low_confidence
+    no_speech_threshold: float = 0.6  # Whisper's own silence probability above this → no_speech
+    max_compression_ratio: float = 2.4  # looping output ("还还还还…") compresses too well
+
+
+def _spoken(text: str) -> str:
+    return _NOT_SPOKEN.sub("", text)
+
+
+def _longest_common_substring(a: str, b: str) -> int:
+    best = 0
+    previous = [0] * (len(b) + 1)
+    for char_a in a:
+        current = [0] * (len(b) + 1)
+        for j, char_b in enumerate(b, start=1):
+            if char_a == char_b:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
+
+
+def echoes_prompt(text: str, prompt: str) -> bool:
+    """True when the 'transcript' is the prompt coming back, Whisper's answer to unintelligible audio."""
+    heard, shown = _spoken(text), _spoken(prompt)
+    if not heard or not shown:
+        return False
+    overlap = _longest_common_substring(heard, shown)
+    # A borrower may say one hotword ('还款'); reciting a long stretch of the prompt is the echo.
+    return overlap >= 8 or (overlap >= 4 and overlap / len(heard) >= 0.6)
+
+
+def pcm16_to_float(pcm16: bytes, sample_rate: int) -> np.ndarray:
+    """Validate 16-bit mono PCM and return float32 samples at Whisper's 16 kHz."""
+    if not isinstance(pcm16, (bytes, bytearray, memoryview)):
+        raise AsrInputError(f"audio must be bytes of 16-bit PCM, got {type(pcm16).__name__}")
+    if len(pcm16) % 2:
+        raise AsrInputError(f"16-bit PCM needs an even number of bytes, got {len(pcm16)}")
+    if not MIN_INPUT_RATE <= sample_rate <= MAX_INPUT_RATE:
+        raise AsrInputError(f"sample rate {sample_rate} Hz is outside {MIN_INPUT_RATE}–{MAX_INPUT_RATE} Hz")
+    samples = np.frombuffer(pcm16, dtype="<i2").astype(np.float32) / 32768.0
+    if sample_rate != WHISPER_SAMPLE_RATE and samples.size:
+        samples = soxr.resample(samples, sample_rate, WHISPER_SAMPLE_RATE).astype(np.float32)
+    return samples
+
+
+class FasterWhisperEngine:
+    sample_rate = WHISPER_SAMPLE_RATE
+
+    def __init__(self, model_dir: Path, *, device: str = "cpu", compute_type: str = "int8",
+                 cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions()) -> None:
+        # A directory path, never a size name: WhisperModel('base') would try to download.
+        self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
+                                   cpu_threads=cpu_threads, num_workers=workers, local_files_only=True)
+        self.options = options
+        self.model_dir = model_dir
+
+    def transcribe(self, pcm16: bytes, sample_rate: int) -> Transcript:
+        audio = pcm16_to_float(pcm16, sample_rate)
+        seconds = audio.size / WHISPER_SAMPLE_RATE
+        language = self.options.language
+        if seconds < 0.1:
+            return Transcript("", "", language, 0.0, seconds, 0.0, rejected="no_speech")
+        started = time.perf_counter()
+        segments, _info = self._model.transcribe(
+            audio,
+            language=language,
+            beam_size=self.options.beam_size,
+            initial_prompt=self.options.initial_prompt or None,
+            hotwords=self.options.hotwords or None,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,  # the call pipeline's VAD already cut the utterance
+            temperature=0.0,
+            no_speech_threshold=self.options.no_speech_threshold,
+            log_prob_threshold=self.options.min_avg_logprob,
+        )
+        segments = list(segments)  # decoding happens while iterating
+        decode_seconds = time.perf_counter() - started
+        raw_text = "".join(segment.text for segment in segments).strip()
+        confidence = self._confidence(segments)
+        rejected = self._rejection(raw_text, segments)
+        text = "" if rejected else normalise_transcript(raw_text)
+        return Transcript(text, raw_text, language, confidence, seconds, decode_seconds, rejected=rejected)
+
+    @staticmethod
+    def _confidence(segments: list) -> float:
+        if not segments:
+            return 0.0
+        weights = [max(len(segment.tokens), 1) for segment in segments]
+        mean_logprob = sum(s.avg_logprob * w for s, w in zip(segments, weights)) / sum(weights)
+        return math.exp(mean_logprob)
+
+    def _rejection(self, raw_text: str, segments: list) -> str | None:
+        if not _spoken(raw_text):
+            return "no_speech"
+        if echoes_prompt(raw_text, self.options.initial_prompt) or (
+                self.options.hotwords and echoes_prompt(raw_text, self.options.hotwords)):
+            return "prompt_echo"
+        if any(marker.lower() in raw_text.lower() for marker in KNOWN_HALLUCINATIONS):
+            return "hallucination"
+        if all(s.no_speech_prob > self.options.no_speech_threshold for s in segments):
+            return "no_speech"
+        if max(s.compression_ratio for s in segments) > self.options.max_compression_ratio:
+            return "repetition"
+        if self._confidence(segments) < math.exp(self.options.min_avg_logprob):
+            return "low_confidence"
+        return None
