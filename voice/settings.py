@@ -44,6 +44,10 @@ class VoiceSettings(BaseSettings):
     max_utterance_seconds: float = Field(default=15.0, gt=1)
     reprompt_after_silence_seconds: float = Field(default=8.0, gt=0)
     max_silent_reprompts: int = Field(default=2, ge=0)
+    barge_in_min_speech_ms: int = Field(
+        default=240, ge=20, le=2000, description="Voiced speech over the bot's audio that stops its playback")
+    reprompt_text: str = "您好，请问您还在听吗？"
+    silence_goodbye_text: str = "好像听不到您的声音，这次通话先到这里，再见。"
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,87 @@
+"""End-of-turn detection on real Mandarin speech, silence, and an endless noisy monologue."""
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voice.codecs import resample_pcm16
+from voice.settings import VoiceSettings
+from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "zh"
+
+
+def fixture_pcm(name: str, rate: int) -> bytes:
+    with wave.open(str(FIXTURES / name)) as wav:
+        return resample_pcm16(wav.readframes(wav.getnframes()), wav.getframerate(), rate)
+
+
+def silence(seconds: float, rate: int) -> bytes:
+    return bytes(int(seconds * rate) * 2)
+
+
+def feed_in_chunks(detector: TurnDetector, pcm: bytes, chunk_bytes: int = 320) -> list:
+    events = []
+    for offset in range(0, len(pcm), chunk_bytes):
+        events += detector.feed(pcm[offset:offset + chunk_bytes])
+    return events
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_one_sentence_then_silence_is_one_turn_without_the_trailing_silence(rate):
+    speech = fixture_pcm("d03.wav", rate)
+    detector = TurnDetector(rate, VoiceSettings())
+    events = feed_in_chunks(detector, speech + silence(1.0, rate), chunk_bytes=333)
+    kinds = [type(event) for event in events]
+    assert kinds == [SpeechStarted, SpeechConfirmed, TurnEnded]
+    turn = events[-1]
+    assert not turn.capped and turn.sample_rate == rate
+    assert 1.5 < len(turn.pcm16) / 2 / rate <= len(speech) / 2 / rate + 0.2
+
+
+def test_the_turn_ends_only_after_the_configured_silence():
+    rate = 8000
+    detector = TurnDetector(rate, VoiceSettings(end_of_turn_silence_ms=1000))
+    # d03.wav ends with about 0.3 s of silence of its own.
+    assert not any(isinstance(e, TurnEnded) for e in feed_in_chunks(detector, fixture_pcm("d03.wav", rate) + silence(0.5, rate)))
+    assert detector.in_speech
+    assert any(isinstance(e, TurnEnded) for e in feed_in_chunks(detector, silence(0.4, rate)))
+
+
+def test_silence_only_never_starts_a_turn():
+    detector = TurnDetector(8000, VoiceSettings())
+    assert feed_in_chunks(detector, silence(30, 8000)) == []
+
+
+def test_a_ten_minute_monologue_is_cut_into_capped_turns_with_bounded_memory():
+    rate, settings = 8000, VoiceSettings(max_utterance_seconds=15)
+    detector = TurnDetector(rate, settings)
+    rng = np.random.default_rng(7)
+    longest = 0
+    turns = []
+    for _ in range(600):  # one second at a time
+        second = rng.normal(0, 4000, rate).astype("<i2").tobytes()
+        for event in feed_in_chunks(detector, second):
+            if isinstance(event, TurnEnded):
+                turns.append(event)
+                longest = max(longest, len(event.pcm16))
+    assert len(turns) >= 35 and all(turn.capped for turn in turns)
+    assert longest <= settings.max_utterance_seconds * rate * 2
+
+
+def test_a_cough_is_speech_but_not_enough_to_interrupt_the_bot():
+    rate = 16000
+    detector = TurnDetector(rate, VoiceSettings(barge_in_min_speech_ms=240))
+    cough = np.random.default_rng(3).normal(0, 6000, int(0.12 * rate)).astype("<i2").tobytes()
+    events = feed_in_chunks(detector, cough + silence(1.0, rate))
+    assert SpeechStarted() in events and SpeechConfirmed() not in events
+    long_burst = np.random.default_rng(4).normal(0, 6000, int(0.5 * rate)).astype("<i2").tobytes()
+    assert SpeechConfirmed() in feed_in_chunks(detector, long_burst)
+
+
+def test_unsupported_rate_is_refused():
+    with pytest.raises(ValueError):
+        TurnDetector(11025, VoiceSettings())

@@ -1,0 +1,1 @@
+"""Wire protocols: each carrier or client is one module implementing FrameSerializer."""
