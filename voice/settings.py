@@ -37,6 +37,8 @@ class VoiceSettings(BaseSettings):
     tts_engine: Literal["espeak", "piper", "coqui"] = "espeak"
     tts_model_path: Path | None = Field(default=None, description="Piper .onnx voice or Coqui model directory")
     tts_cache_entries: int = Field(default=256, ge=0)
+    tts_cache_dir: Path | None = Field(default=None, description="Also keep rendered templates on disk (e.g. var/tts-cache)")
+    tts_espeak_words_per_minute: int = Field(default=160, ge=80, le=450)
 
     # Turn-taking
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
