@@ -29,6 +29,8 @@ missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v npm >/dev/null || missing+=(npm)  # fetches the web chat widget
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)  # Chinese glyphs in Chromium
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 PY311="$(find_python 3.11)" || { log "Python 3.11 is required for the application environment"; exit 1; }
@@ -54,4 +56,20 @@ if ! grep -qs "enabled: false" "$HOME/.config/rasa/global.yml"; then
   RASA_TELEMETRY_ENABLED=false .venv-rasa/bin/rasa telemetry disable >/dev/null 2>&1
 fi
 grep -qs "enabled: false" "$HOME/.config/rasa/global.yml" || { log "could not disable Rasa telemetry"; exit 1; }
+# The web chat demo page (/demo/webchat) serves the unmodified rasa-webchat widget: its UMD bundle
+# (global `WebChat`), fetched once from the npm registry, pinned by version and tarball hash.
+WEBCHAT_DIR=var/vendor/rasa-webchat-1.0.1
+WEBCHAT_SHA256=cd2a8ee5211df95c626fc78bcf9d7d3a50368eacd43c7154476d29e519d42685
+if [ ! -s "$WEBCHAT_DIR/lib/index.js" ]; then
+  log "fetching rasa-webchat 1.0.1 from the npm registry"
+  tarball_dir="$(mktemp -d)"
+  (cd "$tarball_dir" && npm pack --silent rasa-webchat@1.0.1 >/dev/null)
+  echo "$WEBCHAT_SHA256  $tarball_dir/rasa-webchat-1.0.1.tgz" | sha256sum -c --quiet - \
+    || { log "rasa-webchat tarball does not match its pinned hash"; exit 1; }
+  mkdir -p "$WEBCHAT_DIR"
+  tar -xzf "$tarball_dir/rasa-webchat-1.0.1.tgz" -C "$WEBCHAT_DIR" --strip-components=1 \
+    package/lib/index.js package/LICENSE package/package.json
+  rm -rf "$tarball_dir"
+fi
+grep -qs "WebChat" "$WEBCHAT_DIR/lib/index.js" || { log "$WEBCHAT_DIR/lib/index.js is not the widget bundle"; exit 1; }
 log "environments ready"
