@@ -15,15 +15,11 @@ from pydantic import BaseModel, Field
 from actions.ledger.db import create_schema, make_engine, make_session_factory
 from actions.ledger.repository import Ledger
 from bot.audit import AuditTrail
-from bot.channels.wechat import WeChatChannel
-from bot.channels.voice import voice_router
+from bot.channels.wechat import wechat_router
 from bot.conversations import (
     ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation,
 )
 from bot.demo import demo_router
-from bot.channels.websocket_push import relay_pushes
-from bot.console.routes import console_router
-from bot.handoff.runtime import handoff_runtime
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.sessions import make_session_store
 from bot.settings import GatewaySettings, settings as load_settings
@@ -53,7 +49,6 @@ def _turn_json(conversation_id: str, result: TurnResult) -> dict[str, Any]:
 def create_app(config: GatewaySettings | None = None, clock: Callable[[], datetime] | None = None) -> FastAPI:
     config = config or load_settings()
     clock = clock or (lambda: config.fixed_now or datetime.now(timezone.utc))
-    push_relays: list[Callable[[Any], Any]] = []  # channels that deliver pushed messages (e.g. WeChat)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,17 +59,11 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
         store = make_session_store(config.redis_url)
         rasa = RasaClient(config.rasa_url, config.rasa_token, config.rasa_timeout_seconds)
         session_factory = make_session_factory(engine)
-        ledger = Ledger(session_factory)
-        async with handoff_runtime(config, ledger, session_factory) as handoff:
-            app.state.conversations = ConversationService(
-                store, rasa, ledger, AuditTrail(session_factory), clock,
-                config.max_message_chars, config.default_timezone, handoff=handoff.desk, bus=handoff.bus,
-            )
-            background = [handoff.attach(app, app.state.conversations, rasa, ledger, config, clock)]
-            background += [asyncio.create_task(relay(handoff.bus)) for relay in push_relays]
-            yield
-            for task in background:
-                task.cancel()
+        app.state.conversations = ConversationService(
+            store, rasa, Ledger(session_factory), AuditTrail(session_factory), clock,
+            config.max_message_chars, config.default_timezone,
+        )
+        yield
         await rasa.aclose()
         await store.aclose()
         engine.dispose()
@@ -143,8 +132,7 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
                 await websocket.send_json({"type": "error", "error": "missing_borrower_id"})
                 await websocket.close(code=4400)
                 return
-            async with relay_pushes(websocket, websocket.app.state.push_bus, conversation.conversation_id):
-                await _chat_loop(websocket, service, conversation.conversation_id)
+            await _chat_loop(websocket, service, conversation.conversation_id)
         except UnknownConversation:
             await websocket.send_json({"type": "error", "error": "unknown_conversation"})
             await websocket.close(code=4404)
@@ -155,12 +143,8 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
             return
 
     app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
-    app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff
-    app.include_router(voice_router())  # /voice/twilio, /voice/browser, /demo/voice: phone and browser calls
     if config.wechat_token is not None:  # WeChat Official Account channel: /wechat/callback
-        wechat = WeChatChannel(config)
-        app.include_router(wechat.router)
-        push_relays.append(wechat.relay_pushes)
+        app.include_router(wechat_router(config))
     return app
 
 
