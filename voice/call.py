@@ -1,0 +1,300 @@
+"""One voice call: borrower audio → VAD → ASR (off the event loop) → the conversation service (which
+sends every reply through the compliance egress) → TTS of those replies only → paced audio frames,
+with barge-in, silence re-prompts, DTMF digits and a polite hang-up.
+
+The pipeline knows frames, never wire formats; a transport turns them into a carrier's messages.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol
+
+from voice.asr import AsrEngine, transcribe_async
+from voice.codecs import StreamResampler
+from voice.frames import (
+    BorrowerText, BotText, CallEnding, ClearPlayback, Dtmf, InputAudio, OutboundFrame, OutputAudio, OutputMark,
+    PlaybackMark,
+)
+from voice.playback import Interrupted, Playback, Utterance
+from voice.settings import VoiceSettings
+from voice.tts.base import TtsEngine
+from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded
+
+logger = logging.getLogger("voice.call")
+
+FRAME_MS = 20                 # outbound audio frame, what carriers expect
+MAX_PENDING_TURNS = 2         # turns waiting for ASR; beyond this the oldest is dropped (bounded memory)
+MAX_PENDING_SPEECH = 8        # reply batches waiting for TTS
+DTMF_DIGITS_FOR_ID = 4        # the ID question asks for the last four digits
+DTMF_GAP_SECONDS = 6.0        # a longer pause between keys starts a new entry
+HANGUP_WAIT_SECONDS = 20.0    # longest wait for the carrier to play the last words before hanging up
+WATCHDOG_TICK_SECONDS = 0.1
+
+
+class Conversations(Protocol):
+    """What a call needs from bot.conversations.ConversationService."""
+
+    async def open(self, borrower_id: str, channel: str) -> tuple[Any, Any]: ...
+    async def handle(self, conversation_id: str, text: Any) -> Any: ...
+    async def say(self, conversation_id: str, texts: list[str], speaker: str = "bot") -> list[Any]: ...
+    async def record_interruption(self, conversation_id: str, text: str, heard_text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class VoiceServices:
+    """Shared by every call in the process."""
+    conversations: Conversations
+    asr: AsrEngine
+    tts: TtsEngine
+    settings: VoiceSettings
+
+
+@dataclass(frozen=True)
+class AudioTurn:
+    pcm16: bytes
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class TextTurn:
+    text: str  # keyed digits
+
+
+Send = Callable[[OutboundFrame], Awaitable[None]]
+Hangup = Callable[[str], Awaitable[None]]
+
+
+def mask(reference: str) -> str:
+    return "***" + reference[-4:] if reference else "-"
+
+
+class VoiceCall:
+    def __init__(self, services: VoiceServices, send: Send, hangup: Hangup, sample_rate: int, channel: str) -> None:
+        self._services = services
+        self._settings = services.settings
+        self._send = send
+        self._hangup = hangup
+        self._rate = sample_rate
+        self._channel = channel
+        self._detector = TurnDetector(sample_rate, services.settings)
+        self._playback = Playback()
+        self._turns: asyncio.Queue[AudioTurn | TextTurn] = asyncio.Queue(MAX_PENDING_TURNS)
+        self._speech: asyncio.Queue[list[str]] = asyncio.Queue(MAX_PENDING_SPEECH)
+        self._tasks: list[asyncio.Task] = []
+        self._speaker: asyncio.Task | None = None
+        self._speaking = False
+        self._turn_in_progress = False
+        self._digits: list[str] = []
+        self._last_digit_at = 0.0
+        self._silent_reprompts = 0
+        self._idle_since = time.monotonic()
+        self._ending = False
+        self.conversation_id = ""
+
+    # ---- life cycle -------------------------------------------------------------------------------
+
+    async def start(self, borrower_id: str) -> None:
+        conversation, opening = await self._services.conversations.open(borrower_id, self._channel)
+        self.conversation_id = conversation.conversation_id
+        logger.info("call started conversation=%s borrower=%s channel=%s",
+                    mask(self.conversation_id), mask(borrower_id), self._channel)
+        self._spawn(self._turn_worker(), "turns")
+        self._spawn(self._watchdog(), "watchdog")
+        self._speaker = self._spawn(self._speaker_loop(), "speaker")
+        await self._speak_replies(opening)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def _spawn(self, coroutine: Awaitable[None], name: str) -> asyncio.Task:
+        task = asyncio.create_task(self._guarded(coroutine, name))
+        self._tasks.append(task)
+        return task
+
+    async def _guarded(self, coroutine: Awaitable[None], name: str) -> None:
+        """A failure inside one call ends that call, politely if possible, and nothing else."""
+        try:
+            await coroutine
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 — any failure ends this call only
+            logger.error("call %s: %s failed: %s", mask(self.conversation_id), name, type(error).__name__,
+                         exc_info=error)
+            if not self._ending:
+                self._ending = True
+                await self._hangup("internal_error")
+
+    # ---- inbound ----------------------------------------------------------------------------------
+
+    async def on_audio(self, frame: InputAudio) -> None:
+        for event in self._detector.feed(frame.pcm16):
+            if isinstance(event, SpeechStarted):
+                self._idle_since = time.monotonic()
+            elif isinstance(event, SpeechConfirmed):
+                self._silent_reprompts = 0
+                if self._bot_audible():
+                    await self._barge_in()
+            elif isinstance(event, TurnEnded):
+                self._enqueue_turn(AudioTurn(event.pcm16, event.sample_rate))
+
+    async def on_mark(self, frame: PlaybackMark) -> None:
+        self._playback.acknowledged(frame.name)
+
+    async def on_dtmf(self, frame: Dtmf) -> None:
+        now = time.monotonic()
+        if now - self._last_digit_at > DTMF_GAP_SECONDS or frame.digit == "*":
+            self._digits.clear()
+        self._last_digit_at = now
+        self._silent_reprompts = 0
+        if frame.digit.isdigit():
+            self._digits.append(frame.digit)
+        if (frame.digit == "#" and self._digits) or len(self._digits) == DTMF_DIGITS_FOR_ID:
+            self._enqueue_turn(TextTurn("".join(self._digits)))
+            self._digits.clear()
+
+    def _enqueue_turn(self, turn: AudioTurn | TextTurn) -> None:
+        if self._turns.full():
+            self._turns.get_nowait()
+            logger.warning("call %s: turns arrive faster than they are decoded; oldest dropped",
+                           mask(self.conversation_id))
+        self._turns.put_nowait(turn)
+
+    # ---- turns ------------------------------------------------------------------------------------
+
+    async def _turn_worker(self) -> None:
+        while True:
+            turn = await self._turns.get()
+            self._turn_in_progress = True
+            try:
+                await self._take_turn(turn)
+            finally:
+                self._turn_in_progress = False
+                self._idle_since = time.monotonic()
+
+    async def _take_turn(self, turn: AudioTurn | TextTurn) -> None:
+        if isinstance(turn, AudioTurn):
+            transcript = await transcribe_async(self._services.asr, turn.pcm16, turn.sample_rate)
+            if not transcript.text:
+                logger.info("call %s: utterance of %.1fs not used (%s)", mask(self.conversation_id),
+                            transcript.seconds, transcript.rejected)
+                return
+            text = transcript.text
+        else:
+            text = turn.text
+        if self._ending:
+            return
+        await self._send(BorrowerText(text))
+        result = await self._services.conversations.handle(self.conversation_id, text)
+        await self._speak_replies(result)
+        if result.ended:
+            await self._end_call("conversation_ended")
+
+    async def _speak_replies(self, result: Any) -> None:
+        texts = [message.text for message in result.messages]
+        if texts:
+            await self._speech.put(texts)
+
+    # ---- speaking ---------------------------------------------------------------------------------
+
+    def _bot_audible(self) -> bool:
+        return self._speaking or self._playback.playing or not self._speech.empty()
+
+    async def _speaker_loop(self) -> None:
+        while True:
+            texts = await self._speech.get()
+            self._speaking = True
+            try:
+                for text in texts:
+                    await self._speak(text)
+            finally:
+                self._speaking = False
+
+    async def _speak(self, text: str) -> None:
+        """Streams one egress-approved utterance as 20 ms frames, then a mark to learn when it has played."""
+        utterance = self._playback.begin(text)
+        await self._send(BotText(text))
+        tts = self._services.tts
+        resampler = StreamResampler(tts.sample_rate, self._rate)
+        frame_bytes = self._rate * FRAME_MS // 1000 * 2
+        pending = b""
+        async for chunk in tts.synthesize(text, self._settings.asr_language):
+            pending += resampler.feed(chunk)
+            pending = await self._send_whole_frames(utterance, pending, frame_bytes)
+        pending += resampler.feed(b"", last=True)
+        if len(pending) % frame_bytes:
+            pending += bytes(frame_bytes - len(pending) % frame_bytes)
+        await self._send_whole_frames(utterance, pending, frame_bytes)
+        self._playback.finished_sending(utterance)
+        await self._send(OutputMark(utterance.mark))
+
+    async def _send_whole_frames(self, utterance: Utterance, pcm: bytes, frame_bytes: int) -> bytes:
+        usable = len(pcm) - len(pcm) % frame_bytes
+        for offset in range(0, usable, frame_bytes):
+            await self._send(OutputAudio(pcm[offset:offset + frame_bytes]))
+            wait = self._playback.sent(utterance, FRAME_MS / 1000)
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return pcm[usable:]
+
+    async def _barge_in(self) -> None:
+        """The borrower talks over the bot: stop the audio, drop what was not said, note what was heard."""
+        await self._send(ClearPlayback())
+        while not self._speech.empty():
+            self._speech.get_nowait()
+        if self._speaker is not None:
+            self._speaker.cancel()
+            self._tasks.remove(self._speaker)
+        self._speaking = False
+        self._speaker = self._spawn(self._speaker_loop(), "speaker")
+        interrupted = self._playback.interrupt()
+        logger.info("call %s: barge-in, %d utterance(s) cut", mask(self.conversation_id), len(interrupted))
+        self._spawn(self._record_interruptions(interrupted), "interruption")
+
+    async def _record_interruptions(self, interrupted: list[Interrupted]) -> None:
+        for utterance in interrupted:
+            await self._services.conversations.record_interruption(
+                self.conversation_id, utterance.text, utterance.heard_text)
+
+    # ---- silence and ending -----------------------------------------------------------------------
+
+    async def _watchdog(self) -> None:
+        """Re-prompts a silent line, and after repeated silence says goodbye and hangs up."""
+        while not self._ending:
+            await asyncio.sleep(WATCHDOG_TICK_SECONDS)
+            now = time.monotonic()
+            busy = (self._detector.in_speech or self._turn_in_progress or not self._turns.empty()
+                    or self._bot_audible())
+            if busy:
+                self._idle_since = now
+                continue
+            if now - self._idle_since < self._settings.reprompt_after_silence_seconds:
+                continue
+            self._idle_since = now
+            if self._silent_reprompts < self._settings.max_silent_reprompts:
+                self._silent_reprompts += 1
+                await self._say([self._settings.reprompt_text])
+            else:
+                await self._say([self._settings.silence_goodbye_text])
+                await self._end_call("silence")
+
+    async def _say(self, texts: list[str]) -> None:
+        messages = await self._services.conversations.say(self.conversation_id, texts)
+        await self._speech.put([message.text for message in messages])
+
+    async def _end_call(self, reason: str) -> None:
+        """Lets the last words play (the carrier returns their mark), then hangs up."""
+        if self._ending:
+            return
+        self._ending = True
+        deadline = time.monotonic() + HANGUP_WAIT_SECONDS
+        while self._bot_audible() and time.monotonic() < deadline:
+            await asyncio.sleep(WATCHDOG_TICK_SECONDS)
+        logger.info("call %s: ending (%s)", mask(self.conversation_id), reason)
+        await self._send(CallEnding(reason))
+        await self._hangup(reason)

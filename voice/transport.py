@@ -1,0 +1,109 @@
+"""Runs one call over one connection: receive → deserialize → the call pipeline; frames → serialize → send.
+
+Protocol errors are answered (where the protocol can carry an answer) and counted; before the call has
+started they close the connection, since there is no call to protect.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Protocol
+
+from voice.call import VoiceCall, VoiceServices
+from voice.frames import CallStarted, CallStopped, Dtmf, InputAudio, OutboundFrame, PlaybackMark, ProtocolNotice
+from voice.serializers.base import FrameSerializer, ProtocolError
+
+logger = logging.getLogger("voice.transport")
+
+MAX_PROTOCOL_ERRORS = 50        # per call; a peer that keeps sending garbage is cut off
+BORROWER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CLOSE_NORMAL, CLOSE_POLICY, CLOSE_ERROR = 1000, 1008, 1011
+
+
+class Connection(Protocol):
+    async def receive(self) -> str | bytes | None:
+        """The next message, or None once the peer has gone."""
+
+    async def send(self, message: str | bytes) -> None: ...
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class CallTransport:
+    def __init__(self, connection: Connection, serializer: FrameSerializer, services: VoiceServices, channel: str) -> None:
+        self._connection = connection
+        self._serializer = serializer
+        self._services = services
+        self._channel = channel
+        self._send_lock = asyncio.Lock()
+        self._closed = False
+        self._errors = 0
+        self.call: VoiceCall | None = None
+
+    async def send(self, frame: OutboundFrame) -> None:
+        message = self._serializer.serialize(frame)
+        if message is None or self._closed:
+            return
+        async with self._send_lock:  # frames from the speaker, the reader and the watchdog never interleave
+            await self._connection.send(message)
+
+    async def hang_up(self, reason: str, code: int = CLOSE_NORMAL) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._connection.close(code, reason)
+
+    async def run(self, borrower_id: str | None = None) -> None:
+        """borrower_id: known from the URL (browser); otherwise it comes in the carrier's start message."""
+        try:
+            if borrower_id is not None and not await self._start(borrower_id):
+                return
+            while not self._closed:
+                raw = await self._connection.receive()
+                if raw is None:
+                    return
+                try:
+                    frame = self._serializer.deserialize(raw)
+                except ProtocolError as error:
+                    await self._refuse(error)
+                    continue
+                if frame is None:
+                    continue
+                if isinstance(frame, CallStopped):
+                    return
+                if isinstance(frame, CallStarted):
+                    await self._start(frame.borrower_id)
+                elif self.call is not None:
+                    await self._dispatch(frame)
+        except Exception as error:  # noqa: BLE001 — this call fails alone; the peer learns it was our fault
+            logger.error("%s call failed: %s", self._channel, type(error).__name__, exc_info=error)
+            await self.hang_up("internal_error", CLOSE_ERROR)
+        finally:
+            if self.call is not None:
+                await self.call.close()
+            await self.hang_up("call_over")
+
+    async def _start(self, borrower_id: str | None) -> bool:
+        if not borrower_id or not BORROWER_ID.match(borrower_id):
+            await self.send(ProtocolNotice("missing_borrower_id", "the call needs a borrower_id"))
+            await self.hang_up("missing_borrower_id", CLOSE_POLICY)
+            return False
+        self.call = VoiceCall(self._services, self.send, self.hang_up, self._serializer.sample_rate, self._channel)
+        await self.call.start(borrower_id)
+        return True
+
+    async def _dispatch(self, frame: InputAudio | Dtmf | PlaybackMark) -> None:
+        if isinstance(frame, InputAudio):
+            await self.call.on_audio(frame)
+        elif isinstance(frame, PlaybackMark):
+            await self.call.on_mark(frame)
+        elif isinstance(frame, Dtmf):
+            await self.call.on_dtmf(frame)
+
+    async def _refuse(self, error: ProtocolError) -> None:
+        self._errors += 1
+        logger.warning("%s call: refused message (%s)", self._channel, error.code)
+        await self.send(ProtocolNotice(error.code, str(error)))
+        if self.call is None:
+            await self.hang_up(error.code, CLOSE_POLICY)
+        elif self._errors > MAX_PROTOCOL_ERRORS:
+            await self.hang_up("too_many_protocol_errors", CLOSE_POLICY)
