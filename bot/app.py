@@ -15,11 +15,14 @@ from pydantic import BaseModel, Field
 from actions.ledger.db import create_schema, make_engine, make_session_factory
 from actions.ledger.repository import Ledger
 from bot.audit import AuditTrail
-from bot.channels.wechat import wechat_router
+from bot.channels.wechat import WeChatChannel
 from bot.conversations import (
     ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation,
 )
 from bot.demo import demo_router
+from bot.channels.websocket_push import relay_pushes
+from bot.console.routes import console_router
+from bot.handoff.runtime import handoff_runtime
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.sessions import make_session_store
 from bot.settings import GatewaySettings, settings as load_settings
@@ -49,6 +52,7 @@ def _turn_json(conversation_id: str, result: TurnResult) -> dict[str, Any]:
 def create_app(config: GatewaySettings | None = None, clock: Callable[[], datetime] | None = None) -> FastAPI:
     config = config or load_settings()
     clock = clock or (lambda: config.fixed_now or datetime.now(timezone.utc))
+    push_relays: list[Callable[[Any], Any]] = []  # channels that deliver pushed messages (e.g. WeChat)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,11 +63,17 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
         store = make_session_store(config.redis_url)
         rasa = RasaClient(config.rasa_url, config.rasa_token, config.rasa_timeout_seconds)
         session_factory = make_session_factory(engine)
-        app.state.conversations = ConversationService(
-            store, rasa, Ledger(session_factory), AuditTrail(session_factory), clock,
-            config.max_message_chars, config.default_timezone,
-        )
-        yield
+        ledger = Ledger(session_factory)
+        async with handoff_runtime(config, ledger, session_factory) as handoff:
+            app.state.conversations = ConversationService(
+                store, rasa, ledger, AuditTrail(session_factory), clock,
+                config.max_message_chars, config.default_timezone, handoff=handoff.desk, bus=handoff.bus,
+            )
+            background = [handoff.attach(app, app.state.conversations, rasa, ledger, config, clock)]
+            background += [asyncio.create_task(relay(handoff.bus)) for relay in push_relays]
+            yield
+            for task in background:
+                task.cancel()
         await rasa.aclose()
         await store.aclose()
         engine.dispose()
@@ -132,7 +142,8 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
                 await websocket.send_json({"type": "error", "error": "missing_borrower_id"})
                 await websocket.close(code=4400)
                 return
-            await _chat_loop(websocket, service, conversation.conversation_id)
+            async with relay_pushes(websocket, websocket.app.state.push_bus, conversation.conversation_id):
+                await _chat_loop(websocket, service, conversation.conversation_id)
         except UnknownConversation:
             await websocket.send_json({"type": "error", "error": "unknown_conversation"})
             await websocket.close(code=4404)
@@ -143,8 +154,11 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
             return
 
     app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
+    app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff
     if config.wechat_token is not None:  # WeChat Official Account channel: /wechat/callback
-        app.include_router(wechat_router(config))
+        wechat = WeChatChannel(config)
+        app.include_router(wechat.router)
+        push_relays.append(wechat.relay_pushes)
     return app
 
 

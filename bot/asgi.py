@@ -8,6 +8,7 @@ lifespan, to the FastAPI app unchanged, so its lifespan still builds app.state.c
 """
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, AsyncIterator, Callable
@@ -37,7 +38,12 @@ def wrap_fastapi(
         channel.sessions = make_session_state(redis_url)
         try:
             async with inner_lifespan(app) as state:
+                # Pushed messages (agents, handoff notices) when the app has the handoff services.
+                bus = getattr(fastapi_app.state, "push_bus", None)
+                relay = asyncio.create_task(channel.relay_pushes(bus)) if bus is not None else None
                 yield state
+                if relay is not None:
+                    relay.cancel()
         finally:
             await channel.aclose()
 

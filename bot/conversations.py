@@ -10,7 +10,10 @@ from typing import Any, Callable
 
 from actions.ledger.repository import Ledger
 from bot.audit import AuditTrail
-from bot.egress import OutgoingMessage, deliver
+from bot.egress import OutgoingMessage, deliver, deliver_agent_text
+from bot.handoff.bus import PushBus, push_message
+from bot.handoff.desk import HandoffDesk
+from compliance_filters.verdict import Verdict
 from compliance_filters.distress import DistressSignal, detect_distress
 from bot.rasa_client import RasaClient
 from bot.sessions import Conversation, SessionStore
@@ -70,6 +73,7 @@ class ConversationService:
     def __init__(
         self, store: SessionStore, rasa: RasaClient, ledger: Ledger, audit: AuditTrail,
         clock: Callable[[], datetime], max_message_chars: int, default_timezone: str,
+        *, handoff: HandoffDesk | None = None, bus: PushBus | None = None,
     ) -> None:
         self._store = store
         self._rasa = rasa
@@ -78,6 +82,8 @@ class ConversationService:
         self._clock = clock
         self._max_chars = max_message_chars
         self._default_timezone = default_timezone
+        self.handoff = handoff
+        self._bus = bus
 
     async def open(self, borrower_id: str, channel: str) -> tuple[Conversation, TurnResult]:
         borrower = self._ledger.get_borrower(borrower_id)
@@ -103,13 +109,19 @@ class ConversationService:
         if conversation.ended:
             raise ConversationEnded(conversation_id)
         cleaned = clean_borrower_text(text, self._max_chars)
-        await self._store.append(conversation_id, {
-            "speaker": "borrower", "text": cleaned, "at": datetime.now(timezone.utc).isoformat(),
-        })
+        signal = detect_distress(cleaned)
+        entry = {"speaker": "borrower", "text": cleaned, "at": datetime.now(timezone.utc).isoformat()}
+        if signal is not None:
+            entry["distress"] = signal.kind  # the agent console highlights it
+        await self._store.append(conversation_id, entry)
         await asyncio.to_thread(
             self._audit.append, conversation_id, conversation.borrower_id, conversation.channel, "borrower", cleaned,
         )
-        signal = detect_distress(cleaned)
+        if self.handoff is not None and await self.handoff.holder(conversation_id) is not None:
+            # An agent holds the conversation: the bot stays silent; the agent reads it in the transcript.
+            if signal is not None:
+                await asyncio.to_thread(self._flag_vulnerable, conversation, signal)
+            return TurnResult([], False)
         if signal is None:
             return await self._turn(conversation, cleaned, borrower_text=cleaned)
         await asyncio.to_thread(self._flag_vulnerable, conversation, signal)
@@ -128,9 +140,48 @@ class ConversationService:
         """Gateway-originated words (a re-prompt on a silent line, a wait notice, an agent's message):
         checked and audited in the egress like any reply, in the context of the conversation so far."""
         conversation = await self.get(conversation_id)
-        slots = await self._rasa.slots(conversation_id)
-        context = {"identity_verified": slots.get("identity_verified") is True, "channel": conversation.channel}
-        return await deliver(self._store, self._audit, conversation, [{"text": text} for text in texts], context, speaker)
+        return await deliver(
+            self._store, self._audit, conversation, [{"text": text} for text in texts],
+            await self._context(conversation), speaker,
+        )
+
+    async def push(self, conversation_id: str, texts: list[str], speaker: str = "bot") -> list[OutgoingMessage]:
+        """Words for a borrower who is not in a turn (a callback offer, an agent joining): through the
+        egress, then to every channel subscribed to the conversation."""
+        messages = await self.say(conversation_id, texts, speaker)
+        await self._publish(conversation_id, speaker, messages)
+        return messages
+
+    async def push_agent_text(self, conversation_id: str, text: str) -> tuple[OutgoingMessage | None, Verdict]:
+        """An agent's message; a blocked one is withheld (None) and its verdict returned to the agent."""
+        conversation = await self.get(conversation_id)
+        message, verdict = await deliver_agent_text(
+            self._store, self._audit, conversation, text, await self._context(conversation),
+        )
+        if message is not None:
+            await self._publish(conversation_id, "agent", [message])
+        return message, verdict
+
+    async def _publish(self, conversation_id: str, speaker: str, messages: list[OutgoingMessage]) -> None:
+        if self._bus is not None:
+            for message in messages:
+                await self._bus.publish(conversation_id, push_message(speaker, message.text))
+
+    async def _context(self, conversation: Conversation) -> dict[str, Any]:
+        slots = await self._rasa.slots(conversation.conversation_id)
+        return {"identity_verified": slots.get("identity_verified") is True, "channel": conversation.channel}
+
+    async def record_interruption(self, conversation_id: str, text: str, heard_text: str) -> None:
+        """The borrower talked over a spoken reply: the transcript and Rasa's tracker keep what they heard."""
+        await self.get(conversation_id)
+        await self._store.append(conversation_id, {
+            "speaker": "bot", "interrupted": True, "text": text, "heard_text": heard_text,
+            "at": datetime.now(timezone.utc).isoformat(),
+        })
+        await self._rasa.append_events(conversation_id, [{
+            "event": "bot", "text": heard_text, "timestamp": self._clock().timestamp(),
+            "metadata": {"interrupted": True, "full_text": text},
+        }])
 
     async def _turn(
         self, conversation: Conversation, text: str, borrower_text: str = "", distress: DistressSignal | None = None,
@@ -152,6 +203,12 @@ class ConversationService:
         }
         messages = await deliver(self._store, self._audit, conversation, replies, context)
         ended = slots.get("conversation_ended") is True
+        if self.handoff is not None and not ended:
+            notice = await self.handoff.after_turn(
+                conversation, context["identity_verified"], await self._store.transcript(conversation.conversation_id),
+            )
+            if notice:
+                messages += await deliver(self._store, self._audit, conversation, [{"text": notice}], context)
         if ended:
             await self._store.mark_ended(conversation.conversation_id)
         return TurnResult(messages, ended, identity_verified=context["identity_verified"])

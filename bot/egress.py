@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from compliance_filters import check
+from compliance_filters.verdict import Verdict
 
 from bot.audit import AuditTrail
 from bot.sessions import Conversation, SessionStore
@@ -37,6 +38,31 @@ async def deliver(
             continue
         verdict = check(text, context)
         sent = text if verdict.allowed else verdict.replacement
+        await _record(store, audit, conversation, speaker, text, verdict, sent)
+        outgoing.append(OutgoingMessage(sent, message.get("buttons") or [] if verdict.allowed else []))
+    return outgoing
+
+
+async def deliver_agent_text(
+    store: SessionStore, audit: AuditTrail, conversation: Conversation, text: str, context: dict[str, Any],
+) -> tuple[OutgoingMessage | None, Verdict]:
+    """A human agent's message: checked and audited like the bot's, but a blocked one is withheld
+    rather than replaced (the agent sees the verdict and rewrites it); nothing reaches the borrower."""
+    verdict = check(text, context)
+    if not verdict.allowed:
+        await _record(store, audit, conversation, "agent", text, verdict, sent=None)
+        return None, verdict
+    await _record(store, audit, conversation, "agent", text, verdict, sent=text)
+    return OutgoingMessage(text), verdict
+
+
+async def _record(
+    store: SessionStore, audit: AuditTrail, conversation: Conversation, speaker: str, text: str,
+    verdict: Verdict, sent: str | None,
+) -> None:
+    """Transcript gets what was sent (nothing when withheld); the audit keeps what was tried, with the
+    verdict, and what was sent instead."""
+    if sent is not None:
         entry = {
             "speaker": speaker, "text": sent, "at": datetime.now(timezone.utc).isoformat(),
             "allowed": verdict.allowed, "rules": list(verdict.rules),
@@ -44,15 +70,12 @@ async def deliver(
         if not verdict.allowed:
             entry["blocked_text"] = text
         await store.append(conversation.conversation_id, entry)
-        # The audit keeps what the bot tried to say, with the verdict, and what was sent instead.
+    await asyncio.to_thread(
+        audit.append, conversation.conversation_id, conversation.borrower_id, conversation.channel, speaker,
+        text, verdict.allowed, verdict.rules,
+    )
+    if not verdict.allowed and sent is not None:
         await asyncio.to_thread(
             audit.append, conversation.conversation_id, conversation.borrower_id, conversation.channel, speaker,
-            text, verdict.allowed, verdict.rules,
+            sent, True, (),
         )
-        if not verdict.allowed:
-            await asyncio.to_thread(
-                audit.append, conversation.conversation_id, conversation.borrower_id, conversation.channel, speaker,
-                sent, True, (),
-            )
-        outgoing.append(OutgoingMessage(sent, message.get("buttons") or [] if verdict.allowed else []))
-    return outgoing

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.handoff.policy import DEFAULT_POLICY_FILE as DEFAULT_HANDOFF_POLICY_FILE
 
 
 class GatewaySettings(BaseSettings):
@@ -37,6 +40,13 @@ class GatewaySettings(BaseSettings):
         default=r"^B\d{6}$", description="What an unbound WeChat user must send to start a conversation"
     )
     wechat_max_reference_attempts_per_day: int = Field(default=5, ge=1)
+
+    # Human handoff and the agent console (/console)
+    handoff_policy_file: Path = Field(default=DEFAULT_HANDOFF_POLICY_FILE, description="Triggers and priorities (bot/handoff.yml)")
+    handoff_wait_timeout_seconds: float = Field(default=300.0, gt=0, description="Untaken this long: offer a callback")
+    handoff_check_interval_seconds: float = Field(default=1.0, gt=0)
+    console_session_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    console_cookie_secure: bool = Field(default=False, description="Set behind HTTPS so the session cookie is never sent in clear")
 
     @field_validator("fixed_now")
     @classmethod

@@ -7,5 +7,6 @@ cd "$ROOT"
 bash scripts/setup.sh
 .venv/bin/python -m actions.ledger init
 .venv/bin/python -m actions.ledger seed --count 1000
+.venv/bin/python -m bot.console seed-demo   # console logins agent1 / supervisor1 (README)
 model="$(bash scripts/train.sh)"
 exec .venv/bin/python -m bot.launcher --model "$model" "$@"

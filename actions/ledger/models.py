@@ -316,3 +316,19 @@ class AuditCheckpoint(Base):
     purged_count: Mapped[int] = mapped_column(Integer)
     cutoff: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+AGENT_ROLES = ("agent", "supervisor")
+
+
+class ConsoleAgent(Base):
+    """A person who signs in to the agent console (bot.console). Only an argon2 hash of the password."""
+
+    __tablename__ = "console_agents"
+    __table_args__ = (_one_of("role", AGENT_ROLES),)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

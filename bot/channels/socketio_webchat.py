@@ -35,6 +35,7 @@ import socketio
 from bot.channels.state import ChannelState, InMemoryChannelState, make_channel_state
 from bot.conversations import ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation
 from bot.egress import OutgoingMessage
+from bot.handoff.bus import PushBus
 from bot.rasa_client import RasaUnavailable
 from bot.sessions import TRANSCRIPT_TTL_SECONDS
 
@@ -50,6 +51,8 @@ DEFAULT_INIT_PAYLOADS = frozenset({"/start", "/get_started", "/start_conversatio
 
 
 SESSION_STATE_PREFIX = "collections:webchat:session"
+# conversation id -> session id, for pushed messages (session ids never contain ':')
+_PUSH_ROUTE = "push-route:"
 
 
 def make_session_state(redis_url: str | None) -> ChannelState:
@@ -98,6 +101,20 @@ class WebchatChannel:
 
     async def aclose(self) -> None:
         await self.sessions.aclose()
+
+    async def relay_pushes(self, bus: PushBus) -> None:
+        """Runs while the gateway is up: a message pushed for a webchat conversation (an agent's words, a
+        wait or callback notice, already through the egress) goes out as bot_uttered to its session's room.
+        Rooms are per process, so each replica emits only to the sockets it has."""
+        subscription = await bus.subscribe(None)
+        try:
+            while True:
+                conversation_id, message = await subscription.get()
+                session_id = await self.sessions.get(_PUSH_ROUTE + conversation_id)
+                if session_id and message.get("text"):
+                    await self.sio.emit("bot_uttered", {"text": message["text"]}, room=session_id)
+        finally:
+            await subscription.aclose()
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -156,6 +173,7 @@ class WebchatChannel:
             # Do not let a web page attach to a REST/WebSocket/WeChat conversation by its id.
             return uuid.uuid4().hex
         await self.sessions.set(requested, requested, TRANSCRIPT_TTL_SECONDS)
+        await self.sessions.set(_PUSH_ROUTE + requested, requested, TRANSCRIPT_TTL_SECONDS)
         return requested
 
     # --- user_uttered ------------------------------------------------------------------------------
@@ -212,4 +230,5 @@ class WebchatChannel:
             return
         conversation, opening = await service.open(borrower_id.strip(), CHANNEL)
         await self.sessions.set(session_id, conversation.conversation_id, TRANSCRIPT_TTL_SECONDS)
+        await self.sessions.set(_PUSH_ROUTE + conversation.conversation_id, session_id, TRANSCRIPT_TTL_SECONDS)
         await self._emit_turn(session_id, opening)

@@ -1,0 +1,60 @@
+"""Console accounts: python -m bot.console {add-agent NAME --role agent|supervisor, seed-demo}.
+
+add-agent reads the password from the terminal (not echoed) or, when piped, from the first line of stdin,
+never from the command line (where it would land in shell history and the process list)."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from actions.ledger.db import create_schema, database_url, make_engine, make_session_factory
+from actions.ledger.models import AGENT_ROLES
+from bot.console.agents import AgentDirectory
+
+# For the demo set-up only (scripts/start.sh, README): change or remove them anywhere real.
+DEMO_ACCOUNTS = (("agent1", "agent", "demo-agent-1"), ("supervisor1", "supervisor", "demo-supervisor-1"))
+
+
+def _password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise ValueError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.console", description=__doc__)
+    parser.add_argument("--url", help="ledger database URL (default: $LEDGER_DATABASE_URL or var/ledger.sqlite3)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("add-agent", help="create a console account")
+    add.add_argument("name")
+    add.add_argument("--role", choices=AGENT_ROLES, default="agent")
+    add.add_argument("--replace", action="store_true", help="reset the role and password of an existing account")
+    commands.add_parser("seed-demo", help="create the documented demo agent and supervisor if missing")
+    args = parser.parse_args(argv)
+
+    engine = make_engine(args.url or database_url())
+    create_schema(engine)
+    agents = AgentDirectory(make_session_factory(engine))
+    try:
+        if args.command == "add-agent":
+            agent = agents.add(args.name, args.role, _password(), replace=args.replace)
+            print(f"agent {agent.name} ({agent.role}) ready")
+        else:
+            for name, role, password in DEMO_ACCOUNTS:
+                if agents.get(name) is None:
+                    agents.add(name, role, password)
+            print("demo console accounts: " + ", ".join(f"{name} ({role})" for name, role, _ in DEMO_ACCOUNTS))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""The agent console's HTTP API (/api/console/...) and page (/console).
+
+Agents see the queue, take a waiting conversation (exactly one agent wins), read its transcript, the
+borrower's account and a summary built from the tracker, write to the borrower (every message through
+the egress: a blocked one is shown to the agent with the rules and never sent), record a promise or
+propose a plan with the ledger code the bot uses, and hand the conversation back to the bot.
+Supervisors may also open and take any live conversation, and see every held one.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
+
+from actions.formatting import spoken_date, yuan
+from actions.ledger.errors import NotFound, PolicyViolation
+from actions.ledger.repository import Ledger
+from actions.plans import FIRST_INSTALMENT_AFTER_DAYS, describe_plan
+from bot.console.agents import MAX_PASSWORD_CHARS, Agent
+from bot.console.auth import COOKIE, ConsoleSessions, current_agent, current_supervisor, request_token
+from bot.console.summary import summarize
+from bot.conversations import ConversationService, clean_borrower_text
+from bot.handoff.desk import HANDED_BACK_NOTICE, TAKEN_NOTICE, AlreadyHeld, HandoffDesk, NotWaiting
+from bot.handoff.queue import QueueEntry
+from bot.sessions import Conversation
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+class Login(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_CHARS)
+
+
+class AgentText(BaseModel):
+    text: Any  # checked by clean_borrower_text: the same limits and error codes as a borrower's message
+
+
+class PromiseRequest(BaseModel):
+    amount_cents: int = Field(gt=0, le=10**12)
+    promised_date: date
+
+
+class PlanRequest(BaseModel):
+    periods: int = Field(ge=2, le=60)
+
+
+def _desk(request: Request) -> HandoffDesk:
+    return request.app.state.handoff
+
+
+def _service(request: Request) -> ConversationService:
+    return request.app.state.conversations
+
+
+def _ledger(request: Request) -> Ledger:
+    return request.app.state.ledger
+
+
+def _mask(borrower_id: str | None) -> str:
+    return "-" if not borrower_id else borrower_id[:1] + "***" + borrower_id[-3:]
+
+
+def _entry_json(entry: QueueEntry, position: int) -> dict[str, Any]:
+    return {
+        "conversation_id": entry.conversation_id, "borrower": _mask(entry.borrower_id), "channel": entry.channel,
+        "reason": entry.reason, "priority": entry.priority, "position": position,
+        "waited_seconds": max(0, int(time.time() - entry.enqueued_at)), "callback_offered": entry.callback_offered,
+    }
+
+
+async def _queue_json(desk: HandoffDesk) -> list[dict[str, Any]]:
+    return [_entry_json(entry, position) for position, entry in enumerate(await desk.queue.entries(), start=1)]
+
+
+async def _open_conversation(request: Request, conversation_id: str, agent: Agent) -> tuple[Conversation, str | None]:
+    """The conversation if this agent may see it: held by them, waiting, or any for a supervisor."""
+    conversation = await _service(request).get(conversation_id)  # UnknownConversation -> 404
+    holder = await _desk(request).holder(conversation_id)
+    if agent.is_supervisor or holder == agent.name:
+        return conversation, holder
+    if holder is None and await _desk(request).queue.position(conversation_id) is not None:
+        return conversation, holder
+    raise HTTPException(status_code=403, detail="not_your_conversation")
+
+
+async def _held_by_me(request: Request, conversation_id: str, agent: Agent) -> Conversation:
+    conversation = await _service(request).get(conversation_id)
+    if await _desk(request).holder(conversation_id) != agent.name:
+        raise HTTPException(status_code=409, detail="not_held_by_you")
+    return conversation
+
+
+def _account_json(ledger: Ledger, borrower_id: str) -> dict[str, Any] | None:
+    borrower = ledger.get_borrower(borrower_id)
+    if borrower is None:
+        return None
+    account = ledger.get_primary_account(borrower_id)
+    summary: dict[str, Any] = {
+        "borrower": _mask(borrower_id), "name": f"{borrower.full_name}{borrower.honorific}",
+        "id_number": "*" * 14 + borrower.id_last4, "do_not_contact": borrower.do_not_contact,
+        "flags": list(ledger.active_flags(borrower_id)),
+        "claims": [{"kind": c.kind, "status": c.status, "decision": c.decision, "at": c.created_at.isoformat()}
+                   for c in ledger.claims_for(borrower_id)],
+        "account": None, "promises": [], "plans": [],
+    }
+    if account is not None:
+        summary["account"] = {
+            "account_id": account.account_id, "lender": account.lender_name, "balance_cents": account.balance_cents,
+            "balance": yuan(account.balance_cents), "days_past_due": account.days_past_due,
+            "risk_tier": account.risk_tier, "status": account.status,
+        }
+        summary["promises"] = [
+            {"amount": yuan(p.amount_cents), "amount_cents": p.amount_cents, "date": p.promised_date.isoformat(),
+             "status": p.status} for p in ledger.promises_for(account.account_id)
+        ]
+        summary["plans"] = [
+            {"plan_id": p.plan_id, "periods": p.periods, "total": yuan(p.total_cents), "status": p.status}
+            for p in ledger.plans_for(account.account_id)
+        ]
+    return summary
+
+
+def console_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/console", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    @router.get("/console/{asset}", include_in_schema=False)
+    async def asset(asset: str) -> FileResponse:
+        files = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+        if asset not in files:
+            raise HTTPException(status_code=404, detail="not_found")
+        return FileResponse(STATIC / asset, media_type=files[asset])
+
+    @router.post("/api/console/login")
+    async def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
+        agent = await asyncio.to_thread(request.app.state.console_agents.authenticate, body.name, body.password)
+        if agent is None:
+            raise HTTPException(status_code=401, detail="wrong_credentials")
+        sessions: ConsoleSessions = request.app.state.console_sessions
+        token = await sessions.open(agent)
+        response.set_cookie(
+            COOKIE, token, max_age=sessions.ttl_seconds, httponly=True, samesite="strict",
+            secure=request.app.state.console_cookie_secure, path="/",
+        )
+        return {"name": agent.name, "role": agent.role, "token": token}
+
+    @router.post("/api/console/logout")
+    async def logout(request: Request, response: Response) -> dict[str, bool]:
+        token = request_token(request)
+        if token:
+            await request.app.state.console_sessions.close(token)
+        response.delete_cookie(COOKIE, path="/")
+        return {"signed_out": True}
+
+    @router.get("/api/console/me")
+    async def me(agent: Agent = Depends(current_agent)) -> dict[str, str]:
+        return {"name": agent.name, "role": agent.role}
+
+    @router.get("/api/console/queue")
+    async def queue(request: Request, agent: Agent = Depends(current_agent)) -> dict[str, Any]:
+        held = await _desk(request).assignments.held()
+        return {"queue": await _queue_json(_desk(request)),
+                "mine": sorted(cid for cid, holder in held.items() if holder == agent.name)}
+
+    @router.get("/api/console/live")
+    async def live(request: Request, _: Agent = Depends(current_supervisor)) -> dict[str, Any]:
+        held = await _desk(request).assignments.held()
+        return {"queue": await _queue_json(_desk(request)),
+                "held": [{"conversation_id": cid, "agent": holder} for cid, holder in sorted(held.items())]}
+
+    @router.get("/api/console/conversations/{conversation_id}")
+    async def conversation(conversation_id: str, request: Request, agent: Agent = Depends(current_agent)) -> dict[str, Any]:
+        found, holder = await _open_conversation(request, conversation_id, agent)
+        service = _service(request)
+        tracker = await request.app.state.rasa.tracker(conversation_id)
+        return {
+            "conversation_id": conversation_id, "channel": found.channel, "ended": found.ended, "holder": holder,
+            "transcript": await service.transcript(conversation_id),
+            "account": await asyncio.to_thread(_account_json, _ledger(request), found.borrower_id),
+            "summary": summarize(tracker),
+            "identity_verified": (tracker.get("slots") or {}).get("identity_verified") is True,
+        }
+
+    @router.post("/api/console/conversations/{conversation_id}/take")
+    async def take(conversation_id: str, request: Request, agent: Agent = Depends(current_agent)) -> dict[str, Any]:
+        found = await _service(request).get(conversation_id)
+        if found.ended:
+            raise HTTPException(status_code=409, detail="conversation_ended")
+        try:
+            entry = await _desk(request).take(conversation_id, agent.name, waiting_only=not agent.is_supervisor)
+        except AlreadyHeld as error:
+            return JSONResponse({"error": "already_taken", "holder": error.holder}, status_code=409)
+        except NotWaiting:
+            return JSONResponse({"error": "not_waiting"}, status_code=409)
+        await _service(request).push(conversation_id, [TAKEN_NOTICE])
+        return {"conversation_id": conversation_id, "holder": agent.name, "reason": entry.reason if entry else None}
+
+    @router.post("/api/console/conversations/{conversation_id}/messages")
+    async def send(conversation_id: str, body: AgentText, request: Request,
+                   agent: Agent = Depends(current_agent)) -> Any:
+        await _held_by_me(request, conversation_id, agent)
+        text = clean_borrower_text(body.text, request.app.state.max_message_chars)  # InvalidMessage -> 413/422
+        message, verdict = await _service(request).push_agent_text(conversation_id, text)
+        if message is None:
+            return JSONResponse({
+                "error": "blocked", "delivered": False, "rules": list(verdict.rules),
+                "categories": list(verdict.categories),
+            }, status_code=422)
+        return {"delivered": True, "text": message.text}
+
+    async def _verified_account(request: Request, conversation: Conversation):
+        slots = await request.app.state.rasa.slots(conversation.conversation_id)
+        if slots.get("identity_verified") is not True:
+            raise HTTPException(status_code=409, detail="identity_not_verified")
+        account = await asyncio.to_thread(_ledger(request).get_primary_account, conversation.borrower_id)
+        if account is None:
+            raise HTTPException(status_code=409, detail="no_collecting_account")
+        return account
+
+    def _today(request: Request, conversation: Conversation) -> date:
+        return request.app.state.clock().astimezone(ZoneInfo(conversation.timezone)).date()
+
+    @router.post("/api/console/conversations/{conversation_id}/promise")
+    async def record_promise(conversation_id: str, body: PromiseRequest, request: Request,
+                             agent: Agent = Depends(current_agent)) -> Any:
+        conversation = await _held_by_me(request, conversation_id, agent)
+        account = await _verified_account(request, conversation)
+        today = _today(request, conversation)
+        try:
+            promise = await asyncio.to_thread(
+                _ledger(request).record_promise, account.account_id, conversation_id, body.amount_cents,
+                body.promised_date, today,
+            )
+        except (PolicyViolation, NotFound) as refusal:
+            return JSONResponse({"error": getattr(refusal, "code", "not_found"), "detail": str(refusal)}, status_code=422)
+        text = f"已为您记录：{spoken_date(promise.promised_date, today)}前还款{yuan(promise.amount_cents)}。"
+        message, verdict = await _service(request).push_agent_text(conversation_id, text)
+        return {"promise_id": promise.promise_id, "delivered": message is not None, "text": text,
+                "rules": list(verdict.rules)}
+
+    @router.post("/api/console/conversations/{conversation_id}/plan")
+    async def propose_plan(conversation_id: str, body: PlanRequest, request: Request,
+                           agent: Agent = Depends(current_agent)) -> Any:
+        conversation = await _held_by_me(request, conversation_id, agent)
+        account = await _verified_account(request, conversation)
+        today = _today(request, conversation)
+        try:
+            plan = await asyncio.to_thread(
+                _ledger(request).propose_plan, account.account_id, conversation_id, body.periods,
+                today + timedelta(days=FIRST_INSTALMENT_AFTER_DAYS),
+            )
+        except (PolicyViolation, NotFound) as refusal:
+            return JSONResponse({"error": getattr(refusal, "code", "not_found"), "detail": str(refusal)}, status_code=422)
+        text = f"可以为您申请{describe_plan(plan, today)}您同意这个方案吗？"
+        message, verdict = await _service(request).push_agent_text(conversation_id, text)
+        return {"plan_id": plan.plan_id, "delivered": message is not None, "text": text, "rules": list(verdict.rules)}
+
+    @router.post("/api/console/conversations/{conversation_id}/hand-back")
+    async def hand_back(conversation_id: str, request: Request, agent: Agent = Depends(current_agent)) -> Any:
+        await _service(request).get(conversation_id)
+        released = await _desk(request).hand_back(conversation_id, None if agent.is_supervisor else agent.name)
+        if not released:
+            return JSONResponse({"error": "not_held_by_you"}, status_code=409)
+        await _service(request).push(conversation_id, [HANDED_BACK_NOTICE])
+        return {"conversation_id": conversation_id, "holder": None}
+
+    return router

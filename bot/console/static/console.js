@@ -1,0 +1,202 @@
+// Agent console: plain JS over /api/console (cookie session). Short polling keeps the queue and the open
+// conversation fresh on any gateway replica. Every value is written with textContent, never as HTML.
+"use strict";
+
+const POLL_MS = 1500;
+const REASONS = {
+  distress: "危机/困境", dispute: "异议", compliance_blocked: "合规拦截", requested: "要求人工",
+  legal_stage: "法诉阶段", nlu_fallback: "多次未理解", large_balance: "大额欠款",
+};
+const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员" };
+const state = { me: null, current: null, timer: null };
+const $ = (id) => document.getElementById(id);
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method, headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined, credentials: "same-origin",
+  });
+  let data = {};
+  try { data = await response.json(); } catch (_) { /* empty body */ }
+  if (response.status === 401 && path !== "/api/console/login") showLogin();
+  return { ok: response.ok, status: response.status, data };
+}
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function showLogin() {
+  state.me = null;
+  clearInterval(state.timer);
+  $("login-view").hidden = false;
+  $("work-view").hidden = true;
+  $("logout").hidden = true;
+  $("who").textContent = "";
+}
+
+function showWork(me) {
+  state.me = me;
+  $("login-view").hidden = true;
+  $("work-view").hidden = false;
+  $("logout").hidden = false;
+  $("who").textContent = `${me.name}（${me.role === "supervisor" ? "主管" : "坐席"}）`;
+  $("supervisor").hidden = me.role !== "supervisor";
+  clearInterval(state.timer);
+  refresh();
+  state.timer = setInterval(refresh, POLL_MS);
+}
+
+function minutes(seconds) {
+  return seconds < 60 ? `${seconds}秒` : `${Math.floor(seconds / 60)}分钟`;
+}
+
+function queueItem(entry) {
+  const item = el("li", `#${entry.position} ${REASONS[entry.reason] || entry.reason} · ${entry.borrower} · ${entry.channel} · 已等${minutes(entry.waited_seconds)}`
+    + (entry.callback_offered ? " · 已约回电" : ""), `p${entry.priority}`);
+  item.dataset.conversation = entry.conversation_id;
+  item.addEventListener("click", () => openConversation(entry.conversation_id));
+  return item;
+}
+
+async function refresh() {
+  const queue = await api("GET", "/api/console/queue");
+  if (!queue.ok) return;
+  $("queue").replaceChildren(...queue.data.queue.map(queueItem));
+  $("queue-count").textContent = `(${queue.data.queue.length})`;
+  $("mine").replaceChildren(...queue.data.mine.map((id) => {
+    const item = el("li", id.slice(0, 12));
+    item.addEventListener("click", () => openConversation(id));
+    return item;
+  }));
+  if (state.me && state.me.role === "supervisor") {
+    const live = await api("GET", "/api/console/live");
+    if (live.ok) {
+      $("live").replaceChildren(...live.data.held.map((held) => {
+        const item = el("li", `${held.conversation_id.slice(0, 12)} · ${held.agent}`);
+        item.addEventListener("click", () => openConversation(held.conversation_id));
+        return item;
+      }));
+    }
+  }
+  if (state.current) await loadConversation();
+}
+
+async function openConversation(id) {
+  state.current = id;
+  $("blocked").textContent = "";
+  $("quick-result").textContent = "";
+  await loadConversation();
+}
+
+async function loadConversation() {
+  const id = state.current;
+  const result = await api("GET", `/api/console/conversations/${encodeURIComponent(id)}`);
+  if (!result.ok) {
+    if (result.status === 403 || result.status === 404) { state.current = null; $("conversation").hidden = true; }
+    return;
+  }
+  const conv = result.data;
+  $("conversation").hidden = false;
+  $("conv-id").textContent = id.slice(0, 12);
+  const mine = conv.holder === state.me.name;
+  $("conv-holder").textContent = conv.holder ? `接待坐席：${conv.holder}` : "等待接入";
+  $("take").hidden = Boolean(conv.holder);
+  $("hand-back").hidden = !(mine || (conv.holder && state.me.role === "supervisor"));
+  for (const control of ["message", "send"]) $(control).disabled = !mine;
+  for (const form of ["promise-form", "plan-form"]) {
+    for (const control of $(form).elements) control.disabled = !mine || !conv.identity_verified;
+  }
+  $("summary").textContent = conv.summary;
+  renderTranscript(conv.transcript);
+  renderAccount(conv.account);
+}
+
+function renderTranscript(entries) {
+  const list = $("transcript");
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 10;
+  list.replaceChildren(...entries.map((entry) => {
+    const item = el("li", undefined, entry.speaker + (entry.distress ? " distress" : ""));
+    item.append(el("span", SPEAKERS[entry.speaker] || entry.speaker, "who"), el("span", entry.text));
+    return item;
+  }));
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+function renderAccount(account) {
+  const rows = [];
+  if (!account) rows.push(["借款人", "台账中无此借款人"]);
+  else {
+    rows.push(["借款人", `${account.name}（${account.borrower}）`], ["证件号", account.id_number]);
+    if (account.account) {
+      rows.push(["机构", account.account.lender], ["欠款余额", account.account.balance],
+        ["逾期天数", `${account.account.days_past_due}天`], ["风险等级", account.account.risk_tier]);
+    }
+    rows.push(["还款承诺", account.promises.map((p) => `${p.date} ${p.amount}（${p.status}）`).join("；") || "无"]);
+    rows.push(["分期方案", account.plans.map((p) => `${p.periods}期 ${p.total}（${p.status}）`).join("；") || "无"]);
+    rows.push(["申请/异议", account.claims.map((c) => `${c.kind}（${c.status}）`).join("；") || "无"]);
+    rows.push(["标记", account.flags.join("、") || "无"]);
+    if (account.do_not_contact) rows.push(["联系限制", "已要求停止联系"]);
+  }
+  $("account").replaceChildren(...rows.flatMap(([term, value]) => [el("dt", term), el("dd", value)]));
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const result = await api("POST", "/api/console/login", { name: $("login-name").value, password: $("login-password").value });
+  $("login-password").value = "";
+  if (!result.ok) { $("login-error").textContent = "账号或密码错误"; return; }
+  $("login-error").textContent = "";
+  showWork(result.data);
+});
+
+$("logout").addEventListener("click", async () => { await api("POST", "/api/console/logout"); showLogin(); });
+
+$("take").addEventListener("click", async () => {
+  const result = await api("POST", `/api/console/conversations/${encodeURIComponent(state.current)}/take`);
+  if (!result.ok) $("blocked").textContent = result.data.error === "already_taken" ? `已被 ${result.data.holder} 接入` : "无法接入";
+  await refresh();
+});
+
+$("hand-back").addEventListener("click", async () => {
+  await api("POST", `/api/console/conversations/${encodeURIComponent(state.current)}/hand-back`);
+  await refresh();
+});
+
+$("send-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("message").value.trim();
+  if (!text) return;
+  const result = await api("POST", `/api/console/conversations/${encodeURIComponent(state.current)}/messages`, { text });
+  if (result.ok) {
+    $("message").value = "";
+    $("blocked").textContent = "";
+  } else if (result.data.error === "blocked") {
+    $("blocked").textContent = `消息未发送：合规检查拦截（${result.data.categories.join("、")}；规则 ${result.data.rules.join("、")}）。请修改后重新发送。`;
+  } else {
+    $("blocked").textContent = `消息未发送：${result.data.error || result.data.detail || result.status}`;
+  }
+  await loadConversation();
+});
+
+async function quickAction(path, body) {
+  const result = await api("POST", `/api/console/conversations/${encodeURIComponent(state.current)}/${path}`, body);
+  $("quick-result").textContent = result.ok ? `已记录并告知借款人：${result.data.text}` : `未成功：${result.data.error || result.data.detail}`;
+  await loadConversation();
+}
+
+$("promise-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const cents = Math.round(Number($("promise-amount").value) * 100);
+  quickAction("promise", { amount_cents: cents, promised_date: $("promise-date").value });
+});
+
+$("plan-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  quickAction("plan", { periods: Number($("plan-periods").value) });
+});
+
+api("GET", "/api/console/me").then((result) => { if (result.ok) showWork(result.data); else showLogin(); });

@@ -1,0 +1,1 @@
+"""Human handoff: the waiting queue, who holds a conversation, pushes to borrowers, and the triggers."""

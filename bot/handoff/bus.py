@@ -1,0 +1,111 @@
+"""One publish/subscribe seam for "messages for conversation X": whatever reaches a borrower without
+the borrower sending anything (an agent's words, a wait or callback notice) is published here after it
+has passed the egress, and every channel subscribes to deliver it on its own wire.
+
+Redis pub/sub when REDIS_URL is set (a message published on one gateway replica reaches the borrower's
+socket on another); an in-process fan-out otherwise. Delivery is at-most-once and only to subscribers
+present at publish time; the transcript (GET /api/conversations/{id}) has every message regardless.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any, Protocol
+
+import redis.asyncio as redis
+
+CHANNEL_PREFIX = "collections:push:"
+
+
+def push_message(speaker: str, text: str) -> dict[str, Any]:
+    """The payload every subscriber receives; `id` lets a channel deliver each message once across replicas."""
+    return {"id": uuid.uuid4().hex, "speaker": speaker, "text": text}
+
+
+class Subscription(Protocol):
+    async def get(self) -> tuple[str, dict[str, Any]]:
+        """The next (conversation id, message); waits until one arrives."""
+    async def aclose(self) -> None: ...
+
+
+class PushBus(Protocol):
+    async def publish(self, conversation_id: str, message: dict[str, Any]) -> None: ...
+    async def subscribe(self, conversation_id: str | None) -> Subscription:
+        """Messages for one conversation, or for every conversation when None."""
+    async def aclose(self) -> None: ...
+
+
+class _LocalSubscription:
+    def __init__(self, bus: "InProcessPushBus", conversation_id: str | None) -> None:
+        self.conversation_id = conversation_id
+        self.inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._bus = bus
+
+    async def get(self) -> tuple[str, dict[str, Any]]:
+        return await self.inbox.get()
+
+    async def aclose(self) -> None:
+        self._bus.subscribers.discard(self)
+
+
+class InProcessPushBus:
+    def __init__(self) -> None:
+        self.subscribers: set[_LocalSubscription] = set()
+
+    async def publish(self, conversation_id: str, message: dict[str, Any]) -> None:
+        for subscription in list(self.subscribers):
+            if subscription.conversation_id in (None, conversation_id):
+                subscription.inbox.put_nowait((conversation_id, message))
+
+    async def subscribe(self, conversation_id: str | None) -> Subscription:
+        subscription = _LocalSubscription(self, conversation_id)
+        self.subscribers.add(subscription)
+        return subscription
+
+    async def aclose(self) -> None:
+        self.subscribers.clear()
+
+
+class _RedisSubscription:
+    def __init__(self, pubsub: Any, prefix: str) -> None:
+        self._pubsub = pubsub
+        self._prefix = prefix
+
+    async def get(self) -> tuple[str, dict[str, Any]]:
+        while True:
+            item = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+            if item is None or item.get("type") not in ("message", "pmessage"):
+                continue
+            try:
+                return item["channel"][len(self._prefix):], json.loads(item["data"])
+            except (TypeError, ValueError):
+                continue  # not ours: someone else published garbage on the channel
+
+    async def aclose(self) -> None:
+        await self._pubsub.aclose()
+
+
+class RedisPushBus:
+    def __init__(self, url: str) -> None:
+        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        # Pub/sub ignores database numbers: the db in the channel name keeps deployments sharing a server apart.
+        self._prefix = f"{CHANNEL_PREFIX}{self._redis.connection_pool.connection_kwargs.get('db', 0)}:"
+
+    async def publish(self, conversation_id: str, message: dict[str, Any]) -> None:
+        await self._redis.publish(self._prefix + conversation_id, json.dumps(message, ensure_ascii=False))
+
+    async def subscribe(self, conversation_id: str | None) -> Subscription:
+        pubsub = self._redis.pubsub()
+        if conversation_id is None:
+            await pubsub.psubscribe(self._prefix + "*")
+        else:
+            await pubsub.subscribe(self._prefix + conversation_id)
+        return _RedisSubscription(pubsub, self._prefix)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+def make_push_bus(redis_url: str | None) -> PushBus:
+    return RedisPushBus(redis_url) if redis_url else InProcessPushBus()

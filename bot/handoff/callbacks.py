@@ -1,0 +1,81 @@
+"""When nobody takes a waiting conversation in time: book a callback in the ledger (the same
+`Ledger.record_callback` and slot rule the bot's callback action uses) and tell the borrower."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from actions.contact import callback_time
+from actions.formatting import spoken_date
+from actions.ledger.repository import Ledger, mask_ref
+from bot.conversations import ConversationService, UnknownConversation
+from bot.handoff.queue import HandoffQueue, QueueEntry
+
+logger = logging.getLogger("bot.handoff")
+
+
+def callback_notice(when: datetime, today) -> str:
+    return (
+        f"抱歉让您久等了，目前人工专员都在忙。我们已为您预约在{spoken_date(when.date(), today)}{when:%H:%M}左右回电；"
+        "如果专员在此之前空闲，也会直接在这里回复您。"
+    )
+
+
+NO_CALLBACK_NOTICE = "抱歉让您久等了，目前人工专员都在忙，专员空闲后会直接在这里回复您。"
+
+
+class CallbackOffers:
+    def __init__(
+        self, queue: HandoffQueue, conversations: ConversationService, ledger: Ledger,
+        wait_timeout_seconds: float, conversation_clock: Callable[[], datetime],
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._queue = queue
+        self._conversations = conversations
+        self._ledger = ledger
+        self._timeout = wait_timeout_seconds
+        self._conversation_clock = conversation_clock
+        self._wall_clock = wall_clock
+
+    async def offer_due(self) -> list[str]:
+        """Offers a callback to every conversation waiting longer than the timeout; returns their ids."""
+        offered = []
+        for entry in await self._queue.entries():
+            if entry.callback_offered or self._wall_clock() - entry.enqueued_at < self._timeout:
+                continue
+            if await self._queue.mark_callback_offered(entry.conversation_id):  # one replica wins
+                await self._offer(entry)
+                offered.append(entry.conversation_id)
+        return offered
+
+    async def _offer(self, entry: QueueEntry) -> None:
+        try:
+            conversation = await self._conversations.get(entry.conversation_id)
+        except UnknownConversation:
+            await self._queue.remove(entry.conversation_id)
+            return
+        if conversation.ended:
+            await self._queue.remove(entry.conversation_id)
+            return
+        now = self._conversation_clock()
+        when = callback_time(None, now, conversation.timezone)
+        known = await asyncio.to_thread(self._ledger.get_borrower, conversation.borrower_id)
+        if known is None:
+            text = NO_CALLBACK_NOTICE
+        else:
+            await asyncio.to_thread(self._ledger.record_callback, conversation.borrower_id, conversation.conversation_id, when)
+            text = callback_notice(when, now.astimezone(ZoneInfo(conversation.timezone)).date())
+            logger.info("handoff wait timed out; callback booked borrower=%s", mask_ref(conversation.borrower_id))
+        await self._conversations.push(conversation.conversation_id, [text])
+
+    async def run(self, interval_seconds: float) -> None:
+        while True:
+            try:
+                await self.offer_due()
+            except Exception:  # noqa: BLE001 - Redis or Rasa hiccup: try again next round
+                logger.exception("callback offer round failed")
+            await asyncio.sleep(interval_seconds)

@@ -1,0 +1,126 @@
+"""The handoff desk: decides after each bot turn whether a conversation must go to a person, queues it,
+words the honest wait notice, and lets agents take and hand back conversations.
+
+Triggers: handoff requests the bot's actions recorded in the ledger (distress, dispute, requested,
+nlu_fallback), the compliance filter having blocked the bot's words `compliance_blocks_before_handoff`
+times in the conversation, and the policy triggers of bot/handoff.yml once identity is verified.
+Each reason queues a conversation once, so a conversation handed back to the bot is not re-queued for
+the request it was already served for.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from actions.ledger.repository import Ledger
+from bot.channels.state import ChannelState
+from bot.handoff.assignments import Assignments
+from bot.handoff.policy import HandoffPolicy
+from bot.handoff.queue import HandoffQueue, QueueEntry
+from bot.sessions import Conversation, TRANSCRIPT_TTL_SECONDS
+
+
+class AlreadyHeld(RuntimeError):
+    def __init__(self, holder: str | None) -> None:
+        super().__init__("conversation is held by another agent")
+        self.holder = holder
+
+
+class NotWaiting(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Trigger:
+    reason: str
+    priority: int
+
+
+def wait_notice(position: int) -> str:
+    """Honest: where the borrower is in the queue, and no promise of a time."""
+    ahead = "您是下一位" if position <= 1 else f"您前面还有{position - 1}位客户在等候"
+    return (
+        f"已为您排队等候人工专员，{ahead}。专员接入后会直接在这里回复您；"
+        "具体等候时间我们无法保证，如果等候较久，我们会为您预约回电。"
+    )
+
+
+TAKEN_NOTICE = "人工专员已接入，接下来由专员为您服务。"
+HANDED_BACK_NOTICE = "人工专员已结束本次服务，接下来由智能助手继续为您服务。如需再次转人工，随时告诉我。"
+
+
+class HandoffDesk:
+    def __init__(
+        self, queue: HandoffQueue, assignments: Assignments, ledger: Ledger, policy: HandoffPolicy,
+        seen: ChannelState, wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.queue = queue
+        self.assignments = assignments
+        self._ledger = ledger
+        self.policy = policy
+        self._seen = seen  # "<conversation id>:<reason>" once queued for that reason
+        self._now = wall_clock
+
+    async def holder(self, conversation_id: str) -> str | None:
+        return await self.assignments.holder(conversation_id)
+
+    async def after_turn(
+        self, conversation: Conversation, identity_verified: bool, transcript: list[dict[str, Any]],
+    ) -> str | None:
+        """Queues the conversation for every new trigger; the wait notice to add to the turn, if any."""
+        if await self.assignments.holder(conversation.conversation_id) is not None:
+            return None
+        triggers = await asyncio.to_thread(self._triggers, conversation, identity_verified, transcript)
+        new = [t for t in triggers if await self._seen.first_seen(
+            f"{conversation.conversation_id}:{t.reason}", TRANSCRIPT_TTL_SECONDS)]
+        if not new:
+            return None
+        first = min(new, key=lambda trigger: trigger.priority)
+        await self.queue.enqueue(QueueEntry(
+            conversation_id=conversation.conversation_id, borrower_id=conversation.borrower_id,
+            channel=conversation.channel, reason=first.reason, priority=first.priority, enqueued_at=self._now(),
+        ))
+        position = await self.queue.position(conversation.conversation_id)
+        return wait_notice(position or 1)
+
+    def _triggers(
+        self, conversation: Conversation, identity_verified: bool, transcript: list[dict[str, Any]],
+    ) -> list[Trigger]:
+        triggers = [
+            Trigger(request.reason, self.policy.priority(request.reason, request.priority))
+            for request in self._ledger.handoffs_for(conversation.conversation_id)
+        ]
+        blocked = sum(1 for entry in transcript if entry.get("speaker") == "bot" and entry.get("allowed") is False)
+        if blocked >= self.policy.compliance_blocks_before_handoff:
+            triggers.append(Trigger("compliance_blocked", self.policy.priority("compliance_blocked", 1)))
+        if identity_verified:
+            triggers += self._policy_triggers(conversation.borrower_id)
+        return triggers
+
+    def _policy_triggers(self, borrower_id: str) -> list[Trigger]:
+        account = self._ledger.get_primary_account(borrower_id)
+        if account is None:
+            return []
+        triggers = []
+        if self.policy.legal_stage_days_past_due is not None and account.days_past_due >= self.policy.legal_stage_days_past_due:
+            triggers.append(Trigger("legal_stage", self.policy.priority("legal_stage", 3)))
+        if self.policy.large_balance_cents is not None and account.balance_cents >= self.policy.large_balance_cents:
+            triggers.append(Trigger("large_balance", self.policy.priority("large_balance", 4)))
+        return triggers
+
+    async def take(self, conversation_id: str, agent: str, waiting_only: bool) -> QueueEntry | None:
+        """The agent now holds the conversation. Raises AlreadyHeld when someone else got it first, and
+        NotWaiting when `waiting_only` (role agent) and the conversation is not in the queue."""
+        if not await self.assignments.take(conversation_id, agent):
+            raise AlreadyHeld(await self.assignments.holder(conversation_id))
+        entry = await self.queue.remove(conversation_id)
+        if entry is None and waiting_only:
+            await self.assignments.release(conversation_id, agent)
+            raise NotWaiting(conversation_id)
+        return entry
+
+    async def hand_back(self, conversation_id: str, agent: str | None) -> bool:
+        """Releases the conversation to the bot; agent None (a supervisor) releases whoever holds it."""
+        return await self.assignments.release(conversation_id, agent)

@@ -1,0 +1,42 @@
+"""The push seam: a message published for one conversation reaches that conversation's subscribers and
+the all-conversations subscribers (other replicas' channels), and nobody else."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.handoff.bus import InProcessPushBus, RedisPushBus, push_message
+from tests.unit.handoff_redis import redis_prefix  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_bus(request, redis_prefix):
+    url, _ = redis_prefix
+    return InProcessPushBus if request.param == "memory" else (lambda: RedisPushBus(url))
+
+
+async def test_a_push_reaches_its_conversation_and_the_all_conversations_subscribers_only(make_bus):
+    publisher, replica = make_bus(), make_bus()
+    bus_for_sockets = publisher if isinstance(publisher, InProcessPushBus) else replica
+    mine = await bus_for_sockets.subscribe("conv-a")
+    other = await bus_for_sockets.subscribe("conv-b")
+    everything = await bus_for_sockets.subscribe(None)
+    message = push_message("agent", "您好，我是人工专员")
+    await publisher.publish("conv-a", message)
+
+    assert await asyncio.wait_for(mine.get(), 5) == ("conv-a", message)
+    assert await asyncio.wait_for(everything.get(), 5) == ("conv-a", message)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(other.get(), 0.3)
+    for subscription in (mine, other, everything):
+        await subscription.aclose()
+    await publisher.aclose()
+    await replica.aclose()
+
+
+async def test_each_push_has_its_own_id_for_once_only_delivery():
+    first, second = push_message("bot", "x"), push_message("bot", "x")
+    assert first["id"] != second["id"] and first["text"] == second["text"] == "x"
