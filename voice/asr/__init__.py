@@ -13,7 +13,7 @@ from voice.asr.faster_whisper_engine import (
 from voice.asr.model_store import ModelChecksumError, install_embedded_model
 from voice.settings import VoiceSettings, voice_settings
 
-__all__ = ["AsrEngine", "AsrInputError", "ModelChecksumError", "Transcript", "decode_options",
+__all__ = ["AsrEngine", "AsrInputError", "AsrModelNotFound", "ModelChecksumError", "Transcript", "decode_options",
            "make_asr_engine", "resolve_model_dir", "transcribe_async"]
 
 EMBEDDED_MODEL = "base"

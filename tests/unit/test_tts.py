@@ -1,0 +1,204 @@
+"""Real synthesis: espeak-ng (Mandarin through pinyin, English), piper's shipped voice, the cache, bad input."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from voice.settings import VoiceSettings
+from voice.tts import CachedTts, TtsEngineError, TtsInputError, UnsupportedLanguage, fixed_templates, make_tts_engine
+from voice.tts.coqui_engine import CoquiEngine, NeuralTtsUnavailable
+from voice.tts.espeak import EspeakEngine
+from voice.tts.piper_engine import PiperEngine, default_piper_voice
+from voice.tts.text import mandarin_to_pinyin, split_clauses, verbalise_mandarin_numbers
+
+pytestmark = pytest.mark.asyncio
+
+THREE_CLAUSES = "您好，我是智能客服助手，本次通话将全程录音。请问您是张伟本人吗？您当前应还3,500.00元。"
+
+
+async def _render(engine: object, text: str, language: str) -> tuple[bytes, int]:
+    audio, chunks = b"", 0
+    async for chunk in engine.synthesize(text, language):  # type: ignore[attr-defined]
+        assert len(chunk) % 2 == 0
+        audio += chunk
+        chunks += 1
+    return audio, chunks
+
+
+def _seconds(audio: bytes, sample_rate: int) -> float:
+    return len(audio) / 2 / sample_rate
+
+
+class CountingEspeak(EspeakEngine):
+    """The real espeak-ng engine, counting how often it is asked to render and which clauses it started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.clauses_started: list[str] = []
+
+    async def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
+        self.calls += 1
+        async for chunk in super().synthesize(text, language):
+            yield chunk
+
+    async def _speak(self, text: str, voice: str) -> AsyncIterator[bytes]:
+        self.clauses_started.append(text)
+        async for chunk in super()._speak(text, voice):
+            yield chunk
+
+
+@pytest.fixture(scope="module")
+def piper() -> PiperEngine:
+    return PiperEngine(default_piper_voice())
+
+
+async def test_espeak_speaks_mandarin_through_pinyin() -> None:
+    engine = EspeakEngine()
+    text = "您好，本次通话将全程录音。"
+    audio, _ = await _render(engine, text, "zh")
+    assert engine.sample_rate == 22050
+    # Roughly 0.15–0.6 s per syllable: real speech, not a click and not a runaway.
+    assert 0.15 * len(text) < _seconds(audio, engine.sample_rate) < 0.6 * len(text)
+
+
+async def test_espeak_speaks_english() -> None:
+    engine = EspeakEngine()
+    audio, _ = await _render(engine, "Hello, this call is recorded.", "en")
+    assert 0.8 < _seconds(audio, engine.sample_rate) < 5
+
+
+async def test_piper_speaks_with_the_shipped_joe_voice(piper: PiperEngine) -> None:
+    audio, chunks = await _render(piper, "Hello. This is an automated assistant.", "en")
+    assert piper.sample_rate == 22050 and piper.languages == {"en"} and chunks == 2
+    assert 1.0 < _seconds(audio, piper.sample_rate) < 6
+    assert max(abs(int.from_bytes(audio[i:i + 2], "little", signed=True)) for i in range(0, len(audio), 200)) > 1000
+
+
+async def test_piper_refuses_mandarin_it_cannot_speak(piper: PiperEngine) -> None:
+    with pytest.raises(UnsupportedLanguage, match="'zh'"):
+        await _render(piper, "您好", "zh")
+
+
+async def test_with_piper_configured_mandarin_falls_back_to_espeak() -> None:
+    engine = make_tts_engine(VoiceSettings(tts_engine="piper"))
+    assert engine.languages == {"zh", "en"}
+    audio, _ = await _render(engine, "您好，请问您是本人吗？", "zh")
+    assert _seconds(audio, engine.sample_rate) > 1.0
+
+
+async def test_first_audio_leaves_before_the_later_clauses_are_rendered() -> None:
+    engine = CountingEspeak()
+    stream = engine.synthesize(THREE_CLAUSES, "zh")
+    started = time.perf_counter()
+    first_chunk = await stream.__anext__()
+    time_to_first_chunk = time.perf_counter() - started
+    assert first_chunk and len(engine.clauses_started) == 1
+
+    rest = [chunk async for chunk in stream]
+    total = time.perf_counter() - started
+    assert len(engine.clauses_started) == len(split_clauses(THREE_CLAUSES)) >= 3
+    assert rest and time_to_first_chunk < total
+
+
+async def test_a_cached_reply_is_replayed_without_synthesis(tmp_path: Path) -> None:
+    engine = CountingEspeak()
+    cache = CachedTts(engine, max_entries=8)
+    first, _ = await _render(cache, "请问还有其他需要帮助的吗？", "zh")
+    again, chunks = await _render(cache, "请问还有其他需要帮助的吗？", "zh")
+    assert engine.calls == 1 and again == first and chunks > 1  # replayed in chunks, so playback can be cut
+    assert (cache.hits, cache.misses) == (1, 1)
+
+
+async def test_the_cache_key_includes_language_and_the_lru_evicts_the_oldest() -> None:
+    engine = CountingEspeak()
+    cache = CachedTts(engine, max_entries=1)
+    await _render(cache, "OK", "en")
+    await _render(cache, "好的，没问题。", "zh")
+    await _render(cache, "OK", "en")
+    assert engine.calls == 3
+
+
+async def test_a_disk_cache_survives_a_restart(tmp_path: Path) -> None:
+    before_restart = CachedTts(CountingEspeak(), max_entries=8, disk_dir=tmp_path)
+    audio, _ = await _render(before_restart, "您好，我在听。", "zh")
+    engine = CountingEspeak()
+    after_restart = CachedTts(engine, max_entries=8, disk_dir=tmp_path)
+    replayed, _ = await _render(after_restart, "您好，我在听。", "zh")
+    assert replayed == audio and engine.calls == 0
+
+
+async def test_a_synthesis_cut_short_by_barge_in_is_not_cached() -> None:
+    engine = CountingEspeak()
+    cache = CachedTts(engine, max_entries=8)
+    stream = cache.synthesize(THREE_CLAUSES, "zh")
+    await stream.__anext__()
+    await stream.aclose()  # the borrower talked over the bot
+    full, _ = await _render(cache, THREE_CLAUSES, "zh")
+    assert engine.calls == 2 and _seconds(full, cache.sample_rate) > 5
+
+
+async def test_prewarm_renders_the_fixed_templates_once() -> None:
+    templates = fixed_templates(lender_names=["示例消费金融"])
+    assert "请问还有其他需要帮助的吗？" in templates
+    assert any("示例消费金融" in text for text in templates)
+    assert not any("{" in text for text in templates)
+    engine = CountingEspeak()
+    cache = make_tts_engine(VoiceSettings(tts_cache_entries=64))
+    cache.engine = engine  # count the real espeak renders behind the configured cache
+    assert await cache.prewarm((text, "zh") for text in templates) == len(templates)
+    assert await cache.prewarm((text, "zh") for text in templates) == 0
+    await _render(cache, templates[0], "zh")
+    assert engine.calls == len(templates)
+
+
+@pytest.mark.parametrize(("text", "language", "error", "message"), [
+    ("", "zh", TtsInputError, "empty"),
+    ("   \n", "zh", TtsInputError, "empty"),
+    ("您好" * 1001, "zh", TtsInputError, "limit"),
+    ("Bonjour", "fr", UnsupportedLanguage, "'fr'"),
+])
+async def test_bad_requests_are_clear_errors(text: str, language: str, error: type, message: str) -> None:
+    for engine in (EspeakEngine(), make_tts_engine(VoiceSettings())):
+        with pytest.raises(error, match=message):
+            await _render(engine, text, language)
+
+
+async def test_text_starting_with_a_dash_is_spoken_not_taken_as_an_option() -> None:
+    audio, _ = await _render(EspeakEngine(), "--version please", "en")
+    assert _seconds(audio, 22050) > 0.5
+
+
+async def test_coqui_without_its_package_names_the_package_and_how_to_install() -> None:
+    with pytest.raises(NeuralTtsUnavailable, match=r"coqui-tts.*requirements/neural-tts\.txt"):
+        CoquiEngine(Path("/models/xtts"))
+    with pytest.raises(NeuralTtsUnavailable):
+        make_tts_engine(VoiceSettings(tts_engine="coqui", tts_model_path=Path("/models/xtts")))
+
+
+async def test_a_piper_voice_path_without_its_config_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "voice.onnx").write_bytes(b"not a model")
+    with pytest.raises(TtsEngineError, match="voice.onnx.json"):
+        PiperEngine(tmp_path / "voice.onnx")
+
+
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("您当前应还3,500.00元", "您当前应还三千五百元"),
+    ("共123,456.78元", "共十二万三千四百五十六元七角八分"),
+    ("还12.05元", "还十二元零五分"),
+    ("2026年11月5日到期", "二零二六年十一月五日到期"),
+    ("身份证后四位3821", "身份证后四位三八二一"),
+    ("分3期", "分三期"),
+    ("利率12.5%", "利率百分之十二点五"),
+])
+async def test_numbers_are_spoken_as_mandarin_words(written: str, spoken: str) -> None:
+    assert verbalise_mandarin_numbers(written) == spoken
+
+
+async def test_pinyin_reads_repay_as_huan_and_marks_neutral_tones() -> None:
+    assert mandarin_to_pinyin("立即还款") == "li4 ji2 huan2 kuan3"
+    assert mandarin_to_pinyin("我明天就还") == "wo3 ming2 tian1 jiu4 huan2"
+    assert mandarin_to_pinyin("还有吗？") == "hai2 you3 ma5 ?"

@@ -1,0 +1,19 @@
+"""The real ASR engine, loaded once per test process (loading Whisper costs seconds; tests share it)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from voice.asr import make_asr_engine
+from voice.asr.faster_whisper_engine import FasterWhisperEngine
+from voice.settings import ROOT, VoiceSettings
+
+ZH_FIXTURES = ROOT / "tests" / "fixtures" / "audio" / "zh"
+ZH_MANIFEST: Path = ZH_FIXTURES / "manifest.tsv"
+
+
+@lru_cache(maxsize=1)
+def shared_asr_engine() -> FasterWhisperEngine:
+    engine = make_asr_engine(VoiceSettings())
+    assert isinstance(engine, FasterWhisperEngine)
+    return engine
