@@ -35,7 +35,7 @@ import socketio
 from bot.channels.state import ChannelState, InMemoryChannelState, make_channel_state
 from bot.conversations import ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation
 from bot.egress import OutgoingMessage
-from bot.handoff.bus import PushBus
+from bot.handoff.bus import PushBus, each_push
 from bot.rasa_client import RasaUnavailable
 from bot.sessions import TRANSCRIPT_TTL_SECONDS
 
@@ -106,15 +106,12 @@ class WebchatChannel:
         """Runs while the gateway is up: a message pushed for a webchat conversation (an agent's words, a
         wait or callback notice, already through the egress) goes out as bot_uttered to its session's room.
         Rooms are per process, so each replica emits only to the sockets it has."""
-        subscription = await bus.subscribe(None)
-        try:
-            while True:
-                conversation_id, message = await subscription.get()
-                session_id = await self.sessions.get(_PUSH_ROUTE + conversation_id)
-                if session_id and message.get("text"):
-                    await self.sio.emit("bot_uttered", {"text": message["text"]}, room=session_id)
-        finally:
-            await subscription.aclose()
+        async def emit(conversation_id: str, message: dict[str, Any]) -> None:
+            session_id = await self.sessions.get(_PUSH_ROUTE + conversation_id)
+            if session_id and message.get("text"):
+                await self.sio.emit("bot_uttered", {"text": message["text"]}, room=session_id)
+
+        await each_push(bus, emit)
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)

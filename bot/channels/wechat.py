@@ -41,7 +41,7 @@ from bot.channels.state import ChannelState, make_channel_state
 from bot.conversations import (
     ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation,
 )
-from bot.handoff.bus import PushBus
+from bot.handoff.bus import PushBus, each_push
 from bot.settings import GatewaySettings
 
 logger = logging.getLogger("bot.channels.wechat")
@@ -275,23 +275,17 @@ class WeChatChannel:
         """Runs while the gateway is up: a message pushed for a WeChat conversation (an agent's words, a
         wait or callback notice, already through the egress) goes out as a customer-service message.
         Every replica hears every push; the first to claim the message id sends it."""
-        subscription = await bus.subscribe(None)
-        try:
-            while True:
-                conversation_id, message = await subscription.get()
-                openid = await self._state.get(f"push-to:{conversation_id}")
-                if not openid or not message.get("text") or not await self._state.first_seen(
-                        f"pushed:{message.get('id')}", MSGID_TTL_SECONDS):
-                    continue
-                if self._api is None:
-                    logger.error("wechat push not delivered: no app id/secret for the customer-service API")
-                    continue
-                try:
-                    await self._api.send_text(openid, message["text"])
-                except Exception as error:  # noqa: BLE001 - already logged per attempt by the client
-                    logger.error("wechat push delivery failed: %s", type(error).__name__)
-        finally:
-            await subscription.aclose()
+        async def send(conversation_id: str, message: dict[str, Any]) -> None:
+            openid = await self._state.get(f"push-to:{conversation_id}")
+            if not openid or not message.get("text") or not await self._state.first_seen(
+                    f"pushed:{message.get('id')}", MSGID_TTL_SECONDS):
+                return
+            if self._api is None:
+                logger.error("wechat push not delivered: no app id/secret for the customer-service API")
+                return
+            await self._api.send_text(openid, message["text"])
+
+        await each_push(bus, send)
 
     def _deliver_later(self, openid: str, turn: asyncio.Task[str | None]) -> None:
         async def deliver() -> None:

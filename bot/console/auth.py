@@ -2,6 +2,7 @@
 agent's name in the channel state store (Redis when configured, so every replica knows the session)."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from fastapi import HTTPException, Request
@@ -31,7 +32,7 @@ class ConsoleSessions:
             return None
         name = await self._state.get(token)
         # Re-read the account: a deactivated agent or a changed role takes effect at once.
-        return self._agents.get(name) if name else None
+        return await asyncio.to_thread(self._agents.get, name) if name else None
 
 
 def request_token(request: Request) -> str | None:

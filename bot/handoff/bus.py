@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
-from typing import Any, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 import redis.asyncio as redis
 
 CHANNEL_PREFIX = "collections:push:"
+RESUBSCRIBE_AFTER_SECONDS = 1.0
+logger = logging.getLogger("bot.handoff.bus")
 
 
 def push_message(speaker: str, text: str) -> dict[str, Any]:
@@ -105,6 +108,32 @@ class RedisPushBus:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+
+
+async def each_push(bus: PushBus, deliver: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None:
+    """Runs until cancelled: `deliver(conversation_id, message)` for every push on any conversation.
+    A failed delivery is logged and skipped; a lost Redis connection is re-established."""
+    while True:
+        try:
+            subscription = await bus.subscribe(None)
+        except Exception as error:  # noqa: BLE001 - Redis down: try again shortly
+            logger.error("push subscription failed: %s", type(error).__name__)
+            await asyncio.sleep(RESUBSCRIBE_AFTER_SECONDS)
+            continue
+        try:
+            while True:
+                conversation_id, message = await subscription.get()
+                try:
+                    await deliver(conversation_id, message)
+                except Exception as error:  # noqa: BLE001 - one channel hiccup must not stop the relay
+                    logger.error("push delivery failed: %s", type(error).__name__)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - connection lost: subscribe again
+            logger.error("push subscription lost: %s", type(error).__name__)
+            await asyncio.sleep(RESUBSCRIBE_AFTER_SECONDS)
+        finally:
+            await subscription.aclose()
 
 
 def make_push_bus(redis_url: str | None) -> PushBus:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.handoff.bus import InProcessPushBus, RedisPushBus, push_message
+from bot.handoff.bus import InProcessPushBus, RedisPushBus, each_push, push_message
 from tests.unit.handoff_redis import redis_prefix  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.asyncio
@@ -40,3 +40,24 @@ async def test_a_push_reaches_its_conversation_and_the_all_conversations_subscri
 async def test_each_push_has_its_own_id_for_once_only_delivery():
     first, second = push_message("bot", "x"), push_message("bot", "x")
     assert first["id"] != second["id"] and first["text"] == second["text"] == "x"
+
+
+async def test_a_channel_relay_survives_a_failed_delivery():
+    bus = InProcessPushBus()
+    delivered: list[str] = []
+
+    async def deliver(conversation_id: str, message: dict) -> None:
+        if message["text"] == "boom":
+            raise RuntimeError("channel down")
+        delivered.append(f"{conversation_id}:{message['text']}")
+
+    relay = asyncio.create_task(each_push(bus, deliver))
+    await asyncio.sleep(0.05)
+    await bus.publish("c1", push_message("bot", "boom"))
+    await bus.publish("c2", push_message("agent", "您好"))
+    for _ in range(50):
+        if delivered:
+            break
+        await asyncio.sleep(0.02)
+    relay.cancel()
+    assert delivered == ["c2:您好"]
