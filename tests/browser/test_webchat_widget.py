@@ -1,0 +1,67 @@
+"""A borrower chats through the unmodified rasa-webchat widget on /demo/webchat, against the real stack:
+the bot discloses it is an AI and that the chat is recorded, verifies identity, states the balance, and
+a reload of the page resumes the same session with its history."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from actions.formatting import yuan
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+TURN_TIMEOUT_MS = 60_000
+
+
+def _open_widget(page: Page, gateway_url: str, borrower_id: str) -> None:
+    page.goto(f"{gateway_url}/demo/webchat?borrower_id={borrower_id}")
+    page.locator(".rw-launcher").click()
+    expect(page.locator(".rw-conversation-container")).to_be_visible()
+
+
+def _bot_says(page: Page, text: str) -> None:
+    expect(page.locator(".rw-messages-container")).to_contain_text(text, timeout=TURN_TIMEOUT_MS)
+
+
+def _type(page: Page, text: str) -> None:
+    box = page.locator(".rw-new-message")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.locator(".rw-client").last).to_have_text(text)
+
+
+def _session_id(page: Page) -> str:
+    return page.evaluate("JSON.parse(window.sessionStorage.getItem('chat_session')).session_id")
+
+
+def test_borrower_verifies_and_hears_the_balance_in_the_widget_and_a_reload_resumes(
+        stack, borrowers, page, screenshot):
+    borrower, account = borrowers.take()
+    _open_widget(page, stack.gateway_url, borrower.borrower_id)
+    _bot_says(page, "AI自动应答")
+    _bot_says(page, "录音")
+    _bot_says(page, "本人吗")
+    messages = page.locator(".rw-messages-container")
+    assert yuan(account.balance_cents) not in messages.inner_text()  # nothing about the debt before verification
+    screenshot(page.locator(".rw-conversation-container"), "widget-greeting")
+
+    _type(page, "对，我就是本人")
+    _bot_says(page, "后四位")
+    _type(page, f"身份证后四位是{borrower.id_last4}")
+    _bot_says(page, "核实通过")
+    _bot_says(page, yuan(account.balance_cents))
+    session_id = _session_id(page)
+    shot = screenshot(page, "widget-verified")
+    assert shot.stat().st_size > 10_000
+
+    page.reload()
+    expect(page.locator(".rw-conversation-container")).to_be_visible()  # the widget remembers it was open
+    expect(messages).to_contain_text(yuan(account.balance_cents))  # the history is back
+    # The same, still verified, conversation answers: the balance again, with no new identity check.
+    stated = page.locator(".rw-response", has_text=yuan(account.balance_cents))
+    before = stated.count()
+    _type(page, "我还欠多少钱")
+    expect(stated).to_have_count(before + 1, timeout=TURN_TIMEOUT_MS)
+    assert "本人吗" not in page.locator(".rw-response").last.inner_text()
+    assert _session_id(page) == session_id  # the gateway confirmed the widget's stored session
+    screenshot(page, "widget-after-reload")
