@@ -32,6 +32,8 @@ class Chat:
             raise GatewayError(session)
         self.conversation_id: str = session["conversation_id"]
         self.heard: list[str] = []
+        self.pushed: list[dict] = []  # {"speaker", "text"} sent outside turns (agents, handoff notices)
+        self._pushes_read = 0
         self.ended = False
         self.opening = "" if conversation_id else self._collect_turn()
 
@@ -44,6 +46,8 @@ class Chat:
             frame = self._frame()
             if frame["type"] == "bot":
                 texts.append(frame["text"])
+            elif frame["type"] == "push":
+                self.pushed.append(frame)
             elif frame["type"] == "turn_complete":
                 # More than one re-prompt in a single turn means the dialogue looped on fallbacks.
                 assert sum("没有听明白" in text for text in texts) <= 1, texts
@@ -56,6 +60,16 @@ class Chat:
     def say(self, text: str) -> str:
         self.socket.send(json.dumps({"type": "user", "text": text}, ensure_ascii=False))
         return self._collect_turn()
+
+    def next_push(self, timeout: float = TURN_TIMEOUT_SECONDS) -> dict:
+        """The next pushed message not yet returned, waiting for it if need be."""
+        while self._pushes_read >= len(self.pushed):
+            frame = json.loads(self.socket.recv(timeout=timeout))
+            if frame["type"] != "push":
+                raise GatewayError(frame)
+            self.pushed.append(frame)
+        self._pushes_read += 1
+        return self.pushed[self._pushes_read - 1]
 
     def send_raw(self, raw: str) -> dict:
         """Sends a frame as-is and returns the gateway's first answer to it."""

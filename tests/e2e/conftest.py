@@ -25,6 +25,13 @@ TEST_REDIS_DB = int(os.environ.get("COLLECTIONS_TEST_REDIS_DB", "13"))
 SEEDED_BORROWERS = 120
 # Gateway settings the shared stack runs with (one stack serves every e2e test; Rasa loads once).
 GATEWAY_TEST_SETTINGS: dict[str, str] = {}
+# Handoff: a conversation nobody takes is offered a callback after 8 s (not 5 minutes); the policy triggers
+# (large balance, legal stage) are off so that no other test's borrower is queued by them.
+HANDOFF_WAIT_TIMEOUT_SECONDS = 8
+GATEWAY_TEST_SETTINGS.update({
+    "COLLECTIONS_HANDOFF_WAIT_TIMEOUT_SECONDS": str(HANDOFF_WAIT_TIMEOUT_SECONDS),
+    "COLLECTIONS_HANDOFF_POLICY_FILE": str(ROOT / "tests" / "e2e" / "handoff_policy.yml"),
+})
 
 
 def _free_port() -> int:
