@@ -26,10 +26,10 @@ def _free_port() -> int:
 
 
 class FakeWeChatApi:
-    def __init__(self, app_id: str, app_secret: str) -> None:
+    def __init__(self, app_id: str, app_secret: str, port: int | None = None) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
-        self.port = _free_port()
+        self.port = port or _free_port()  # a fixed port when the gateway must know it before this starts
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.token_requests: list[dict[str, str]] = []
         self.messages: list[dict[str, Any]] = []      # accepted custom/send bodies
