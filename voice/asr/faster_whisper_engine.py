@@ -17,6 +17,8 @@ from voice.asr.numerals import normalise_transcript
 WHISPER_SAMPLE_RATE = 16000
 MIN_INPUT_RATE = 4000
 MAX_INPUT_RATE = 192000
+TOKENS_PER_SECOND = 15
+MAX_NEW_TOKENS = 220
 
 # Words the borrower is likely to say that a general model often mishears (还款 → 环款, 分期 → 分七).
 DOMAIN_HOTWORDS = "还款 分期 逾期 身份证 后四位 转人工 罚息 减免 利息 欠款 工资 投诉 本人 块钱 号"
@@ -74,6 +76,12 @@ def echoes_prompt(text: str, prompt: str) -> bool:
     return overlap >= 8 or (overlap >= 4 and overlap / len(heard) >= 0.6)
 
 
+def _token_budget(seconds: float) -> int:
+    """Room for fast speech (~6 characters/s, up to 2 tokens each) but not for a decoding loop, which
+    would otherwise run to Whisper's 448-token limit and hold the caller for seconds."""
+    return min(MAX_NEW_TOKENS, 20 + math.ceil(seconds * TOKENS_PER_SECOND))
+
+
 def pcm16_to_float(pcm16: bytes, sample_rate: int) -> np.ndarray:
     """Validate 16-bit mono PCM and return float32 samples at Whisper's 16 kHz."""
     if not isinstance(pcm16, (bytes, bytearray, memoryview)):
@@ -118,6 +126,7 @@ class FasterWhisperEngine:
             temperature=0.0,
             no_speech_threshold=self.options.no_speech_threshold,
             log_prob_threshold=self.options.min_avg_logprob,
+            max_new_tokens=_token_budget(seconds),
         )
         segments = list(segments)  # decoding happens while iterating
         decode_seconds = time.perf_counter() - started

@@ -1,0 +1,112 @@
+"""The real ASR (embedded Whisper base, int8) on real Mandarin audio, wideband and over a phone line."""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+from tests.unit.voice_engines import ZH_MANIFEST, shared_asr_engine
+from voice.asr import AsrInputError, transcribe_async
+from voice.asr.evaluation import character_error_rate, read_manifest
+from voice.asr.faster_whisper_engine import DOMAIN_PROMPT, echoes_prompt
+from voice.audio_files import read_wav_pcm16
+from voice.codecs import pcm16_to_ulaw, resample_pcm16, ulaw_to_pcm16
+
+REFERENCES = read_manifest(ZH_MANIFEST)
+# Measured by benchmarks/asr_accuracy.py (domain prompt, beam 1): mean CER 0.082 at 16 kHz, 0.109 at 8 kHz μ-law.
+MAX_MEAN_CER_16K = 0.15
+MAX_MEAN_CER_8K = 0.20
+# Phone-line subset: the utterances that carry the numbers and words the dialogue depends on.
+PHONE_LINE_SUBSET = ("d02.wav", "d03.wav", "d06.wav", "d07.wav", "d11.wav", "d19.wav")
+
+
+def _phone_line(pcm16: bytes, rate: int) -> bytes:
+    return ulaw_to_pcm16(pcm16_to_ulaw(resample_pcm16(pcm16, rate, 8000)))
+
+
+def test_borrower_utterances_transcribe_within_the_measured_error_rate() -> None:
+    engine = shared_asr_engine()
+    errors = []
+    for reference in REFERENCES:
+        transcript = engine.transcribe(*read_wav_pcm16(reference.path))
+        assert transcript.rejected is None, (reference.path.name, transcript)
+        assert transcript.language == "zh" and transcript.seconds == pytest.approx(
+            read_wav_pcm16(reference.path)[0].__len__() / 2 / 16000)
+        errors.append(character_error_rate(reference.text, transcript.text))
+    assert statistics.mean(errors) <= MAX_MEAN_CER_16K, errors
+
+
+def test_telephone_audio_at_8k_mulaw_is_understood() -> None:
+    engine = shared_asr_engine()
+    chosen = [reference for reference in REFERENCES if reference.path.name in PHONE_LINE_SUBSET]
+    errors = []
+    for reference in chosen:
+        transcript = engine.transcribe(_phone_line(*read_wav_pcm16(reference.path)), 8000)
+        errors.append(character_error_rate(reference.text, transcript.text))
+    assert statistics.mean(errors) <= MAX_MEAN_CER_8K, errors
+
+
+def test_id_digits_reach_the_nlu_as_digits() -> None:
+    id_reference = next(reference for reference in REFERENCES if reference.path.name == "d03.wav")
+    transcript = shared_asr_engine().transcribe(_phone_line(*read_wav_pcm16(id_reference.path)), 8000)
+    assert "3821" in transcript.text, transcript
+
+
+@pytest.mark.parametrize("seconds", [1.0, 3.0])
+def test_silence_is_rejected_not_turned_into_the_prompt(seconds: float) -> None:
+    transcript = shared_asr_engine().transcribe(np.zeros(int(16000 * seconds), dtype="<i2").tobytes(), 16000)
+    assert transcript.rejected is not None and transcript.text == ""
+
+
+def test_line_noise_is_rejected_not_hallucinated() -> None:
+    noise = np.random.default_rng(5).normal(0, 2500, 8000 * 2).astype("<i2").tobytes()
+    transcript = shared_asr_engine().transcribe(noise, 8000)
+    assert transcript.rejected is not None and transcript.text == "", transcript
+
+
+def test_a_blip_too_short_to_be_speech_is_no_speech() -> None:
+    transcript = shared_asr_engine().transcribe(b"\x01\x00" * 400, 16000)
+    assert transcript.rejected == "no_speech" and transcript.decode_seconds == 0.0
+
+
+@pytest.mark.parametrize(("audio", "rate", "message"), [
+    (b"\x00\x01\x02", 16000, "even number of bytes"),
+    (b"\x00\x00" * 100, 0, "sample rate 0 Hz"),
+    (b"\x00\x00" * 100, 1_000_000, "outside"),
+    ("三八二一", 16000, "must be bytes"),
+])
+def test_corrupt_audio_is_a_clear_error(audio: object, rate: int, message: str) -> None:
+    with pytest.raises(AsrInputError, match=message):
+        shared_asr_engine().transcribe(audio, rate)  # type: ignore[arg-type]
+
+
+def test_prompt_echo_is_recognised_but_a_single_domain_word_is_not() -> None:
+    assert echoes_prompt("以下是普通话的电话录音。", DOMAIN_PROMPT)
+    assert echoes_prompt("关于还款、分期、逾期", DOMAIN_PROMPT)
+    assert not echoes_prompt("我要还款", DOMAIN_PROMPT)
+    assert not echoes_prompt("罚息能不能减免一点？", DOMAIN_PROMPT)
+
+
+@pytest.mark.asyncio
+async def test_decoding_never_blocks_the_event_loop() -> None:
+    engine = shared_asr_engine()
+    pcm16, rate = read_wav_pcm16(REFERENCES[0].path)
+    ticks: list[float] = []
+
+    async def audio_clock() -> None:  # another call's 20 ms audio frames keep flowing
+        while True:
+            ticks.append(time.perf_counter())
+            await asyncio.sleep(0.02)
+
+    clock = asyncio.create_task(audio_clock())
+    started = time.perf_counter()
+    transcript = await transcribe_async(engine, pcm16, rate)
+    elapsed = time.perf_counter() - started
+    clock.cancel()
+
+    assert transcript.text
+    gaps = np.diff(ticks)
+    assert len(ticks) >= elapsed / 0.02 * 0.5 and gaps.max() < 0.25, (elapsed, len(ticks), gaps.max())
