@@ -39,6 +39,7 @@ class VoiceSettings(BaseSettings):
     tts_cache_entries: int = Field(default=256, ge=0)
     tts_cache_dir: Path | None = Field(default=None, description="Also keep rendered templates on disk (e.g. var/tts-cache)")
     tts_espeak_words_per_minute: int = Field(default=160, ge=80, le=450)
+    tts_speaker: str | None = Field(default=None, description="Speaker of a multi-speaker Coqui model")
 
     # Turn-taking
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)

@@ -6,10 +6,12 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import soxr
 from faster_whisper import WhisperModel
+from faster_whisper.transcribe import Segment
 
 from voice.asr.base import Transcript
 from voice.asr.numerals import normalise_transcript
@@ -44,7 +46,7 @@ class DecodeOptions:
     beam_size: int = 1
     initial_prompt: str = DOMAIN_PROMPT
     hotwords: str | None = None
-    min_avg_logprob: float = -1.0     # mean token log-probability below this → low_confidence
+    min_avg_logprob: float = -1.2     # mean token log-probability below this → low_confidence
     no_speech_threshold: float = 0.6  # Whisper's own silence probability above this → no_speech
     max_compression_ratio: float = 2.4  # looping output ("还还还还…") compresses too well
 
@@ -74,6 +76,32 @@ def echoes_prompt(text: str, prompt: str) -> bool:
     overlap = _longest_common_substring(heard, shown)
     # A borrower may say one hotword ('还款'); reciting a long stretch of the prompt is the echo.
     return overlap >= 8 or (overlap >= 4 and overlap / len(heard) >= 0.6)
+
+
+def segment_confidence(segments: Sequence[Segment]) -> float:
+    """exp of the token-weighted mean log-probability: 1 = certain, ~0.3 = guessing."""
+    if not segments:
+        return 0.0
+    weights = [max(len(segment.tokens), 1) for segment in segments]
+    mean_logprob = sum(s.avg_logprob * w for s, w in zip(segments, weights)) / sum(weights)
+    return math.exp(mean_logprob)
+
+
+def rejection_reason(raw_text: str, segments: Sequence[Segment], options: DecodeOptions) -> str | None:
+    """Why this decode must not reach the NLU, or None when it is a usable transcript."""
+    if not _spoken(raw_text):
+        return "no_speech"
+    if echoes_prompt(raw_text, options.initial_prompt) or (options.hotwords and echoes_prompt(raw_text, options.hotwords)):
+        return "prompt_echo"
+    if any(marker.lower() in raw_text.lower() for marker in KNOWN_HALLUCINATIONS):
+        return "hallucination"
+    if all(segment.no_speech_prob > options.no_speech_threshold for segment in segments):
+        return "no_speech"
+    if max(segment.compression_ratio for segment in segments) > options.max_compression_ratio:
+        return "repetition"
+    if segment_confidence(segments) < math.exp(options.min_avg_logprob):
+        return "low_confidence"
+    return None
 
 
 def _token_budget(seconds: float) -> int:
@@ -131,31 +159,7 @@ class FasterWhisperEngine:
         segments = list(segments)  # decoding happens while iterating
         decode_seconds = time.perf_counter() - started
         raw_text = "".join(segment.text for segment in segments).strip()
-        confidence = self._confidence(segments)
-        rejected = self._rejection(raw_text, segments)
+        confidence = segment_confidence(segments)
+        rejected = rejection_reason(raw_text, segments, self.options)
         text = "" if rejected else normalise_transcript(raw_text)
         return Transcript(text, raw_text, language, confidence, seconds, decode_seconds, rejected=rejected)
-
-    @staticmethod
-    def _confidence(segments: list) -> float:
-        if not segments:
-            return 0.0
-        weights = [max(len(segment.tokens), 1) for segment in segments]
-        mean_logprob = sum(s.avg_logprob * w for s, w in zip(segments, weights)) / sum(weights)
-        return math.exp(mean_logprob)
-
-    def _rejection(self, raw_text: str, segments: list) -> str | None:
-        if not _spoken(raw_text):
-            return "no_speech"
-        if echoes_prompt(raw_text, self.options.initial_prompt) or (
-                self.options.hotwords and echoes_prompt(raw_text, self.options.hotwords)):
-            return "prompt_echo"
-        if any(marker.lower() in raw_text.lower() for marker in KNOWN_HALLUCINATIONS):
-            return "hallucination"
-        if all(s.no_speech_prob > self.options.no_speech_threshold for s in segments):
-            return "no_speech"
-        if max(s.compression_ratio for s in segments) > self.options.max_compression_ratio:
-            return "repetition"
-        if self._confidence(segments) < math.exp(self.options.min_avg_logprob):
-            return "low_confidence"
-        return None

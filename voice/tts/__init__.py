@@ -23,7 +23,7 @@ def _build_engine(settings: VoiceSettings) -> TtsEngine:
     else:
         from voice.tts.coqui_engine import CoquiEngine
 
-        neural = CoquiEngine(settings.tts_model_path)
+        neural = CoquiEngine(settings.tts_model_path, speaker=settings.tts_speaker)
     # Languages the neural voice does not speak (Mandarin, for the shipped English piper voice) use espeak-ng.
     return LanguageRouter(primary=neural, fallback=espeak)
 
