@@ -8,6 +8,12 @@ const REASONS = {
   legal_stage: "法诉阶段", nlu_fallback: "多次未理解", large_balance: "大额欠款",
 };
 const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员" };
+// compliance_filters/rules.yml categories, as the agent reads them
+const CATEGORIES = {
+  violence: "暴力威胁", third_party_disclosure: "向第三方披露", impersonation: "冒充公检法或他人",
+  false_legal_consequences: "虚假法律后果", insult: "侮辱", harassment: "骚扰", public_shaming: "公开羞辱",
+  inducing_borrowing: "诱导借贷", privacy_intimidation: "以隐私相威胁", disclosure_before_verification: "核实身份前披露欠款",
+};
 const state = { me: null, current: null, timer: null };
 const $ = (id) => document.getElementById(id);
 
@@ -175,7 +181,8 @@ $("send-form").addEventListener("submit", async (event) => {
     $("message").value = "";
     $("blocked").textContent = "";
   } else if (result.data.error === "blocked") {
-    $("blocked").textContent = `消息未发送：合规检查拦截（${result.data.categories.join("、")}；规则 ${result.data.rules.join("、")}）。请修改后重新发送。`;
+    const reasons = result.data.categories.map((category) => CATEGORIES[category] || category).join("、");
+    $("blocked").textContent = `消息未发送：合规检查拦截（${reasons}；规则 ${result.data.rules.join("、")}）。请修改后重新发送。`;
   } else {
     $("blocked").textContent = `消息未发送：${result.data.error || result.data.detail || result.status}`;
   }
