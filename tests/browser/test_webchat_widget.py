@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from actions.formatting import yuan
+from tests.e2e.chat import discloses_debt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -65,3 +66,21 @@ def test_borrower_verifies_and_hears_the_balance_in_the_widget_and_a_reload_resu
     assert "本人吗" not in page.locator(".rw-response").last.inner_text()
     assert _session_id(page) == session_id  # the gateway confirmed the widget's stored session
     screenshot(page, "widget-after-reload")
+
+
+def test_page_without_a_borrower_id_says_what_it_needs_and_opens_no_chat(stack, page):
+    page.goto(f"{stack.gateway_url}/demo/webchat")
+    expect(page.locator("#missing-borrower")).to_be_visible()
+    expect(page.locator("#missing-borrower")).to_contain_text("borrower_id")
+    assert page.locator(".rw-launcher").count() == 0
+
+
+def test_an_unknown_or_hostile_borrower_id_hears_nothing_about_any_account(stack, page, ledger):
+    hostile = "B000005' OR '1'='1"
+    page.goto(f"{stack.gateway_url}/demo/webchat?borrower_id={hostile}")
+    page.locator(".rw-launcher").click()
+    _bot_says(page, "无法确认您的账户")
+    said = page.locator(".rw-messages-container").inner_text()
+    assert "AI" in said and "录音" in said
+    assert not discloses_debt(said)
+    assert ledger.get_borrower(hostile) is None
