@@ -10,7 +10,7 @@ import pytest
 from voice.settings import VoiceSettings
 from voice.tts import CachedTts, TtsEngineError, TtsInputError, UnsupportedLanguage, fixed_templates, make_tts_engine
 from voice.tts.coqui_engine import CoquiEngine, NeuralTtsUnavailable
-from voice.tts.espeak import EspeakEngine
+from voice.tts.espeak import EspeakEngine, mandarin_ssml
 from voice.tts.piper_engine import PiperEngine, default_piper_voice
 from voice.tts.text import mandarin_to_pinyin, split_clauses, verbalise_mandarin_numbers
 
@@ -45,9 +45,9 @@ class CountingEspeak(EspeakEngine):
         async for chunk in super().synthesize(text, language):
             yield chunk
 
-    async def _speak(self, text: str, voice: str) -> AsyncIterator[bytes]:
+    async def _speak(self, text: str, voice: str, ssml: bool) -> AsyncIterator[bytes]:
         self.clauses_started.append(text)
-        async for chunk in super()._speak(text, voice):
+        async for chunk in super()._speak(text, voice, ssml):
             yield chunk
 
 
@@ -196,6 +196,14 @@ async def test_a_piper_voice_path_without_its_config_is_a_clear_error(tmp_path: 
 ])
 async def test_numbers_are_spoken_as_mandarin_words(written: str, spoken: str) -> None:
     assert verbalise_mandarin_numbers(written) == spoken
+
+
+async def test_latin_words_in_mandarin_are_spoken_by_the_english_voice() -> None:
+    assert mandarin_ssml("官方App的<立即还款>") == (
+        '<speak><voice name="cmn-latn-pinyin">guan1 fang1</voice><voice name="en-us">App</voice>'
+        '<voice name="cmn-latn-pinyin">de5 &lt; li4 ji2 huan2 kuan3 &gt;</voice></speak>')
+    audio, _ = await _render(EspeakEngine(), "我是AI自动应答<非真人>&", "zh")
+    assert _seconds(audio, 22050) > 1.0
 
 
 async def test_pinyin_reads_repay_as_huan_and_marks_neutral_tones() -> None:

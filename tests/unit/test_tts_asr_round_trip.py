@@ -14,7 +14,7 @@ BOT_REPLIES = (
     "为了保护您的信息安全，请告诉我您身份证号码的后四位。",
     "请问还有其他需要帮助的吗？",
 )
-# espeak's Mandarin is robotic: measured mean CER ~0.5 (per reply 1.0 / 0.25 / 0.17). The bound only
+# espeak's Mandarin is robotic: measured mean CER ~0.5 (per reply 1.0 / 0.25–0.38 / 0.17). The bound only
 # catches a broken path — Debian's `cmn` voice reading pinyin as English scores 1.0 on every reply.
 LOOSE_MEAN_CER_BOUND = 0.8
 

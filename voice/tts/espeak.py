@@ -7,8 +7,10 @@ forwarded as it is produced, so the first audio leaves long before the whole rep
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from typing import AsyncIterator
+from xml.sax.saxutils import escape
 
 from voice.tts.base import TtsEngineError
 from voice.tts.text import check_request, mandarin_to_pinyin, split_clauses
@@ -17,6 +19,22 @@ ESPEAK_SAMPLE_RATE = 22050
 _WAV_HEADER_BYTES = 44  # espeak-ng --stdout writes a fixed canonical header, then samples as they come
 _READ_BYTES = 4096
 _VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
+# Latin words inside Mandarin ('AI自动应答', '官方App'): the pinyin voice would read 'AI' as 爱.
+_LATIN_WORDS = re.compile(r"([A-Za-z]+(?:[ '.-][A-Za-z]+)*)")
+
+
+def mandarin_ssml(clause: str) -> str:
+    """SSML for espeak-ng -m: Chinese as pinyin on the Mandarin voice, embedded Latin words in English.
+
+    Every run is wrapped in its own <voice>: after a bare </voice> espeak-ng mispronounces the next syllable.
+    """
+    runs = []
+    for index, piece in enumerate(_LATIN_WORDS.split(clause)):
+        if not piece.strip():
+            continue
+        voice, spoken = (_VOICES["en"], piece) if index % 2 else (_VOICES["zh"], mandarin_to_pinyin(piece))
+        runs.append(f'<voice name="{voice}">{escape(spoken)}</voice>')
+    return "<speak>" + "".join(runs) + "</speak>"
 
 
 class EspeakEngine:
@@ -34,14 +52,18 @@ class EspeakEngine:
     async def synthesize(self, text: str, language: str) -> AsyncIterator[bytes]:
         text, language = check_request(text, language, self.languages)
         for clause in split_clauses(text):
-            spoken = mandarin_to_pinyin(clause) if language == "zh" else clause
-            async for chunk in self._speak(spoken, _VOICES[language]):
+            if language == "zh":
+                speech = self._speak(mandarin_ssml(clause), _VOICES["zh"], ssml=True)
+            else:
+                speech = self._speak(clause, _VOICES[language], ssml=False)
+            async for chunk in speech:
                 yield chunk
 
-    async def _speak(self, text: str, voice: str) -> AsyncIterator[bytes]:
+    async def _speak(self, text: str, voice: str, ssml: bool) -> AsyncIterator[bytes]:
         # Text goes in on stdin, never argv: a clause starting with '-' must not become an option.
+        markup = ["-m"] if ssml else []
         process = await asyncio.create_subprocess_exec(
-            self._executable, "-v", voice, "-s", str(self._words_per_minute), "--stdin", "--stdout",
+            self._executable, "-v", voice, *markup, "-s", str(self._words_per_minute), "--stdin", "--stdout",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         try:
