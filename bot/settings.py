@@ -47,6 +47,8 @@ class GatewaySettings(BaseSettings):
     handoff_check_interval_seconds: float = Field(default=1.0, gt=0)
     console_session_ttl_seconds: int = Field(default=8 * 3600, ge=60)
     console_cookie_secure: bool = Field(default=False, description="Set behind HTTPS so the session cookie is never sent in clear")
+    console_max_failed_sign_ins: int = Field(default=10, ge=1, description="Per account name, then 429 for the window")
+    console_failed_sign_in_window_seconds: int = Field(default=900, ge=1)
 
     @field_validator("fixed_now")
     @classmethod

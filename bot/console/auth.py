@@ -1,5 +1,6 @@
 """Console sessions: a random token (cookie `console_session`, or `Authorization: Bearer`) mapped to the
-agent's name in the channel state store (Redis when configured, so every replica knows the session)."""
+agent's name in the channel state store (Redis when configured, so every replica knows the session);
+failed sign-ins counted per account name, locking it for a while after too many."""
 from __future__ import annotations
 
 import asyncio
@@ -14,10 +15,22 @@ COOKIE = "console_session"
 
 
 class ConsoleSessions:
-    def __init__(self, state: ChannelState, agents: AgentDirectory, ttl_seconds: int) -> None:
+    def __init__(
+        self, state: ChannelState, agents: AgentDirectory, ttl_seconds: int,
+        failures: ChannelState, max_failures: int, failure_window_seconds: int,
+    ) -> None:
         self._state = state
         self._agents = agents
         self.ttl_seconds = ttl_seconds
+        self._failures = failures
+        self._max_failures = max_failures
+        self._failure_window = failure_window_seconds
+
+    async def locked_out(self, name: str) -> bool:
+        return int(await self._failures.get(name) or 0) >= self._max_failures
+
+    async def record_failure(self, name: str) -> None:
+        await self._failures.incr(name, self._failure_window)
 
     async def open(self, agent: Agent) -> str:
         token = secrets.token_urlsafe(32)

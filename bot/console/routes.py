@@ -144,10 +144,13 @@ def console_router() -> APIRouter:
 
     @router.post("/api/console/login")
     async def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
+        sessions: ConsoleSessions = request.app.state.console_sessions
+        if await sessions.locked_out(body.name):
+            raise HTTPException(status_code=429, detail="too_many_failed_sign_ins")
         agent = await asyncio.to_thread(request.app.state.console_agents.authenticate, body.name, body.password)
         if agent is None:
+            await sessions.record_failure(body.name)
             raise HTTPException(status_code=401, detail="wrong_credentials")
-        sessions: ConsoleSessions = request.app.state.console_sessions
         token = await sessions.open(agent)
         response.set_cookie(
             COOKIE, token, max_age=sessions.ttl_seconds, httponly=True, samesite="strict",

@@ -61,13 +61,16 @@ async def handoff_runtime(
     bus = make_push_bus(config.redis_url)
     seen: ChannelState = make_channel_state(config.redis_url, "collections:handoff:trigger")
     console_state = make_channel_state(config.redis_url, "collections:console:session")
+    failed_sign_ins = make_channel_state(config.redis_url, "collections:console:failed")
     agents = AgentDirectory(session_factory)
     runtime = HandoffRuntime(
         HandoffDesk(queue, assignments, ledger, policy, seen), bus,
-        ConsoleSessions(console_state, agents, config.console_session_ttl_seconds), agents,
+        ConsoleSessions(console_state, agents, config.console_session_ttl_seconds, failed_sign_ins,
+                        config.console_max_failed_sign_ins, config.console_failed_sign_in_window_seconds),
+        agents,
     )
     try:
         yield runtime
     finally:
-        for closable in (queue, assignments, bus, seen, console_state):
+        for closable in (queue, assignments, bus, seen, console_state, failed_sign_ins):
             await closable.aclose()

@@ -147,6 +147,9 @@ def test_sign_in_roles_and_bad_requests(stack, console, open_chat, borrowers):
     assert http.get("/api/console/queue").status_code == 401
     assert http.get("/api/console/queue", headers={"Authorization": "Bearer forged-token"}).status_code == 401
     assert http.get("/console").status_code == 200 and "坐席登录" in http.get("/console").text
+    guesses = [http.post("/api/console/login", json={"name": "e2e-guessed", "password": f"guess {n}"}).status_code
+               for n in range(11)]
+    assert guesses == [401] * 10 + [429]  # the account name is locked for a while; others are not
 
     agent, supervisor = console("e2e-agent-a"), console("e2e-supervisor")
     assert agent.http.get("/api/console/live").status_code == 403
@@ -215,3 +218,32 @@ def test_a_borrower_in_distress_is_served_before_an_earlier_request(open_chat, b
     assert "排队等候人工专员" in reply
     order = [entry["conversation_id"] for entry in console().queue()]
     assert order.index(distressed.conversation_id) < order.index(asked.conversation_id)
+
+
+def test_agent_proposes_a_plan_with_the_ledger_code_the_bot_uses_only_once_identity_is_verified(
+        verified_chat, open_chat, borrowers, console, ledger):
+    from actions.ledger.policy import allowed_periods
+
+    unverified_borrower, _ = borrowers.take()
+    unverified = open_chat(unverified_borrower.borrower_id)
+    unverified.say("转人工")
+    agent = console("e2e-agent-b")
+    assert agent.take(unverified.conversation_id).status_code == 200
+    refused = agent.http.post(f"/api/console/conversations/{unverified.conversation_id}/plan", json={"periods": 3})
+    assert refused.status_code == 409 and refused.json()["detail"] == "identity_not_verified"
+    assert agent.hand_back(unverified.conversation_id).status_code == 200
+
+    chat, _, account = verified_chat(min_balance_cents=500_000)
+    chat.say("我要转人工")
+    assert agent.take(chat.conversation_id).status_code == 200
+    assert chat.next_push()["text"] == TAKEN_NOTICE
+    periods = allowed_periods(account, False)[-1]
+    bad = agent.http.post(f"/api/console/conversations/{chat.conversation_id}/plan", json={"periods": 61})
+    assert bad.status_code == 422  # outside what any policy allows: refused before the ledger
+    proposed = agent.http.post(f"/api/console/conversations/{chat.conversation_id}/plan", json={"periods": periods})
+    assert proposed.status_code == 200, proposed.text
+    [plan] = [p for p in ledger.plans_for(account.account_id) if p.conversation_id == chat.conversation_id]
+    assert (plan.periods, plan.status, plan.total_cents - plan.fee_cents) == (periods, "proposed", account.balance_cents)
+    offer = chat.next_push()
+    assert offer["speaker"] == "agent" and f"分{periods}期" in offer["text"] and yuan(plan.total_cents) in offer["text"]
+    assert agent.hand_back(chat.conversation_id).status_code == 200
