@@ -108,5 +108,7 @@ async def test_decoding_never_blocks_the_event_loop() -> None:
     clock.cancel()
 
     assert transcript.text
-    gaps = np.diff(ticks)
-    assert len(ticks) >= elapsed / 0.02 * 0.5 and gaps.max() < 0.25, (elapsed, len(ticks), gaps.max())
+    # Had decoding held the loop, one gap would span the whole decode; scheduling jitter on a busy
+    # machine stays well under half of it.
+    longest_gap = float(np.diff(ticks).max())
+    assert longest_gap < min(0.5, elapsed / 2), (elapsed, len(ticks), longest_gap)
