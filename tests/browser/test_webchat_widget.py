@@ -84,3 +84,15 @@ def test_an_unknown_or_hostile_borrower_id_hears_nothing_about_any_account(stack
     assert "AI" in said and "录音" in said
     assert not discloses_debt(said)
     assert ledger.get_borrower(hostile) is None
+
+
+def test_another_borrower_in_the_same_tab_gets_a_new_session_not_the_previous_chat(stack, borrowers, page):
+    first, _ = borrowers.take()
+    _open_widget(page, stack.gateway_url, first.borrower_id)
+    _bot_says(page, f"{first.full_name}{first.honorific}本人吗")
+    first_session = _session_id(page)
+
+    _open_widget(page, stack.gateway_url, "B999999")  # starts closed: nothing of the first chat was kept
+    _bot_says(page, "无法确认您的账户")
+    assert first.full_name not in page.locator(".rw-messages-container").inner_text()
+    assert _session_id(page) != first_session
