@@ -21,7 +21,7 @@ from voice.frames import (
 from voice.playback import Interrupted, Playback, Utterance
 from voice.settings import VoiceSettings
 from voice.tts.base import TtsEngine
-from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded
+from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded, TurnPaused
 
 logger = logging.getLogger("voice.call")
 
@@ -32,6 +32,7 @@ DTMF_DIGITS_FOR_ID = 4        # the ID question asks for the last four digits
 DTMF_GAP_SECONDS = 6.0        # a longer pause between keys starts a new entry
 HANGUP_WAIT_SECONDS = 20.0    # longest wait for the carrier to play the last words before hanging up
 WATCHDOG_TICK_SECONDS = 0.1
+NO_SPEECH = "no_speech"       # Transcript.rejected for noise, coughs and breathing: not worth an answer
 
 
 class Conversations(Protocol):
@@ -56,6 +57,7 @@ class VoiceServices:
 class AudioTurn:
     pcm16: bytes
     sample_rate: int
+    early_decode: asyncio.Future | None = None  # started on a pause, for exactly this audio
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class VoiceCall:
         self._idle_since = time.monotonic()
         self._ending = False
         self.conversation_id = ""
+        self._early_decode: tuple[int, asyncio.Future] | None = None  # (audio length, decode) since the last pause
 
     # ---- life cycle -------------------------------------------------------------------------------
 
@@ -140,8 +143,21 @@ class VoiceCall:
                 self._silent_reprompts = 0
                 if self._bot_audible():
                     await self._barge_in()
+            elif isinstance(event, TurnPaused):
+                self._early_decode = (len(event.pcm16), self._decode(event.pcm16, event.sample_rate))
             elif isinstance(event, TurnEnded):
-                self._enqueue_turn(AudioTurn(event.pcm16, event.sample_rate))
+                if event.capped:
+                    logger.info("call %s: utterance cut at %.0f s", mask(self.conversation_id),
+                                self._settings.max_utterance_seconds)
+                early, self._early_decode = self._early_decode, None
+                # The early decode is used only if no speech came after the pause it started on.
+                usable = early[1] if early is not None and early[0] == len(event.pcm16) else None
+                self._enqueue_turn(AudioTurn(event.pcm16, event.sample_rate, usable))
+
+    def _decode(self, pcm16: bytes, sample_rate: int) -> asyncio.Future:
+        decode = asyncio.ensure_future(transcribe_async(self._services.asr, pcm16, sample_rate))
+        decode.add_done_callback(lambda done: done.cancelled() or done.exception())  # discarded ones too
+        return decode
 
     async def on_mark(self, frame: PlaybackMark) -> None:
         self._playback.acknowledged(frame.name)
@@ -179,10 +195,12 @@ class VoiceCall:
 
     async def _take_turn(self, turn: AudioTurn | TextTurn) -> None:
         if isinstance(turn, AudioTurn):
-            transcript = await transcribe_async(self._services.asr, turn.pcm16, turn.sample_rate)
+            transcript = await (turn.early_decode or self._decode(turn.pcm16, turn.sample_rate))
             if not transcript.text:
                 logger.info("call %s: utterance of %.1fs not used (%s)", mask(self.conversation_id),
                             transcript.seconds, transcript.rejected)
+                if transcript.rejected != NO_SPEECH and not self._ending:
+                    await self._say([self._settings.not_understood_text])  # speech, but not understood
                 return
             text = transcript.text
         else:

@@ -44,12 +44,17 @@ class VoiceSettings(BaseSettings):
     # Turn-taking
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
     end_of_turn_silence_ms: int = Field(default=500, ge=100, le=5000)
+    speculative_asr_after_ms: int = Field(
+        default=200, ge=0, le=5000,
+        description="Start decoding after this much silence, before the turn is known to be over (0: off); "
+                    "the result is used if the turn ends without more speech, discarded otherwise")
     max_utterance_seconds: float = Field(default=15.0, gt=1)
     reprompt_after_silence_seconds: float = Field(default=8.0, gt=0)
     max_silent_reprompts: int = Field(default=2, ge=0)
     barge_in_min_speech_ms: int = Field(
         default=240, ge=20, le=2000, description="Voiced speech over the bot's audio that stops its playback")
     reprompt_text: str = "您好，请问您还在听吗？"
+    not_understood_text: str = "抱歉，刚才没有听清，请您再说一遍。"
     silence_goodbye_text: str = "好像听不到您的声音，这次通话先到这里，再见。"
 
 

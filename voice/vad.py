@@ -32,7 +32,15 @@ class TurnEnded:
     capped: bool  # cut at max_utterance_seconds while the borrower was still talking
 
 
-VadEvent = SpeechStarted | SpeechConfirmed | TurnEnded
+@dataclass(frozen=True)
+class TurnPaused:
+    """A short silence: the turn may be over. Lets ASR start early; a TurnEnded with the same audio follows
+    unless the borrower goes on talking."""
+    pcm16: bytes
+    sample_rate: int
+
+
+VadEvent = SpeechStarted | SpeechConfirmed | TurnPaused | TurnEnded
 
 
 class TurnDetector:
@@ -47,6 +55,7 @@ class TurnDetector:
         self._start_frames = SPEECH_START_MS // FRAME_MS
         self._confirm_frames = max(1, settings.barge_in_min_speech_ms // FRAME_MS)
         self._end_frames = max(1, settings.end_of_turn_silence_ms // FRAME_MS)
+        self._pause_frames = settings.speculative_asr_after_ms // FRAME_MS  # 0: no TurnPaused events
         self._max_frames = int(settings.max_utterance_seconds * 1000 // FRAME_MS)
         self._pending = b""
         self._recent: deque[tuple[bytes, bool]] = deque(maxlen=(PRE_ROLL_MS // FRAME_MS) + self._start_frames)
@@ -90,6 +99,8 @@ class TurnDetector:
         else:
             self._silent_run += 1
         events: list[VadEvent] = list(self._confirm_if_long_enough())
+        if 0 < self._pause_frames == self._silent_run < self._end_frames:
+            events.append(TurnPaused(b"".join(self._utterance[:-self._silent_run]), self.sample_rate))
         if self._silent_run >= self._end_frames:
             # The trailing silence is not part of what was said.
             events.append(self._finish(self._utterance[:-self._silent_run], capped=False))

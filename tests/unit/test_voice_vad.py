@@ -9,7 +9,7 @@ import pytest
 
 from voice.codecs import resample_pcm16
 from voice.settings import VoiceSettings
-from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded
+from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded, TurnPaused
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "zh"
 
@@ -36,8 +36,9 @@ def test_one_sentence_then_silence_is_one_turn_without_the_trailing_silence(rate
     detector = TurnDetector(rate, VoiceSettings())
     events = feed_in_chunks(detector, speech + silence(1.0, rate), chunk_bytes=333)
     kinds = [type(event) for event in events]
-    assert kinds == [SpeechStarted, SpeechConfirmed, TurnEnded]
+    assert kinds == [SpeechStarted, SpeechConfirmed, TurnPaused, TurnEnded]
     turn = events[-1]
+    assert events[2].pcm16 == turn.pcm16  # the early decode started on the pause is the turn's audio
     assert not turn.capped and turn.sample_rate == rate
     assert 1.5 < len(turn.pcm16) / 2 / rate <= len(speech) / 2 / rate + 0.2
 
@@ -49,6 +50,25 @@ def test_the_turn_ends_only_after_the_configured_silence():
     assert not any(isinstance(e, TurnEnded) for e in feed_in_chunks(detector, fixture_pcm("d03.wav", rate) + silence(0.5, rate)))
     assert detector.in_speech
     assert any(isinstance(e, TurnEnded) for e in feed_in_chunks(detector, silence(0.4, rate)))
+
+
+def test_speech_after_a_short_pause_continues_the_turn_and_makes_the_early_audio_stale():
+    rate = 8000
+    detector = TurnDetector(rate, VoiceSettings(speculative_asr_after_ms=200, end_of_turn_silence_ms=500))
+    samples = np.frombuffer(fixture_pcm("d06.wav", rate), "<i2")
+    loud = np.flatnonzero(np.abs(samples) > 500)
+    speech = samples[loud[0]:loud[-1]].tobytes()  # without the file's quiet edges
+    events = feed_in_chunks(detector, speech + silence(0.4, rate) + speech + silence(1.0, rate))
+    pauses = [event for event in events if isinstance(event, TurnPaused)]
+    turns = [event for event in events if isinstance(event, TurnEnded)]
+    assert len(turns) == 1 and len(pauses) == 2
+    assert len(pauses[0].pcm16) < len(turns[0].pcm16) == len(pauses[1].pcm16)
+
+
+def test_no_pause_events_when_early_decoding_is_off():
+    detector = TurnDetector(8000, VoiceSettings(speculative_asr_after_ms=0))
+    events = feed_in_chunks(detector, fixture_pcm("d03.wav", 8000) + silence(1.0, 8000))
+    assert not any(isinstance(event, TurnPaused) for event in events)
 
 
 def test_silence_only_never_starts_a_turn():
