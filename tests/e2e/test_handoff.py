@@ -62,6 +62,11 @@ def test_agent_takes_talks_records_a_promise_and_hands_back_to_a_bot_that_still_
     assert agent.take(chat.conversation_id).status_code == 200
     assert chat.next_push() == {"type": "push", "speaker": "bot", "text": TAKEN_NOTICE}
     assert agent.waiting(chat.conversation_id) is None
+    supervisor = console("e2e-supervisor")
+    held = supervisor.http.get("/api/console/live").json()["held"]
+    assert {"conversation_id": chat.conversation_id, "agent": "e2e-agent-a"} in held
+    assert supervisor.view(chat.conversation_id).json()["holder"] == "e2e-agent-a"  # supervisors see every one
+    assert supervisor.send(chat.conversation_id, "你好").status_code == 409  # but only the holder writes
 
     # The bot is silent while the agent holds the conversation; the agent reads the borrower's words.
     assert chat.say("你好，我想问问能不能少还一点") == ""
