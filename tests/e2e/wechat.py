@@ -54,6 +54,7 @@ class WeChatUser:
                               headers={"Content-Type": "text/xml"})
 
     def _delivered(self) -> list[str]:
+        """Customer-service texts the fake WeChat server accepted for this openid so far (a locked copy)."""
         return [message["text"]["content"] for message in self.api.wait_for_messages(0, timeout=0)
                 if message.get("touser") == self.openid]
 
