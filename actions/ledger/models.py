@@ -216,6 +216,11 @@ class DoNotContact(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
 
+# waiting (queued) -> taken (an agent holds the conversation) -> served (handed back); or
+# waiting -> callback_offered (nobody took it in time) -> taken -> served.
+HANDOFF_STATUSES = ("waiting", "taken", "served", "callback_offered")
+
+
 class HandoffRequest(Base):
     __tablename__ = "handoff_requests"
     __table_args__ = (UniqueConstraint("conversation_id", "reason", name="uq_handoff_once"),)

@@ -21,6 +21,7 @@ from actions.ledger import policy as policy_rules
 from actions.ledger.errors import NotFound, PolicyViolation
 from actions.ledger.models import (
     CLAIM_KINDS,
+    HANDOFF_STATUSES,
     BorrowerFlag,
     CallbackRequest,
     Claim,
@@ -518,6 +519,20 @@ class Ledger:
                 # A later, more urgent signal (e.g. distress) moves the request up the queue.
                 row.priority = priority
             return _handoff_view(row)
+
+    def set_handoff_status(self, conversation_id: str, status: str, from_statuses: tuple[str, ...]) -> int:
+        """Moves the conversation's handoff requests that are in `from_statuses` to `status` (the gateway's
+        handoff desk: taken by an agent, served, callback offered); returns how many moved."""
+        if status not in HANDOFF_STATUSES:
+            raise ValueError(f"handoff status must be one of {HANDOFF_STATUSES}")
+        with self._transaction() as session:
+            rows = session.scalars(select(HandoffRequest).where(
+                HandoffRequest.conversation_id == conversation_id, HandoffRequest.status.in_(from_statuses)))
+            moved = 0
+            for row in rows:
+                row.status = status
+                moved += 1
+            return moved
 
     def record_contact_attempt(self, borrower_id: str, channel: str, conversation_id: str,
                                outcome: str, reason: str = "") -> ContactAttemptView:

@@ -61,6 +61,8 @@ class CallbackOffers:
         if conversation.ended:
             await self._queue.remove(entry.conversation_id)
             return
+        await asyncio.to_thread(
+            self._ledger.set_handoff_status, conversation.conversation_id, "callback_offered", ("waiting",))
         now = self._conversation_clock()
         when = callback_time(None, now, conversation.timezone)
         known = await asyncio.to_thread(self._ledger.get_borrower, conversation.borrower_id)

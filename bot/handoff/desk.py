@@ -36,6 +36,7 @@ class NotWaiting(LookupError):
 class Trigger:
     reason: str
     priority: int
+    in_ledger: bool = False  # the bot's actions recorded it; the gateway's own triggers are recorded on queueing
 
 
 def wait_notice(position: int) -> str:
@@ -77,6 +78,7 @@ class HandoffDesk:
             f"{conversation.conversation_id}:{t.reason}", TRANSCRIPT_TTL_SECONDS)]
         if not new:
             return None
+        await asyncio.to_thread(self._record, conversation, [t for t in new if not t.in_ledger])
         first = min(new, key=lambda trigger: trigger.priority)
         await self.queue.enqueue(QueueEntry(
             conversation_id=conversation.conversation_id, borrower_id=conversation.borrower_id,
@@ -89,7 +91,7 @@ class HandoffDesk:
         self, conversation: Conversation, identity_verified: bool, transcript: list[dict[str, Any]],
     ) -> list[Trigger]:
         triggers = [
-            Trigger(request.reason, self.policy.priority(request.reason, request.priority))
+            Trigger(request.reason, self.policy.priority(request.reason, request.priority), in_ledger=True)
             for request in self._ledger.handoffs_for(conversation.conversation_id)
         ]
         blocked = sum(1 for entry in transcript if entry.get("speaker") == "bot" and entry.get("allowed") is False)
@@ -98,6 +100,14 @@ class HandoffDesk:
         if identity_verified:
             triggers += self._policy_triggers(conversation.borrower_id)
         return triggers
+
+    def _record(self, conversation: Conversation, triggers: list[Trigger]) -> None:
+        """Every handoff is in the ledger, whoever decided it (its status follows the desk)."""
+        if not triggers:
+            return
+        known = conversation.borrower_id if self._ledger.get_borrower(conversation.borrower_id) else None
+        for trigger in triggers:
+            self._ledger.record_handoff(conversation.conversation_id, known, trigger.reason, trigger.priority)
 
     def _policy_triggers(self, borrower_id: str) -> list[Trigger]:
         account = self._ledger.get_primary_account(borrower_id)
@@ -119,8 +129,13 @@ class HandoffDesk:
         if entry is None and waiting_only:
             await self.assignments.release(conversation_id, agent)
             raise NotWaiting(conversation_id)
+        await asyncio.to_thread(
+            self._ledger.set_handoff_status, conversation_id, "taken", ("waiting", "callback_offered"))
         return entry
 
     async def hand_back(self, conversation_id: str, agent: str | None) -> bool:
         """Releases the conversation to the bot; agent None (a supervisor) releases whoever holds it."""
-        return await self.assignments.release(conversation_id, agent)
+        released = await self.assignments.release(conversation_id, agent)
+        if released:
+            await asyncio.to_thread(self._ledger.set_handoff_status, conversation_id, "served", ("taken",))
+        return released

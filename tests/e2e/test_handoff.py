@@ -103,6 +103,7 @@ def test_agent_takes_talks_records_a_promise_and_hands_back_to_a_bot_that_still_
     # The bot answers again, with the slots it had: still verified, so it may state the balance.
     assert yuan(account.balance_cents) in chat.say("我现在还欠多少钱")
     assert agent.take(chat.conversation_id).json()["error"] == "not_waiting"  # not queued again for the same request
+    assert [(h.reason, h.status) for h in ledger.handoffs_for(chat.conversation_id)] == [("requested", "served")]
 
 
 def test_distress_while_an_agent_holds_the_conversation_is_flagged_and_the_bot_stays_silent(
@@ -142,6 +143,7 @@ def test_nobody_takes_it_in_time_so_a_callback_is_offered_and_booked(open_chat, 
     [callback] = [c for c in ledger.callbacks_for(borrower.borrower_id) if c.conversation_id == chat.conversation_id]
     assert callback.callback_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M") in notice["text"]
     assert console().waiting(chat.conversation_id)["callback_offered"] is True  # an agent may still take it
+    assert [h.status for h in ledger.handoffs_for(chat.conversation_id)] == ["callback_offered"]
 
 
 def test_sign_in_roles_and_bad_requests(stack, console, open_chat, borrowers):

@@ -74,6 +74,7 @@ async def test_two_blocked_bot_utterances_hand_the_conversation_to_a_person(ledg
     assert await desk.after_turn(conversation("conv-b"), False, [BOT_BLOCKED, agent_blocked]) is None
     assert await desk.after_turn(conversation("conv-b"), False, [BOT_BLOCKED, BOT_BLOCKED]) is not None
     assert [e.reason for e in await desk.queue.entries()] == ["compliance_blocked"]
+    assert [(h.reason, h.priority, h.status) for h in ledger.handoffs_for("conv-b")] == [("compliance_blocked", 1, "waiting")]
 
 
 async def test_policy_triggers_wait_for_verified_identity(ledger):
@@ -82,6 +83,7 @@ async def test_policy_triggers_wait_for_verified_identity(ledger):
     assert await desk.after_turn(conversation("conv-p"), False, []) is None
     assert await desk.after_turn(conversation("conv-p"), True, []) is not None
     assert [e.reason for e in await desk.queue.entries()] == ["large_balance"]
+    assert [(h.reason, h.borrower_id) for h in ledger.handoffs_for("conv-p")] == [("large_balance", BORROWER)]
 
     legal = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=account.days_past_due)
     await legal.after_turn(conversation("conv-l"), True, [])
@@ -97,6 +99,7 @@ async def test_a_held_conversation_is_not_queued_and_taking_is_exclusive(ledger)
     await desk.after_turn(conversation("conv-t"), False, [])
     taken = await desk.take("conv-t", "agent1", waiting_only=True)
     assert taken.reason == "dispute" and await desk.queue.entries() == []
+    assert [h.status for h in ledger.handoffs_for("conv-t")] == ["taken"]
     with pytest.raises(AlreadyHeld) as raised:
         await desk.take("conv-t", "agent2", waiting_only=True)
     assert raised.value.holder == "agent1"
@@ -108,6 +111,10 @@ async def test_a_held_conversation_is_not_queued_and_taking_is_exclusive(ledger)
     assert await desk.after_turn(conversation("conv-t"), False, []) is None  # held: the bot is silent anyway
     assert await desk.hand_back("conv-t", "agent2") is False
     assert await desk.hand_back("conv-t", "agent1") is True
+    # the dispute was served; the request made while held waits for the next look at the queue
+    assert [(h.reason, h.status) for h in ledger.handoffs_for("conv-t")] == [("dispute", "served"), ("requested", "waiting")]
+    with pytest.raises(ValueError):
+        ledger.set_handoff_status("conv-t", "lost", ("waiting",))
 
 
 async def test_the_wait_notice_passes_the_compliance_filter():
