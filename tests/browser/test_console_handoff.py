@@ -64,6 +64,7 @@ def test_agent_takes_over_from_the_widget_blocks_a_threat_and_hands_back(
     expect(waiting).to_contain_text("要求人工")
     waiting.click()
     expect(console.locator("#summary")).to_contain_text("要求转人工")
+    screenshot(console, "console-queue")
     console.click("#take")
     expect(console.locator("#conv-holder")).to_have_text("接待坐席：e2e-agent-a")
     _bot_says(widget, TAKEN_NOTICE)
