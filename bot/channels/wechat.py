@@ -251,6 +251,7 @@ class WeChatChannel:
     async def _after_turn(self, openid: str, conversation_id: str, borrower_id: str, result: TurnResult) -> str | None:
         if result.ended:
             await self._state.delete(f"conv:{openid}")
+            await self._state.delete(f"push-to:{conversation_id}")
         else:
             await self._state.set(f"conv:{openid}", json.dumps([conversation_id, borrower_id]), CONVERSATION_TTL_SECONDS)
             await self._state.set(f"push-to:{conversation_id}", openid, CONVERSATION_TTL_SECONDS)
