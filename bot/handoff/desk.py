@@ -96,7 +96,7 @@ class HandoffDesk:
         ]
         blocked = sum(1 for entry in transcript if entry.get("speaker") == "bot" and entry.get("allowed") is False)
         if blocked >= self.policy.compliance_blocks_before_handoff:
-            triggers.append(Trigger("compliance_blocked", self.policy.priority("compliance_blocked", 1)))
+            triggers.append(Trigger("compliance_blocked", self.policy.priorities["compliance_blocked"]))
         if identity_verified:
             triggers += self._policy_triggers(conversation.borrower_id)
         return triggers
@@ -115,9 +115,9 @@ class HandoffDesk:
             return []
         triggers = []
         if self.policy.legal_stage_days_past_due is not None and account.days_past_due >= self.policy.legal_stage_days_past_due:
-            triggers.append(Trigger("legal_stage", self.policy.priority("legal_stage", 3)))
+            triggers.append(Trigger("legal_stage", self.policy.priorities["legal_stage"]))
         if self.policy.large_balance_cents is not None and account.balance_cents >= self.policy.large_balance_cents:
-            triggers.append(Trigger("large_balance", self.policy.priority("large_balance", 4)))
+            triggers.append(Trigger("large_balance", self.policy.priorities["large_balance"]))
         return triggers
 
     async def take(self, conversation_id: str, agent: str, waiting_only: bool) -> QueueEntry | None:
