@@ -154,6 +154,8 @@ def test_sign_in_roles_and_bad_requests(stack, console, open_chat, borrowers):
     assert http.get("/api/console/queue").status_code == 401
     assert http.get("/api/console/queue", headers={"Authorization": "Bearer forged-token"}).status_code == 401
     assert http.get("/console").status_code == 200 and "坐席登录" in http.get("/console").text
+    assert http.get("/console/console.js").status_code == 200
+    assert http.get("/console/secrets.py").status_code == 404 and http.get("/console/..%2Froutes.py").status_code == 404
     guesses = [http.post("/api/console/login", json={"name": "e2e-guessed", "password": f"guess {n}"}).status_code
                for n in range(11)]
     assert guesses == [401] * 10 + [429]  # the account name is locked for a while; others are not
