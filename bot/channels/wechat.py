@@ -322,7 +322,3 @@ def _parse(xml: bytes) -> tuple[Any, str, str] | None:
     # Events have no MsgId: WeChat's own advice is to dedupe them by FromUserName + CreateTime.
     key = f"id:{msg_id}" if msg_id else f"ev:{source}:{create_time}:{data.get('Event', '')}"
     return message, msg_type, key
-
-
-def wechat_router(config: GatewaySettings, **kwargs: Any) -> APIRouter:
-    return WeChatChannel(config, **kwargs).router
