@@ -13,7 +13,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.normalise import normalise_entity, to_simplified
+from nlu.normalise import bare_id_last4, normalise_entity, to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +67,22 @@ class EntityValueNormaliser(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            entities = message.get(ENTITIES) or []
+            entities = self._with_bare_id(message.get(ENTITIES) or [], message.get(TEXT) or "")
             if entities:
                 message.set(ENTITIES, self._normalised(entities, message), add_to_output=True)
         return messages
+
+    @staticmethod
+    def _with_bare_id(entities: List[Dict[Text, Any]], text: Text) -> List[Dict[Text, Any]]:
+        """A message that is nothing but four ID characters ('3821', '三八二一', '382X') is ID digits
+        as well as whatever DIET made of it; the question asked decides which slot takes it. Without
+        this, whether a bare '3821' answers the ID question depended on how training happened to fall."""
+        if any(entity["entity"] == "id_last4" for entity in entities) or bare_id_last4(text) is None:
+            return entities
+        start = len(text) - len(text.lstrip())
+        return entities + [{
+            "entity": "id_last4", "start": start, "end": len(text.rstrip()), "extractor": "EntityValueNormaliser",
+        }]
 
     @staticmethod
     def _clock(message: Message) -> tuple:

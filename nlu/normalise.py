@@ -219,6 +219,14 @@ def parse_id_last4(text: str) -> str | None:
     return digits if digits is not None and len(digits) == 4 else None
 
 
+_BARE_ID_ANSWER = re.compile(r"^[\s，。,.!！]*([0-9零〇一二三四五六七八九幺洞Xx]\s*){4}[\s，。,.!！]*$")
+
+
+def bare_id_last4(text: str) -> str | None:
+    """The ID digits when the whole message is just four ID characters, else None."""
+    return parse_id_last4(text) if _BARE_ID_ANSWER.match(to_simplified(text)) else None
+
+
 # ---------------------------------------------------------------------------------------
 # Dates
 # ---------------------------------------------------------------------------------------

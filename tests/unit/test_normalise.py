@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from nlu.normalise import (
     normalise_entity,
+    bare_id_last4,
     parse_amount_cents,
     parse_date,
     parse_id_last4,
@@ -127,6 +128,16 @@ def test_id_last4_is_read_digit_by_digit(text: str, expected: str) -> None:
 )
 def test_id_last4_needs_exactly_four_digits(text: str) -> None:
     assert parse_id_last4(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("3821", "3821"), (" 3821。", "3821"), ("三八二一", "3821"), ("3 8 2 1", "3821"), ("382x", "382X"),
+     ("0017", "0017"), ("3000元", None), ("后四位3821", None), ("明天还3000", None), ("12345", None)],
+)
+def test_a_message_of_only_four_id_characters_is_a_bare_id_answer(text: str, expected: str | None) -> None:
+    # The NLU adds these as id_last4 whatever intent it predicts; the form's question decides the slot.
+    assert bare_id_last4(text) == expected
 
 
 @pytest.mark.parametrize(
