@@ -16,6 +16,7 @@ from actions.ledger.db import create_schema, make_engine, make_session_factory
 from actions.ledger.repository import Ledger
 from bot.audit import AuditTrail
 from bot.channels.wechat import WeChatChannel
+from bot.channels.voice import voice_router
 from bot.conversations import (
     ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation,
 )
@@ -155,6 +156,7 @@ def create_app(config: GatewaySettings | None = None, clock: Callable[[], dateti
 
     app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
     app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff
+    app.include_router(voice_router())  # /voice/twilio, /voice/browser, /demo/voice: phone and browser calls
     if config.wechat_token is not None:  # WeChat Official Account channel: /wechat/callback
         wechat = WeChatChannel(config)
         app.include_router(wechat.router)

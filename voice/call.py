@@ -29,6 +29,8 @@ FRAME_MS = 20                 # outbound audio frame, what carriers expect
 MAX_PENDING_TURNS = 2         # turns waiting for ASR; beyond this the oldest is dropped (bounded memory)
 MAX_PENDING_SPEECH = 8        # reply batches waiting for TTS
 DTMF_DIGITS_FOR_ID = 4        # the ID question asks for the last four digits
+# Keyed digits reach the dialogue as the answer they are; bare digits alone are too ambiguous for NLU.
+DTMF_ID_ANSWER = "身份证后四位是{digits}"
 DTMF_GAP_SECONDS = 6.0        # a longer pause between keys starts a new entry
 HANGUP_WAIT_SECONDS = 20.0    # longest wait for the carrier to play the last words before hanging up
 WATCHDOG_TICK_SECONDS = 0.1
@@ -144,15 +146,23 @@ class VoiceCall:
                 if self._bot_audible():
                     await self._barge_in()
             elif isinstance(event, TurnPaused):
-                self._early_decode = (len(event.pcm16), self._decode(event.pcm16, event.sample_rate))
+                self._start_early_decode(event)
             elif isinstance(event, TurnEnded):
                 if event.capped:
                     logger.info("call %s: utterance cut at %.0f s", mask(self.conversation_id),
                                 self._settings.max_utterance_seconds)
                 early, self._early_decode = self._early_decode, None
                 # The early decode is used only if no speech came after the pause it started on.
-                usable = early[1] if early is not None and early[0] == len(event.pcm16) else None
-                self._enqueue_turn(AudioTurn(event.pcm16, event.sample_rate, usable))
+                usable = early is not None and early[0] == len(event.pcm16)
+                if early is not None and not usable:
+                    early[1].cancel()  # still queued: never decoded; already running: result ignored
+                self._enqueue_turn(AudioTurn(event.pcm16, event.sample_rate, early[1] if usable else None))
+
+    def _start_early_decode(self, pause: TurnPaused) -> None:
+        """At most one early decode per call: a borrower pausing often must not fill the shared ASR pool."""
+        if self._turn_in_progress or (self._early_decode is not None and not self._early_decode[1].done()):
+            return  # this call already has a decode in the pool; the turn's own decode will do
+        self._early_decode = (len(pause.pcm16), self._decode(pause.pcm16, pause.sample_rate))
 
     def _decode(self, pcm16: bytes, sample_rate: int) -> asyncio.Future:
         decode = asyncio.ensure_future(transcribe_async(self._services.asr, pcm16, sample_rate))
@@ -171,7 +181,7 @@ class VoiceCall:
         if frame.digit.isdigit():
             self._digits.append(frame.digit)
         if (frame.digit == "#" and self._digits) or len(self._digits) == DTMF_DIGITS_FOR_ID:
-            self._enqueue_turn(TextTurn("".join(self._digits)))
+            self._enqueue_turn(TextTurn(DTMF_ID_ANSWER.format(digits="".join(self._digits))))
             self._digits.clear()
 
     def _enqueue_turn(self, turn: AudioTurn | TextTurn) -> None:

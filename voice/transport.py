@@ -74,6 +74,7 @@ class CallTransport:
                     await self._start(frame.borrower_id)
                 elif self.call is not None:
                     await self._dispatch(frame)
+                await asyncio.sleep(0)  # a peer sending faster than real time must not starve other calls
         except Exception as error:  # noqa: BLE001 — this call fails alone; the peer learns it was our fault
             logger.error("%s call failed: %s", self._channel, type(error).__name__, exc_info=error)
             await self.hang_up("internal_error", CLOSE_ERROR)

@@ -54,6 +54,8 @@ GATEWAY_TEST_SETTINGS.update({
     "COLLECTIONS_WECHAT_API_BASE": f"http://127.0.0.1:{WECHAT_FAKE_API_PORT}",
     "COLLECTIONS_WECHAT_PASSIVE_REPLY_BUDGET_SECONDS": "0.05",
 })
+# Voice calls: a silent line is re-prompted after 4 s (not 8), so the silence test takes seconds.
+GATEWAY_TEST_SETTINGS["COLLECTIONS_VOICE_REPROMPT_AFTER_SILENCE_SECONDS"] = "4"
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,91 @@
+"""Phone calls over the Twilio Media Streams WebSocket, with real audio through real VAD, ASR (Whisper
+base), the dialogue, the compliance egress and TTS. The carrier is the test, speaking Twilio's JSON."""
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from actions.formatting import yuan
+from tests.e2e.phone import AUDIBLE_RMS, FakeCarrier, phone_conversation, rms, transcript
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
+
+
+def bot_texts(entries: list[dict]) -> str:
+    return "\n".join(entry["text"] for entry in entries if entry["speaker"] == "bot" and not entry.get("interrupted"))
+
+
+async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise(stack, redis_url, ledger):
+    account = ledger.get_primary_account("B000001")
+    async with FakeCarrier(stack.gateway_url, "B000001") as carrier:
+        opening = await carrier.bot_reply()
+        assert rms(opening) > AUDIBLE_RMS
+        conversation_id = phone_conversation(redis_url, "B000001")
+        for fixture in ("d01.wav", "d02.wav", "d03.wav"):
+            await carrier.say_fixture(fixture)
+            assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
+        heard = bot_texts(transcript(stack, conversation_id))
+        assert "核实通过" in heard, heard
+        assert yuan(account.balance_cents) in heard, heard
+        await carrier.say_fixture("d06.wav")  # 我这周五先还两千块钱
+        assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
+    promises = [p for p in ledger.promises_for(account.account_id) if p.conversation_id == conversation_id]
+    assert [(p.amount_cents, p.promised_date) for p in promises] == [(200_000, date(2026, 11, 27))]
+    said = transcript(stack, conversation_id)
+    assert "2,000元" in bot_texts(said)
+    assert [entry["speaker"] for entry in said].count("borrower") >= 3  # d01 over a phone line may be too unclear
+
+
+def opened_transcript(stack, redis_url, borrower_id: str) -> list[dict]:
+    return transcript(stack, phone_conversation(redis_url, borrower_id))
+
+
+async def test_borrower_talking_over_the_bot_clears_its_audio_and_is_the_next_turn(stack, redis_url, borrowers):
+    borrower, _ = borrowers.take()
+    async with FakeCarrier(stack.gateway_url, borrower.borrower_id, hold_marks=True) as carrier:
+        while carrier.received.media_frames < 50:  # a second of the opening is out; its mark is held back
+            await asyncio.sleep(0.05)
+        await carrier.say_fixture("d02.wav")  # 对，我就是本人 — over the bot's opening
+        assert carrier.received.clears >= 1
+        carrier.hold_marks = False
+        await carrier.release_marks()
+        await carrier.bot_reply()
+        said = opened_transcript(stack, redis_url, borrower.borrower_id)
+    cut = [entry for entry in said if entry.get("interrupted")]
+    assert cut, said
+    assert cut[0]["heard_text"] and len(cut[0]["heard_text"]) < len(cut[0]["text"])
+    assert cut[0]["text"].startswith(cut[0]["heard_text"])
+    borrower_turns = [entry for entry in said if entry["speaker"] == "borrower"]
+    assert borrower_turns and said.index(borrower_turns[0]) > said.index(cut[0])
+    assert "后四位" in bot_texts(said[said.index(borrower_turns[0]):])
+
+
+async def test_keyed_digits_answer_the_id_question(stack, redis_url, borrowers):
+    borrower, _ = borrowers.take()
+    async with FakeCarrier(stack.gateway_url, borrower.borrower_id) as carrier:
+        await carrier.bot_reply()
+        await carrier.say_fixture("d02.wav")
+        await carrier.bot_reply()
+        assert "后四位" in bot_texts(opened_transcript(stack, redis_url, borrower.borrower_id))
+        for digit in borrower.id_last4:
+            await carrier.send_json({"event": "dtmf", "streamSid": carrier.stream_sid, "sequenceNumber": "9",
+                                     "dtmf": {"track": "inbound_track", "digit": digit}})
+        assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
+        said = opened_transcript(stack, redis_url, borrower.borrower_id)
+    assert f"身份证后四位是{borrower.id_last4}" in [entry["text"] for entry in said if entry["speaker"] == "borrower"]
+    assert "核实通过" in bot_texts(said)
+
+
+async def test_a_silent_line_is_reprompted_then_ended_politely(stack, redis_url, borrowers):
+    borrower, _ = borrowers.take()
+    async with FakeCarrier(stack.gateway_url, borrower.borrower_id) as carrier:
+        await carrier.bot_reply()
+        await carrier.wait_closed(timeout=60)  # the line carries nothing but silence
+        said = opened_transcript(stack, redis_url, borrower.borrower_id)
+    assert carrier.close_code == 1000 and carrier.close_reason == "silence"
+    spoken = [entry["text"] for entry in said if entry["speaker"] == "bot"]
+    assert spoken.count("您好，请问您还在听吗？") == 2
+    assert spoken[-1] == "好像听不到您的声音，这次通话先到这里，再见。"
+    assert len(carrier.received.marks) == len(carrier.received.acked)  # the goodbye was played before hanging up
