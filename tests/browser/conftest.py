@@ -1,7 +1,8 @@
 """Headless Chromium (Debian's, never a downloaded one) driven by Playwright, against the real stack.
 
-The stack fixtures come from tests/e2e/conftest.py so browser tests talk to exactly the services the
-e2e tests do. Each test gets a fresh browser context: an empty profile (no cookies, no localStorage).
+The stack fixtures come from tests/stack.py (a plugin for the whole suite), so browser tests talk to
+the very services the e2e tests do. Each test gets a fresh browser context: an empty profile (no
+cookies, no localStorage).
 Screenshots go outside the repository: $COLLECTIONS_SCREENSHOT_DIR, default /tmp/screens.
 """
 from __future__ import annotations
@@ -13,10 +14,6 @@ from typing import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
-
-from tests.e2e.conftest import (  # noqa: F401  (fixtures re-exported for the browser tests)
-    borrowers, ledger, ledger_url, model_path, open_chat, redis_url, stack, verified_chat,
-)
 
 CHROMIUM_BINARY = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -10,7 +10,7 @@ import yaml
 
 from bot.launcher import ROOT, Stack, StackConfig
 from tests.e2e.chat import Chat
-from tests.e2e.conftest import FIXED_NOW, _free_port
+from tests.stack import FIXED_NOW, _free_port
 
 pytestmark = pytest.mark.e2e
 

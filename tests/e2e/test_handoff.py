@@ -18,7 +18,7 @@ from actions.formatting import yuan
 from actions.ledger.db import make_engine, make_session_factory
 from actions.ledger.models import AuditRecord
 from bot.handoff.desk import HANDED_BACK_NOTICE, TAKEN_NOTICE
-from tests.e2e.conftest import HANDOFF_WAIT_TIMEOUT_SECONDS, TODAY
+from tests.stack import HANDOFF_WAIT_TIMEOUT_SECONDS, TODAY
 from tests.e2e.console_client import PASSWORD, Console, add_console_accounts
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from actions.formatting import yuan
-from tests.e2e.conftest import TODAY
+from tests.stack import TODAY
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import pytest
 from actions.formatting import yuan
 from bot.channels.wechat import ASK_REFERENCE
 from tests.e2e.chat import discloses_debt
-from tests.e2e.conftest import (
+from tests.stack import (
     WECHAT_FAKE_API_PORT, WECHAT_TEST_APP_ID, WECHAT_TEST_APP_SECRET, WECHAT_TEST_TOKEN,
 )
 from tests.e2e.wechat import WeChatUser, text_message_xml, wechat_signature
