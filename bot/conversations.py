@@ -179,8 +179,7 @@ class ConversationService:
             "at": datetime.now(timezone.utc).isoformat(),
         })
         await self._rasa.append_events(conversation_id, [{
-            "event": "bot", "text": heard_text, "timestamp": self._clock().timestamp(),
-            "metadata": {"interrupted": True, "full_text": text},
+            "event": "bot", "text": heard_text, "metadata": {"interrupted": True, "full_text": text},
         }])
 
     async def _turn(

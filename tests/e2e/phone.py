@@ -27,14 +27,16 @@ FRAME_SECONDS = 0.02
 ULAW_FRAME_BYTES = 160          # 20 ms at 8 kHz
 ULAW_SILENCE = b"\xff" * ULAW_FRAME_BYTES
 AUDIBLE_RMS = 300               # the bot's replies are speech, not silence
+QUIET_AMPLITUDE = 500           # below this a fixture sample is the recording's silence
 
 
 def fixture_ulaw(name: str) -> bytes:
-    """A 16 kHz fixture WAV as the carrier would send it: 8 kHz μ-law."""
+    """A 16 kHz fixture WAV as the carrier would send it: 8 kHz μ-law, ending where the voice ends (the
+    line's own silence follows), so 'end of speech' in latency measurements is the real one."""
     with wave.open(str(FIXTURES / name)) as wav:
-        pcm = wav.readframes(wav.getnframes())
-        rate = wav.getframerate()
-    return pcm16_to_ulaw(resample_pcm16(pcm, rate, 8000))
+        pcm = resample_pcm16(wav.readframes(wav.getnframes()), wav.getframerate(), 8000)
+    loud = np.flatnonzero(np.abs(np.frombuffer(pcm, "<i2")) > QUIET_AMPLITUDE)
+    return pcm16_to_ulaw(pcm[: (loud[-1] + 1) * 2])
 
 
 def rms(pcm16: bytes) -> float:

@@ -8,11 +8,12 @@ import json
 import wave
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import websockets
 
-from tests.e2e.phone import AUDIBLE_RMS, FIXTURES, FakeCarrier, phone_conversation, rms, transcript
+from tests.e2e.phone import AUDIBLE_RMS, FIXTURES, QUIET_AMPLITUDE, FakeCarrier, phone_conversation, rms, transcript
 from voice.codecs import pcm16_to_ulaw, resample_pcm16
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
@@ -74,7 +75,7 @@ def continuous_speech(seconds: float) -> bytes:
     for path in sorted(FIXTURES.glob("d*.wav")):
         with wave.open(str(path)) as wav:
             pcm = np.frombuffer(resample_pcm16(wav.readframes(wav.getnframes()), wav.getframerate(), 8000), "<i2")
-        loud = np.flatnonzero(np.abs(pcm) > 500)
+        loud = np.flatnonzero(np.abs(pcm) > QUIET_AMPLITUDE)
         pieces.append(pcm[loud[0]:loud[-1]])
     speech = np.concatenate(pieces)
     repeats = int(seconds * 8000 // len(speech)) + 1
@@ -169,3 +170,13 @@ async def test_browser_call_without_a_borrower_is_refused(stack):
     async with websockets.connect(url) as socket:
         assert json.loads(await socket.recv())["error"] == "missing_borrower_id"
         assert await closed_with(socket) == (1008, "missing_borrower_id")
+
+
+def test_demo_page_serves_the_microphone_client_under_a_strict_policy(stack):
+    page = httpx.get(f"{stack.gateway_url}/demo/voice", timeout=30)
+    assert page.status_code == 200 and '<script src="/demo/voice/page.js">' in page.text
+    assert "connect-src 'self'" in page.headers["content-security-policy"]
+    script = httpx.get(f"{stack.gateway_url}/demo/voice/page.js", timeout=30)
+    assert "/voice/browser?borrower_id=" in script.text and "getUserMedia" in script.text
+    worklet = httpx.get(f"{stack.gateway_url}/demo/voice/microphone-worklet.js", timeout=30)
+    assert 'registerProcessor("microphone-to-pcm16"' in worklet.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
+import httpx
 import pytest
 
 from actions.formatting import yuan
@@ -52,7 +53,8 @@ async def test_borrower_talking_over_the_bot_clears_its_audio_and_is_the_next_tu
         carrier.hold_marks = False
         await carrier.release_marks()
         await carrier.bot_reply()
-        said = opened_transcript(stack, redis_url, borrower.borrower_id)
+        conversation_id = phone_conversation(redis_url, borrower.borrower_id)
+        said = transcript(stack, conversation_id)
     cut = [entry for entry in said if entry.get("interrupted")]
     assert cut, said
     assert cut[0]["heard_text"] and len(cut[0]["heard_text"]) < len(cut[0]["text"])
@@ -60,6 +62,11 @@ async def test_borrower_talking_over_the_bot_clears_its_audio_and_is_the_next_tu
     borrower_turns = [entry for entry in said if entry["speaker"] == "borrower"]
     assert borrower_turns and said.index(borrower_turns[0]) > said.index(cut[0])
     assert "后四位" in bot_texts(said[said.index(borrower_turns[0]):])
+    tracker = httpx.get(f"{stack.rasa_url}/conversations/{conversation_id}/tracker",
+                        params={"token": stack.config.rasa_token}, timeout=30).json()
+    assert [event["text"] for event in tracker["events"]
+            if event["event"] == "bot" and event["metadata"].get("full_text") == cut[0]["text"]
+            and event["metadata"].get("interrupted")] == [cut[0]["heard_text"]]
 
 
 async def test_keyed_digits_answer_the_id_question(stack, redis_url, borrowers):
