@@ -182,6 +182,9 @@ def main() -> None:
           f"Chat in another terminal as demo borrower 张伟 (ID last four 3821):\n"
           f"  .venv/bin/python -m bot.chat_cli --gateway {stack.gateway_url} --borrower B000001\n"
           f"REST: POST {stack.gateway_url}/api/conversations {{\"borrower_id\": \"B000001\"}}\n"
+          f"Web chat widget: {stack.gateway_url}/demo/webchat?borrower_id=B000001\n"
+          f"Voice in the browser: {stack.gateway_url}/demo/voice?borrower_id=B000001\n"
+          f"Agent console: {stack.gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
           f"Press Ctrl-C to stop.", flush=True)
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
