@@ -172,11 +172,12 @@ async def test_browser_call_without_a_borrower_is_refused(stack):
         assert await closed_with(socket) == (1008, "missing_borrower_id")
 
 
-def test_demo_page_serves_the_microphone_client_under_a_strict_policy(stack):
-    page = httpx.get(f"{stack.gateway_url}/demo/voice", timeout=30)
+async def test_demo_page_serves_the_microphone_client_under_a_strict_policy(stack):
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
+        page = await http.get("/demo/voice")
+        script = await http.get("/demo/voice/page.js")
+        worklet = await http.get("/demo/voice/microphone-worklet.js")
     assert page.status_code == 200 and '<script src="/demo/voice/page.js">' in page.text
     assert "connect-src 'self'" in page.headers["content-security-policy"]
-    script = httpx.get(f"{stack.gateway_url}/demo/voice/page.js", timeout=30)
     assert "/voice/browser?borrower_id=" in script.text and "getUserMedia" in script.text
-    worklet = httpx.get(f"{stack.gateway_url}/demo/voice/microphone-worklet.js", timeout=30)
     assert 'registerProcessor("microphone-to-pcm16"' in worklet.text
