@@ -9,21 +9,15 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import websockets
 
-from actions.ledger.db import create_schema, make_engine, make_session_factory
 from actions.ledger.repository import Ledger
-from actions.ledger.seed import seed_demo_portfolio
-from bot.launcher import ROOT, Stack, StackConfig
-
-FIXED_NOW = "2026-11-23T10:00:00+08:00"
+from benchmarks.bench_stack import FIXED_NOW, benchmark_stack, chinese_borrower_ids
+from bot.launcher import Stack
 
 
 def _script(ledger: Ledger, borrower_id: str) -> list[str]:
@@ -86,20 +80,8 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=30)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     args = parser.parse_args()
-    model = ROOT / subprocess.check_output(["bash", "scripts/train.sh"], cwd=ROOT, text=True).strip()
-    redis_url = subprocess.check_output(["bash", "scripts/redis.sh"], cwd=ROOT, text=True).strip()
-    workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
-    ledger_url = f"sqlite:///{workdir / 'ledger.sqlite3'}"
-    engine = make_engine(ledger_url)
-    create_schema(engine)
-    seed_demo_portfolio(make_session_factory(engine), count=1000)
-    ledger = Ledger(make_session_factory(engine))
-    stack = Stack(StackConfig(model=model, rasa_port=25005, action_port=25055, gateway_port=28000,
-                              redis_url=f"{redis_url.rsplit('/', 1)[0]}/11", ledger_url=ledger_url,
-                              fixed_now=FIXED_NOW, log_dir=workdir / "logs"))
-    stack.start()
-    try:
-        zh_ids = [f"B{n:06d}" for n in range(5, 1000) if ledger.get_borrower(f"B{n:06d}").language == "zh"]
+    with benchmark_stack("chat", borrowers=1000, port_base=25000, redis_db=11) as (stack, ledger):
+        zh_ids = chinese_borrower_ids(ledger, 1000)
         print(f"{args.conversations} conversations x 5 borrower turns each (verification, promise, how-to-pay, close)\n")
         offset = 0
         for kind in ("rasa", "gateway"):
@@ -109,8 +91,6 @@ def main() -> None:
                 turns, elapsed = asyncio.run(_run(kind, stack, ledger, ids, concurrency))
                 label = "Rasa REST directly" if kind == "rasa" else "gateway WebSocket "
                 print(f"{label}  concurrency {concurrency:2d}:  {_percentiles(turns)}   {len(turns) / elapsed:6.1f} msgs/s")
-    finally:
-        stack.stop()
 
 
 if __name__ == "__main__":

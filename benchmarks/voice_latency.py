@@ -13,22 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
-from actions.ledger.db import create_schema, make_engine, make_session_factory
-from actions.ledger.repository import Ledger
-from actions.ledger.seed import seed_demo_portfolio
-from bot.launcher import ROOT, Stack, StackConfig
+from benchmarks.bench_stack import benchmark_stack, chinese_borrower_ids
 from tests.e2e.phone import FIXTURES, FakeCarrier, fixture_ulaw
 from voice.asr import make_asr_engine
 from voice.codecs import ulaw_to_pcm16
 from voice.settings import VoiceSettings
 from voice.tts import make_tts_engine
 
-FIXED_NOW = "2026-11-23T10:00:00+08:00"
 REPLY_TIMEOUT_SECONDS = 20.0
 TTS_SAMPLES = ["您好，请问是张伟先生本人吗？", "身份核实通过，谢谢您的配合。",
                "好的，已为您记录：11月27日还款2,000元。", "请问您今天能先还一部分吗？"]
@@ -101,20 +94,8 @@ def main() -> None:
     print(f"TTS ({settings.tts_engine}) time to first chunk, uncached: p50 {statistics.median(ttfc) * 1000:.0f} ms  "
           f"max {max(ttfc) * 1000:.0f} ms  (n={len(ttfc)})\n")
 
-    model = ROOT / subprocess.check_output(["bash", "scripts/train.sh"], cwd=ROOT, text=True).strip()
-    redis_url = subprocess.check_output(["bash", "scripts/redis.sh"], cwd=ROOT, text=True).strip()
-    workdir = Path(tempfile.mkdtemp(prefix="voice-bench-"))
-    ledger_url = f"sqlite:///{workdir / 'ledger.sqlite3'}"
-    engine = make_engine(ledger_url)
-    create_schema(engine)
-    seed_demo_portfolio(make_session_factory(engine), count=200)
-    ledger = Ledger(make_session_factory(engine))
-    stack = Stack(StackConfig(model=model, rasa_port=26005, action_port=26055, gateway_port=29000,
-                              redis_url=f"{redis_url.rsplit('/', 1)[0]}/9", ledger_url=ledger_url,
-                              fixed_now=FIXED_NOW, log_dir=workdir / "logs", extra_env=gateway_env))
-    stack.start()
-    try:
-        zh_ids = [f"B{n:06d}" for n in range(5, 200) if ledger.get_borrower(f"B{n:06d}").language == "zh"]
+    with benchmark_stack("voice", borrowers=200, port_base=26000, redis_db=9, gateway_env=gateway_env) as (stack, ledger):
+        zh_ids = chinese_borrower_ids(ledger, 200)
         silence_ms = settings.end_of_turn_silence_ms
         print("end of borrower speech → first bot audio byte (includes the "
               f"{silence_ms} ms end-of-turn silence the VAD waits for; early ASR after "
@@ -125,8 +106,6 @@ def main() -> None:
             latencies = asyncio.run(run(stack.gateway_url, ids, fixtures, concurrency))
             p50, p95 = statistics.median(latencies) * 1000, percentile(latencies, 0.95) * 1000
             print(f"{concurrency:5d} | {p50:6.0f} | {p95:6.0f} | {p50 - silence_ms:22.0f} | {len(latencies)}")
-    finally:
-        stack.stop()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,46 @@
+"""A real stack of its own for a benchmark: the trained model, a Redis database of its own, and a freshly
+seeded SQLite ledger in a temporary folder, on fixed ports and the benchmarks' fixed clock."""
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from actions.ledger.db import create_schema, make_engine, make_session_factory
+from actions.ledger.repository import Ledger
+from actions.ledger.seed import seed_demo_portfolio
+from bot.launcher import ROOT, Stack, StackConfig
+
+FIXED_NOW = "2026-11-23T10:00:00+08:00"
+
+
+@contextmanager
+def benchmark_stack(
+    name: str, borrowers: int, port_base: int, redis_db: int, gateway_env: dict[str, str] | None = None,
+) -> Iterator[tuple[Stack, Ledger]]:
+    """Rasa on port_base+5, actions on port_base+55, gateway on port_base+3000; stopped on exit."""
+    model = ROOT / subprocess.check_output(["bash", "scripts/train.sh"], cwd=ROOT, text=True).strip()
+    redis_url = subprocess.check_output(["bash", "scripts/redis.sh"], cwd=ROOT, text=True).strip()
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-bench-"))
+    ledger_url = f"sqlite:///{workdir / 'ledger.sqlite3'}"
+    engine = make_engine(ledger_url)
+    create_schema(engine)
+    seed_demo_portfolio(make_session_factory(engine), count=borrowers)
+    stack = Stack(StackConfig(
+        model=model, rasa_port=port_base + 5, action_port=port_base + 55, gateway_port=port_base + 3000,
+        redis_url=f"{redis_url.rsplit('/', 1)[0]}/{redis_db}", ledger_url=ledger_url, fixed_now=FIXED_NOW,
+        log_dir=workdir / "logs", extra_env=gateway_env or {},
+    ))
+    stack.start()
+    try:
+        yield stack, Ledger(make_session_factory(engine))
+    finally:
+        stack.stop()
+        engine.dispose()
+
+
+def chinese_borrower_ids(ledger: Ledger, count: int) -> list[str]:
+    """Seeded borrowers who speak Chinese, leaving out the fixed demo borrowers B000001–B000004."""
+    return [f"B{n:06d}" for n in range(5, count) if ledger.get_borrower(f"B{n:06d}").language == "zh"]
