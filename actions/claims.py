@@ -8,20 +8,16 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import (
-    borrower_id, borrower_timezone, conversation_id, ledger, local_today, now,
+    borrower_id, borrower_timezone, borrower_words, conversation_id, is_verified, ledger, local_today, now,
 )
 from actions.conversation_end import close_active_form
 from actions.entities import as_cents, latest_entity, latest_value
-from actions.formatting import spoken_date, yuan
+from actions.handoff import hand_off
+from ledger.wording import spoken_date, yuan
 from actions.guarded import DisclosureAction
 from actions.plans import propose
-from nlu.normalise import parse_date
-
-DISPUTE_HANDOFF_PRIORITY = 1
-
-
-def _borrower_words(tracker: Tracker) -> str:
-    return ((tracker.latest_message or {}).get("text") or "")[:500]
+from actions.review import record_for_review
+from chinese_text import parse_date
 
 
 class ActionRecordHardship(DisclosureAction):
@@ -35,7 +31,7 @@ class ActionRecordHardship(DisclosureAction):
         account = ledger().get_primary_account(known_id)
         ledger().record_claim(
             known_id, account.account_id if account else None, conversation_id(tracker), "hardship",
-            detail=_borrower_words(tracker),
+            detail=borrower_words(tracker),
         )
         dispatcher.utter_message(text="非常理解您现在的困难，已经为您登记。如果您希望和人工专员商量，随时可以说“转人工”。")
         events: list[dict] = [SlotSet("hardship", True)]
@@ -45,24 +41,29 @@ class ActionRecordHardship(DisclosureAction):
 
 
 class ActionRecordDispute(Action):
-    """A dispute pauses collection and goes to a person; nothing about the debt is argued here."""
+    """A verified borrower's dispute pauses collection and goes to a person; nothing about the debt is argued here.
+    An unverified party's is recorded for a person to review (the account is not touched) and handed off too, in
+    words that mention no debt; a known and an unknown borrower id hear the same."""
 
     def name(self) -> str:
         return "action_record_dispute"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        events = close_active_form() + [SlotSet("collection_stopped", True)] + hand_off("dispute")
+        if not is_verified(tracker):
+            record_for_review(tracker, "dispute")
+            dispatcher.utter_message(text="好的，已记录您反映的情况，会由人工专员核实后跟进处理。")
+            return events
         known_id = borrower_id(tracker)
-        if known_id and ledger().get_borrower(known_id):
-            account = ledger().get_primary_account(known_id)
-            ledger().record_claim(
-                known_id, account.account_id if account else None, conversation_id(tracker), "dispute",
-                detail=_borrower_words(tracker),
-            )
-            ledger().record_handoff(conversation_id(tracker), known_id, "dispute", DISPUTE_HANDOFF_PRIORITY)
+        account = ledger().get_primary_account(known_id)
+        ledger().record_claim(
+            known_id, account.account_id if account else None, conversation_id(tracker), "dispute",
+            detail=borrower_words(tracker),
+        )
         dispatcher.utter_message(
             text="已记录您的异议。核实期间我们会暂停催收，并由人工专员在2个工作日内与您联系核实。"
         )
-        return close_active_form() + [SlotSet("collection_stopped", True)]
+        return events
 
 
 class ActionRecordPaidClaim(DisclosureAction):
@@ -83,7 +84,7 @@ class ActionRecordPaidClaim(DisclosureAction):
         )
         ledger().record_claim(
             known_id, account.account_id if account else None, conversation_id(tracker), "paid",
-            detail=_borrower_words(tracker), amount_cents=amount, claimed_date=paid_on,
+            detail=borrower_words(tracker), amount_cents=amount, claimed_date=paid_on,
         )
         said = ""
         if paid_on:

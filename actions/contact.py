@@ -1,7 +1,6 @@
 """Callbacks, do-not-contact, abuse, distress, hand-off to a person, and closing."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,32 +9,16 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import (
-    borrower_id, borrower_timezone, channel, conversation_id, is_verified, ledger, now,
+    borrower_id, borrower_timezone, channel, contact_policy, conversation_id, is_verified, ledger, now,
 )
 from actions.conversation_end import close_active_form, end_conversation
 from actions.entities import as_date, latest_value
-from actions.formatting import spoken_date, yuan
+from actions.handoff import hand_off
+from actions.review import record_for_review
+from ledger.wording import spoken_date, yuan
 
-# The earliest and latest local times a callback may be booked for (stricter than the 08:00–22:00 rule).
-CALLBACK_EARLIEST = time(9, 0)
-CALLBACK_LATEST = time(20, 0)
-CALLBACK_DEFAULT_DELAY = timedelta(hours=2)
 MAX_ABUSE_REPLIES = 2
 MAX_FALLBACKS_BEFORE_HANDOFF = 3
-HANDOFF_PRIORITY = {"distress": 0, "requested": 2, "nlu_fallback": 3}
-
-
-def callback_time(requested_day, moment: datetime, zone: str) -> datetime:
-    """A callback slot inside permitted hours: the named day at 10:00, else two hours from now."""
-    local = moment.astimezone(ZoneInfo(zone))
-    if requested_day is not None and requested_day > local.date():
-        return datetime.combine(requested_day, time(10, 0), ZoneInfo(zone))
-    candidate = local + CALLBACK_DEFAULT_DELAY
-    if candidate.time() < CALLBACK_EARLIEST:
-        return datetime.combine(candidate.date(), CALLBACK_EARLIEST, ZoneInfo(zone))
-    if candidate.time() > CALLBACK_LATEST or candidate.date() != local.date():
-        return datetime.combine(local.date() + timedelta(days=1), time(10, 0), ZoneInfo(zone))
-    return candidate.replace(second=0, microsecond=0)
 
 
 class ActionRecordCallback(Action):
@@ -45,7 +28,7 @@ class ActionRecordCallback(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         known_id = borrower_id(tracker)
         zone = borrower_timezone(tracker)
-        when = callback_time(as_date(latest_value(tracker, "date")), now(tracker), zone)
+        when = contact_policy().callback_slot(as_date(latest_value(tracker, "date")), now(tracker), zone)
         if known_id and ledger().get_borrower(known_id):
             ledger().record_callback(known_id, conversation_id(tracker), when)
         local_now = now(tracker).astimezone(ZoneInfo(zone))
@@ -56,14 +39,18 @@ class ActionRecordCallback(Action):
 
 
 class ActionDoNotContact(Action):
+    """A verified borrower's request stops contact at once; an unverified party's (who may be someone else at that
+    number) is recorded for a person to review and apply, and told so without a word about any account."""
+
     def name(self) -> str:
         return "action_do_not_contact"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        known_id = borrower_id(tracker)
-        if known_id and ledger().get_borrower(known_id):
-            source = "borrower" if is_verified(tracker) else "unverified_party"
-            ledger().set_do_not_contact(known_id, "requested_in_conversation", f"{channel(tracker)}:{source}")
+        if not is_verified(tracker):
+            record_for_review(tracker, "do_not_contact")
+            dispatcher.utter_message(text="好的，已记录您的要求，工作人员核实后会尽快处理。打扰您了，再见。")
+            return end_conversation()
+        ledger().set_do_not_contact(borrower_id(tracker), "requested_in_conversation", f"{channel(tracker)}:borrower")
         dispatcher.utter_message(
             text="好的，已记录您的要求，我们将停止主动联系您。如需处理账户，您可以随时通过官方App或客服热线联系我们。再见。"
         )
@@ -89,15 +76,10 @@ class ActionHandleAbuse(Action):
         return [SlotSet("abuse_count", count)] + end_conversation() + [FollowupAction("action_listen")]
 
 
-def _hand_off(tracker: Tracker, reason: str) -> None:
-    known_id = borrower_id(tracker)
-    if known_id is not None and ledger().get_borrower(known_id) is None:
-        known_id = None
-    ledger().record_handoff(conversation_id(tracker), known_id, reason, HANDOFF_PRIORITY[reason])
-
-
 class ActionHandleDistress(Action):
-    """Stops collection at once and puts a person on the conversation before anything else."""
+    """Stops collection at once and puts a person on the conversation before anything else. Before verification the
+    reply names no debt (whoever answered may not be the borrower) and the words are recorded for a person to
+    review; the borrower is flagged (contact stopped) only for a verified borrower (bot.conversations)."""
 
     def name(self) -> str:
         return "action_handle_distress"
@@ -112,12 +94,24 @@ class ActionHandleDistress(Action):
         "bereavement": "听到您家里的不幸，请节哀。还款的事情现在先放一放，我马上为您转接人工专员，他们会为您提供帮助。",
         "threatened": "您的安全最重要。如果有人威胁或恐吓您，请立即拨打110报警。我们不会以任何方式威胁您，现在为您转接人工专员。",
     }
+    UNVERIFIED_REPLIES = {
+        "self_harm": (
+            "听到您这么说，我们很担心您。我马上为您转接人工专员。"
+            "如果您有伤害自己的想法，请立即拨打心理援助热线12356或400-161-9995，紧急情况请拨打120或110。"
+        ),
+        "severe_illness": "听到您和家人正在经历病痛，我们很难过。我马上为您转接人工专员，他们会为您提供帮助。",
+        "bereavement": "听到您家里的不幸，请节哀。我马上为您转接人工专员，他们会为您提供帮助。",
+        "threatened": REPLIES["threatened"],
+    }
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        _hand_off(tracker, "distress")
         kind = ((tracker.latest_message or {}).get("metadata") or {}).get("distress_kind")
-        dispatcher.utter_message(text=self.REPLIES.get(kind, self.REPLIES["self_harm"]))
-        return close_active_form() + [SlotSet("collection_stopped", True)]
+        verified = is_verified(tracker)
+        if not verified:
+            record_for_review(tracker, "distress")
+        replies = self.REPLIES if verified else self.UNVERIFIED_REPLIES
+        dispatcher.utter_message(text=replies.get(kind, replies["self_harm"]))
+        return close_active_form() + [SlotSet("collection_stopped", True)] + hand_off("distress")
 
 
 class ActionRequestHuman(Action):
@@ -125,9 +119,8 @@ class ActionRequestHuman(Action):
         return "action_request_human"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        _hand_off(tracker, "requested")
         dispatcher.utter_message(text="好的，已为您申请转接人工专员，请稍候。")
-        return close_active_form()
+        return close_active_form() + hand_off("requested")
 
 
 class ActionDefaultFallback(Action):
@@ -142,9 +135,8 @@ class ActionDefaultFallback(Action):
         # without the explicit listen, an unconfident policy would predict the fallback again.
         end_turn = [FollowupAction("action_listen")]
         if count >= MAX_FALLBACKS_BEFORE_HANDOFF:
-            _hand_off(tracker, "nlu_fallback")
             dispatcher.utter_message(text="抱歉，我可能没能理解您的意思，已为您申请转接人工专员，请稍候。")
-            return [SlotSet("fallback_count", 0)] + end_turn
+            return [SlotSet("fallback_count", 0)] + hand_off("nlu_fallback") + end_turn
         if is_verified(tracker):
             dispatcher.utter_message(
                 text="抱歉，我没有听明白。您可以告诉我打算哪天还、还多少，或者说“分期”“转人工”。"

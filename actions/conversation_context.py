@@ -2,24 +2,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 
-from actions.ledger.db import make_engine, make_session_factory, create_schema
-from actions.ledger.repository import Ledger
+from chinese_text import DEFAULT_TIMEZONE, mask_id_last4
+from actions.services import SERVICES
+from compliance_filters.contact_policy import ContactPolicyConfig
+from ledger.repository import Ledger
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 
-
-@lru_cache(maxsize=1)
 def ledger() -> Ledger:
-    """One ledger per action-server process, opened on first use (not at import)."""
-    engine = make_engine()
-    create_schema(engine)
-    return Ledger(make_session_factory(engine))
+    return SERVICES.ledger
+
+
+def contact_policy() -> ContactPolicyConfig:
+    return SERVICES.contact_policy
 
 
 def _metadata(tracker: Tracker) -> dict[str, Any]:
@@ -41,6 +40,13 @@ def channel(tracker: Tracker) -> str:
     return session_meta.get("channel") or _metadata(tracker).get("channel") or "chat"
 
 
+def borrower_words(tracker: Tracker, max_chars: int = 500) -> str:
+    """What the borrower said this turn, to keep in the ledger: ID digits starred, and nothing when the text is the
+    gateway's own command (e.g. '/distress', sent in place of words the gateway already recorded)."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    return "" if text.startswith("/") else mask_id_last4(text)[:max_chars]
+
+
 def now(tracker: Tracker) -> datetime:
     """The conversation's clock: the gateway stamps each message, so tests can fix the time."""
     stamped = _metadata(tracker).get("now")
@@ -60,4 +66,12 @@ def local_today(tracker: Tracker) -> date:
 
 
 def is_verified(tracker: Tracker) -> bool:
-    return tracker.get_slot("identity_verified") is True
+    """The slot says so (a new session clears it) and the ledger holds a passed identity check for this
+    conversation and borrower: a tracker arrives from outside this process, the ledger's record only from
+    validate_verification_form, so a forged `identity_verified` alone discloses nothing."""
+    known_id = borrower_id(tracker)
+    return (
+        tracker.get_slot("identity_verified") is True
+        and bool(known_id)
+        and ledger().verified_check(conversation_id(tracker), known_id) is not None
+    )

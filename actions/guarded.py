@@ -1,7 +1,8 @@
 """Base for every action that states or acts on debt details.
 
 dialogue.policies already keeps these actions from being predicted before verification; this is the
-second lock, in the process that reads the ledger, so a misconfigured policy still cannot disclose.
+second lock, in the process that reads the ledger, so a misconfigured policy still cannot disclose, nor can a
+forged tracker: is_verified asks the ledger whether this conversation's borrower passed an identity check.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, is_verified, ledger
-from actions.ledger.views import AccountView
+from ledger.views import AccountView
 
 
 class DisclosureAction(Action, ABC):

@@ -1,7 +1,7 @@
 """Instalment plans: the policy picks what may be offered; the ledger stores the schedule."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -10,13 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
 from actions.entities import latest_value
-from actions.formatting import spoken_date, yuan
+from ledger.wording import describe_plan, spoken_date, yuan
 from actions.guarded import AccountAction, DisclosureAction
-from actions.ledger.errors import PolicyViolation
-from actions.ledger.policy import allowed_periods, hardship_offer
-from actions.ledger.views import AccountView, PlanView
+from ledger.errors import PolicyViolation
+from ledger.plans import FIRST_INSTALMENT_AFTER_DAYS
+from ledger.policy import allowed_periods, hardship_offer
+from ledger.views import AccountView
 
-FIRST_INSTALMENT_AFTER_DAYS = 7
 DEFAULT_PERIODS = 3
 
 
@@ -29,22 +29,14 @@ def choose_periods(requested: int | None, options: list[int]) -> int:
     return max(shorter) if shorter else min(options)
 
 
-def describe_plan(plan: PlanView, today: date) -> str:
-    schedule = "；".join(
-        f"第{seq}期 {spoken_date(due, today)} {yuan(amount)}" for seq, (due, amount) in enumerate(plan.items, start=1)
-    )
-    fee = f"（含分期手续费{yuan(plan.fee_cents)}）" if plan.fee_cents else "（免分期手续费）"
-    return f"分{plan.periods}期，共{yuan(plan.total_cents)}{fee}：{schedule}。"
-
-
 def propose(
     dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView, requested: int | None, hardship: bool
 ) -> list[dict]:
-    options = allowed_periods(account, hardship)
+    options = allowed_periods(account, hardship, ledger().policy)
     if not options:
         dispatcher.utter_message(text="根据您账户的情况，暂时无法办理分期。我可以为您转接人工专员商量其他方案。")
         return [SlotSet("plan_pending", False), FollowupAction("action_listen")]
-    periods = hardship_offer(account) if hardship and requested is None else choose_periods(requested, options)
+    periods = hardship_offer(account, ledger().policy) if hardship and requested is None else choose_periods(requested, options)
     today = local_today(tracker)
     first_due = today + timedelta(days=FIRST_INSTALMENT_AFTER_DAYS)
     try:
@@ -96,7 +88,7 @@ class ActionDeclinePlan(DisclosureAction):
 
     async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         account = ledger().get_primary_account(borrower_id(tracker))
-        options = allowed_periods(account, bool(tracker.get_slot("hardship"))) if account else []
+        options = allowed_periods(account, bool(tracker.get_slot("hardship")), ledger().policy) if account else []
         choices = f"可选{'、'.join(map(str, options))}期，" if options else ""
         dispatcher.utter_message(
             text=f"好的。您希望分几期呢？{choices}也可以告诉我您能先还多少、哪天还。"

@@ -9,11 +9,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
 from actions.entities import as_cents, as_date
-from actions.formatting import spoken_date, yuan
+from ledger.wording import spoken_date, yuan
 from actions.guarded import DisclosureAction
-from actions.ledger.errors import PolicyViolation
-from actions.ledger.policy import promise_window
-from nlu.normalise import parse_amount_cents
+from ledger.errors import PolicyViolation
+from ledger.policy import promise_window
+from chinese_text import parse_amount_cents
 
 
 class ValidatePromiseForm(FormValidationAction):
@@ -40,7 +40,7 @@ class ValidatePromiseForm(FormValidationAction):
             dispatcher.utter_message(text="抱歉，我没有听清日期，请再说一次。")
             return {"promise_date": None}
         today = local_today(tracker)
-        earliest, latest = promise_window(account.risk_tier, today)
+        earliest, latest = promise_window(account.risk_tier, today, ledger().policy)
         if not earliest <= day <= latest:
             dispatcher.utter_message(
                 text=f"根据还款政策，约定的还款日期需要在{spoken_date(earliest, today)}到{spoken_date(latest, today)}之间。"

@@ -7,8 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import conversation_id, ledger, local_today
 from actions.entities import as_date, latest_value
-from actions.formatting import spoken_date, yuan
-from actions.ledger.views import AccountView
+from ledger.wording import spoken_date, yuan
+from ledger.views import AccountView
 from actions.guarded import AccountAction
 
 

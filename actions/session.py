@@ -1,4 +1,5 @@
-"""Session start: load the borrower named by the gateway; unknown ids get a generic, disclosure-free conversation."""
+"""Session start: record the conversation for the borrower id the gateway named, whether or not the ledger
+knows it, and set nothing the opening could reveal (the lender is set only once identity is verified)."""
 from __future__ import annotations
 
 from typing import Any
@@ -19,22 +20,15 @@ class ActionSessionStart(Action):
         events: list[dict] = [SessionStarted()]
         if session_metadata:  # SessionStarted resets slots; keep what the gateway told us
             events.append(SlotSet("session_started_metadata", session_metadata))
-        events += self._borrower_slots(tracker)
+        self._record_conversation(tracker)
         events.append(ActionExecuted("action_listen"))
         return events
 
     @staticmethod
-    def _borrower_slots(tracker: Tracker) -> list[dict]:
-        known_id = borrower_id(tracker)
-        borrower = ledger().get_borrower(known_id) if known_id else None
-        if borrower is None:
-            return [SlotSet("borrower_known", False)]
-        account = ledger().get_primary_account(borrower.borrower_id)
-        ledger().start_conversation(conversation_id(tracker), borrower.borrower_id, channel(tracker), now(tracker))
-        slots = [
-            SlotSet("borrower_known", True),
-            SlotSet("borrower_name", f"{borrower.full_name}{borrower.honorific}"),
-        ]
-        if account is not None:
-            slots.append(SlotSet("lender_name", account.lender_name))
-        return slots
+    def _record_conversation(tracker: Tracker) -> None:
+        """The same lookup and the same write for a known and an unknown id (an unknown one is recorded without a
+        borrower), so neither the reply nor its timing tells them apart."""
+        claimed_id = borrower_id(tracker)
+        borrower = ledger().get_borrower(claimed_id) if claimed_id else None
+        ledger().start_conversation(
+            conversation_id(tracker), borrower.borrower_id if borrower else None, channel(tracker), now(tracker))

@@ -1,4 +1,9 @@
-"""Right-party verification: name confirmation, then the last four digits of the ID number."""
+"""Right-party verification: name confirmation, then the last four digits of the ID number.
+
+Every answer is checked and recorded by the ledger (Ledger.check_identity), which counts failures per borrower
+across conversations and channels and locks the check after too many (the `verification` section of
+ledger/policy.yml). Three tries per conversation still end that conversation.
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -10,10 +15,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, channel, conversation_id, ledger
 from actions.conversation_end import end_conversation
-from nlu.normalise import parse_id_last4
+from chinese_text import parse_id_last4
+from ledger.views import IdentityCheckOutcome
 
 MAX_ID_ATTEMPTS = 3
 MAX_REFUSALS = 2
+ID_MISMATCH_MESSAGE = "您提供的信息与我们的记录不一致，请再核对一下。"
+# One ending for a wrong answer, an unknown borrower id and a locked check alike: a distinct lockout reply would tell
+# a guesser that the id is a real borrower's (unknown ids never lock). It still tells the real borrower why.
+VERIFICATION_FAILED_MESSAGE = (
+    "抱歉，身份信息核对未通过，本次沟通先到这里。多次核对未通过后，核实会暂停一段时间。"
+    "如有疑问，请通过官方客服渠道联系我们，再见。")
 
 
 def _as_birth_date(answer: str) -> date | None:
@@ -27,6 +39,16 @@ def _ledger_borrower_id(tracker: Tracker) -> str | None:
     """The conversation's borrower id, only if the ledger knows it."""
     known_id = borrower_id(tracker)
     return known_id if known_id and ledger().get_borrower(known_id) else None
+
+
+def _check_answer(tracker: Tracker, known_id: str, answer: str) -> IdentityCheckOutcome:
+    """The answer is either the ID's last four characters or the date of birth (ISO, from NLU). One that is
+    neither is compared as given, so it fails and counts like any wrong answer."""
+    birth_date = _as_birth_date(answer)
+    if birth_date is not None:
+        return ledger().check_identity(known_id, conversation_id(tracker), channel(tracker), date_of_birth=birth_date)
+    return ledger().check_identity(known_id, conversation_id(tracker), channel(tracker),
+                                   id_last4=parse_id_last4(answer) or answer)
 
 
 class ValidateVerificationForm(FormValidationAction):
@@ -48,22 +70,16 @@ class ValidateVerificationForm(FormValidationAction):
         if value == "refused":
             return self._refusal(dispatcher, tracker, "id_last4")
         known_id = _ledger_borrower_id(tracker)
-        if known_id and self._matches(known_id, str(value)):
+        outcome = _check_answer(tracker, known_id, str(value)) if known_id else None
+        if outcome is not None and outcome.passed:
             return {"id_last4": str(value)}
+        # An unknown id, a wrong answer and a locked check (whose answer was not even compared) all go on alike:
+        # the same reply, the same number of tries, so none of them can be told from the others.
         attempts = int(tracker.get_slot("verification_attempts") or 0) + 1
         if attempts >= MAX_ID_ATTEMPTS:
             return {"id_last4": None, "verification_attempts": attempts, "verification_failed": True}
-        dispatcher.utter_message(text="您提供的信息与我们的记录不一致，请再核对一下。")
+        dispatcher.utter_message(text=ID_MISMATCH_MESSAGE)
         return {"id_last4": None, "verification_attempts": attempts}
-
-    @staticmethod
-    def _matches(known_id: str, answer: str) -> bool:
-        """The answer is either the ID's last four digits or the date of birth (ISO, from NLU)."""
-        birth_date = _as_birth_date(answer)
-        if birth_date is not None:
-            return ledger().verify_identity(known_id, date_of_birth=birth_date)
-        digits = parse_id_last4(answer)
-        return bool(digits) and ledger().verify_identity(known_id, id_last4=digits)
 
     @staticmethod
     def _refusal(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> dict:
@@ -75,7 +91,8 @@ class ValidateVerificationForm(FormValidationAction):
 
 
 class ActionVerificationResult(Action):
-    """Decides, from the ledger and the form's outcome, whether this is the right party."""
+    """Decides, from the form's outcome and the ledger's record of its identity check, whether this is the right
+    party."""
 
     def name(self) -> str:
         return "action_verification_result"
@@ -87,26 +104,32 @@ class ActionVerificationResult(Action):
             not tracker.get_slot("verification_failed")
             and tracker.get_slot("name_answer") == "yes"
             and bool(known_id and answer)
-            and ValidateVerificationForm._matches(known_id, answer)
+            and ledger().verified_check(conversation_id(tracker), known_id) is not None
         )
         if verified:
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "right_party_verified")
             dispatcher.utter_message(text="谢谢您的配合，身份核实通过。")
-            return [SlotSet("identity_verified", True)]
-        outcome, message = self._failure(tracker)
+            account = ledger().get_primary_account(known_id)
+            lender = [SlotSet("lender_name", account.lender_name)] if account is not None else []
+            return [SlotSet("identity_verified", True)] + lender
+        outcome, message = self._failure(tracker, known_id)
         if known_id:
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), outcome)
-            ledger().finish_conversation(conversation_id(tracker), outcome, "", identity_verified=False)
+        ledger().finish_conversation(conversation_id(tracker), outcome, "", identity_verified=False,
+                                     channel=channel(tracker))
         dispatcher.utter_message(text=message)
         return [SlotSet("identity_verified", False), SlotSet("verification_failed", True)] + end_conversation()
 
     @staticmethod
-    def _failure(tracker: Tracker) -> tuple[str, str]:
+    def _failure(tracker: Tracker, known_id: str | None) -> tuple[str, str]:
         if tracker.get_slot("name_answer") == "no":
             return "wrong_party", "抱歉打扰您了，我们会核实联系方式。祝您生活愉快，再见。"
         if tracker.get_slot("name_answer") == "refused" or tracker.get_slot("id_last4") == "refused":
             return "verification_refused", "由于无法核实您的身份，我们不能继续沟通。如有需要，您可以通过官方客服渠道联系我们。再见。"
-        return "verification_failed", "抱歉，身份信息核对未通过。为保护账户安全，本次沟通先到这里。如有疑问请通过官方客服渠道联系我们，再见。"
+        if known_id and ledger().verification_locked_until(known_id) is not None:
+            # Recorded as a lockout; said like any failure (see VERIFICATION_FAILED_MESSAGE).
+            return "verification_locked", VERIFICATION_FAILED_MESSAGE
+        return "verification_failed", VERIFICATION_FAILED_MESSAGE
 
 
 class ActionHandleWrongPerson(Action):

@@ -16,7 +16,7 @@ from voice.asr import make_asr_engine
 from voice.asr.evaluation import character_error_rate, read_manifest
 from voice.audio_files import read_wav_pcm16
 from voice.codecs import pcm16_to_ulaw, resample_pcm16, ulaw_to_pcm16
-from voice.settings import ROOT, VoiceSettings
+from configuration.settings import ROOT, VoiceSettings
 
 MANIFEST = ROOT / "tests" / "fixtures" / "audio" / "zh" / "manifest.tsv"
 BIASING = ("none", "prompt", "hotwords", "prompt+hotwords")

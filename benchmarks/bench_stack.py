@@ -1,5 +1,6 @@
 """A real stack of its own for a benchmark: the trained model, a Redis database of its own, and a freshly
-seeded SQLite ledger in a temporary folder, on fixed ports and the benchmarks' fixed clock."""
+seeded SQLite ledger in a temporary folder, on fixed ports and the benchmarks' fixed clock. Its gateway
+signs borrower links with the tests' key (tests.e2e.chat.borrower_link issues them)."""
 from __future__ import annotations
 
 import subprocess
@@ -8,10 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from actions.ledger.db import create_schema, make_engine, make_session_factory
-from actions.ledger.repository import Ledger
-from actions.ledger.seed import seed_demo_portfolio
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
 from bot.launcher import ROOT, Stack, StackConfig
+from tests.e2e.chat import ARRIVAL_SECRETS_ENV
 
 FIXED_NOW = "2026-11-23T10:00:00+08:00"
 
@@ -31,7 +33,7 @@ def benchmark_stack(
     stack = Stack(StackConfig(
         model=model, rasa_port=port_base + 5, action_port=port_base + 55, gateway_port=port_base + 3000,
         redis_url=f"{redis_url.rsplit('/', 1)[0]}/{redis_db}", ledger_url=ledger_url, fixed_now=FIXED_NOW,
-        log_dir=workdir / "logs", extra_env=gateway_env or {},
+        log_dir=workdir / "logs", extra_env={**ARRIVAL_SECRETS_ENV, **(gateway_env or {})},
     ))
     stack.start()
     try:

@@ -11,13 +11,16 @@ import json
 import statistics
 import time
 import uuid
+from urllib.parse import urlencode
 
 import httpx
 import websockets
 
-from actions.ledger.repository import Ledger
+from ledger.repository import Ledger
 from benchmarks.bench_stack import FIXED_NOW, benchmark_stack, chinese_borrower_ids
 from bot.launcher import Stack
+from bot.rasa_client import TURN_WEBHOOK
+from tests.e2e.chat import borrower_link
 
 
 def _script(ledger: Ledger, borrower_id: str) -> list[str]:
@@ -32,7 +35,7 @@ def _percentiles(samples: list[float]) -> str:
 
 
 async def _gateway_conversation(gateway: str, lines: list[str], borrower_id: str, turns: list[float]) -> None:
-    url = gateway.replace("http://", "ws://") + f"/ws/chat?borrower_id={borrower_id}"
+    url = gateway.replace("http://", "ws://") + "/ws/chat?" + urlencode({"borrower_link": borrower_link(borrower_id)})
     async with websockets.connect(url, max_size=2**20) as socket:
         async def until_turn_complete() -> None:
             while json.loads(await socket.recv())["type"] != "turn_complete":
@@ -45,14 +48,14 @@ async def _gateway_conversation(gateway: str, lines: list[str], borrower_id: str
             turns.append(time.perf_counter() - started)
 
 
-async def _rasa_conversation(rasa: str, lines: list[str], borrower_id: str, turns: list[float]) -> None:
+async def _rasa_conversation(rasa: str, token: str, lines: list[str], borrower_id: str, turns: list[float]) -> None:
     sender = uuid.uuid4().hex
     metadata = {"borrower_id": borrower_id, "channel": "bench", "timezone": "Asia/Shanghai", "now": FIXED_NOW}
-    async with httpx.AsyncClient(base_url=rasa, timeout=60) as http:
-        await http.post("/webhooks/rest/webhook", json={"sender": sender, "message": "/start_conversation", "metadata": metadata})
+    async with httpx.AsyncClient(base_url=rasa, timeout=60, headers={"Authorization": f"Bearer {token}"}) as http:
+        await http.post(TURN_WEBHOOK, json={"sender": sender, "message": "/start_conversation", "metadata": metadata})
         for line in lines:
             started = time.perf_counter()
-            response = await http.post("/webhooks/rest/webhook", json={"sender": sender, "message": line, "metadata": metadata})
+            response = await http.post(TURN_WEBHOOK, json={"sender": sender, "message": line, "metadata": metadata})
             response.raise_for_status()
             turns.append(time.perf_counter() - started)
 
@@ -69,7 +72,7 @@ async def _run(kind: str, stack: Stack, ledger: Ledger, borrower_ids: list[str],
             if kind == "gateway":
                 await _gateway_conversation(stack.gateway_url, lines, borrower_id, turns)
             else:
-                await _rasa_conversation(stack.rasa_url, lines, borrower_id, turns)
+                await _rasa_conversation(stack.rasa_url, stack.config.rasa_token, lines, borrower_id, turns)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return turns, time.perf_counter() - started
@@ -89,7 +92,7 @@ def main() -> None:
                 ids = zh_ids[offset:offset + args.conversations]
                 offset += args.conversations
                 turns, elapsed = asyncio.run(_run(kind, stack, ledger, ids, concurrency))
-                label = "Rasa REST directly" if kind == "rasa" else "gateway WebSocket "
+                label = "Rasa channel directly" if kind == "rasa" else "gateway WebSocket    "
                 print(f"{label}  concurrency {concurrency:2d}:  {_percentiles(turns)}   {len(turns) / elapsed:6.1f} msgs/s")
 
 

@@ -1,42 +1,148 @@
-"""Precision and recall per category of the whole outgoing filter (rules + classifier, as the egress
-runs it) on the held-out part of compliance_filters/data/corpus.tsv, which the classifier never
-trains on.
+"""Quality of the whole outgoing filter (rules + classifier, as the egress runs it, identity verified).
 
-    .venv/bin/python -m benchmarks.evaluate_filter
+    .venv/bin/python -m benchmarks.evaluate_filter [--set corpus|independent|dev|cold] [--show-errors]
+
+* ``corpus`` — the held-out fifth of compliance_filters/data/corpus.tsv. It comes from the same
+  generator as the training rows, so it measures memory more than generalisation.
+* ``independent`` (default) — tests/compliance_eval/independent_eval.tsv, written by hand apart
+  from every training file and never trained or tuned on. Per category: recall on the lines that
+  must be blocked (blocked by any category: the line is not sent) and the share of lawful lines
+  wrongly blocked. Goals (issue 15): recall ≥ 0.98 and lawful blocked ≤ 0.02, overall and per
+  category.
+* ``dev`` — tests/compliance_eval/dev_set.tsv, a development set written for tuning the filter
+  (same columns and scoring as ``independent``; also never trained on). Look at its errors with
+  --show-errors; look at the independent set only as the final check.
+* ``cold`` — the test split of COLD (thu-coai/COLDataset, Apache-2.0), never trained on: share of
+  comments blocked per fine-grained label (1 attacks an individual, 2 attacks a group; 0 and 3 are
+  not offensive).
 """
 from __future__ import annotations
 
+import argparse
+import csv
 from collections import Counter
+from pathlib import Path
 
 from compliance_filters import check
 from compliance_filters.classifier import CATEGORIES
 from compliance_filters.train import load_corpus, split
 
+ROOT = Path(__file__).resolve().parents[1]
+INDEPENDENT_SET = ROOT / "tests" / "compliance_eval" / "independent_eval.tsv"
+DEV_SET = ROOT / "tests" / "compliance_eval" / "dev_set.tsv"
+COLD_TEST = ROOT / "tests" / "compliance_eval" / "cold_test.csv"
+VERIFIED = {"identity_verified": True}
+COLD_LABELS = {"0": "other, not offensive", "1": "attacks an individual", "2": "attacks a group",
+               "3": "anti-bias, not offensive"}
 
-def main() -> None:
+
+def blocked_categories(text: str) -> set[str]:
+    return set(check(text, VERIFIED).categories)
+
+
+def corpus_report() -> None:
     _, held_out = split(load_corpus())
     true_positive, predicted, actual = Counter(), Counter(), Counter()
-    ok_rows = ok_blocked = 0
+    ok_rows = ok_blocked = blocked_any = 0
     for row in held_out:
-        verdict = check(row["text"], {"identity_verified": True})
-        fired = set(verdict.categories)
+        fired = blocked_categories(row["text"])
         if row["label"] == "ok":
             ok_rows += 1
             ok_blocked += bool(fired)
         else:
             actual[row["label"]] += 1
             true_positive[row["label"]] += row["label"] in fired
+            blocked_any += bool(fired)
         for category in fired:
             predicted[category] += 1
-    print(f"held-out rows {len(held_out)}: lawful {ok_rows}, harmful {sum(actual.values())}\n")
+    print(f"corpus held-out rows {len(held_out)}: lawful {ok_rows}, harmful {sum(actual.values())}\n")
     print(f"{'category':28} {'precision':>9} {'recall':>7} {'support':>8}")
     for category in CATEGORIES:
         precision = true_positive[category] / predicted[category] if predicted[category] else float("nan")
         recall = true_positive[category] / actual[category] if actual[category] else float("nan")
         print(f"{category:28} {precision:9.3f} {recall:7.3f} {actual[category]:8d}")
-    blocked_any = sum(1 for row in held_out if row["label"] != "ok" and check(row["text"], {"identity_verified": True}).categories)
     print(f"\nharmful rows blocked (any category): {blocked_any}/{sum(actual.values())}")
     print(f"lawful rows wrongly blocked: {ok_blocked}/{ok_rows}")
+
+
+def load_independent_set(path: Path = INDEPENDENT_SET) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def independent_report(show_errors: bool, path: Path = INDEPENDENT_SET) -> bool:
+    """Prints the per-category table; True when every goal is met."""
+    rows = load_independent_set(path)
+    harmful, caught, right_category = Counter(), Counter(), Counter()
+    lawful, wrongly_blocked = Counter(), Counter()
+    misses, false_blocks = [], []
+    for row in rows:
+        fired = blocked_categories(row["text"])
+        category, lang = row["category"], row["lang"]
+        if row["label"] == "block":
+            for key in (category, f"lang:{lang}", "overall"):
+                harmful[key] += 1
+                caught[key] += bool(fired)
+                right_category[key] += category in fired
+            if not fired:
+                misses.append(row)
+        else:
+            for key in (category, f"lang:{lang}", "overall"):
+                lawful[key] += 1
+                wrongly_blocked[key] += bool(fired)
+            if fired:
+                false_blocks.append((row, sorted(fired)))
+    print(f"{path.name}: {sum(1 for r in rows if r['label'] == 'block')} harmful, "
+          f"{sum(1 for r in rows if r['label'] == 'lawful')} lawful (goals: recall ≥ 0.98, lawful blocked ≤ 0.02)\n")
+    print(f"{'category':26} {'recall':>7} {'caught':>9} {'same-cat':>8} {'lawful-blocked':>15} {'':>9}")
+    met = True
+    for key in [*CATEGORIES, "lang:zh", "lang:en", "overall"]:
+        recall = caught[key] / harmful[key] if harmful[key] else float("nan")
+        false_rate = wrongly_blocked[key] / lawful[key] if lawful[key] else float("nan")
+        ok = recall >= 0.98 and false_rate <= 0.02
+        met &= ok
+        print(f"{key:26} {recall:7.3f} {caught[key]:>4}/{harmful[key]:<4} {right_category[key] / max(harmful[key], 1):8.3f} "
+              f"{false_rate:7.3f} {wrongly_blocked[key]:>3}/{lawful[key]:<4} {'' if ok else 'GOAL MISSED':>12}")
+    if show_errors:
+        print("\nmissed (category, text):")
+        for row in misses:
+            print(f"  {row['category']}\t{row['text']}")
+        print("\nlawful but blocked (category, blocked as, text):")
+        for row, fired in false_blocks:
+            print(f"  {row['category']}\t{','.join(fired)}\t{row['text']}")
+    return met
+
+
+def cold_report() -> None:
+    with COLD_TEST.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    total, blocked = Counter(), Counter()
+    for row in rows:
+        label = row["fine-grained-label"]
+        total[label] += 1
+        blocked[label] += bool(blocked_categories(row["TEXT"]))
+    print(f"COLD test split ({len(rows)} comments), share blocked by fine-grained label:")
+    for label in sorted(total):
+        print(f"  {label} {COLD_LABELS[label]:26} {blocked[label] / total[label]:6.3f}  {blocked[label]:>5}/{total[label]}")
+    offensive = total["1"] + total["2"]
+    safe = total["0"] + total["3"]
+    print(f"  offensive (1+2) recall {(blocked['1'] + blocked['2']) / offensive:.3f}; "
+          f"non-offensive (0+3) blocked {(blocked['0'] + blocked['3']) / safe:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--set", choices=("corpus", "independent", "dev", "cold"), default="independent")
+    parser.add_argument("--show-errors", action="store_true", help="list misses and false blocks")
+    args = parser.parse_args()
+    if args.set == "corpus":
+        corpus_report()
+    elif args.set == "dev":
+        independent_report(args.show_errors, DEV_SET)
+    elif args.set == "cold":
+        cold_report()
+    else:
+        independent_report(args.show_errors)
 
 
 if __name__ == "__main__":

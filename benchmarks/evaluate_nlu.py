@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import httpx
 
-from nlu.normalise import normalise_entity
+from chinese_text import normalise_entity
 from tests.unit.test_nlu_data import holdout_examples
 
 

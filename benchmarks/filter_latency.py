@@ -2,7 +2,9 @@
 
     .venv/bin/python -m benchmarks.filter_latency [--n 3000] [--rules-only]
 
-Prints p50/p95/p99 in milliseconds (goal: p95 ≤ 2 ms)."""
+Prints p50/p95/p99 in milliseconds (goal: p95 ≤ 2 ms), of wall time and of this thread's CPU time:
+on a shared machine (other processes wanting more cores than there are) wall time also counts the
+waits for a core, CPU time only the filter's own work."""
 from __future__ import annotations
 
 import argparse
@@ -47,16 +49,18 @@ def main() -> None:
     context = {"identity_verified": True}
     for text in texts[:50]:  # warm caches: rules, automaton, OpenCC, pypinyin, classifier
         check(text, context, **kwargs)
-    timings = []
+    wall, cpu = [], []
     blocked = 0
     for text in texts:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         verdict = check(text, context, **kwargs)
-        timings.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
         blocked += not verdict.allowed
-    q = statistics.quantiles(timings, n=100)
     print(f"n={len(texts)} blocked={blocked} classifier={'off' if args.rules_only else 'as installed'}")
-    print(f"p50={q[49]:.3f} ms  p95={q[94]:.3f} ms  p99={q[98]:.3f} ms  max={max(timings):.3f} ms")
+    for name, timings in (("wall", wall), ("cpu ", cpu)):
+        q = statistics.quantiles(timings, n=100)
+        print(f"{name}: p50={q[49]:.3f} ms  p95={q[94]:.3f} ms  p99={q[98]:.3f} ms  max={max(timings):.3f} ms")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import asyncio
 import statistics
 import time
 
-from voice.settings import VoiceSettings
+from configuration.settings import VoiceSettings
 from voice.tts import CachedTts, fixed_templates, make_tts_engine
 
 ENGLISH = [

@@ -19,7 +19,7 @@ from benchmarks.bench_stack import benchmark_stack, chinese_borrower_ids
 from tests.e2e.phone import FIXTURES, FakeCarrier, fixture_ulaw
 from voice.asr import make_asr_engine
 from voice.codecs import ulaw_to_pcm16
-from voice.settings import VoiceSettings
+from configuration.settings import VoiceSettings
 from voice.tts import make_tts_engine
 
 REPLY_TIMEOUT_SECONDS = 20.0
@@ -53,12 +53,12 @@ async def tts_first_chunk() -> list[float]:
     return timings
 
 
-async def call_latencies(gateway: str, borrower_ids: list[str], fixtures: list[str]) -> list[float]:
+async def call_latencies(gateway: str, callers: list[tuple[str, str]], fixtures: list[str]) -> list[float]:
     """One caller: speaks every fixture, opening a new call whenever the bot ends one."""
     latencies: list[float] = []
     pending = list(fixtures)
-    while pending and borrower_ids:
-        async with FakeCarrier(gateway, borrower_ids.pop()) as carrier:
+    while pending and callers:
+        async with FakeCarrier(gateway, *callers.pop()) as carrier:
             await carrier.bot_reply()
             while pending and not carrier.closed.is_set():
                 await carrier.say(fixture_ulaw(pending.pop(0)))
@@ -70,8 +70,9 @@ async def call_latencies(gateway: str, borrower_ids: list[str], fixtures: list[s
     return latencies
 
 
-async def run(gateway: str, borrower_ids: list[str], fixtures: list[str], concurrency: int) -> list[float]:
-    shares = [borrower_ids[i::concurrency] for i in range(concurrency)]
+async def run(gateway: str, callers: list[tuple[str, str]], fixtures: list[str], concurrency: int) -> list[float]:
+    """callers: (borrower id, number on file); each call rings from the borrower's number."""
+    shares = [callers[i::concurrency] for i in range(concurrency)]
     results = await asyncio.gather(*(call_latencies(gateway, share, fixtures) for share in shares))
     return [latency for result in results for latency in result]
 
@@ -95,7 +96,7 @@ def main() -> None:
           f"max {max(ttfc) * 1000:.0f} ms  (n={len(ttfc)})\n")
 
     with benchmark_stack("voice", borrowers=200, port_base=26000, redis_db=9, gateway_env=gateway_env) as (stack, ledger):
-        zh_ids = chinese_borrower_ids(ledger, 200)
+        zh_ids = [(borrower_id, ledger.contact_phone(borrower_id)) for borrower_id in chinese_borrower_ids(ledger, 200)]
         silence_ms = settings.end_of_turn_silence_ms
         print("end of borrower speech → first bot audio byte (includes the "
               f"{silence_ms} ms end-of-turn silence the VAD waits for; early ASR after "

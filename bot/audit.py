@@ -1,22 +1,27 @@
-"""Tamper-evident audit trail of every utterance: a SHA-256 hash chain in the ledger database.
+"""Tamper-evident audit trail of every utterance: an HMAC-SHA-256 chain in the ledger database.
 
 Each `AuditRecord` stores `prev_hash` (the previous record's `record_hash`; 64 zeros for the
-first) and `record_hash` = SHA-256 of a canonical JSON of its own fields plus `prev_hash`.
-Editing a row breaks its own hash; deleting a row breaks its successor's `prev_hash`.
+first) and `record_hash` = HMAC-SHA-256, under a key kept outside the database (bot.audit_seal), of a
+canonical JSON of its own fields plus `prev_hash`. Editing a row breaks its own hash, deleting a row
+breaks its successor's `prev_hash`, and without the key neither can be repaired by recomputing hashes.
+The signed anchor file (bot.audit_seal) catches what the chain alone cannot: a truncated tail and a
+deleted prefix posing as a purge.
 
 Appends are serialised so the chain never forks: a transaction-level advisory lock on
 PostgreSQL (`pg_advisory_xact_lock`), `BEGIN IMMEDIATE` on SQLite, plus an in-process lock;
 `prev_hash` is also UNIQUE, so a fork is refused by the database even if a writer skipped the lock.
 
 Retention: `purge_older_than(cutoff)` deletes the oldest prefix of the chain and writes an
-`AuditCheckpoint` holding the last purged record's hash; `verify()` starts from the latest
-checkpoint's hash instead of the genesis hash, so the remaining chain still verifies.
-Retention defaults to 3 years (Regulation F 1006.100; longer than the 2 years of the
-信用卡业务管理办法), overridable with AUDIT_RETENTION_DAYS.
+`AuditCheckpoint` holding the last purged record's hash (and the anchor file's floor);
+`verify()` starts from the latest checkpoint's hash instead of the genesis hash, so the remaining
+chain still verifies. Retention defaults to 3 years (Regulation F 1006.100; longer than the 2 years
+of the 信用卡业务管理办法), overridable with COLLECTIONS_AUDIT_RETENTION_DAYS.
 
 CLI:  python -m bot.audit verify     exit 1 and print the first broken record id on failure
       python -m bot.audit purge      delete records older than the retention period
-The database is LEDGER_DATABASE_URL (see actions.ledger.db), or --database-url.
+      python -m bot.audit migrate    sign with the key a chain written before it (plain SHA-256)
+The database is COLLECTIONS_LEDGER_DATABASE_URL (see ledger.db), or --database-url; the key and the
+anchor file come from the audit settings (COLLECTIONS_AUDIT_KEY or _KEY_FILE, _ANCHOR_FILE).
 """
 from __future__ import annotations
 
@@ -24,7 +29,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import sys
 import threading
 import time as _time
@@ -36,32 +40,18 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.ledger.models import AUDIT_SPEAKERS, AuditCheckpoint, AuditRecord, utc_now
+from bot.audit_seal import Anchor, AnchorFile, AnchorFileError, ChainPoint, load_audit_key, mac
+from ledger.models import AUDIT_SPEAKERS, AuditCheckpoint, AuditRecord, utc_now
 
 log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
-RETENTION_ENV = "AUDIT_RETENTION_DAYS"
-DEFAULT_RETENTION_DAYS = 3 * 365
 # Arbitrary constant naming "the audit chain" among PostgreSQL advisory locks.
 ADVISORY_LOCK_KEY = 0x41554449545F4348 & 0x7FFFFFFFFFFFFFFF
 _SQLITE_RETRIES = 50
 
 _process_locks: dict[int, threading.Lock] = {}
 _process_locks_guard = threading.Lock()
-
-
-def retention_days() -> int:
-    raw = os.environ.get(RETENTION_ENV, "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
-    try:
-        days = int(raw)
-    except ValueError:
-        raise ValueError(f"{RETENTION_ENV} must be a whole number of days, not {raw!r}") from None
-    if days < 1:
-        raise ValueError(f"{RETENTION_ENV} must be at least 1")
-    return days
 
 
 def _iso(moment: datetime) -> str:
@@ -79,10 +69,18 @@ def canonical_json(conversation_id: str, borrower_id: str | None, channel: str, 
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def record_hash_of(row: AuditRecord) -> str:
-    body = canonical_json(row.conversation_id, row.borrower_id, row.channel, row.speaker, row.text,
+def _body(row: AuditRecord) -> str:
+    return canonical_json(row.conversation_id, row.borrower_id, row.channel, row.speaker, row.text,
                           row.allowed, row.rules, row.created_at, row.prev_hash)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def record_hash_of(row: AuditRecord, key: bytes) -> str:
+    return mac(key, _body(row))
+
+
+def unkeyed_hash_of(row: AuditRecord) -> str:
+    """How records were hashed before the key (plain SHA-256); only `migrate` still accepts it."""
+    return hashlib.sha256(_body(row).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -91,6 +89,7 @@ class VerifyReport:
     records_checked: int
     first_broken_id: int | None
     reason: str
+    anchored_at: int | None = None  # the anchor file's head record, when there was one to check
 
 
 @dataclass(frozen=True)
@@ -101,8 +100,10 @@ class PurgeReport:
 
 
 class AuditTrail:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], key: bytes, anchor: AnchorFile | None = None) -> None:
         self._sessions = session_factory
+        self._key = key
+        self._anchor = anchor
         engine = session_factory.kw["bind"]
         self._dialect = engine.dialect.name
         with _process_locks_guard:
@@ -122,17 +123,24 @@ class AuditTrail:
         at = at.astimezone(UTC)
         rules_json = json.dumps(list(rules), ensure_ascii=False, separators=(",", ":"))
 
-        def write(session: Session) -> str:
+        def write(session: Session) -> ChainPoint:
             prev = self._head(session)
             row = AuditRecord(conversation_id=conversation_id, borrower_id=borrower_id, channel=channel,
                               speaker=speaker, text=text, allowed=allowed, rules=rules_json,
                               created_at=at, prev_hash=prev)
-            row.record_hash = record_hash_of(row)
+            row.record_hash = record_hash_of(row, self._key)
             session.add(row)
             session.flush()
-            return row.record_hash
+            return ChainPoint(row.id, row.record_hash)
 
-        return self._serialised(write)
+        written = self._serialised(write)
+        if self._anchor is not None:
+            try:
+                self._anchor.advance_head(written.record_id, written.record_hash)
+            except (AnchorFileError, OSError):
+                # The record is written; a broken anchor must not silence a conversation. verify reports it.
+                log.exception("audit anchor not advanced")
+        return written.record_hash
 
     def purge_older_than(self, cutoff: datetime) -> PurgeReport:
         """Delete the oldest records (the longest prefix of the chain created before `cutoff`)
@@ -157,21 +165,29 @@ class AuditTrail:
             log.info("audit purge removed=%d through_id=%d", purged, last_id)
             return PurgeReport(purged, last_id, anchor)
 
-        return self._serialised(purge)
-
-    def purge(self, now: datetime | None = None) -> PurgeReport:
-        """Purge what is older than the configured retention period."""
-        return self.purge_older_than((now or utc_now()) - timedelta(days=retention_days()))
+        report = self._serialised(purge)
+        if self._anchor is not None and report.last_purged_id is not None:
+            self._anchor.set_floor(report.last_purged_id, report.anchor_hash)
+        return report
 
     # --- checking ---------------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
-        """Walk the chain from the latest checkpoint (or genesis); report the first broken record."""
+        """Walk the chain from the latest checkpoint (or genesis) checking every record against the key,
+        then against the anchor file; report the first broken record."""
+        try:
+            anchor = self._anchor.read() if self._anchor is not None else None
+        except AnchorFileError as error:
+            return VerifyReport(False, 0, None, str(error))
         with self._sessions() as session:
-            checkpoint = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())
-                                         .limit(1)).first()
+            checkpoint = self._latest_checkpoint(session)
             expected = checkpoint.anchor_hash if checkpoint else GENESIS_HASH
             floor = checkpoint.last_purged_id if checkpoint else 0
+            if anchor is not None and anchor.floor != (ChainPoint(floor, expected) if checkpoint else None):
+                return VerifyReport(False, 0, floor or None, "the latest purge checkpoint is not the one in the "
+                                                             "anchor file (records deleted outside a purge)")
+            head = anchor.head if anchor is not None and anchor.head is not None and anchor.head.record_id > floor \
+                else None
             checked = 0
             rows = session.scalars(select(AuditRecord).order_by(AuditRecord.id)
                                    .execution_options(yield_per=500))
@@ -183,10 +199,59 @@ class AuditTrail:
                     return VerifyReport(False, checked, row.id,
                                         "prev_hash does not match the record before it "
                                         "(a record was deleted, inserted or re-hashed)")
-                if record_hash_of(row) != row.record_hash:
+                if record_hash_of(row, self._key) != row.record_hash:
+                    if unkeyed_hash_of(row) == row.record_hash:
+                        return VerifyReport(False, checked, row.id, "record written before the audit key "
+                                                                    "(plain SHA-256): run python -m bot.audit migrate")
                     return VerifyReport(False, checked, row.id, "record content does not match its hash")
+                if head is not None and row.id == head.record_id:
+                    if row.record_hash != head.record_hash:
+                        return VerifyReport(False, checked, row.id, "the anchored record was rewritten")
+                    head = None
                 expected = row.record_hash
-            return VerifyReport(True, checked, None, "ok")
+            if head is not None:
+                return VerifyReport(False, checked, head.record_id,
+                                    "the anchored record is missing (the chain was truncated)")
+            anchored_at = anchor.head.record_id if anchor is not None and anchor.head is not None else None
+            return VerifyReport(True, checked, None, "ok", anchored_at)
+
+    def migrate(self) -> int:
+        """Signs with the key a chain whose older records were hashed without one (plain SHA-256).
+
+        Every record is first checked as it was written (an unkeyed prefix, then keyed records): a chain
+        broken before the migration is refused, not re-signed. The re-signed records are only as
+        trustworthy as the database was when this ran. Returns how many were re-signed (0: already keyed)."""
+
+        def resign(session: Session) -> int:
+            checkpoint = self._latest_checkpoint(session)
+            written_prev = new_prev = checkpoint.anchor_hash if checkpoint else GENESIS_HASH
+            keyed_seen, resigned = False, 0
+            for row in session.scalars(select(AuditRecord).order_by(AuditRecord.id)).all():
+                keyed = record_hash_of(row, self._key) == row.record_hash
+                # Unkeyed records can only be the chain's older part: one after a keyed record is forged.
+                unkeyed = not keyed and not keyed_seen and unkeyed_hash_of(row) == row.record_hash
+                if row.prev_hash != written_prev or not (keyed or unkeyed):
+                    raise ValueError(f"record {row.id} does not verify as written; nothing was migrated")
+                keyed_seen = keyed_seen or keyed
+                written_prev = row.record_hash
+                if unkeyed or row.prev_hash != new_prev:
+                    row.prev_hash = new_prev
+                    row.record_hash = record_hash_of(row, self._key)
+                    resigned += 1
+                new_prev = row.record_hash
+            return resigned
+
+        resigned = self._serialised(resign)
+        if self._anchor is not None:
+            with self._sessions() as session:
+                checkpoint = self._latest_checkpoint(session)
+                last = session.execute(select(AuditRecord.id, AuditRecord.record_hash)
+                                       .order_by(AuditRecord.id.desc()).limit(1)).first()
+            self._anchor.reset(Anchor(
+                ChainPoint(last.id, last.record_hash) if last is not None else None,
+                ChainPoint(checkpoint.last_purged_id, checkpoint.anchor_hash) if checkpoint is not None else None,
+            ))
+        return resigned
 
     def head(self) -> str:
         """The hash the next record will point back to (publish it to anchor the chain externally)."""
@@ -194,6 +259,10 @@ class AuditTrail:
             return self._head(session)
 
     # --- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+        return session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).first()
 
     @staticmethod
     def _head(session: Session) -> str:
@@ -228,30 +297,40 @@ class AuditTrail:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from actions.ledger.db import create_schema, database_url, make_engine, make_session_factory
+    from configuration.settings import Settings
+    from ledger.db import create_schema, make_engine, make_session_factory
+
+    settings = Settings()
 
     parser = argparse.ArgumentParser(prog="python -m bot.audit", description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", default=None, help="defaults to LEDGER_DATABASE_URL")
+    parser.add_argument("--database-url", default=None, help="defaults to COLLECTIONS_LEDGER_DATABASE_URL")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("verify", help="check the hash chain; exit 1 on the first broken record")
-    purge = sub.add_parser("purge", help=f"delete records older than {RETENTION_ENV} days "
-                                         f"(default {DEFAULT_RETENTION_DAYS})")
+    sub.add_parser("verify", help="check the chain against the key and the anchor file; exit 1 if broken")
+    purge = sub.add_parser("purge", help="delete records older than COLLECTIONS_AUDIT_RETENTION_DAYS days "
+                                         f"(now {settings.audit.retention_days})")
     purge.add_argument("--days", type=int, default=None, help="override the retention period")
+    sub.add_parser("migrate", help="check a chain written before the key as plain SHA-256, then sign it")
     args = parser.parse_args(argv)
 
-    engine = make_engine(args.database_url or database_url())
+    engine = make_engine(args.database_url or settings.ledger.url())
     try:
         create_schema(engine)
-        trail = AuditTrail(make_session_factory(engine))
+        key = load_audit_key(settings.audit)
+        trail = AuditTrail(make_session_factory(engine), key, AnchorFile(settings.audit.anchor_file, key))
         if args.command == "verify":
             report = trail.verify()
             if report.ok:
-                print(f"ok: {report.records_checked} records verified")
+                anchored = (f"anchored at record {report.anchored_at}" if report.anchored_at is not None
+                            else f"no anchor in {settings.audit.anchor_file}: a truncated tail would not show")
+                print(f"ok: {report.records_checked} records verified; {anchored}")
                 return 0
             print(f"BROKEN at record {report.first_broken_id}: {report.reason} "
                   f"({report.records_checked} records checked)")
             return 1
-        days = args.days if args.days is not None else retention_days()
+        if args.command == "migrate":
+            print(f"signed {trail.migrate()} records with the audit key")
+            return 0
+        days = args.days if args.days is not None else settings.audit.retention_days
         result = trail.purge_older_than(utc_now() - timedelta(days=days))
         print(f"purged {result.purged} records older than {days} days")
         return 0

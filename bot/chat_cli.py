@@ -1,15 +1,17 @@
-"""Terminal chat with the assistant over the gateway's WebSocket."""
+"""Terminal chat with the assistant over the gateway's WebSocket, opened with a signed borrower link
+(`python -m bot.links B000001` prints one)."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+from urllib.parse import urlencode
 
 import websockets
 
 
-async def chat(gateway: str, borrower_id: str) -> None:
-    url = gateway.replace("http://", "ws://").replace("https://", "wss://") + f"/ws/chat?borrower_id={borrower_id}"
+async def chat(gateway: str, link: str) -> None:
+    url = gateway.replace("http://", "ws://").replace("https://", "wss://") + "/ws/chat?" + urlencode({"borrower_link": link})
     async with websockets.connect(url) as socket:
         ended = False
 
@@ -38,10 +40,10 @@ async def chat(gateway: str, borrower_id: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gateway", default="http://127.0.0.1:8000")
-    parser.add_argument("--borrower", default="B000001")
+    parser.add_argument("--link", required=True, help="the borrower's signed link")
     args = parser.parse_args()
     try:
-        asyncio.run(chat(args.gateway, args.borrower))
+        asyncio.run(chat(args.gateway, args.link))
     except (KeyboardInterrupt, EOFError):
         pass
 

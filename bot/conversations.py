@@ -2,21 +2,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from actions.ledger.repository import Ledger
+from chinese_text import DEFAULT_TIMEZONE, mask_id_last4
+from compliance_filters import check
+from ledger.repository import Ledger
+from bot import conversation_secret
 from bot.audit import AuditTrail
 from bot.egress import OutgoingMessage, deliver, deliver_agent_text
 from bot.handoff.bus import PushBus, push_message
-from bot.handoff.desk import HandoffDesk
+from bot.handoff.desk import HandoffDesk, TurnFacts
 from compliance_filters.verdict import Verdict
 from compliance_filters.distress import DistressSignal, detect_distress
-from bot.rasa_client import RasaClient
+from bot.channels.state import ChannelState, InMemoryChannelState
+from bot.rasa_client import RasaClient, RasaTurn, RasaTurnFailed, RasaUnavailable
 from bot.sessions import Conversation, SessionStore
+from bot.turn_cap import LONG_CONVERSATION_CLOSING, TurnCap
+from ledger.references import mask_reference
+
+logger = logging.getLogger("bot.conversations")
 
 OPENING_INTENT = "/start_conversation"
 # Sent instead of the borrower's words when the gateway detects distress, so the dialogue's
@@ -24,6 +36,9 @@ OPENING_INTENT = "/start_conversation"
 DISTRESS_INTENT = "/distress"
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_TURN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_PENDING = "1"  # a claimed turn id whose turn has not finished (ChannelState.first_seen's value)
+_TURN_POLL_SECONDS = 0.1
 
 
 class InvalidMessage(ValueError):
@@ -45,6 +60,60 @@ class TurnResult:
     messages: list[OutgoingMessage]
     ended: bool
     identity_verified: bool = False  # channels bind an external identity (e.g. a WeChat openid) only after this
+    fault: bool = False  # Rasa or the action server failed or was slow: `messages` end with the fault reply
+
+    def as_record(self) -> str:
+        """Kept under the client's turn id, so a retry of the turn gets exactly this back."""
+        return json.dumps({
+            "messages": [{"text": m.text, "buttons": m.buttons} for m in self.messages], "ended": self.ended,
+            "identity_verified": self.identity_verified, "fault": self.fault,
+        }, ensure_ascii=False)
+
+    @classmethod
+    def from_record(cls, record: str) -> "TurnResult":
+        data = json.loads(record)
+        return cls([OutgoingMessage(m["text"], m["buttons"]) for m in data["messages"]], data["ended"],
+                   data["identity_verified"], data["fault"])
+
+
+@dataclass(frozen=True)
+class FaultReplies:
+    """What a borrower hears when a turn cannot be answered, and how long they wait before hearing it."""
+    fault_text: str  # Rasa or an action failed or is slow; the borrower's words are recorded
+    unavailable_text: str  # the gateway's own storage is down; nothing was recorded
+    reply_wait_seconds: float
+    turn_result_ttl_seconds: int
+
+    def checked(self) -> "FaultReplies":
+        """Both fixed texts must pass the compliance check for an unverified party (they may be said to
+        anyone, before any check can run in a turn): a text that does not stops the gateway's start."""
+        for name, text in (("fault_reply_text", self.fault_text), ("unavailable_reply_text", self.unavailable_text)):
+            verdict = check(text, {"identity_verified": False, "channel": "rest"})
+            if not verdict.allowed:
+                raise ValueError(f"COLLECTIONS_GATEWAY_{name.upper()} is refused by the compliance filter: {verdict.rules}")
+        return self
+
+    def unavailable(self) -> TurnResult:
+        """The answer while storage is down: checked at start (`checked`), recorded nowhere since nothing can be."""
+        return TurnResult([OutgoingMessage(self.unavailable_text)], False, fault=True)
+
+
+class TurnTimedOut(RasaUnavailable):
+    """Rasa did not answer within the borrower's wait; the turn goes on in `call`."""
+
+    def __init__(self, call: "asyncio.Future[RasaTurn]") -> None:
+        super().__init__("Rasa is slow: the turn goes on in the background")
+        self.call = call
+
+
+def is_unicode_text(text: str) -> bool:
+    """False for text with lone surrogates (JSON allows "\ud800"), which no database or socket can store
+    or send: such text is refused at the door, before any of it is written anywhere."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def clean_borrower_text(text: Any, max_chars: int) -> str:
@@ -53,8 +122,8 @@ def clean_borrower_text(text: Any, max_chars: int) -> str:
     A leading '/' would make Rasa treat the text as an intent ('/ask_balance'), letting anyone
     skip NLU and the dialogue's guards, so it is replaced with the full-width slash.
     """
-    if not isinstance(text, str):
-        raise InvalidMessage("invalid_text", "text must be a string")
+    if not isinstance(text, str) or not is_unicode_text(text):
+        raise InvalidMessage("invalid_text", "text must be a string of Unicode characters")
     cleaned = _CONTROL_CHARACTERS.sub("", text).strip()
     if not cleaned:
         raise InvalidMessage("empty_text", "text is empty")
@@ -69,11 +138,16 @@ def valid_conversation_id(conversation_id: str) -> bool:
     return bool(_CONVERSATION_ID.match(conversation_id))
 
 
+def valid_turn_id(turn_id: Any) -> bool:
+    return isinstance(turn_id, str) and bool(_TURN_ID.match(turn_id))
+
+
 class ConversationService:
     def __init__(
         self, store: SessionStore, rasa: RasaClient, ledger: Ledger, audit: AuditTrail,
-        clock: Callable[[], datetime], max_message_chars: int, default_timezone: str,
-        *, handoff: HandoffDesk | None = None, bus: PushBus | None = None,
+        clock: Callable[[], datetime], max_message_chars: int, faults: FaultReplies,
+        *, handoff: HandoffDesk | None = None, bus: PushBus | None = None, turns: ChannelState | None = None,
+        turn_cap: TurnCap | None = None,
     ) -> None:
         self._store = store
         self._rasa = rasa
@@ -81,18 +155,26 @@ class ConversationService:
         self._audit = audit
         self._clock = clock
         self._max_chars = max_message_chars
-        self._default_timezone = default_timezone
         self.handoff = handoff
         self._bus = bus
+        self._turn_cap = turn_cap
+        self.faults = faults
+        self._turns = turns or InMemoryChannelState()  # client turn id -> its result (or _PENDING)
+        self._late_turns: set[asyncio.Task[None]] = set()
 
-    async def open(self, borrower_id: str, channel: str) -> tuple[Conversation, TurnResult]:
+    async def open(self, borrower_id: str, channel: str, *, secret_digest: str = "") -> tuple[Conversation, TurnResult]:
+        """`channel` is the entrance's own name, never a client's claim; `secret_digest` is the credential
+        a borrower client will present (bot.conversation_secret), none for calls and WeChat."""
+        if not is_unicode_text(borrower_id):
+            raise InvalidMessage("invalid_borrower_id", "borrower_id must be a string of Unicode characters")
         borrower = self._ledger.get_borrower(borrower_id)
         conversation = Conversation(
             conversation_id=uuid.uuid4().hex,
             borrower_id=borrower_id,
             channel=channel,
-            timezone=borrower.timezone if borrower else self._default_timezone,
+            timezone=borrower.timezone if borrower else DEFAULT_TIMEZONE,
             started_at=datetime.now(timezone.utc).isoformat(),
+            secret_digest=secret_digest,
         )
         await self._store.create(conversation)
         result = await self._turn(conversation, OPENING_INTENT)
@@ -104,7 +186,57 @@ class ConversationService:
             raise UnknownConversation(conversation_id)
         return conversation
 
-    async def handle(self, conversation_id: str, text: Any) -> TurnResult:
+    async def open_for_client(self, borrower_id: str, channel: str) -> tuple[Conversation, TurnResult, str]:
+        """As `open`, for a client that will come back (REST, /ws/chat): also the conversation's secret,
+        which exists only in this return value."""
+        secret, digest = conversation_secret.issue()
+        conversation, result = await self.open(borrower_id, channel, secret_digest=digest)
+        return conversation, result, secret
+
+    async def authorize(self, conversation_id: str, secret: str | None) -> Conversation:
+        """The conversation, if `secret` is its credential; an unknown id and a wrong or missing secret are
+        the same UnknownConversation, so the answer tells nothing about which ids exist."""
+        conversation = await self._store.get(conversation_id) if valid_conversation_id(conversation_id) else None
+        if not conversation_secret.matches(secret, conversation.secret_digest if conversation else ""):
+            raise UnknownConversation(conversation_id)
+        return conversation
+
+    async def handle(self, conversation_id: str, text: Any, turn_id: str | None = None) -> TurnResult:
+        """One borrower turn. With a client `turn_id`, a retry of the same turn (a lost response, a resent
+        frame) gets the first attempt's result and the dialogue never runs twice."""
+        if turn_id is None:
+            return await self._handle(conversation_id, text)
+        if not valid_turn_id(turn_id):
+            raise InvalidMessage("invalid_turn_id", "a turn id is 1-128 letters, digits or _.:-")
+        key = f"{conversation_id}:{turn_id}"
+        ttl = self.faults.turn_result_ttl_seconds
+        if not await self._turns.first_seen(key, ttl):
+            return await self._earlier_result(conversation_id, key)
+        try:
+            result = await self._handle(conversation_id, text, turn_key=key)
+        except BaseException:
+            # Refused before it ran (unknown conversation, bad text) or cut off: a retry may try again.
+            with contextlib.suppress(Exception):
+                await self._turns.delete(key)
+            raise
+        await self._turns.set(key, result.as_record(), ttl)
+        return result
+
+    async def _earlier_result(self, conversation_id: str, key: str) -> TurnResult:
+        """The result of a turn id seen before; if that turn is still running, waits for it (it answers within
+        the reply wait, with the fault reply if Rasa is slow)."""
+        deadline = time.monotonic() + self.faults.reply_wait_seconds + 5
+        while time.monotonic() < deadline:
+            record = await self._turns.get(key)
+            if record is None:
+                break  # its first attempt was refused or cut off
+            if record != _PENDING:
+                return TurnResult.from_record(record)
+            await asyncio.sleep(_TURN_POLL_SECONDS)
+        conversation = await self.get(conversation_id)
+        return await self._fault(conversation, [], self._context(conversation))
+
+    async def _handle(self, conversation_id: str, text: Any, turn_key: str | None = None) -> TurnResult:
         conversation = await self.get(conversation_id)
         if conversation.ended:
             raise ConversationEnded(conversation_id)
@@ -114,22 +246,41 @@ class ConversationService:
         if signal is not None:
             entry["distress"] = signal.kind  # the agent console highlights it
         await self._store.append(conversation_id, entry)
+        # Before verification a message that reads as ID digits is the answer to the ID question: a secret
+        # the audit needs the fact of, not the value (the ledger knows whether it matched).
+        audited = cleaned if conversation.identity_verified else mask_id_last4(cleaned)
         await asyncio.to_thread(
-            self._audit.append, conversation_id, conversation.borrower_id, conversation.channel, "borrower", cleaned,
+            self._audit.append, conversation_id, conversation.borrower_id, conversation.channel, "borrower", audited,
         )
         if self.handoff is not None and await self.handoff.holder(conversation_id) is not None:
             # An agent holds the conversation: the bot stays silent; the agent reads it in the transcript.
             if signal is not None:
-                await asyncio.to_thread(self._flag_vulnerable, conversation, signal)
+                await asyncio.to_thread(self._flag_vulnerable, conversation, signal, audited)
             return TurnResult([], False)
+        # Distress always takes the distress path (hand off first), however long the conversation.
+        if signal is None and self._turn_cap is not None and await self._turn_cap.exceeded(conversation_id):
+            return await self._close_long_conversation(conversation)
         if signal is None:
-            return await self._turn(conversation, cleaned, borrower_text=cleaned)
-        await asyncio.to_thread(self._flag_vulnerable, conversation, signal)
-        return await self._turn(conversation, DISTRESS_INTENT, borrower_text=cleaned, distress=signal)
+            return await self._turn(conversation, cleaned, borrower_text=cleaned, turn_key=turn_key)
+        await asyncio.to_thread(self._flag_vulnerable, conversation, signal, audited)
+        return await self._turn(conversation, DISTRESS_INTENT, borrower_text=cleaned, distress=signal, turn_key=turn_key)
 
-    def _flag_vulnerable(self, conversation: Conversation, signal: DistressSignal) -> None:
-        """Campaigns skip a flagged borrower until a person clears the flag."""
-        if self._ledger.get_borrower(conversation.borrower_id) is not None:
+    async def _close_long_conversation(self, conversation: Conversation) -> TurnResult:
+        """Past the turn cap the borrower's words are kept (transcript, audit) and answered with a polite
+        closing through the egress, without another Rasa turn."""
+        messages = await deliver(self._store, self._audit, conversation, [{"text": LONG_CONVERSATION_CLOSING}],
+                                 self._context(conversation))
+        await self._store.mark_ended(conversation.conversation_id)
+        return TurnResult(messages, True, identity_verified=conversation.identity_verified)
+
+    def _flag_vulnerable(self, conversation: Conversation, signal: DistressSignal, said: str) -> None:
+        """A verified borrower is flagged: campaigns skip them until a person clears the flag. Before verification
+        whoever is on the line may not be the borrower, so the words wait for a person's review instead and the
+        borrower's contact is not stopped on a stranger's say (issue 10 finding 7)."""
+        if not conversation.identity_verified:
+            self._ledger.record_review_request(
+                conversation.conversation_id, conversation.borrower_id, conversation.channel, "distress", said[:500])
+        elif self._ledger.get_borrower(conversation.borrower_id) is not None:
             self._ledger.flag_borrower(conversation.borrower_id, "distress", f"{signal.kind}: {signal.matched}"[:200])
 
     async def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
@@ -142,7 +293,7 @@ class ConversationService:
         conversation = await self.get(conversation_id)
         return await deliver(
             self._store, self._audit, conversation, [{"text": text} for text in texts],
-            await self._context(conversation), speaker,
+            self._context(conversation), speaker,
         )
 
     async def push(self, conversation_id: str, texts: list[str], speaker: str = "bot") -> list[OutgoingMessage]:
@@ -156,7 +307,7 @@ class ConversationService:
         """An agent's message; a blocked one is withheld (None) and its verdict returned to the agent."""
         conversation = await self.get(conversation_id)
         message, verdict = await deliver_agent_text(
-            self._store, self._audit, conversation, text, await self._context(conversation),
+            self._store, self._audit, conversation, text, self._context(conversation),
         )
         if message is not None:
             await self._publish(conversation_id, "agent", [message])
@@ -167,9 +318,9 @@ class ConversationService:
             for message in messages:
                 await self._bus.publish(conversation_id, push_message(speaker, message.text))
 
-    async def _context(self, conversation: Conversation) -> dict[str, Any]:
-        slots = await self._rasa.slots(conversation.conversation_id)
-        return {"identity_verified": slots.get("identity_verified") is True, "channel": conversation.channel}
+    @staticmethod
+    def _context(conversation: Conversation) -> dict[str, Any]:
+        return {"identity_verified": conversation.identity_verified, "channel": conversation.channel}
 
     async def record_interruption(self, conversation_id: str, text: str, heard_text: str) -> None:
         """The borrower talked over a spoken reply: the transcript and Rasa's tracker keep what they heard."""
@@ -184,6 +335,7 @@ class ConversationService:
 
     async def _turn(
         self, conversation: Conversation, text: str, borrower_text: str = "", distress: DistressSignal | None = None,
+        turn_key: str | None = None,
     ) -> TurnResult:
         metadata = {
             "borrower_id": conversation.borrower_id,
@@ -193,21 +345,89 @@ class ConversationService:
         }
         if distress is not None:
             metadata["distress_kind"] = distress.kind
-        replies = await self._rasa.send(conversation.conversation_id, text, metadata)
-        slots = await self._rasa.slots(conversation.conversation_id)
-        context = {
-            "identity_verified": slots.get("identity_verified") is True,
-            "channel": conversation.channel,
-            "borrower_text": borrower_text,
-        }
-        messages = await deliver(self._store, self._audit, conversation, replies, context)
-        ended = slots.get("conversation_ended") is True
-        if self.handoff is not None and not ended:
-            notice = await self.handoff.after_turn(
-                conversation, context["identity_verified"], await self._store.transcript(conversation.conversation_id),
-            )
+        context = {**self._context(conversation), "borrower_text": borrower_text}
+        try:
+            turn = await self._ask_rasa(conversation.conversation_id, text, metadata)
+        except TurnTimedOut as slow:
+            self._finish_late(conversation, slow.call, context, turn_key)
+            return await self._fault(conversation, [], context)
+        except RasaTurnFailed as failure:
+            logger.error("turn failed in Rasa for conversation %s", mask_reference(conversation.conversation_id))
+            return await self._fault(conversation, failure.turn.messages, context)  # what was said before it failed
+        except RasaUnavailable as error:
+            logger.error("rasa unavailable for conversation %s: %s", mask_reference(conversation.conversation_id), error)
+            return await self._fault(conversation, [], context)
+        return await self._complete(conversation, turn, context)
+
+    async def _ask_rasa(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
+        """Rasa's answer within the borrower's wait, else TurnTimedOut carrying the call that goes on."""
+        call = asyncio.ensure_future(self._rasa.send(conversation_id, text, metadata))
+        try:
+            done, _ = await asyncio.wait({call}, timeout=self.faults.reply_wait_seconds)
+        except asyncio.CancelledError:
+            call.cancel()  # the borrower went away mid-turn, as before: nobody is left to answer
+            raise
+        if not done:
+            raise TurnTimedOut(call)
+        return call.result()
+
+    async def _fault(self, conversation: Conversation, said: list[dict[str, Any]], context: dict[str, Any]) -> TurnResult:
+        """The fixed fault reply (after anything Rasa said before failing), through the egress like any reply."""
+        messages = await deliver(self._store, self._audit, conversation, [*said, {"text": self.faults.fault_text}], context)
+        return TurnResult(messages, False, identity_verified=conversation.identity_verified, fault=True)
+
+    def _finish_late(self, conversation: Conversation, call: "asyncio.Future[RasaTurn]", context: dict[str, Any],
+                     turn_key: str | None) -> None:
+        """A turn the borrower stopped waiting for: its reply, when it comes, goes through the egress and the
+        audit and is pushed to the borrower's channels (and kept under the turn id); a failure is logged."""
+        async def finish() -> None:
+            conversation_ref = mask_reference(conversation.conversation_id)
+            try:
+                turn = await call
+            except RasaTurnFailed as failure:
+                logger.error("late turn failed in Rasa for conversation %s", conversation_ref)
+                result = await self._fault(conversation, failure.turn.messages, context)
+            except RasaUnavailable as error:
+                logger.error("late turn lost for conversation %s: %s (the borrower heard the fault reply)",
+                             conversation_ref, error)
+                return
+            else:
+                result = await self._complete(conversation, turn, context)
+            logger.info("late reply delivered for conversation %s", conversation_ref)
+            await self._publish(conversation.conversation_id, "bot", result.messages)
+            if turn_key is not None:
+                await self._turns.set(turn_key, result.as_record(), self.faults.turn_result_ttl_seconds)
+
+        async def finish_or_log() -> None:
+            try:
+                await finish()
+            except Exception:  # noqa: BLE001 - nobody awaits this task: a failure must reach the log
+                logger.exception("late reply not delivered for conversation %s",
+                                 mask_reference(conversation.conversation_id))
+
+        task = asyncio.create_task(finish_or_log())
+        self._late_turns.add(task)
+        task.add_done_callback(self._late_turns.discard)
+
+    async def _complete(self, conversation: Conversation, turn: RasaTurn, context: dict[str, Any]) -> TurnResult:
+        """Rasa's answer through the egress, then its facts: verification, handoff, the end."""
+        verified_this_turn = await self._note_verification(conversation, turn)
+        context = {**context, "identity_verified": conversation.identity_verified}
+        messages = await deliver(self._store, self._audit, conversation, turn.messages, context)
+        if self.handoff is not None:
+            notice = await self.handoff.after_turn(conversation, TurnFacts(
+                turn.handoff_reasons, verified_this_turn, turn.conversation_ended))
             if notice:
                 messages += await deliver(self._store, self._audit, conversation, [{"text": notice}], context)
-        if ended:
+        if turn.conversation_ended:
             await self._store.mark_ended(conversation.conversation_id)
-        return TurnResult(messages, ended, identity_verified=context["identity_verified"])
+        return TurnResult(messages, turn.conversation_ended, identity_verified=conversation.identity_verified)
+
+    async def _note_verification(self, conversation: Conversation, turn: RasaTurn) -> bool:
+        """Keeps Rasa's verdict on the conversation, so words outside turns are checked without asking Rasa;
+        True on the turn that verifies."""
+        if turn.identity_verified == conversation.identity_verified:
+            return False
+        await self._store.set_identity_verified(conversation.conversation_id, turn.identity_verified)
+        conversation.identity_verified = turn.identity_verified
+        return turn.identity_verified

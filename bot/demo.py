@@ -1,6 +1,7 @@
 """Demo page: the unmodified rasa-webchat widget (vendored from npm by scripts/setup.sh) talking to this
-gateway's Socket.IO channel. /demo/webchat?borrower_id=B000005 chats as that borrower (who still has to
-pass verification in the conversation, exactly as on /ws/chat)."""
+gateway's Socket.IO channel. /demo/webchat?link=<signed borrower link> chats as the borrower the link names
+(`python -m bot.links B000005 --gateway http://127.0.0.1:8000` prints one); they still have to pass
+verification in the conversation, exactly as on /ws/chat."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -61,7 +61,10 @@ async def _record(
     verdict: Verdict, sent: str | None,
 ) -> None:
     """Transcript gets what was sent (nothing when withheld); the audit keeps what was tried, with the
-    verdict, and what was sent instead."""
+    verdict, and what was sent instead. Blocked bot words are counted on the conversation in hand too,
+    so the handoff desk reads the count after the turn without another look at the store."""
+    if not verdict.allowed and speaker == "bot":
+        conversation.blocked_bot_utterances = await store.count_blocked_bot_utterance(conversation.conversation_id)
     if sent is not None:
         entry = {
             "speaker": speaker, "text": sent, "at": datetime.now(timezone.utc).isoformat(),

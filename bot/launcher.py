@@ -10,15 +10,22 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 
+from bot.links import BorrowerLinks, load_link_key, webchat_demo_url
+from configuration.settings import GatewaySettings
+
 ROOT = Path(__file__).resolve().parents[1]
-RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 APP_PYTHON = ROOT / ".venv" / "bin" / "python"
-RASA_START_TIMEOUT_SECONDS = 300
+# Loading the model builds the TensorFlow graphs: about 40 s on a quiet 2-core box, several minutes on a busy one.
+RASA_START_TIMEOUT_SECONDS = 600
+# Stopping: every service gets SIGTERM at once and this long to finish; what is left is killed.
+STOP_GRACE_SECONDS = 3.0
 
 
 @dataclass
@@ -31,16 +38,32 @@ class StackConfig:
     ledger_url: str | None = None
     fixed_now: str | None = None
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(24))
+    gateway_rasa_url: str | None = None  # where the gateway reaches Rasa, if not directly (a test's proxy)
+    # Rasa presents it to the action server (endpoints.yml); only those two processes are given it.
+    action_token: str = field(default_factory=lambda: secrets.token_hex(24))
     log_dir: Path = ROOT / "var" / "logs"
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. COLLECTIONS_* settings a test needs
 
 
+# Ledger, logs, audit key and anchor, models: whatever the services create is for this user only.
+PRIVATE_UMASK = 0o077
+
+
 def _die_with_parent() -> None:
-    """Runs in each child before exec: if the launcher dies (even by SIGKILL), so do the services."""
+    """Runs in each child before exec: if the launcher dies (even by SIGKILL), so do the services;
+    and every file a service creates is private."""
     os.setsid()
+    os.umask(PRIVATE_UMASK)
     if sys.platform.startswith("linux"):
         import ctypes
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass  # it finished between the check and the signal
 
 
 def _redis_env(redis_url: str) -> dict[str, str]:
@@ -52,6 +75,13 @@ def _redis_env(redis_url: str) -> dict[str, str]:
         "REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
         "REDIS_PASSWORD": parsed.password or "",
     }
+
+
+def _ws_max_message_bytes(env: dict[str, str]) -> int:
+    """The gateway setting as the gateway's own environment will give it (validated like every setting)."""
+    configured = env.get("COLLECTIONS_GATEWAY_WS_MAX_MESSAGE_BYTES")
+    gateway = GatewaySettings(ws_max_message_bytes=configured) if configured else GatewaySettings()
+    return gateway.ws_max_message_bytes
 
 
 class Stack:
@@ -73,44 +103,53 @@ class Stack:
             "PYTHONPATH": str(ROOT),
             "RASA_TELEMETRY_ENABLED": "false",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.config.action_port}/webhook",
-            "COLLECTIONS_RASA_URL": self.rasa_url,
-            "COLLECTIONS_RASA_TOKEN": self.config.rasa_token,
+            "COLLECTIONS_RASA_URL": self.config.gateway_rasa_url or self.rasa_url,
         })
         env.pop("REDIS_URL", None)
         if self.config.redis_url:
             env["REDIS_URL"] = self.config.redis_url
             env.update(_redis_env(self.config.redis_url))
         if self.config.ledger_url:
-            env["LEDGER_DATABASE_URL"] = self.config.ledger_url
+            env["COLLECTIONS_LEDGER_DATABASE_URL"] = self.config.ledger_url
         if self.config.fixed_now:
-            env["COLLECTIONS_FIXED_NOW"] = self.config.fixed_now
+            env["COLLECTIONS_GATEWAY_FIXED_NOW"] = self.config.fixed_now
         env.update(self.config.extra_env)
         return env
 
-    def _spawn(self, name: str, command: list[str]) -> None:
-        self.config.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.config.log_dir / f"{name}.log", "ab")
-        self._processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-                             preexec_fn=_die_with_parent)
-        )
+    def _spawn(self, name: str, command: list[str], own_env: dict[str, str] | None = None) -> None:
+        """`own_env`: settings and secrets for this process alone (through the environment, never argv)."""
+        self.config.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.config.log_dir / f"{name}.log"
+        log = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+        os.fchmod(log.fileno(), 0o600)  # a log left readable by an older version holds conversations too
+        process = subprocess.Popen(command, cwd=ROOT, env={**self._env(), **(own_env or {})}, stdout=log,
+                                   stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        process.service_name = name  # type: ignore[attr-defined]
+        self._processes.append(process)
 
     def start_action_server(self) -> None:
-        self._spawn("actions", [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
-                                "--port", str(self.config.action_port)])
+        self._spawn("actions", [str(APP_PYTHON), "-m", "actions"], {
+            "COLLECTIONS_ACTIONS_PORT": str(self.config.action_port),
+            "COLLECTIONS_ACTIONS_TOKEN": self.config.action_token,
+        })
 
     def start_rasa(self) -> None:
         endpoints = "endpoints.redis.yml" if self.config.redis_url else "endpoints.yml"
-        self._spawn("rasa", [
-            str(RASA_BIN), "run", "--enable-api", f"--auth-token={self.config.rasa_token}",
+        self._spawn("rasa", [  # the token reaches Rasa in its environment, not its visible arguments
+            str(RASA_PYTHON), str(ROOT / "scripts" / "run_rasa.py"), "run", "--enable-api",
             "--interface", "127.0.0.1", "--port", str(self.config.rasa_port),
             "--model", str(self.config.model), "--endpoints", endpoints,
             "--credentials", "credentials.yml", "--cors", "http://127.0.0.1",
-        ])
+        ], {"COLLECTIONS_ACTIONS_TOKEN": self.config.action_token, "COLLECTIONS_RASA_TOKEN": self.config.rasa_token})
 
     def start_gateway(self) -> None:
         self._spawn("gateway", [str(APP_PYTHON), "-m", "uvicorn", "--factory", "bot.asgi:create_asgi_app",
-                                "--host", "127.0.0.1", "--port", str(self.config.gateway_port)])
+                                "--host", "127.0.0.1", "--port", str(self.config.gateway_port),
+                                # Open chats and calls must not hold a stop beyond the launcher's grace.
+                                "--timeout-graceful-shutdown", "2",
+                                # A larger WebSocket message closes the socket (1009) before it is read.
+                                "--ws-max-size", str(_ws_max_message_bytes(self._env()))],
+                    {"COLLECTIONS_RASA_TOKEN": self.config.rasa_token})  # the action server never needs it
 
     def start(self) -> "Stack":
         self.start_action_server()
@@ -119,14 +158,14 @@ class Stack:
         self.wait_until_ready()
         return self
 
-    def wait_until_ready(self) -> None:
+    def wait_until_ready(self, services: tuple[str, ...] = ("actions", "gateway", "rasa")) -> None:
         deadline = time.monotonic() + RASA_START_TIMEOUT_SECONDS
         checks = {
             "actions": f"http://127.0.0.1:{self.config.action_port}/health",
             "gateway": f"{self.gateway_url}/health",
             "rasa": f"{self.rasa_url}/status?token={self.config.rasa_token}",
         }
-        pending = dict(checks)
+        pending = {name: url for name, url in checks.items() if name in services}
         while pending:
             for name, url in list(pending.items()):
                 try:
@@ -147,24 +186,55 @@ class Stack:
 
     def restart_gateway(self) -> None:
         """For tests that show a gateway restart loses nothing."""
-        gateway = self._processes.pop()
-        self._terminate(gateway)
-        self.start_gateway()
+        self._restart("gateway", self.start_gateway)
+
+    def restart_rasa(self) -> None:
+        """For tests that show a Rasa restart loses nothing (trackers and locks are in Redis)."""
+        self._restart("rasa", self.start_rasa)
+
+    def restart_action_server(self) -> None:
+        """For tests that show the action server's crash loses nothing and the conversation goes on."""
+        self._restart("actions", self.start_action_server)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL to one service's process group, as a crash would do it (fault-injection tests);
+        `_restart` starts it again."""
+        process = self._service(name)
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+
+    def pause(self, name: str, paused: bool = True) -> None:
+        """SIGSTOP (or SIGCONT) to one service's process group: a service that hangs, for slow-turn tests."""
+        _signal_group(self._service(name), signal.SIGSTOP if paused else signal.SIGCONT)
+
+    def _service(self, name: str) -> subprocess.Popen:
+        return next(p for p in self._processes if getattr(p, "service_name", None) == name)
+
+    def _restart(self, name: str, start: Callable[[], None]) -> None:
+        """Call it from a thread that outlives the service: a child gets SIGTERM when the thread that
+        started it ends (PR_SET_PDEATHSIG), e.g. an asyncio.to_thread worker when its loop closes."""
+        process = self._service(name)
+        self._processes.remove(process)
+        self._stop_all([process])
+        start()
         self.wait_until_ready()
 
     @staticmethod
-    def _terminate(process: subprocess.Popen) -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+    def _stop_all(processes: list[subprocess.Popen], grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM to every process group at once, one shared grace period, then SIGKILL."""
+        running = [process for process in processes if process.poll() is None]
+        for process in running:
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        for process in running:
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                _signal_group(process, signal.SIGKILL)
                 process.wait()
 
     def stop(self) -> None:
-        for process in reversed(self._processes):
-            self._terminate(process)
+        self._stop_all(self._processes)
         self._processes.clear()
 
 
@@ -178,18 +248,25 @@ def main() -> None:
     print("Starting action server, Rasa (about a minute to load the model) and gateway ...", flush=True)
     stack.start()
     store = "Redis at " + stack.config.redis_url if stack.config.redis_url else "in-memory stores"
+    # Signed with the key the gateway created on start (its settings are the defaults: see _env).
+    link = BorrowerLinks(load_link_key(GatewaySettings())).issue("B000001")
     print(f"\nReady: gateway {stack.gateway_url} ({store}); logs in {stack.config.log_dir}\n"
-          f"Chat in another terminal as demo borrower 张伟 (ID last four 3821):\n"
-          f"  .venv/bin/python -m bot.chat_cli --gateway {stack.gateway_url} --borrower B000001\n"
-          f"REST: POST {stack.gateway_url}/api/conversations {{\"borrower_id\": \"B000001\"}}\n"
-          f"Web chat widget: {stack.gateway_url}/demo/webchat?borrower_id=B000001\n"
-          f"Voice in the browser: {stack.gateway_url}/demo/voice?borrower_id=B000001\n"
+          f"Signed chat link for demo borrower 张伟 (ID last four 3821), valid 72 hours; issue others with\n"
+          f"`.venv/bin/python -m bot.links <borrower id>`:\n  {link}\n"
+          f"Chat in another terminal:\n"
+          f"  .venv/bin/python -m bot.chat_cli --gateway {stack.gateway_url} --link {link}\n"
+          f"REST: POST {stack.gateway_url}/api/conversations {{\"borrower_link\": \"<link>\"}}\n"
+          f"Web chat widget: {webchat_demo_url(stack.gateway_url, link)}\n"
+          f"Voice in the browser: {stack.gateway_url}/demo/voice?link={link}\n"
           f"Agent console: {stack.gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
           f"Press Ctrl-C to stop.", flush=True)
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
     finally:
+        print("Stopping ...", flush=True)
+        started = time.monotonic()
         stack.stop()
+        print(f"Stopped every service in {time.monotonic() - started:.1f} s.", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,41 +1,86 @@
-"""Talks to the Rasa server over its REST channel and HTTP API (Rasa is never exposed to borrowers)."""
+"""Talks to the Rasa server through the gateway's own Rasa channel (rasa_channels/gateway.py) and Rasa's
+HTTP API (Rasa is never exposed to borrowers)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from bot.circuit import Circuit, CircuitOpen
+
+TURN_WEBHOOK = "/webhooks/gateway/webhook"
 
 
 class RasaUnavailable(RuntimeError):
     pass
 
 
+class RasaTurnFailed(RasaUnavailable):
+    """Rasa answered, but an action failed inside the turn (the action server down or erring): what was
+    said before the failure is in `turn`, the rest of the turn is lost."""
+
+    def __init__(self, turn: "RasaTurn") -> None:
+        super().__init__("an action failed during the turn")
+        self.turn = turn
+
+
+@dataclass(frozen=True)
+class RasaTurn:
+    """Rasa's answer to one borrower turn: what the bot said, and the facts the gateway acts on."""
+    messages: list[dict[str, Any]]
+    identity_verified: bool
+    conversation_ended: bool
+    handoff_reasons: tuple[str, ...]  # raised by actions during this turn
+    failed: bool = False  # Rasa swallowed an error during the turn (rasa_channels/gateway.py reports it)
+
+    @classmethod
+    def from_json(cls, body: Any) -> "RasaTurn":
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            raise RasaUnavailable("Rasa answered without the gateway channel's reply (is credentials.yml current?)")
+        return cls(
+            messages=body["messages"],
+            identity_verified=body.get("identity_verified") is True,
+            conversation_ended=body.get("conversation_ended") is True,
+            handoff_reasons=tuple(str(reason) for reason in body.get("handoff_reasons") or ()),
+            failed=body.get("failed") is True,
+        )
+
+
 class RasaClient:
-    def __init__(self, base_url: str, token: str, timeout: float) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float, circuit: Circuit) -> None:
         self._token = token
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self.circuit = circuit
 
-    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        """One user turn; returns the bot messages Rasa produced for it."""
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
+        """One user turn, in one request: the bot messages Rasa produced for it and the turn's facts.
+        Raises RasaUnavailable when Rasa fails, times out or the circuit is open; RasaTurnFailed when an
+        action failed inside the turn. Both count towards opening the circuit."""
         try:
-            response = await self._http.post(
-                "/webhooks/rest/webhook",
-                json={"sender": conversation_id, "message": text, "metadata": metadata},
-            )
-            response.raise_for_status()
-        except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa did not answer: {error.__class__.__name__}") from error
-        return response.json()
+            async with self.circuit.guard():
+                try:
+                    response = await self._http.post(
+                        TURN_WEBHOOK, json={"sender": conversation_id, "message": text, "metadata": metadata},
+                        headers={"Authorization": f"Bearer {self._token}"},
+                    )
+                    response.raise_for_status()
+                    body = response.json()
+                except (httpx.HTTPError, ValueError) as error:
+                    raise RasaUnavailable(f"Rasa did not answer: {error.__class__.__name__}") from error
+                turn = RasaTurn.from_json(body)
+                if turn.failed:
+                    raise RasaTurnFailed(turn)
+        except CircuitOpen as error:
+            raise RasaUnavailable(str(error)) from error
+        return turn
 
-    async def slots(self, conversation_id: str) -> dict[str, Any]:
-        return (await self.tracker(conversation_id, events="NONE")).get("slots") or {}
-
-    async def tracker(self, conversation_id: str, events: str = "AFTER_RESTART") -> dict[str, Any]:
-        """Rasa's tracker (slots, and events as `events` selects: NONE, AFTER_RESTART, ALL...)."""
+    async def tracker(self, conversation_id: str) -> dict[str, Any]:
+        """Rasa's tracker, slots and the events since the last restart (the console's summary reads it)."""
         try:
             response = await self._http.get(
                 f"/conversations/{conversation_id}/tracker",
-                params={"include_events": events, "token": self._token},
+                params={"include_events": "AFTER_RESTART", "token": self._token},
             )
             response.raise_for_status()
         except httpx.HTTPError as error:

@@ -1,4 +1,5 @@
-"""Gateway conversation state: who a conversation is for, whether it has ended, and its transcript.
+"""Gateway conversation state: who a conversation is for, whether identity is verified, how many bot
+utterances the compliance filter blocked, whether it has ended, and its transcript.
 
 Redis when REDIS_URL is set (a restarted or second gateway replica sees the same state);
 an in-process store otherwise.
@@ -6,10 +7,13 @@ an in-process store otherwise.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Protocol
 
-import redis.asyncio as redis
+from cachetools import TTLCache
+
+from bot import redis_connection
 
 TRANSCRIPT_TTL_SECONDS = 90 * 24 * 3600
 
@@ -22,37 +26,64 @@ class Conversation:
     timezone: str
     started_at: str
     ended: bool = False
+    identity_verified: bool = False  # as Rasa reported after the latest turn
+    blocked_bot_utterances: int = 0  # bot words the egress had to replace; the handoff desk counts them
+    secret_digest: str = ""  # of the borrower client's credential (bot.conversation_secret); "" for none
 
 
 class SessionStore(Protocol):
     async def create(self, conversation: Conversation) -> None: ...
     async def get(self, conversation_id: str) -> Conversation | None: ...
     async def mark_ended(self, conversation_id: str) -> None: ...
+    async def set_identity_verified(self, conversation_id: str, verified: bool) -> None: ...
+    async def count_blocked_bot_utterance(self, conversation_id: str) -> int:
+        """Adds one, atomically across gateway replicas; returns the conversation's count so far."""
+        ...
     async def append(self, conversation_id: str, entry: dict[str, Any]) -> None: ...
     async def transcript(self, conversation_id: str) -> list[dict[str, Any]]: ...
     async def aclose(self) -> None: ...
 
 
 class InMemorySessionStore:
-    def __init__(self) -> None:
-        self._conversations: dict[str, Conversation] = {}
-        self._transcripts: dict[str, list[dict[str, Any]]] = {}
+    """Bounded: a conversation is forgotten after the transcripts' TTL or, when `max_conversations` are
+    kept, the least recently used goes first (a single process without Redis is a demo, not a record)."""
+
+    def __init__(self, max_conversations: int = 10_000, ttl_seconds: float = TRANSCRIPT_TTL_SECONDS,
+                 timer: Callable[[], float] = time.monotonic) -> None:
+        # conversation id -> (conversation, transcript): evicted together, never one without the other
+        self._items: TTLCache[str, tuple[Conversation, list[dict[str, Any]]]] = TTLCache(
+            max_conversations, ttl_seconds, timer)
 
     async def create(self, conversation: Conversation) -> None:
-        self._conversations[conversation.conversation_id] = conversation
-        self._transcripts.setdefault(conversation.conversation_id, [])
+        self._items[conversation.conversation_id] = (replace(conversation), [])
 
     async def get(self, conversation_id: str) -> Conversation | None:
-        return self._conversations.get(conversation_id)
+        item = self._items.get(conversation_id)
+        return replace(item[0]) if item else None  # a copy, as Redis gives: changes go through the store
 
     async def mark_ended(self, conversation_id: str) -> None:
-        self._conversations[conversation_id].ended = True
+        self._items[conversation_id][0].ended = True
+
+    async def set_identity_verified(self, conversation_id: str, verified: bool) -> None:
+        self._items[conversation_id][0].identity_verified = verified
+
+    async def count_blocked_bot_utterance(self, conversation_id: str) -> int:
+        conversation = self._items[conversation_id][0]
+        conversation.blocked_bot_utterances += 1
+        return conversation.blocked_bot_utterances
 
     async def append(self, conversation_id: str, entry: dict[str, Any]) -> None:
-        self._transcripts.setdefault(conversation_id, []).append(entry)
+        item = self._items.get(conversation_id)
+        if item is not None:
+            item[1].append(entry)
 
     async def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
-        return list(self._transcripts.get(conversation_id, []))
+        item = self._items.get(conversation_id)
+        return list(item[1]) if item else []
+
+    def size(self) -> int:
+        """Entries held now (not __len__: an empty store must stay truthy for `store or default`)."""
+        return len(self._items)
 
     async def aclose(self) -> None:
         return None
@@ -60,7 +91,7 @@ class InMemorySessionStore:
 
 class RedisSessionStore:
     def __init__(self, url: str, prefix: str = "collections:gateway") -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._redis = redis_connection.connect(url)
         self._prefix = prefix
 
     def _key(self, conversation_id: str, part: str) -> str:
@@ -81,7 +112,22 @@ class RedisSessionStore:
         return Conversation(**{k: json.loads(v) for k, v in fields.items()})
 
     async def mark_ended(self, conversation_id: str) -> None:
-        await self._redis.hset(self._key(conversation_id, "meta"), "ended", "true")
+        await self._update(conversation_id, "hset", "ended", "true")
+
+    async def set_identity_verified(self, conversation_id: str, verified: bool) -> None:
+        await self._update(conversation_id, "hset", "identity_verified", json.dumps(verified))
+
+    async def count_blocked_bot_utterance(self, conversation_id: str) -> int:
+        return await self._update(conversation_id, "hincrby", "blocked_bot_utterances", 1)
+
+    async def _update(self, conversation_id: str, command: str, field: str, value: Any) -> Any:
+        """Changes one field and renews the TTL with it, so no write can leave a key that never expires."""
+        key = self._key(conversation_id, "meta")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            getattr(pipe, command)(key, field, value)
+            pipe.expire(key, TRANSCRIPT_TTL_SECONDS)
+            result, _ = await pipe.execute()
+        return result
 
     async def append(self, conversation_id: str, entry: dict[str, Any]) -> None:
         key = self._key(conversation_id, "transcript")
@@ -97,5 +143,5 @@ class RedisSessionStore:
         await self._redis.aclose()
 
 
-def make_session_store(redis_url: str | None) -> SessionStore:
-    return RedisSessionStore(redis_url) if redis_url else InMemorySessionStore()
+def make_session_store(redis_url: str | None, max_in_memory: int = 10_000) -> SessionStore:
+    return RedisSessionStore(redis_url) if redis_url else InMemorySessionStore(max_in_memory)

@@ -12,7 +12,8 @@ from typing import Any, Mapping
 
 from compliance_filters.lexicon import Hit, Matcher
 from compliance_filters.negation import (
-    is_borrower_report, is_fraud_warning, is_negated, is_reported_speech, strip_echo,
+    is_advice_against, is_borrower_report, is_fraud_warning, is_named_conduct, is_negated, is_quoted_mention,
+    is_reported_abuse, is_reported_speech, is_stated_with_court_process, strip_echo,
 )
 from compliance_filters.normalise import clauses as split_clauses
 from compliance_filters.rules import RuleSet, default_rules
@@ -40,7 +41,7 @@ def _compiled(rules: RuleSet) -> tuple[RuleSet, Matcher, dict[str, Any], dict[st
 
 @lru_cache(maxsize=1)
 def load_classifier_once() -> Any | None:
-    """The other engineer's learned classifier, or None when its module or model is absent."""
+    """The learned classifier, or None when its module or model is absent."""
     try:
         from compliance_filters.classifier import load_classifier  # type: ignore[import-not-found]
     except ImportError:
@@ -55,33 +56,58 @@ def load_classifier_once() -> Any | None:
 def classifier_blocks(
     text: str, rules: RuleSet, excused_categories: frozenset[str], classifier: Any | None
 ) -> list[tuple[str, float]]:
-    """Categories the classifier blocks: known, at or above threshold, not excused by the rules."""
+    """Categories the classifier blocks: known, not excused by the rules.
+
+    A classifier with a harm regression (the packaged one) blocks when the probability that the
+    utterance is harmful at all reaches the harm threshold; the block goes to the most probable
+    category, and not at all when the rules excused that category (a negation, an anti-fraud
+    quotation): the harm regression decides whether, the category regressions decide which. One
+    without (older bundles, test doubles) blocks each category at or above its own threshold. The
+    thresholds are those calibrated in training, unless rules.yml sets one for all."""
     settings = rules.classifier
     if classifier is None or not settings.enabled:
         return []
+    harm_threshold = getattr(classifier, "harm_threshold", None)
     try:
-        scores = classifier.predict(text)
+        if harm_threshold is not None:
+            scores, harm = classifier.predict_with_harm(text)
+        else:
+            scores, harm = classifier.predict(text), None
     except Exception:
         log.exception("compliance classifier failed on one utterance; rules-only verdict")
         return []
+    known = {
+        category: float(p) for category, p in scores.items()
+        if category in rules.categories and rules.categories[category].applies_when == "always"
+    }
+    if harm is not None:
+        if not known or harm < (settings.threshold if settings.threshold is not None else harm_threshold):
+            return []
+        category = max(known, key=known.__getitem__)
+        return [] if category in excused_categories else [(category, float(harm))]
     return [
-        (category, float(p))
-        for category, p in scores.items()
-        if category in rules.categories
-        and rules.categories[category].applies_when == "always"
-        and category not in excused_categories
-        and float(p) >= settings.threshold
+        (category, p) for category, p in known.items()
+        if category not in excused_categories
+        and p >= (settings.threshold if settings.threshold is not None else classifier.thresholds[category])
     ]
 
 
-def _excused(hit: Hit, rule: Any, clauses: list, fraud_warning: bool) -> bool:
+def _excused(hit: Hit, rule: Any, clauses: list, fraud_warning: bool, category: str = "") -> bool:
     if rule.negatable and is_negated(hit):
         return True
+    if category == "inducing_borrowing" and rule.negatable and is_advice_against(hit):
+        return True  # advising against borrowing is the lawful opposite of inducing it
+    if category == "false_legal_consequences" and rule.negatable and is_stated_with_court_process(hit, clauses):
+        return True  # the consequence with the court process it needs is the law stated, not a false threat
     if not rule.reportable:
         return False
-    return (fraud_warning and is_reported_speech(hit, clauses)) or (
-        rule.restatable and is_borrower_report(hit, clauses)
-    )
+    if fraud_warning and is_reported_speech(hit, clauses):
+        return True
+    if rule.restatable:
+        return is_borrower_report(hit, clauses) or is_named_conduct(hit, clauses)
+    # Words harmful in themselves (insults): only someone else's abuse restated as wrong, or the
+    # word quoted and explained. A threat in quotation marks is not excused by the quotes.
+    return is_reported_abuse(hit, clauses) or is_quoted_mention(hit, clauses)
 
 
 def check(
@@ -112,7 +138,7 @@ def check(
     for hit in matcher.hits(clauses, active):
         if hit.rule_id in fired:
             continue
-        if _excused(hit, rule_index[hit.rule_id], clauses, fraud_warning):
+        if _excused(hit, rule_index[hit.rule_id], clauses, fraud_warning, rule_category[hit.rule_id]):
             excused[hit.rule_id] = None
         else:
             fired[hit.rule_id] = None
@@ -129,11 +155,20 @@ def check(
         return Verdict(allowed=True, excused=excused_ids)
     ordered_rules = tuple(sorted(fired, key=lambda r: list(categories).index(
         rule_category.get(r, r[len(CLASSIFIER_RULE_PREFIX):]))))
-    first = next(iter(categories))
     return Verdict(
         allowed=False,
         categories=tuple(categories),
         rules=ordered_rules,
-        replacement=rules.categories[first].replacement,
+        replacement=_replacement(rules, next(iter(categories)), context.get("identity_verified") is True),
         excused=excused_ids,
     )
+
+
+def _replacement(rules: RuleSet, first_category: str, identity_verified: bool) -> str:
+    """The fired category's safe line; before verification always the verification category's, since other
+    categories' lines may speak of repayment, which a third party must not hear either (GB/T 45251)."""
+    if not identity_verified:
+        for category in rules.categories.values():
+            if category.applies_when == "identity_not_verified":
+                return category.replacement
+    return rules.categories[first_category].replacement

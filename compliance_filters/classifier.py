@@ -1,90 +1,92 @@
 """Learned compliance classifier: category → probability for an outgoing utterance.
 
-The model (char 1–4-gram TF-IDF + one logistic regression per blocked category) is trained from
-compliance_filters/data/corpus.tsv by compliance_filters.train and stored, uncommitted, in
-var/compliance_classifier.joblib. `load_classifier()` retrains it when that file is missing, was
-trained from a different corpus, or is older than the corpus.
+The model (TF-IDF over compliance_filters.features — character n-grams, English words and
+threat-structure roles — one logistic regression per blocked category, each with its own
+calibrated blocking threshold, and one **harm** regression, harmful-of-any-category against lawful,
+with its own calibrated threshold) is trained by compliance_filters.train from the files
+compliance_filters.training_data names, and stored, uncommitted, in
+var/compliance_classifier.v2.joblib. `load_classifier()` retrains it when that file is missing, was
+trained from different files, or is older than one of them.
+
+Why the harm regression: one-vs-rest regressions see a category's ~200 rows as positives and every
+other category's harmful rows as negatives, so a threat to the family that reads half like
+violence, half like disclosure is pushed down by both. The harm regression pools all harmful rows
+against the lawful ones and learns the shape they share (condition, harm, actor, second person);
+it decides whether the classifier blocks (on the development set the category regressions, each at
+its own threshold, blocked lawful lines the harm regression let pass), and the category regressions
+decide which category the block is filed under — unless the rules excused that very category (a
+negation or an anti-fraud quotation), which the classifier never overrules. The per-category
+thresholds are still calibrated and used by a bundle without a harm regression.
 
 `Classifier.predict` does not call scikit-learn: it reads the fitted vocabulary, idf and weights
-into plain arrays once and scores an utterance with a dictionary lookup per n-gram, so one
+into plain arrays once and scores an utterance with a dictionary lookup per feature, so one
 utterance costs well under a millisecond.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import re
 import threading
-from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
-from nlu.normalise import to_simplified
+from compliance_filters.features import FEATURE_VERSION, compact, features
+from compliance_filters.training_data import ROOT, newest_training_file_mtime, training_files_sha256
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(__file__).resolve().parent / "data"
-CORPUS_PATH = DATA_DIR / "corpus.tsv"
-MODEL_PATH = ROOT / "var" / "compliance_classifier.joblib"
-REPORT_PATH = ROOT / "var" / "compliance_classifier_report.txt"
+# ".v2": the features and the bundle's keys changed with issue 15; a model of the old format under
+# the old name is simply never read.
+MODEL_PATH = ROOT / "var" / "compliance_classifier.v2.joblib"
+REPORT_PATH = ROOT / "var" / "compliance_classifier.v2.report.txt"
 
 LABELS = ("ok", "violence", "third_party_disclosure", "impersonation", "false_legal_consequences", "insult", "harassment",
           "public_shaming", "inducing_borrowing", "privacy_intimidation")
 CATEGORIES = LABELS[1:]
-# Default blocking threshold on a category's probability.
-THRESHOLD = 0.85
-NGRAM_RANGE = (1, 4)
-
-_NON_WORD = re.compile(r"[\W_]+")
+# Blocking threshold of a category the calibration could not set (it never happens for a model
+# train.py made; kept for a bundle without thresholds).
+DEFAULT_THRESHOLD = 0.85
+# Stored with a trained model; a bundle of another format (e.g. without the harm regression) is retrained.
+BUNDLE_FORMAT = 3
 
 
 def normalise_for_model(text: str) -> str:
-    """NFKC + Traditional→Simplified, lower case, every whitespace / symbol / underscore removed.
-
-    '爆 你·通 訊 錄' and '爆你通讯录' give the same string, so separators and script do not evade."""
-    return _NON_WORD.sub("", to_simplified(text).lower())
-
-
-def corpus_sha256(path: Path = CORPUS_PATH) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def char_ngrams(normalised: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> list[str]:
-    lo, hi = ngram_range
-    n_chars = len(normalised)
-    return [normalised[i:i + n] for n in range(lo, hi + 1) for i in range(n_chars - n + 1)]
+    """The compact text the corpus split and duplicate checks compare."""
+    return compact(text)
 
 
 class Classifier:
-    """Scores an utterance; `predict` returns {category: probability} for every blocked category."""
+    """Scores an utterance; `predict` returns {category: probability} for every blocked category,
+    `thresholds` the probability at which each category blocks."""
 
     def __init__(self, vectorizer: Any, estimators: list[Any], categories: tuple[str, ...] = CATEGORIES,
-                 threshold: float = THRESHOLD, ngram_range: tuple[int, int] = NGRAM_RANGE):
+                 thresholds: Mapping[str, float] | None = None, harm_estimator: Any | None = None,
+                 harm_threshold: float | None = None):
         self.categories = tuple(categories)
-        self.threshold = threshold
+        self.thresholds = {c: float((thresholds or {}).get(c, DEFAULT_THRESHOLD)) for c in self.categories}
+        # None when the bundle has no harm regression: then only the per-category thresholds block.
+        self.harm_threshold = (float(harm_threshold if harm_threshold is not None else DEFAULT_THRESHOLD)
+                               if harm_estimator is not None else None)
         self._vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
         self._idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self._sublinear = bool(vectorizer.sublinear_tf)
-        # The vectorizer's analyzer is `char_ngrams` with this range (its own ngram_range is unused).
-        self._ngram_range = tuple(ngram_range)
-        # (n_features, n_categories), C-contiguous so one row holds one n-gram's weights.
-        self._weights = np.ascontiguousarray(np.vstack([e.coef_.ravel() for e in estimators]).T)
-        self._bias = np.array([float(e.intercept_[0]) for e in estimators])
+        columns = list(estimators) + ([harm_estimator] if harm_estimator is not None else [])
+        # (n_features, n_categories [+ harm]), C-contiguous so one row holds one feature's weights.
+        self._weights = np.ascontiguousarray(np.vstack([e.coef_.ravel() for e in columns]).T)
+        self._bias = np.array([float(e.intercept_[0]) for e in columns])
 
     def predict(self, text: str) -> dict[str, float]:
-        counts: dict[int, int] = {}
-        vocab = self._vocabulary
-        for gram in char_ngrams(normalise_for_model(text), self._ngram_range):
-            j = vocab.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
+        return self.predict_with_harm(text)[0]
+
+    def predict_with_harm(self, text: str) -> tuple[dict[str, float], float | None]:
+        """({category: probability}, probability that the utterance is harmful at all, or None
+        without a harm regression) — one pass over the features."""
+        known = [j for j in map(self._vocabulary.get, features(text)) if j is not None]
         scores = self._bias
-        if counts:
-            idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        if known:
+            idx, counts = np.unique(np.array(known, dtype=np.int64), return_counts=True)
+            tf = counts.astype(np.float64)
             if self._sublinear:
                 tf = 1.0 + np.log(tf)
             vals = tf * self._idf[idx]
@@ -93,13 +95,22 @@ class Classifier:
                 vals /= norm
             scores = scores + vals @ self._weights[idx]
         probs = 1.0 / (1.0 + np.exp(-scores))
-        return {c: float(p) for c, p in zip(self.categories, probs)}
+        harm = float(probs[len(self.categories)]) if self.harm_threshold is not None else None
+        return {c: float(p) for c, p in zip(self.categories, probs)}, harm
 
-    def blocked(self, text: str, threshold: float | None = None) -> list[str]:
-        """Categories whose probability reaches the threshold, most probable first."""
-        limit = self.threshold if threshold is None else threshold
-        probs = self.predict(text)
-        return sorted((c for c, p in probs.items() if p >= limit), key=lambda c: -probs[c])
+    def blocked(self, text: str) -> list[str]:
+        """With a harm regression: the most probable category when the harm probability reaches its
+        threshold, else nothing. Without: the categories whose probability reaches their threshold,
+        most probable first."""
+        probs, harm = self.predict_with_harm(text)
+        if harm is not None:
+            return [max(probs, key=probs.__getitem__)] if harm >= self.harm_threshold else []
+        return sorted((c for c, p in probs.items() if p >= self.thresholds[c]), key=lambda c: -probs[c])
+
+
+def from_bundle(bundle: Mapping[str, Any]) -> Classifier:
+    return Classifier(bundle["vectorizer"], bundle["estimators"], tuple(bundle["categories"]), bundle.get("thresholds"),
+                      bundle.get("harm_estimator"), bundle.get("harm_threshold"))
 
 
 _lock = threading.Lock()
@@ -107,9 +118,10 @@ _cached: Classifier | None = None
 _cached_key: tuple[float, str] | None = None
 
 
-def _stale(bundle: dict[str, Any], sha: str) -> bool:
-    return (not MODEL_PATH.exists() or MODEL_PATH.stat().st_mtime < CORPUS_PATH.stat().st_mtime
-            or bundle.get("corpus_sha256") != sha)
+def _stale(bundle: Mapping[str, Any], sha: str) -> bool:
+    return (not MODEL_PATH.exists() or MODEL_PATH.stat().st_mtime < newest_training_file_mtime()
+            or bundle.get("training_sha256") != sha or bundle.get("feature_version") != FEATURE_VERSION
+            or bundle.get("bundle_format") != BUNDLE_FORMAT)
 
 
 def load_classifier() -> Classifier | None:
@@ -119,12 +131,12 @@ def load_classifier() -> Classifier | None:
     global _cached, _cached_key
     with _lock:
         try:
-            sha = corpus_sha256()
-            key = (CORPUS_PATH.stat().st_mtime, sha)
+            sha = training_files_sha256()
+            key = (newest_training_file_mtime(), sha)
             if _cached is not None and _cached_key == key:
                 return _cached
             bundle: dict[str, Any] = {}
-            if MODEL_PATH.exists() and MODEL_PATH.stat().st_mtime >= CORPUS_PATH.stat().st_mtime:
+            if MODEL_PATH.exists() and MODEL_PATH.stat().st_mtime >= key[0]:
                 import joblib
 
                 try:
@@ -136,7 +148,7 @@ def load_classifier() -> Classifier | None:
                 from compliance_filters.train import train
 
                 bundle = train(save=True, verbose=False)["bundle"]
-            _cached = Classifier(bundle["vectorizer"], bundle["estimators"], tuple(bundle["categories"]))
+            _cached = from_bundle(bundle)
             _cached_key = key
             return _cached
         except Exception:

@@ -30,13 +30,14 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from configuration.files import load_yaml_model
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ CONFIG_PATH = Path(__file__).with_name("contact_policy.yml")
 Outcome = Literal["answered", "unanswered"]
 _DAY_TTL_SECONDS = 2 * 24 * 3600
 _MS_PER_DAY = 24 * 3600 * 1000
+# A callback the borrower did not time: about two hours on, or at 10:00 on another day (both kept
+# inside the allowed window).
+CALLBACK_DEFAULT_DELAY = timedelta(hours=2)
+CALLBACK_PREFERRED_TIME = time(10, 0)
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -121,22 +126,26 @@ class ContactPolicyConfig(BaseModel):
                 return name
         return self.default_profile
 
+    def callback_slot(self, requested_day: date | None, moment: datetime, zone: str) -> datetime:
+        """When to call a borrower back, always inside their profile's allowed window: the named day
+        (if later than today) at the preferred hour, else about two hours from now, else the next day."""
+        window_start, window_end = self.profiles[self.profile_for_timezone(zone)].allowed_window
+        tz = ZoneInfo(zone)
+        preferred = min(max(CALLBACK_PREFERRED_TIME, window_start), window_end)
+        local = moment.astimezone(tz)
+        if requested_day is not None and requested_day > local.date():
+            return datetime.combine(requested_day, preferred, tz)
+        candidate = (local + CALLBACK_DEFAULT_DELAY).replace(second=0, microsecond=0)
+        if candidate.date() != local.date() or candidate.time() > window_end:
+            return datetime.combine(local.date() + timedelta(days=1), preferred, tz)
+        if candidate.time() < window_start:
+            return datetime.combine(candidate.date(), window_start, tz)
+        return candidate
+
 
 def load_config(path: Path | str = CONFIG_PATH) -> ContactPolicyConfig:
-    """Read and validate the policy file; errors name the offending key."""
-    path = Path(path)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return parse_config(raw, source=path.name)
-
-
-def parse_config(raw: Any, source: str = "contact policy") -> ContactPolicyConfig:
-    try:
-        return ContactPolicyConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or '<root>'}: {error['msg']}" for error in exc.errors()
-        )
-        raise ValueError(f"{source}: {problems}") from None
+    """Read and validate the policy file; ConfigFileError names the file and the offending key."""
+    return load_yaml_model(path, ContactPolicyConfig)
 
 
 # --- decisions ----------------------------------------------------------------------------

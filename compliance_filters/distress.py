@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
+from configuration.files import load_yaml_model
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from compliance_filters.patterns import require_valid_regexes
@@ -75,12 +75,8 @@ def _alternation(patterns: list[str], flags: int) -> re.Pattern[str]:
 
 
 def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
-    """Read and validate the lexicon; a bad file raises ValueError naming the key."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    try:
-        parsed = _LexiconFile.model_validate(raw)
-    except Exception as exc:
-        raise ValueError(f"{path.name}: {exc}") from exc
+    """Read and validate the lexicon; a bad file raises ConfigFileError naming the file and the key."""
+    parsed = load_yaml_model(path, _LexiconFile)
     flags = {"zh": re.IGNORECASE, "en": re.IGNORECASE}
     return Lexicon(
         order=tuple(parsed.order),
@@ -94,12 +90,12 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
 
 
 @lru_cache(maxsize=1)
-def _lexicon() -> Lexicon:
+def shipped_lexicon() -> Lexicon:
     return load_lexicon()
 
 
 def _simplify(text: str) -> str:
-    from nlu.normalise import to_simplified  # lazy: opencc loads a dictionary
+    from chinese_text import to_simplified  # lazy: opencc loads a dictionary
 
     return to_simplified(text)
 
@@ -119,7 +115,7 @@ def detect_distress(text: str, lexicon: Lexicon | None = None) -> DistressSignal
     """The most serious distress signal in `text`, or None."""
     if not text or not text.strip():
         return None
-    lex = lexicon or _lexicon()
+    lex = lexicon or shipped_lexicon()
     prepared = {
         "zh": _blank(_simplify(text), lex.figurative["zh"]),
         "en": _blank(" ".join(text.split()).replace("’", "'"), lex.figurative["en"]),

@@ -28,6 +28,8 @@ _NEGATOR_ZH = re.compile(
 # "不要" is a negator only when it is not "不要逼我们/让我们…" (checked by the blockers below).
 _NEGATOR_ZH_WEAK = re.compile(r"不要|请勿|切勿|勿")
 _CONDITION_BEFORE_ZH = re.compile(r"(如果|要是|假如|若|只要|一旦|万一|敢)$")
+# "不会因为逾期而坐牢": the 而 of 因为…而 joins a cause to the negated verb, it does not contrast.
+_CAUSE_ER_ZH = re.compile(r"(因为|由于|因)[^而]{0,10}而")
 _BLOCKER_ZH = re.compile(
     r"就|则|那么|否则|不然|才|逼|迫使|让我们|的话|所以|因此|必须|但|却|而|可是|只是|不过|还会|只会|照样|仍然|仍会|还是"
 )
@@ -55,7 +57,7 @@ def _negated_zh(text: str, start: int) -> bool:
             continue
         if m.start() > 0 and text[m.start() - 1] == text[m.start() + 1:m.start() + 2]:
             continue  # A-not-A question: 信不信, 会不会, 是不是
-        if _BLOCKER_ZH.search(text[m.end():start]):
+        if _BLOCKER_ZH.search(_CAUSE_ER_ZH.sub("", text[m.end():start])):
             return False  # the nearest negator is cut off from the hit; earlier ones are too
         return True
     return False
@@ -96,6 +98,118 @@ _BORROWER_REPORT = re.compile(
     r"您说|你说|您提到|您刚才提到|您反映|您是担心|您担心|您遇到|如果有人|若有人"
     r"|you mentioned|you said|you told us|you reported|if anyone|if someone|anyone tells you"
 )
+
+
+# Abuse someone else used on the borrower, restated by us as wrong ('您说之前的催收员骂您“老赖”，这是
+#违规的'): the reporting verb names the abuse as another's act; the complaint frame condemns it.
+_ABUSE_REPORT = re.compile(
+    r"(催收员|催收人员|工作人员|员工|客服|对方|他们|他|她|有人|别人|家人|家里人|那个人|那人)"
+    r"(之前|以前|曾经|曾|还|一直|总)?(辱骂|骂|称|说|叫)(您|你)"
+    r"|\b(agent|collector|caller|someone|somebody|they|he|she|person|rep|representative|employee)\b"
+    r"[\w' ]{0,20}\b(called|calls|referred to) you\b"
+)
+_CONDEMNING = re.compile(
+    r"违规|违法|不允许|不应该|严禁|禁止|道歉|抱歉|投诉|举报|报警|录音|处理|处罚|不文明"
+    r"|unacceptable|not allowed|against our policy|apologi[sz]e|sorry|report|complain|prohibited"
+)
+
+
+def is_reported_abuse(hit: Hit, clauses: list[Clause]) -> bool:
+    """An insult another person used on the borrower, restated in a line that condemns it."""
+    if not any(_CONDEMNING.search(c.compact) or _CONDEMNING.search(c.spaced) for c in clauses):
+        return False
+    before = hit.view_text[:hit.start]
+    if (_FIRST_PERSON_AFTER_ZH if hit.view == "compact" else _FIRST_PERSON_AFTER_EN).search(before):
+        return False  # '我骂你是猪怎么了，去投诉啊': the speaker owns the abuse
+    return is_reported_speech(hit, clauses, reporter=_ABUSE_REPORT)
+
+
+# A word in quotation marks is mentioned, not used ('“老赖”是对失信被执行人的俗称', '所谓“老赖曝光”的帖子
+# …请举报'), when the line explains or condemns it — and is not aimed at the borrower ('你就是个“老赖”').
+_QUOTED_SPAN = re.compile(r"[“\"「『‘']([^”\"」』’'“「『‘]{1,24})[”\"」』’']")
+_EXPLAINING = re.compile(
+    r"俗称|称呼|说法|所谓|字眼|词语|这个词|这种词|不属于|并不是|不是指"
+    r"|so-called|the word|the term|the label|that word|that term"
+)
+_ADDRESSED_ZH = re.compile(r"(你|您)(们)?(这个|这种|这样的|就是|真是|简直是|是个|是|个|这|那)*$|(叫|称|骂|喊|说)(你|您)(们)?(是|为|做|作)?$")
+_ADDRESSED_EN = re.compile(r"\b(you|you're|ya|u)( are| is)?( such| a| an| the| a real| an absolute)*\s*$")
+
+
+def is_quoted_mention(hit: Hit, clauses: list[Clause]) -> bool:
+    """The hit lies inside a quoted word that the utterance explains or condemns, not aimed at 'you'."""
+    if not any(_EXPLAINING.search(c.compact) or _EXPLAINING.search(c.spaced)
+               or _CONDEMNING.search(c.compact) or _CONDEMNING.search(c.spaced) for c in clauses):
+        return False
+    word = hit.text
+    for m in _QUOTED_SPAN.finditer(hit.clause.raw):
+        inner = m.group(1)
+        inner_view = compact(inner) if hit.view == "compact" else " ".join(re.findall(r"[^\W_]+(?:'[^\W_]+)*", inner.lower()))
+        if word and word in inner_view:
+            before = hit.clause.raw[:m.start()]
+            if hit.view == "compact":
+                return not _ADDRESSED_ZH.search(compact(before))
+            return not _ADDRESSED_EN.search(before.lower())
+    return False
+
+
+# Conduct named as a past act and apologised for or condemned: '对于之前催收员联系您朋友的行为，我们正式
+# 向您道歉'. The hit must lie inside the 对于/关于 … 的行为 phrase, not after it ('对于你欠钱不还的行为，我们会
+# 联系你的家人' still blocks).
+_NAMED_CONDUCT_ZH = re.compile(r"(对于|关于|针对|就)(?P<span>.{1,30}?)的?(行为|做法|事情|情况|问题|错误)")
+
+
+def is_named_conduct(hit: Hit, clauses: list[Clause]) -> bool:
+    if hit.view != "compact" or not any(_CONDEMNING.search(c.compact) for c in clauses):
+        return False
+    for m in _NAMED_CONDUCT_ZH.finditer(hit.view_text):
+        if m.start("span") <= hit.start and hit.end <= m.end("span"):
+            return not _FIRST_PERSON_AFTER_ZH.search(hit.view_text[m.start("span"):hit.start]) or bool(
+                re.search(r"(之前|以前|曾经|此前|上次|前任|那位|有的)", m.group("span")))
+    return False
+
+
+# Advice against the act rather than for it: '以贷养贷会越陷越深', '远离高利贷', 'avoid payday loans'.
+_AVOID_BEFORE_ZH = re.compile(r"(避免|防止|警惕|谨防|远离|拒绝|以免|小心|慎用|当心)$")
+_HARMS_AFTER_ZH = re.compile(r"^.{0,8}(越陷越深|陷阱|骗局|得不偿失|雪上加霜|恶性循环|不可取|害了自己|负担更重|更难还)")
+_AVOID_BEFORE_EN = re.compile(r"\b(avoid|avoiding|beware of|stay away from|steer clear of|refuse|resist)\s+(\w+\s+){0,2}$")
+_HARMS_AFTER_EN = re.compile(r"^.{0,30}\b(trap|debt spiral|vicious cycle|makes things worse|a bad idea|risky|dangerous|predatory)\b")
+
+
+def is_advice_against(hit: Hit) -> bool:
+    text = hit.view_text
+    if hit.view == "compact":
+        return bool(_AVOID_BEFORE_ZH.search(text[max(0, hit.start - 4):hit.start])
+                    or _HARMS_AFTER_ZH.search(text[hit.end:]))
+    return bool(_AVOID_BEFORE_EN.search(text[:hit.start]) or _HARMS_AFTER_EN.search(text[hit.end:]))
+
+
+# A legal consequence stated with the court process it depends on is a fact, not a false threat:
+# '判决生效后有能力履行而拒不履行的，才可能被列入失信名单', '只有被执行人本人才会被限制高消费'.
+_COURT_PROCESS_ZH = re.compile(
+    r"判决生效|生效判决|生效的判决|拒不履行|有能力履行|经法院判决|经过法院判决|法院依法|依法判决|执行程序中|只有.{0,8}被执行人"
+)
+_COURT_PROCESS_EN = re.compile(r"\b(only )?(after|if|once) (a |the )?court (judgment|order|rules|enters|grants)|court judgment|only a court\b")
+
+
+_AIMED_NOW_ZH = re.compile(r"你|马上|立刻|立即|明天|今天|今晚|就要|等着|准备")
+_AIMED_NOW_EN = re.compile(r"\b(you|you'll|you're|your|tomorrow|today|tonight|now)\b")
+_CONSEQUENT_ZH = re.compile(r"^(才|则|方|可能|才可能|才会|依法)")
+
+
+def is_stated_with_court_process(hit: Hit, clauses: list[Clause] = ()) -> bool:
+    """The clause names the court process on which the consequence depends, before the consequence —
+    or the clause is the consequent ('…拒不履行的，才可能被列入失信名单') of a previous clause that does."""
+    before = hit.view_text[:hit.start]
+    process = _COURT_PROCESS_ZH if hit.view == "compact" else _COURT_PROCESS_EN
+    found = list(process.finditer(before))
+    if found:  # …unless the consequence is then aimed at 'you' now: '拒不履行的话你明天就要坐牢'
+        aimed = _AIMED_NOW_ZH if hit.view == "compact" else _AIMED_NOW_EN
+        return not aimed.search(before[found[-1].end():] + " " + hit.text)
+    index = hit.clause.index
+    if hit.view == "compact" and index > 0 and _CONSEQUENT_ZH.match(hit.view_text):
+        previous = [c for c in clauses if c.index == index - 1]
+        return bool(previous and process.search(previous[0].compact))
+    return False
 
 
 def is_borrower_report(hit: Hit, clauses: list[Clause]) -> bool:

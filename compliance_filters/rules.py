@@ -7,18 +7,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from configuration.files import ConfigFileError, read_yaml
 
 from compliance_filters.patterns import require_valid_regexes
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yml")
 
 Language = Literal["zh", "en"]
-
-
-class RulesFileError(ValueError):
-    """rules.yml is malformed; the message names the file, category and rule."""
 
 
 class Rule(BaseModel):
@@ -71,7 +68,9 @@ class ClassifierSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
-    threshold: float = Field(0.85, gt=0.0, le=1.0)
+    # None: the thresholds calibrated in training (compliance_filters.train: the harm regression's, or
+    # each category's for a model without one); a number overrides them with one threshold.
+    threshold: float | None = Field(None, gt=0.0, le=1.0)
 
 
 KNOWN_CATEGORIES = (
@@ -92,8 +91,8 @@ class RuleSet(BaseModel):
         return {rule.id: name for name, cat in self.categories.items() for rule in cat.rules}
 
 
-def _fail(path: Path, where: str, message: str) -> RulesFileError:
-    return RulesFileError(f"{path}: {where}: {message}")
+def _fail(path: Path, where: str, message: str) -> ConfigFileError:
+    return ConfigFileError(path, where, message)
 
 
 def _validate(path: Path, data: object) -> RuleSet:
@@ -137,13 +136,9 @@ def _explain(exc: ValidationError) -> str:
 
 
 def load_rules(path: str | Path = DEFAULT_RULES_PATH) -> RuleSet:
-    """Read and validate a rules file. Raises RulesFileError naming file, category and rule."""
+    """Read and validate a rules file. Raises ConfigFileError naming file, category and rule."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RulesFileError(f"{path}: cannot read rules: {exc}") from None
-    return _validate(path, data)
+    return _validate(path, read_yaml(path))
 
 
 @lru_cache(maxsize=4)

@@ -1,45 +1,72 @@
-"""Train and evaluate the compliance classifier.
+"""Train, calibrate and evaluate the compliance classifier.
 
     python -m compliance_filters.train
 
-Reads compliance_filters/data/corpus.tsv, keeps the held-out fifth (see `heldout`) out of
-training, fits char 1–4-gram TF-IDF on normalised text plus one class-balanced logistic regression
-per blocked category (one-vs-rest; `ok` rows are negatives for every category), prints a
-per-category precision / recall / F1 table on the held-out rows at the blocking threshold, and
-saves the model to var/compliance_classifier.joblib and the table to
-var/compliance_classifier_report.txt. Deterministic: fixed seeds, liblinear, no sampling.
+Training rows: corpus.tsv less its held-out fifth (see `heldout`), supplement.tsv, and COLD's
+training split (compliance_filters.training_data; the evaluation data is refused there). Fits
+TF-IDF over compliance_filters.features plus one class-balanced logistic regression per blocked
+category (one-vs-rest; `ok` rows are negatives for every category), fitted by stochastic gradient
+descent: liblinear took ten times longer on COLD's long comments, and the model is retrained
+whenever a training file changes (at gateway start when needed).
+
+A harm regression (harmful of any category against lawful; classifier.py says why) is fitted on the
+same rows and weights. Hand-written supplement rows weigh SUPPLEMENT_WEIGHT each, COLD rows COLD_WEIGHT.
+
+Calibration: each category's blocking threshold is the lowest probability at which at most
+FALSE_BLOCK_BUDGET of the lawful collection rows are blocked for that category, measured on
+out-of-fold predictions (FOLDS-fold cross-validation over the corpus and supplement rows; COLD
+rows stay in every training fold). The harm threshold likewise, with HARM_FALSE_BLOCK_BUDGET over
+all lawful rows. Never on the held-out corpus rows, never on the evaluation set.
+
+Prints a per-category table on the held-out corpus rows, and saves the model to
+var/compliance_classifier.v2.joblib and the table to var/compliance_classifier.v2.report.txt.
+Deterministic: fixed seeds, liblinear, folds by hash.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import statistics
 import sys
 import time
-from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from compliance_filters.classifier import (CATEGORIES, CORPUS_PATH, LABELS, MODEL_PATH, REPORT_PATH, THRESHOLD,
-                                           Classifier, char_ngrams, corpus_sha256, normalise_for_model)
+from compliance_filters.classifier import (BUNDLE_FORMAT, CATEGORIES, DEFAULT_THRESHOLD, LABELS, MODEL_PATH,
+                                           REPORT_PATH, Classifier, from_bundle, normalise_for_model)
+from compliance_filters.features import FEATURE_VERSION, features
+from compliance_filters.training_data import (COLD_WEIGHT, CORPUS_PATH, SUPPLEMENT_PATH, SUPPLEMENT_WEIGHT,
+                                              load_cold, load_tsv, training_files_sha256)
 
 HELDOUT_PERCENT = 20
-C = 100.0
+ALPHA = 1e-5  # L2 penalty of the regression
+EPOCHS = 20
 SEED = 0
+FOLDS = 5
+# Per category, the share of lawful rows it may block at its threshold; nine categories together
+# then stay near the 2 % goal for lawful lines.
+FALSE_BLOCK_BUDGET = 0.002
+# The share of lawful rows (out of fold) the harm regression may block at its threshold: the loosest
+# that kept lawful blocked <= 0.02 on tests/compliance_eval/dev_set.tsv (never the independent set).
+# With the rules, on the dev set: 0.015 → recall 0.94 / lawful blocked 0.013, 0.02 → 0.965 / 0.020,
+# 0.025 → 0.974 / 0.033.
+HARM_FALSE_BLOCK_BUDGET = 0.02
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
+
+
+def _bucket(text: str) -> int:
+    return int(hashlib.sha1(normalise_for_model(text).encode("utf-8")).hexdigest()[:8], 16) % 100
 
 
 def heldout(text: str) -> bool:
-    """True for the ~20 % of rows held out of training: decided by the SHA-1 of the normalised text,
-    so it is deterministic, independent of row order, and two rows that normalise alike fall on the
-    same side."""
-    digest = hashlib.sha1(normalise_for_model(text).encode("utf-8")).hexdigest()
-    return int(digest[:8], 16) % 100 < HELDOUT_PERCENT
+    """True for the ~20 % of corpus rows held out of training: decided by the SHA-1 of the
+    normalised text, so it is deterministic, independent of row order, and two rows that normalise
+    alike fall on the same side."""
+    return _bucket(text) < HELDOUT_PERCENT
 
 
-def load_corpus(path: Path = CORPUS_PATH) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+def load_corpus() -> list[dict[str, str]]:
+    return load_tsv(CORPUS_PATH)
 
 
 def split(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -48,32 +75,102 @@ def split(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[s
     return train_rows, test_rows
 
 
-def fit(rows: list[dict[str, str]]) -> dict[str, Any]:
+def training_rows() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(collection rows: corpus training part + supplement, COLD rows)."""
+    corpus_train, _ = split(load_corpus())
+    supplement = [dict(r, weight=SUPPLEMENT_WEIGHT) for r in load_tsv(SUPPLEMENT_PATH)]
+    return corpus_train + supplement, load_cold()
+
+
+def vectorize(rows: Sequence[dict[str, str]]) -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
-    texts = [normalise_for_model(r["text"]) for r in rows]
+    vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2, dtype=np.float32)
+    return vectorizer, vectorizer.fit_transform([r["text"] for r in rows])
+
+
+def _regression(x: Any, target: np.ndarray, weights: np.ndarray) -> Any:
+    from sklearn.linear_model import SGDClassifier
+
+    model = SGDClassifier(loss="log_loss", alpha=ALPHA, class_weight="balanced", max_iter=EPOCHS, tol=None,
+                          random_state=SEED)
+    model.fit(x, target.astype(int), sample_weight=weights)
+    return model
+
+
+def fit_estimators(x: Any, labels: np.ndarray, weights: np.ndarray) -> list[Any]:
+    return [_regression(x, labels == category, weights) for category in CATEGORIES]
+
+
+def fit_harm(x: Any, labels: np.ndarray, weights: np.ndarray) -> Any:
+    """One regression: harmful (any blocked category) against lawful."""
+    return _regression(x, labels != "ok", weights)
+
+
+def fit(rows: Sequence[dict[str, str]], weights: Sequence[float] | None = None) -> dict[str, Any]:
+    vectorizer, x = vectorize(rows)
     labels = np.array([r["label"] for r in rows])
-    vectorizer = TfidfVectorizer(analyzer=char_ngrams, sublinear_tf=True, min_df=1)
-    x = vectorizer.fit_transform(texts)
-    estimators = []
-    for category in CATEGORIES:
-        model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=2000,
-                                   random_state=SEED)
-        model.fit(x, (labels == category).astype(int))
-        estimators.append(model)
-    return {"vectorizer": vectorizer, "estimators": estimators, "categories": list(CATEGORIES)}
+    sample_weight = np.ones(len(rows)) if weights is None else np.asarray(weights, dtype=np.float64)
+    return {"vectorizer": vectorizer, "estimators": fit_estimators(x, labels, sample_weight),
+            "harm_estimator": fit_harm(x, labels, sample_weight), "categories": list(CATEGORIES)}
 
 
-def evaluate(clf: Classifier, rows: list[dict[str, str]], threshold: float = THRESHOLD) -> dict[str, Any]:
-    """Decision: the most probable category if its probability ≥ threshold, else ok."""
+def _weighted(collection: list[dict[str, str]], cold: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[float]]:
+    return collection + cold, [float(r.get("weight", 1.0)) for r in collection] + [COLD_WEIGHT] * len(cold)
+
+
+def out_of_fold_probabilities(collection: list[dict[str, str]], cold: list[dict[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, categories) probabilities and (rows,) harm probabilities of each collection row from
+    regressions that never saw it.
+
+    The TF-IDF vocabulary is fitted once on all rows (it reads no label); the regressions are
+    refitted per fold."""
+    rows, weights = _weighted(collection, cold)
+    vectorizer, x = vectorize(rows)
+    labels = np.array([r["label"] for r in rows])
+    folds = np.array([_bucket(r["text"]) % FOLDS for r in collection] + [-1] * len(cold))
+    probabilities = np.zeros((len(collection), len(CATEGORIES)))
+    harm = np.zeros(len(collection))
+    for fold in range(FOLDS):
+        inside = folds != fold
+        weights_inside = np.asarray(weights)[inside]
+        clf = Classifier(vectorizer, fit_estimators(x[inside], labels[inside], weights_inside),
+                         harm_estimator=fit_harm(x[inside], labels[inside], weights_inside))
+        for i in np.flatnonzero(folds == fold):
+            scores, harm[i] = clf.predict_with_harm(collection[i]["text"])
+            probabilities[i] = [scores[c] for c in CATEGORIES]
+    return probabilities, harm
+
+
+def calibrate(collection: list[dict[str, str]], probabilities: np.ndarray) -> dict[str, float]:
+    """Per category: the lowest grid threshold blocking at most FALSE_BLOCK_BUDGET of lawful rows."""
+    lawful = np.array([r["label"] == "ok" for r in collection])
+    thresholds = {}
+    for j, category in enumerate(CATEGORIES):
+        lawful_scores = probabilities[lawful, j]
+        thresholds[category] = next(
+            (float(t) for t in THRESHOLD_GRID if np.mean(lawful_scores >= t) <= FALSE_BLOCK_BUDGET),
+            DEFAULT_THRESHOLD,
+        )
+    return thresholds
+
+
+def calibrate_harm(collection: list[dict[str, str]], harm: np.ndarray) -> float:
+    """The lowest grid threshold at which at most HARM_FALSE_BLOCK_BUDGET of lawful rows are harmful."""
+    lawful_scores = harm[np.array([r["label"] == "ok" for r in collection])]
+    return next((float(t) for t in THRESHOLD_GRID if np.mean(lawful_scores >= t) <= HARM_FALSE_BLOCK_BUDGET),
+                DEFAULT_THRESHOLD)
+
+
+def evaluate(clf: Classifier, rows: list[dict[str, str]]) -> dict[str, Any]:
+    """Decision: Classifier.blocked (the harm regression decides whether, the most probable category which), else ok."""
     gold, pred, blocked = [], [], []
     for r in rows:
         probs = clf.predict(r["text"])
-        best = max(probs, key=probs.__getitem__)
+        over = clf.blocked(r["text"])
         gold.append(r["label"])
-        pred.append(best if probs[best] >= threshold else "ok")
-        blocked.append(probs[best] >= threshold)
+        pred.append(max(over, key=probs.__getitem__) if over else "ok")
+        blocked.append(bool(over))
     table = {}
     for label in LABELS:
         tp = sum(g == label and p == label for g, p in zip(gold, pred))
@@ -93,19 +190,21 @@ def evaluate(clf: Classifier, rows: list[dict[str, str]], threshold: float = THR
         "false_block_rate_ok": sum(ok_rows) / len(ok_rows) if ok_rows else 0.0,
         "false_blocks": [r["text"] for r, g, b in zip(rows, gold, blocked) if g == "ok" and b],
         "misses": [(r["text"], r["label"], p) for r, g, p in zip(rows, gold, pred) if g != "ok" and p != g],
-        "threshold": threshold,
     }
 
 
-def format_report(result: dict[str, Any], n_train: int, n_test: int, seconds: float, latency_ms: float) -> str:
-    lines = [f"compliance classifier — held-out evaluation (threshold {result['threshold']:.2f})",
-             f"train rows {n_train}, held-out rows {n_test}, training {seconds:.2f} s, "
+def format_report(result: dict[str, Any], thresholds: dict[str, float], n_train: int, n_test: int,
+                  seconds: float, latency_ms: float) -> str:
+    lines = ["compliance classifier — held-out corpus rows (same generator as the training rows: memory, "
+             "not generalisation; see benchmarks.evaluate_filter --set independent)",
+             f"train rows {n_train}, held-out rows {n_test}, training + calibration {seconds:.1f} s, "
              f"predict {latency_ms:.3f} ms/utterance", "",
-             f"{'label':<22}{'precision':>10}{'recall':>8}{'f1':>8}{'blocked':>9}{'support':>9}"]
+             f"{'label':<26}{'threshold':>10}{'precision':>10}{'recall':>8}{'f1':>8}{'blocked':>9}{'support':>9}"]
     for label, m in result["table"].items():
-        lines.append(f"{label:<22}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}"
+        threshold = f"{thresholds[label]:.2f}" if label in thresholds else ""
+        lines.append(f"{label:<26}{threshold:>10}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}"
                      f"{m['blocked']:>9.3f}{m['support']:>9d}")
-    lines += ["", "('blocked' = share of rows with any category ≥ threshold; for ok that is the false-block rate)",
+    lines += ["", "('blocked' = share of rows with any category at its threshold; for ok that is the false-block rate)",
               f"macro recall over blocked categories: {result['macro_recall_blocked']:.3f}",
               f"macro F1 over blocked categories:     {result['macro_f1_blocked']:.3f}",
               f"false-block rate on held-out ok rows: {result['false_block_rate_ok']:.3f}"]
@@ -127,16 +226,24 @@ def measure_latency(clf: Classifier, texts: list[str], rounds: int = 3) -> float
 
 
 def train(save: bool = True, verbose: bool = True) -> dict[str, Any]:
-    rows = load_corpus()
-    train_rows, test_rows = split(rows)
+    collection, cold = training_rows()
     start = time.perf_counter()
-    bundle = fit(train_rows)
+    probabilities, harm = out_of_fold_probabilities(collection, cold)
+    thresholds = calibrate(collection, probabilities)
+    rows, weights = _weighted(collection, cold)
+    bundle = fit(rows, weights)
     seconds = time.perf_counter() - start
-    bundle["corpus_sha256"] = corpus_sha256()
-    clf = Classifier(bundle["vectorizer"], bundle["estimators"], tuple(bundle["categories"]))
+    bundle["thresholds"] = thresholds
+    bundle["harm_threshold"] = calibrate_harm(collection, harm)
+    bundle["bundle_format"] = BUNDLE_FORMAT
+    bundle["training_sha256"] = training_files_sha256()
+    bundle["feature_version"] = FEATURE_VERSION
+    clf = from_bundle(bundle)
+    _, test_rows = split(load_corpus())
     result = evaluate(clf, test_rows)
     latency = measure_latency(clf, [r["text"] for r in test_rows])
-    report = format_report(result, len(train_rows), len(test_rows), seconds, latency)
+    report = format_report(result, thresholds, len(rows), len(test_rows), seconds, latency)
+    report += f"harm threshold (any category): {bundle['harm_threshold']:.2f}\n"
     if save:
         import joblib
 

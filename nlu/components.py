@@ -13,11 +13,21 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.normalise import bare_id_last4, normalise_entity, to_simplified
+from chinese_text import DEFAULT_TIMEZONE, bare_id_last4, normalise_entity, to_simplified
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+def as_words(original: str, normalised: str) -> str:
+    """A borrower's words never become a command. Rasa's RegexMessageHandler, which runs after this
+    component, reads a leading '/' as an intent ('/session_start', '/inform{...}'), and NFKC turns '／'
+    (which the gateway puts in place of a borrower's '/') back into '/'. Only text that already
+    started with '/' is a command, and only the gateway sends those ('/start_conversation').
+    Same length, so entity offsets hold."""
+    body = normalised.lstrip()
+    if not body.startswith("/") or original.lstrip().startswith("/"):
+        return normalised
+    return normalised[: len(normalised) - len(body)] + "／" + body[1:]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
@@ -44,7 +54,7 @@ class ChineseTextNormaliser(GraphComponent):
         text = message.get(TEXT)
         if not text:
             return
-        simplified = to_simplified(text)
+        simplified = as_words(text, to_simplified(text))
         # Entity offsets in training data refer to the original text: only swap when lengths agree.
         if len(simplified) == len(text) or not message.get(ENTITIES):
             message.set(TEXT, simplified)

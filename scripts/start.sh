@@ -4,9 +4,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# The ledger, logs and audit key hold personal data and secrets: this user's alone, including files an
+# older version left readable to others.
+umask 077
 bash scripts/setup.sh
-.venv/bin/python -m actions.ledger init
-.venv/bin/python -m actions.ledger seed --count 1000
+mkdir -p var && chmod -R go= var
+.venv/bin/python -m ledger init
+.venv/bin/python -m ledger seed --count 1000
 .venv/bin/python -m bot.console seed-demo   # console logins agent1 / supervisor1 (README)
 model="$(bash scripts/train.sh)"
 exec .venv/bin/python -m bot.launcher --model "$model" "$@"

@@ -10,7 +10,12 @@ if ! validation="$(PYTHONPATH="$ROOT" RASA_TELEMETRY_ENABLED=false .venv-rasa/bi
   echo "$validation" | grep -v Warning | tail -40
   exit 1
 fi
-export COLLECTIONS_TEST_MODEL="$(bash scripts/train.sh)"
-export COLLECTIONS_TEST_REDIS_URL="$(bash scripts/redis.sh)"
-echo "[test] model $COLLECTIONS_TEST_MODEL, redis $COLLECTIONS_TEST_REDIS_URL"
-exec .venv/bin/python -m pytest tests "$@"
+# Assigned first, then exported: `export X="$(cmd)"` would hide a failing command from `set -e`.
+model="$(bash scripts/train.sh)"
+redis_url="$(bash scripts/redis.sh)"
+export COLLECTIONS_TEST_MODEL="$model" COLLECTIONS_TEST_REDIS_URL="$redis_url"
+# The ledger's PostgreSQL variants always run: the local server, or a private cluster started here.
+postgres_url="$(bash scripts/postgres.sh)"
+export LEDGER_TEST_PG_URL="$postgres_url"
+echo "[test] model $COLLECTIONS_TEST_MODEL, redis $COLLECTIONS_TEST_REDIS_URL, postgresql $LEDGER_TEST_PG_URL"
+exec .venv/bin/python -m pytest tests --durations=40 "$@"

@@ -1,5 +1,6 @@
 """One real system for the whole session: Rasa with the trained model, the rasa-sdk action server,
-the gateway, Redis for trackers/locks/sessions, and a seeded SQLite ledger."""
+the gateway, Redis for trackers/locks/sessions, and a seeded SQLite ledger. The gateway reaches Rasa
+through a counting proxy, so tests can see what reached Rasa."""
 from __future__ import annotations
 
 import os
@@ -7,24 +8,32 @@ import socket
 import subprocess
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import redis
 
-from actions.ledger.db import create_schema, make_engine, make_session_factory
-from actions.ledger.repository import Ledger
-from actions.ledger.seed import seed_demo_portfolio
+from configuration.settings import AuditSettings
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
 from bot.launcher import ROOT, Stack, StackConfig
-from tests.e2e.chat import Chat
+from tests.e2e.chat import ARRIVAL_SECRETS_ENV, Chat
+from tests.fakes.wechat_api import FakeWeChatApi
+from tests.rasa_requests import RasaRequests
 
 # The conversation clock every e2e test runs on: Monday 23 November 2026, 10:00 in Shanghai.
 FIXED_NOW = "2026-11-23T10:00:00+08:00"
 TODAY = datetime.fromisoformat(FIXED_NOW).date()
-# A database of its own (never a user's data); parallel local runs may pick different ones.
-TEST_REDIS_DB = int(os.environ.get("COLLECTIONS_TEST_REDIS_DB", "13"))
-SEEDED_BORROWERS = 120
+# A database of its own (never a user's data), flushed at the start of the session. Two test sessions on
+# one machine must never share it: one's flush would delete the other's conversations mid-test. Each
+# session claims its database in database 0 (a key that expires, so a killed run frees it in time).
+PREFERRED_TEST_REDIS_DBS = [int(os.environ["COLLECTIONS_TEST_REDIS_DB"])] if os.environ.get(
+    "COLLECTIONS_TEST_REDIS_DB") else [13, 14, 15, 12, 11]
+REDIS_DB_CLAIM_SECONDS = 3 * 3600
+SEEDED_BORROWERS = 400
 # Gateway settings the shared stack runs with (one stack serves every e2e test; Rasa loads once).
-GATEWAY_TEST_SETTINGS: dict[str, str] = {}
+GATEWAY_TEST_SETTINGS: dict[str, str] = {**ARRIVAL_SECRETS_ENV}  # tests sign links and carrier requests
 # Handoff: a conversation nobody takes is offered a callback after 8 s (not 5 minutes); the policy triggers
 # (large balance, legal stage) are off so that no other test's borrower is queued by them.
 HANDOFF_WAIT_TIMEOUT_SECONDS = 8
@@ -54,6 +63,19 @@ GATEWAY_TEST_SETTINGS.update({
     "COLLECTIONS_WECHAT_API_BASE": f"http://127.0.0.1:{WECHAT_FAKE_API_PORT}",
     "COLLECTIONS_WECHAT_PASSIVE_REPLY_BUDGET_SECONDS": "0.05",
 })
+# A lender's own site embeds the widget from another origin (tests/browser/test_webchat_cross_origin.py):
+# served on this port, it is listed as http://localhost:<port>; the same page reached as 127.0.0.1 is not.
+LENDER_SITE_PORT = _free_port()
+GATEWAY_TEST_SETTINGS["COLLECTIONS_GATEWAY_WEBCHAT_CORS_ORIGINS"] = f'["http://localhost:{LENDER_SITE_PORT}"]'
+
+# Resource limits high enough that the suite (every test from 127.0.0.1, many conversations in seconds) is
+# never throttled; tests/e2e/test_limits.py starts a gateway of its own with low ones.
+GATEWAY_TEST_SETTINGS.update({
+    "COLLECTIONS_GATEWAY_MESSAGES_PER_CLIENT": "100000/minute",
+    "COLLECTIONS_GATEWAY_MESSAGES_PER_CONVERSATION": "10000/minute",
+    "COLLECTIONS_GATEWAY_OPENS_PER_CLIENT": "100000/minute",
+    "COLLECTIONS_GATEWAY_MAX_SOCKETS_PER_CLIENT": "1000",
+})
 # Voice calls: a silent line is re-prompted after 4 s (not 8), so the silence test takes seconds.
 GATEWAY_TEST_SETTINGS["COLLECTIONS_VOICE_REPROMPT_AFTER_SILENCE_SECONDS"] = "4"
 
@@ -66,12 +88,25 @@ def model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
+def redis_url() -> Iterator[str]:
     url = os.environ.get("COLLECTIONS_TEST_REDIS_URL") or subprocess.check_output(
         ["bash", "scripts/redis.sh"], cwd=ROOT, text=True).strip()
-    test_url = f"{url.rsplit('/', 1)[0]}/{TEST_REDIS_DB}"
+    base = url.rsplit("/", 1)[0]
+    claims = redis.Redis.from_url(f"{base}/0")
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    for database in PREFERRED_TEST_REDIS_DBS:
+        claim = f"collections:test-session-claim:{database}"
+        if claims.set(claim, owner, nx=True, ex=REDIS_DB_CLAIM_SECONDS):
+            break
+    else:
+        raise RuntimeError(f"every test Redis database {PREFERRED_TEST_REDIS_DBS} is claimed by another "
+                           "running test session (keys collections:test-session-claim:* in database 0)")
+    test_url = f"{base}/{database}"
     redis.Redis.from_url(test_url).flushdb()
-    return test_url
+    yield test_url
+    if claims.get(claim) == owner.encode():
+        claims.delete(claim)
+    claims.close()
 
 
 @pytest.fixture(scope="session")
@@ -85,11 +120,32 @@ def ledger_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def stack(model_path, redis_url, ledger_url, tmp_path_factory):
+def rasa_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def rasa_requests(rasa_port) -> Iterator[RasaRequests]:
+    """Every request that reached the stack's Rasa, per conversation: the gateway talks to Rasa through it."""
+    with RasaRequests(f"http://127.0.0.1:{rasa_port}") as requests:
+        yield requests
+
+
+@pytest.fixture(scope="session")
+def audit_settings(tmp_path_factory) -> AuditSettings:
+    """The stack's audit key and anchor file: its own, beside its own ledger (never var/'s)."""
+    directory = tmp_path_factory.mktemp("audit")
+    return AuditSettings(key_file=directory / "audit.key", anchor_file=directory / "audit.anchor")
+
+
+@pytest.fixture(scope="session")
+def stack(model_path, redis_url, ledger_url, rasa_port, rasa_requests, audit_settings, tmp_path_factory):
+    audit_env = {"COLLECTIONS_AUDIT_KEY_FILE": str(audit_settings.key_file),
+                 "COLLECTIONS_AUDIT_ANCHOR_FILE": str(audit_settings.anchor_file)}
     config = StackConfig(
-        model=model_path, rasa_port=_free_port(), action_port=_free_port(), gateway_port=_free_port(),
-        redis_url=redis_url, ledger_url=ledger_url, fixed_now=FIXED_NOW,
-        log_dir=tmp_path_factory.mktemp("logs"), extra_env=GATEWAY_TEST_SETTINGS,
+        model=model_path, rasa_port=rasa_port, action_port=_free_port(), gateway_port=_free_port(),
+        gateway_rasa_url=rasa_requests.url, redis_url=redis_url, ledger_url=ledger_url, fixed_now=FIXED_NOW,
+        log_dir=tmp_path_factory.mktemp("logs"), extra_env={**GATEWAY_TEST_SETTINGS, **audit_env},
     )
     running = Stack(config).start()
     yield running
@@ -106,18 +162,37 @@ class BorrowerPool:
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
-        self._next = 5  # B000001–B000004 are the fixed demo borrowers
+        self._taken: set[str] = set()
+        self._first = 5  # B000001–B000004 are the fixed demo borrowers
 
-    def take(self, tiers: str = "ABCD", min_balance_cents: int = 0):
-        while self._next <= SEEDED_BORROWERS:
-            borrower_id = f"B{self._next:06d}"
-            self._next += 1
+    def take(self, tiers: str = "ABCD", min_balance_cents: int = 0, where=None):
+        """`where(account)`, if given, must also hold: a test whose assertion depends on the account
+        (fees to waive, say) asks for such an account instead of asserting only when it got one."""
+        for number in range(self._first, SEEDED_BORROWERS + 1):
+            borrower_id = f"B{number:06d}"
+            if borrower_id in self._taken:
+                continue
             borrower = self._ledger.get_borrower(borrower_id)
             account = self._ledger.get_primary_account(borrower_id)
             if (borrower and account and borrower.language == "zh" and account.risk_tier in tiers
-                    and account.status == "collecting" and account.balance_cents >= min_balance_cents):
+                    and account.status == "collecting" and account.balance_cents >= min_balance_cents
+                    and (where is None or where(account))):
+                self._taken.add(borrower_id)
                 return borrower, account
         raise LookupError(f"no unused seeded borrower in tiers {tiers}")
+
+    def number_of(self, borrower_id: str) -> str:
+        """The borrower's phone number on file: what a fake carrier calls from."""
+        number = self._ledger.contact_phone(borrower_id)
+        assert number, f"{borrower_id} has no number on file"
+        return number
+
+
+@pytest.fixture(scope="session")
+def wechat_api():
+    """The fake WeChat server every test gateway's WeChat channel sends customer-service messages to."""
+    with FakeWeChatApi(WECHAT_TEST_APP_ID, WECHAT_TEST_APP_SECRET, port=WECHAT_FAKE_API_PORT) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="session")
@@ -143,8 +218,8 @@ def open_chat(stack):
 def verified_chat(open_chat, borrowers):
     """A conversation that has passed right-party verification; returns (chat, borrower, account)."""
 
-    def _verified(tiers: str = "ABCD", min_balance_cents: int = 0):
-        borrower, account = borrowers.take(tiers, min_balance_cents)
+    def _verified(tiers: str = "ABCD", min_balance_cents: int = 0, where=None):
+        borrower, account = borrowers.take(tiers, min_balance_cents, where)
         chat = open_chat(borrower.borrower_id)
         chat.say("对，我就是本人")
         reply = chat.say(f"身份证后四位是{borrower.id_last4}")

@@ -6,13 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from voice.settings import voice_settings
+from configuration.settings import Settings
 
 
 def _install_models(_: argparse.Namespace) -> int:
     from voice.asr import resolve_model_dir
 
-    print(json.dumps({"asr_model": str(resolve_model_dir(voice_settings()))}))
+    print(json.dumps({"asr_model": str(resolve_model_dir(Settings().voice))}))
     return 0
 
 
@@ -20,7 +20,7 @@ def _transcribe(args: argparse.Namespace) -> int:
     from voice.asr import AsrInputError, make_asr_engine
     from voice.audio_files import AudioFileError, read_raw_ulaw, read_wav_pcm16
 
-    engine = make_asr_engine(voice_settings())
+    engine = make_asr_engine(Settings().voice)
     failures = 0
     for name in args.files:
         path = Path(name)

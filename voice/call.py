@@ -7,11 +7,16 @@ The pipeline knows frames, never wire formats; a transport turns them into a car
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from concurrent.futures import Executor
 from typing import Any, Awaitable, Callable, Protocol
 
+from redis.exceptions import RedisError
+
+from ledger.references import mask_reference
 from voice.asr import AsrEngine, transcribe_async
 from voice.codecs import StreamResampler
 from voice.frames import (
@@ -19,7 +24,7 @@ from voice.frames import (
     PlaybackMark,
 )
 from voice.playback import Interrupted, Playback, Utterance
-from voice.settings import VoiceSettings
+from configuration.settings import VoiceSettings
 from voice.tts.base import TtsEngine
 from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded, TurnPaused
 
@@ -34,6 +39,7 @@ DTMF_ID_ANSWER = "身份证后四位是{digits}"
 DTMF_GAP_SECONDS = 6.0        # a longer pause between keys starts a new entry
 HANGUP_WAIT_SECONDS = 20.0    # longest wait for the carrier to play the last words before hanging up
 WATCHDOG_TICK_SECONDS = 0.1
+PUSH_RETRY_SECONDS = 1.0      # after the push seam failed (Redis down), listen again this soon
 NO_SPEECH = "no_speech"       # Transcript.rejected for noise, coughs and breathing: not worth an answer
 
 
@@ -44,6 +50,13 @@ class Conversations(Protocol):
     async def handle(self, conversation_id: str, text: Any) -> Any: ...
     async def say(self, conversation_id: str, texts: list[str], speaker: str = "bot") -> list[Any]: ...
     async def record_interruption(self, conversation_id: str, text: str, heard_text: str) -> None: ...
+    faults: Any  # bot.conversations.FaultReplies: what to say when storage is down
+
+
+class Pushes(Protocol):
+    """bot.handoff.bus.PushBus: words for a conversation sent outside a borrower turn."""
+
+    async def subscribe(self, conversation_id: str | None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -51,8 +64,10 @@ class VoiceServices:
     """Shared by every call in the process."""
     conversations: Conversations
     asr: AsrEngine
+    decode_pool: Executor
     tts: TtsEngine
     settings: VoiceSettings
+    pushes: Pushes | None = None
 
 
 @dataclass(frozen=True)
@@ -69,10 +84,6 @@ class TextTurn:
 
 Send = Callable[[OutboundFrame], Awaitable[None]]
 Hangup = Callable[[str], Awaitable[None]]
-
-
-def mask(reference: str) -> str:
-    return "***" + reference[-4:] if reference else "-"
 
 
 class VoiceCall:
@@ -105,10 +116,12 @@ class VoiceCall:
         conversation, opening = await self._services.conversations.open(borrower_id, self._channel)
         self.conversation_id = conversation.conversation_id
         logger.info("call started conversation=%s borrower=%s channel=%s",
-                    mask(self.conversation_id), mask(borrower_id), self._channel)
+                    mask_reference(self.conversation_id), mask_reference(borrower_id), self._channel)
         self._spawn(self._turn_worker(), "turns")
         self._spawn(self._watchdog(), "watchdog")
         self._speaker = self._spawn(self._speaker_loop(), "speaker")
+        if self._services.pushes is not None:
+            self._spawn(self._hear_pushes(), "pushes")
         await self._speak_replies(opening)
 
     async def close(self) -> None:
@@ -119,7 +132,7 @@ class VoiceCall:
 
     def _spawn(self, coroutine: Awaitable[None], name: str) -> asyncio.Task:
         task = asyncio.create_task(self._guarded(coroutine, name))
-        self._tasks.append(task)
+        self._tasks = [*(running for running in self._tasks if not running.done()), task]  # a long call keeps few
         return task
 
     async def _guarded(self, coroutine: Awaitable[None], name: str) -> None:
@@ -129,7 +142,7 @@ class VoiceCall:
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 — any failure ends this call only
-            logger.error("call %s: %s failed: %s", mask(self.conversation_id), name, type(error).__name__,
+            logger.error("call %s: %s failed: %s", mask_reference(self.conversation_id), name, type(error).__name__,
                          exc_info=error)
             if not self._ending:
                 self._ending = True
@@ -149,7 +162,7 @@ class VoiceCall:
                 self._start_early_decode(event)
             elif isinstance(event, TurnEnded):
                 if event.capped:
-                    logger.info("call %s: utterance cut at %.0f s", mask(self.conversation_id),
+                    logger.info("call %s: utterance cut at %.0f s", mask_reference(self.conversation_id),
                                 self._settings.max_utterance_seconds)
                 early, self._early_decode = self._early_decode, None
                 # The early decode is used only if no speech came after the pause it started on.
@@ -165,7 +178,7 @@ class VoiceCall:
         self._early_decode = (len(pause.pcm16), self._decode(pause.pcm16, pause.sample_rate))
 
     def _decode(self, pcm16: bytes, sample_rate: int) -> asyncio.Future:
-        decode = asyncio.ensure_future(transcribe_async(self._services.asr, pcm16, sample_rate))
+        decode = asyncio.ensure_future(transcribe_async(self._services.asr, pcm16, sample_rate, self._services.decode_pool))
         decode.add_done_callback(lambda done: done.cancelled() or done.exception())  # discarded ones too
         return decode
 
@@ -188,7 +201,7 @@ class VoiceCall:
         if self._turns.full():
             self._turns.get_nowait()
             logger.warning("call %s: turns arrive faster than they are decoded; oldest dropped",
-                           mask(self.conversation_id))
+                           mask_reference(self.conversation_id))
         self._turns.put_nowait(turn)
 
     # ---- turns ------------------------------------------------------------------------------------
@@ -207,7 +220,7 @@ class VoiceCall:
         if isinstance(turn, AudioTurn):
             transcript = await (turn.early_decode or self._decode(turn.pcm16, turn.sample_rate))
             if not transcript.text:
-                logger.info("call %s: utterance of %.1fs not used (%s)", mask(self.conversation_id),
+                logger.info("call %s: utterance of %.1fs not used (%s)", mask_reference(self.conversation_id),
                             transcript.seconds, transcript.rejected)
                 if transcript.rejected != NO_SPEECH and not self._ending:
                     await self._say([self._settings.not_understood_text])  # speech, but not understood
@@ -218,7 +231,12 @@ class VoiceCall:
         if self._ending:
             return
         await self._send(BorrowerText(text))
-        result = await self._services.conversations.handle(self.conversation_id, text)
+        try:
+            result = await self._services.conversations.handle(self.conversation_id, text)
+        except RedisError:
+            # Storage down: the caller hears that their words did not get through, and the line stays up.
+            logger.error("call %s: storage unavailable", mask_reference(self.conversation_id))
+            result = self._services.conversations.faults.unavailable()
         await self._speak_replies(result)
         if result.ended:
             await self._end_call("conversation_ended")
@@ -227,6 +245,29 @@ class VoiceCall:
         texts = [message.text for message in result.messages]
         if texts:
             await self._speech.put(texts)
+
+    async def _hear_pushes(self) -> None:
+        """Words published for this conversation outside a turn are spoken as well: the reply to a turn that had
+        the fault reply, an agent's words, a callback offer. Each passed the egress before it was published.
+        The push seam may fail (Redis down); the call goes on and listens again when it is back."""
+        while True:
+            subscription = None
+            try:
+                subscription = await self._services.pushes.subscribe(self.conversation_id)
+                while True:
+                    _, message = await subscription.get()
+                    if message.get("text"):
+                        await self._speech.put([message["text"]])
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:  # only pushes are lost while it lasts, never the call
+                logger.warning("call %s: pushes unavailable (%s); listening again shortly",
+                               mask_reference(self.conversation_id), type(error).__name__)
+            finally:
+                if subscription is not None:
+                    with contextlib.suppress(Exception):
+                        await subscription.aclose()
+            await asyncio.sleep(PUSH_RETRY_SECONDS)
 
     # ---- speaking ---------------------------------------------------------------------------------
 
@@ -271,17 +312,20 @@ class VoiceCall:
         return pcm[usable:]
 
     async def _barge_in(self) -> None:
-        """The borrower talks over the bot: stop the audio, drop what was not said, note what was heard."""
-        await self._send(ClearPlayback())
+        """The borrower talks over the bot: stop the audio, drop what was not said, note what was heard.
+
+        Runs on the reader, which must never wait for the carrier to take our audio (a peer slow to read would
+        stop its own audio being heard): the speaker is cancelled first, which frees the connection, and the
+        clear is sent from a task of its own, ahead of anything the new speaker says (the send lock is FIFO)."""
         while not self._speech.empty():
             self._speech.get_nowait()
         if self._speaker is not None:
             self._speaker.cancel()
-            self._tasks.remove(self._speaker)
+        self._spawn(self._send(ClearPlayback()), "clear")
         self._speaking = False
         self._speaker = self._spawn(self._speaker_loop(), "speaker")
         interrupted = self._playback.interrupt()
-        logger.info("call %s: barge-in, %d utterance(s) cut", mask(self.conversation_id), len(interrupted))
+        logger.info("call %s: barge-in, %d utterance(s) cut", mask_reference(self.conversation_id), len(interrupted))
         self._spawn(self._record_interruptions(interrupted), "interruption")
 
     async def _record_interruptions(self, interrupted: list[Interrupted]) -> None:
@@ -323,6 +367,6 @@ class VoiceCall:
         deadline = time.monotonic() + HANGUP_WAIT_SECONDS
         while self._bot_audible() and time.monotonic() < deadline:
             await asyncio.sleep(WATCHDOG_TICK_SECONDS)
-        logger.info("call %s: ending (%s)", mask(self.conversation_id), reason)
+        logger.info("call %s: ending (%s)", mask_reference(self.conversation_id), reason)
         await self._send(CallEnding(reason))
         await self._hangup(reason)

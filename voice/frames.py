@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 class CallStarted:
     call_id: str
     stream_id: str
-    borrower_id: str | None
-    parameters: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)  # the carrier's custom parameters, as sent
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Protocol
+from typing import Callable, Mapping, Protocol
 
 from voice.call import VoiceCall, VoiceServices
 from voice.frames import CallStarted, CallStopped, Dtmf, InputAudio, OutboundFrame, PlaybackMark, ProtocolNotice
@@ -18,7 +18,7 @@ logger = logging.getLogger("voice.transport")
 
 MAX_PROTOCOL_ERRORS = 50        # per call; a peer that keeps sending garbage is cut off
 BORROWER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CLOSE_NORMAL, CLOSE_POLICY, CLOSE_ERROR = 1000, 1008, 1011
+CLOSE_NORMAL, CLOSE_POLICY, CLOSE_ERROR, CLOSE_TRY_AGAIN_LATER = 1000, 1008, 1011, 1013
 
 
 class Connection(Protocol):
@@ -29,9 +29,15 @@ class Connection(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
+# Who a carrier's call is for, from its start message's parameters (a signed token); None: nobody we may name.
+Identify = Callable[[Mapping[str, str]], "str | None"]
+
+
 class CallTransport:
-    def __init__(self, connection: Connection, serializer: FrameSerializer, services: VoiceServices, channel: str) -> None:
+    def __init__(self, connection: Connection, serializer: FrameSerializer, services: VoiceServices, channel: str,
+                 identify: Identify | None = None) -> None:
         self._connection = connection
+        self._identify = identify
         self._serializer = serializer
         self._services = services
         self._channel = channel
@@ -53,7 +59,7 @@ class CallTransport:
             await self._connection.close(code, reason)
 
     async def run(self, borrower_id: str | None = None) -> None:
-        """borrower_id: known from the URL (browser); otherwise it comes in the carrier's start message."""
+        """borrower_id: known from the URL (browser); otherwise `identify` finds it in the carrier's start message."""
         try:
             if borrower_id is not None and not await self._start(borrower_id):
                 return
@@ -71,7 +77,7 @@ class CallTransport:
                 if isinstance(frame, CallStopped):
                     return
                 if isinstance(frame, CallStarted):
-                    await self._start(frame.borrower_id)
+                    await self._start(self._identify(frame.parameters) if self._identify else None)
                 elif self.call is not None:
                     await self._dispatch(frame)
                 await asyncio.sleep(0)  # a peer sending faster than real time must not starve other calls
@@ -85,8 +91,8 @@ class CallTransport:
 
     async def _start(self, borrower_id: str | None) -> bool:
         if not borrower_id or not BORROWER_ID.match(borrower_id):
-            await self.send(ProtocolNotice("missing_borrower_id", "the call needs a borrower_id"))
-            await self.hang_up("missing_borrower_id", CLOSE_POLICY)
+            await self.send(ProtocolNotice("invalid_call_token", "the call needs a valid call token"))
+            await self.hang_up("invalid_call_token", CLOSE_POLICY)
             return False
         self.call = VoiceCall(self._services, self.send, self.hang_up, self._serializer.sample_rate, self._channel)
         await self.call.start(borrower_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import webrtcvad
 
-from voice.settings import VoiceSettings
+from configuration.settings import VoiceSettings
 
 FRAME_MS = 20                 # webrtcvad accepts 10, 20 or 30 ms
 SPEECH_START_MS = 60          # a run this long of voiced frames opens an utterance

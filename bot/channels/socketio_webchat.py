@@ -9,13 +9,26 @@ Events in:
       -> bot_uttered {"text"} or {"text", "quick_replies": [{"content_type": "text", "title", "payload"}]},
          one per OutgoingMessage, in order, to every socket in the session's room (all open tabs).
       -> error {"error": code}, to the sending socket only; the socket stays connected.
+      A "turn_id" in the payload makes a resent message return the first reply, never a second turn.
+      Faults are bot_uttered too: the fault reply when Rasa or an action fails or is slow (a slow turn's
+      reply follows as a push), the unavailable reply to the sending socket when Redis is down.
 
-Sessions: a webchat session id is issued (or accepted) at session_request, before anything is known
-about the borrower (customData only travels with messages). The first user_uttered of a session opens
-the gateway conversation with customData.borrower_id and emits its opening; whatever that first message
-carried (usually the widget's init payload, or no "message" key at all) is not forwarded as borrower
-text. The session id -> conversation id mapping lives in a ChannelState (in-process, or Redis when
-REDIS_URL is set, so a restarted gateway can resume).
+Sessions: only this gateway issues session ids. A session id is a random value signed with the link key
+(bot.links' key, salted for this use), issued at session_request before anything is known about the
+borrower (customData only travels with messages); rasa-webchat keeps it in sessionStorage and presents it
+again when the tab reloads. The first user_uttered of a session opens the gateway conversation for the
+borrower named by customData.borrower_link, a signed link (bot.links), and emits its opening; whatever
+that first message carried (usually the widget's init payload) is not forwarded as borrower text. The
+session id -> conversation id mapping lives in a ChannelState (in-process, or Redis when REDIS_URL is
+set, so a restarted gateway can resume).
+
+Who receives a session's messages: holding its signed id is the credential. A socket that presents a
+valid id joins that session's room, so a reloaded tab (or a duplicated one, which copies sessionStorage)
+resumes and every socket of the session gets its replies and pushes. A socket that presents anything
+else (an id the client chose, a forged or altered signature, a conversation id, an id whose conversation
+ended or is gone) gets a new, empty session: it never receives another session's conversation. The push
+route (conversation -> session) is written once, when the session's conversation opens, so no socket can
+move it afterwards.
 
 Every text this channel emits is an OutgoingMessage returned by ConversationService, i.e. it has passed
 the compliance check and the audit in bot.egress. The only other things emitted are session ids and
@@ -24,27 +37,30 @@ error codes.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-import re
 import uuid
 import weakref
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 
 import socketio
+from itsdangerous import BadSignature, Signer
+from redis.exceptions import RedisError
 
 from bot.channels.state import ChannelState, InMemoryChannelState, make_channel_state
 from bot.conversations import ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation
 from bot.egress import OutgoingMessage
 from bot.handoff.bus import PushBus, each_push
-from bot.rasa_client import RasaUnavailable
+from bot.links import BorrowerLinks, InvalidLink
+from bot.rate_limits import RateLimits, Refusal, SocketSlots
 from bot.sessions import TRANSCRIPT_TTL_SECONDS
 
 logger = logging.getLogger("bot.channels.webchat")
 
 CHANNEL = "webchat"
 SOCKETIO_PATH = "socket.io"
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-MAX_BORROWER_ID_CHARS = 64  # as the REST API's OpenConversation
+MAX_SESSION_ID_CHARS = 128  # a signed id has 76
+_SESSION_SALT = "collections.webchat-session"
 # What a rasa-webchat page typically configures as initPayload. Sent (or a message with no "message"
 # key) when the chat opens; never forwarded to Rasa as borrower text.
 DEFAULT_INIT_PAYLOADS = frozenset({"/start", "/get_started", "/start_conversation", "/greet"})
@@ -55,9 +71,35 @@ SESSION_STATE_PREFIX = "collections:webchat:session"
 _PUSH_ROUTE = "push-route:"
 
 
+class WidgetServices(Protocol):
+    """What the channel needs of the gateway's services: borrower links, and each client's share."""
+    links: BorrowerLinks
+    limits: RateLimits
+    sockets: SocketSlots
+
+
 def make_session_state(redis_url: str | None) -> ChannelState:
     """Session id -> conversation id links, kept as long as the conversation's transcript."""
     return make_channel_state(redis_url, SESSION_STATE_PREFIX)
+
+
+class SessionIds:
+    """Issues session ids and recognises its own: a random value and its signature, '<hex>.<signature>'."""
+
+    def __init__(self, key: bytes) -> None:
+        self._signer = Signer(key, salt=_SESSION_SALT, digest_method=hashlib.sha256)
+
+    def issue(self) -> str:
+        return self._signer.sign(uuid.uuid4().hex).decode("ascii")
+
+    def issued_here(self, session_id: Any) -> bool:
+        if not isinstance(session_id, str) or len(session_id) > MAX_SESSION_ID_CHARS:
+            return False
+        try:
+            self._signer.unsign(session_id)  # constant-time comparison of the signature
+        except BadSignature:
+            return False
+        return True
 
 
 def bot_uttered_payload(message: OutgoingMessage) -> dict[str, Any]:
@@ -75,19 +117,24 @@ def bot_uttered_payload(message: OutgoingMessage) -> dict[str, Any]:
 class WebchatChannel:
     """Owns the python-socketio AsyncServer and its handlers.
 
-    `conversations` is called on every event (not at construction) because the ConversationService only
-    exists once the FastAPI lifespan has started.
+    `conversations` and `services` are called on every event (not at construction) because the services only
+    exist once the FastAPI lifespan has started. `session_key` signs session ids (the link key).
     """
 
     def __init__(
         self,
         conversations: Callable[[], ConversationService],
+        services: Callable[[], WidgetServices],
+        session_key: bytes,
         sessions: ChannelState | None = None,
         cors_allowed_origins: str | list[str] | None = None,
         init_payloads: Iterable[str] = DEFAULT_INIT_PAYLOADS,
         **server_options: Any,
     ) -> None:
         self._conversations = conversations
+        self._services = services
+        self._clients: dict[str, str] = {}  # sid -> client address, while connected
+        self.session_ids = SessionIds(session_key)
         self.sessions: ChannelState = sessions or InMemoryChannelState()
         self._init_payloads = frozenset(init_payloads)
         # One turn at a time per session, so two tabs cannot open two conversations or interleave turns.
@@ -96,6 +143,8 @@ class WebchatChannel:
         self.sio = socketio.AsyncServer(
             async_mode="asgi", cors_allowed_origins=cors_allowed_origins, **server_options,
         )
+        self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
         self.sio.on("session_request", self._session_request)
         self.sio.on("user_uttered", self._user_uttered)
 
@@ -127,6 +176,23 @@ class WebchatChannel:
         for message in result.messages:
             await self.sio.emit("bot_uttered", bot_uttered_payload(message), room=session_id)
 
+    async def _refuse(self, sid: str, refusal: Refusal) -> None:
+        await self.sio.emit("error", refusal.as_json(), to=sid)
+
+    # --- connect / disconnect: open sockets per client address ---------------------------------------
+
+    async def _connect(self, sid: str, environ: dict[str, Any], *_: Any) -> None:
+        scope_client = environ.get("asgi.scope", {}).get("client")
+        client = scope_client[0] if scope_client else "unknown"  # engine.io's REMOTE_ADDR is a placeholder
+        if not self._services().sockets.acquire(client):
+            raise socketio.exceptions.ConnectionRefusedError("too_many_connections")  # connect_error {"message": …}
+        self._clients[sid] = client
+
+    async def _disconnect(self, sid: str, *_: Any) -> None:
+        client = self._clients.pop(sid, None)
+        if client is not None:
+            self._services().sockets.release(client)
+
     # --- session_request ---------------------------------------------------------------------------
 
     async def _session_request(self, sid: str, *args: Any) -> None:
@@ -145,42 +211,29 @@ class WebchatChannel:
             await self._error(sid, "internal_error")
 
     async def _resolve_session(self, requested: Any) -> str:
-        """The requested id if it can be kept, else a new one.
-
-        Kept: a session already bound to a live conversation (resume), a webchat conversation id itself
-        (resume), or a well-formed id not bound to anything yet (the conversation opens on the first
-        message). Replaced: null, malformed ids, and sessions whose conversation has ended or is gone
-        (the widget then starts a fresh chat instead of being stuck on a closed one).
-        """
-        if not isinstance(requested, str) or not _SESSION_ID.match(requested):
-            return uuid.uuid4().hex
-        service = self._conversations()
+        """The requested id if this gateway issued it and its conversation (if any) goes on; otherwise a new
+        one (null, anything not signed here, and sessions whose conversation has ended or is gone: the
+        widget then starts a fresh chat instead of being stuck on a closed one)."""
+        if not self.session_ids.issued_here(requested):
+            return self.session_ids.issue()
         conversation_id = await self.sessions.get(requested)
-        if conversation_id is not None:
-            try:
-                conversation = await service.get(conversation_id)
-            except UnknownConversation:
-                return uuid.uuid4().hex
-            return requested if not conversation.ended else uuid.uuid4().hex
+        if conversation_id is None:
+            return requested  # issued, no message yet (e.g. the tab reloaded before the chat opened)
         try:
-            conversation = await service.get(requested)
+            conversation = await self._conversations().get(conversation_id)
         except UnknownConversation:
-            return requested
-        if conversation.channel != CHANNEL or conversation.ended:
-            # Do not let a web page attach to a REST/WebSocket/WeChat conversation by its id.
-            return uuid.uuid4().hex
-        await self.sessions.set(requested, requested, TRANSCRIPT_TTL_SECONDS)
-        await self.sessions.set(_PUSH_ROUTE + requested, requested, TRANSCRIPT_TTL_SECONDS)
-        return requested
+            return self.session_ids.issue()
+        return requested if not conversation.ended else self.session_ids.issue()
 
     # --- user_uttered ------------------------------------------------------------------------------
 
     async def _user_uttered(self, sid: str, *args: Any) -> None:
         try:
             await self._handle_utterance(sid, args[0] if args else None)
-        except RasaUnavailable as error:
-            logger.error("rasa unavailable: %s", error)
-            await self._error(sid, "assistant_unavailable")
+        except RedisError as error:
+            logger.error("webchat storage unavailable: %s", type(error).__name__)
+            for message in self._conversations().faults.unavailable().messages:
+                await self.sio.emit("bot_uttered", bot_uttered_payload(message), to=sid)
         except Exception:  # never let a handler crash the socket
             logger.exception("webchat user_uttered failed")
             await self._error(sid, "internal_error")
@@ -197,15 +250,23 @@ class WebchatChannel:
             return
         message = data.get("message")
         service = self._conversations()
+        limits = self._services().limits
+        client = self._clients.get(sid, "unknown")
         async with self._lock(session_id):
             conversation_id = await self.sessions.get(session_id)
             if conversation_id is None:
+                if (refusal := await limits.open(client)) is not None:
+                    await self._refuse(sid, refusal)
+                    return
                 await self._open(sid, session_id, data.get("customData"), service)
                 return
             if self._is_init(message):
                 return  # the widget re-sends its init payload when a resumed chat is reopened
+            if (refusal := await limits.message(client, conversation_id)) is not None:
+                await self._refuse(sid, refusal)  # answered with an error event, never dropped
+                return
             try:
-                result = await service.handle(conversation_id, message)
+                result = await service.handle(conversation_id, message, data.get("turn_id"))
             except InvalidMessage as error:
                 await self._error(sid, error.code)
                 return
@@ -221,11 +282,13 @@ class WebchatChannel:
         return message is None or (isinstance(message, str) and message.strip() in self._init_payloads)
 
     async def _open(self, sid: str, session_id: str, custom_data: Any, service: ConversationService) -> None:
-        borrower_id = custom_data.get("borrower_id") if isinstance(custom_data, dict) else None
-        if not isinstance(borrower_id, str) or not 0 < len(borrower_id.strip()) <= MAX_BORROWER_ID_CHARS:
-            await self._error(sid, "missing_borrower_id")
+        link = custom_data.get("borrower_link") if isinstance(custom_data, dict) else None
+        try:
+            borrower_id = self._services().links.admit(link)
+        except InvalidLink:
+            await self._error(sid, "invalid_link")
             return
-        conversation, opening = await service.open(borrower_id.strip(), CHANNEL)
+        conversation, opening = await service.open(borrower_id, CHANNEL)
         await self.sessions.set(session_id, conversation.conversation_id, TRANSCRIPT_TTL_SECONDS)
         await self.sessions.set(_PUSH_ROUTE + conversation.conversation_id, session_id, TRANSCRIPT_TTL_SECONDS)
         await self._emit_turn(session_id, opening)

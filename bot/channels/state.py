@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 from typing import Callable, Protocol
 
-import redis.asyncio as redis
+from cachetools import TLRUCache
+
+from bot import redis_connection
 
 
 class ChannelState(Protocol):
@@ -20,31 +22,31 @@ class ChannelState(Protocol):
     async def delete(self, key: str) -> None: ...
     async def incr(self, key: str, ttl_seconds: int) -> int:
         """Increments a counter; the window (ttl) starts at the first increment."""
+    async def decr(self, key: str) -> None:
+        """Takes one back from a live counter (never creates one, never moves its window)."""
     async def aclose(self) -> None: ...
 
 
 class InMemoryChannelState:
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._items: dict[str, tuple[str, float]] = {}
+    """Each key expires at its own time; beyond `max_items` live keys the least recently used goes first."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic, max_items: int = 100_000) -> None:
+        # value = (text, expires at); TLRUCache drops expired items as it goes, so memory stays bounded
+        self._items: TLRUCache[str, tuple[str, float]] = TLRUCache(
+            max_items, ttu=lambda _key, value, _now: value[1], timer=monotonic)
         self._now = monotonic
-        self._writes = 0
 
     def _live(self, key: str) -> str | None:
         item = self._items.get(key)
-        if item is None:
-            return None
-        if item[1] <= self._now():
-            del self._items[key]
-            return None
-        return item[0]
+        return item[0] if item is not None else None
 
     def _put(self, key: str, value: str, ttl_seconds: int) -> None:
         self._items[key] = (value, self._now() + ttl_seconds)
-        self._writes += 1
-        if self._writes % 1000 == 0:  # drop expired entries now and then so the dict cannot grow forever
-            now = self._now()
-            for stale in [k for k, (_, expires) in self._items.items() if expires <= now]:
-                del self._items[stale]
+
+    def size(self) -> int:
+        """Entries held now (not __len__: an empty store must stay truthy for `store or default`)."""
+        self._items.expire()
+        return len(self._items)
 
     async def first_seen(self, key: str, ttl_seconds: int) -> bool:
         if self._live(key) is not None:
@@ -70,13 +72,18 @@ class InMemoryChannelState:
         self._items[key] = (str(value), self._items[key][1])
         return value
 
+    async def decr(self, key: str) -> None:
+        current = self._live(key)
+        if current is not None:
+            self._items[key] = (str(int(current) - 1), self._items[key][1])
+
     async def aclose(self) -> None:
         return None
 
 
 class RedisChannelState:
     def __init__(self, url: str, prefix: str) -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._redis = redis_connection.connect(url)
         self._prefix = prefix
 
     def _key(self, key: str) -> str:
@@ -100,6 +107,11 @@ class RedisChannelState:
         if value == 1:  # the first increment opens the window (EXPIRE NX would need Redis 7)
             await self._redis.expire(full, ttl_seconds)
         return value
+
+    async def decr(self, key: str) -> None:
+        # Atomic: a counter that expired meanwhile must not come back as -1 without a window.
+        await self._redis.eval(
+            "if redis.call('exists', KEYS[1]) == 1 then redis.call('decr', KEYS[1]) end", 1, self._key(key))
 
     async def aclose(self) -> None:
         await self._redis.aclose()

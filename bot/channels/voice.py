@@ -1,27 +1,31 @@
-"""Voice endpoints: /voice/twilio (Twilio Media Streams), /voice/browser (16 kHz PCM16) and the
-microphone demo page /demo/voice. ASR and TTS engines are loaded once, at gateway start."""
+"""Voice endpoints: the carrier's webhook /voice/twilio/incoming and media stream /voice/twilio (Twilio Media
+Streams; both signed by the carrier, the stream naming its borrower only through a call token:
+bot.channels.phone_arrival), /voice/browser?borrower_link=… (16 kHz PCM16; a browser arrives with a signed
+borrower link, as a chat does: bot.links) and the microphone demo page /demo/voice?link=…. ASR and TTS
+engines are loaded once, at gateway start (bot.services)."""
 from __future__ import annotations
 
-import asyncio
 import logging
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
-from voice.asr import make_asr_engine
-from voice.call import VoiceServices
+from bot.channels.phone_arrival import SIGNATURE_HEADER
+from bot.dependencies import services_of
+from bot.links import InvalidLink
+from bot.rate_limits import client_address
 from voice.serializers.base import FrameSerializer
 from voice.serializers.browser import BrowserSerializer
+from voice.frames import ProtocolNotice
 from voice.serializers.twilio import TwilioSerializer
-from voice.settings import VoiceSettings, voice_settings
-from voice.transport import CallTransport
-from voice.tts import CachedTts, fixed_templates, make_tts_engine
+from voice.transport import CLOSE_POLICY, CLOSE_TRY_AGAIN_LATER, CallTransport
 
 logger = logging.getLogger("bot.voice")
+
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
@@ -63,47 +67,67 @@ class StarletteConnection:
                 pass  # the peer closed first
 
 
-def voice_router(settings: VoiceSettings | None = None) -> APIRouter:
-    settings = settings or voice_settings()
+def voice_router() -> APIRouter:
+    router = APIRouter()
 
-    @asynccontextmanager
-    async def load_engines(app: FastAPI) -> AsyncIterator[None]:
-        asr, tts = await asyncio.gather(asyncio.to_thread(make_asr_engine, settings),
-                                        asyncio.to_thread(make_tts_engine, settings))
-        app.state.voice = VoiceServices(app.state.conversations, asr, tts, settings)
-        # Fixed replies (disclosures, closings, re-prompts) rendered in the background, so calls replay them.
-        phrases = [(text, settings.asr_language) for text in
-                   [*fixed_templates(), settings.reprompt_text, settings.silence_goodbye_text]]
-        prewarm = asyncio.create_task(_prewarm(tts, phrases))
-        yield
-        prewarm.cancel()
-
-    router = APIRouter(lifespan=load_engines)
-
-    async def serve(websocket: WebSocket, serializer: FrameSerializer, channel: str, borrower_id: str | None) -> None:
+    async def serve(websocket: WebSocket, serializer: FrameSerializer, channel: str, borrower_id: str | None,
+                    identify=None) -> None:
         await websocket.accept()
-        transport = CallTransport(StarletteConnection(websocket), serializer, websocket.app.state.voice, channel)
+        transport = CallTransport(StarletteConnection(websocket), serializer, services_of(websocket).voice, channel,
+                                  identify)
         await transport.run(borrower_id)
+
+    @router.post("/voice/twilio/incoming", response_model=None)
+    async def incoming_call(request: Request) -> Response:
+        """The carrier's voice webhook (form-encoded): TwiML that streams the call to the borrower's conversation."""
+        phone = services_of(request).phone
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        if not phone.signatures.genuine(str(request.url), form, request.headers.get(SIGNATURE_HEADER)):
+            logger.warning("voice webhook: refused a request without a valid carrier signature")
+            return PlainTextResponse("not signed by the carrier", status_code=403)
+        twiml = await run_in_threadpool(phone.answer, str(request.url), form)
+        return Response(twiml, media_type="application/xml")
 
     @router.websocket("/voice/twilio")
     async def twilio_media_stream(websocket: WebSocket) -> None:
-        await serve(websocket, TwilioSerializer(), "phone", None)
+        phone = services_of(websocket).phone
+        if not phone.signatures.genuine(str(websocket.url), {}, websocket.headers.get(SIGNATURE_HEADER)):
+            logger.warning("media stream: refused a handshake without a valid carrier signature")
+            await websocket.close(CLOSE_POLICY, "not_signed_by_the_carrier")  # before accept: HTTP 403
+            return
+        await serve(websocket, TwilioSerializer(), "phone", None, phone.tokens.borrower_of)
 
     @router.websocket("/voice/browser")
     async def browser_audio(websocket: WebSocket) -> None:
-        await serve(websocket, BrowserSerializer(), "browser_voice", websocket.query_params.get("borrower_id", ""))
+        """Limited as chat sockets are: calls opened per minute and sockets open per client address."""
+        serializer, services, client = BrowserSerializer(), services_of(websocket), client_address(websocket)
+
+        async def refuse(code: str, detail: str, close_code: int) -> None:
+            await websocket.accept()
+            await websocket.send_text(serializer.serialize(ProtocolNotice(code, detail)))
+            await websocket.close(close_code, code)
+
+        # Counted before the link is read, so bad links are rate-limited like good ones.
+        if (refusal := await services.limits.open(client)) is not None:
+            await refuse("rate_limited", f"too many calls; try again in {refusal.retry_after} s", CLOSE_TRY_AGAIN_LATER)
+            return
+        try:
+            borrower_id = services.links.admit(websocket.query_params.get("borrower_link"))
+        except InvalidLink:  # forged, expired, malformed or missing: one answer for all
+            await refuse("invalid_link", "the call needs a valid borrower link", CLOSE_POLICY)
+            return
+        if not services.sockets.acquire(client):
+            await refuse("too_many_connections", "too many open connections from this address", CLOSE_TRY_AGAIN_LATER)
+            return
+        try:
+            await serve(websocket, serializer, "browser_voice", borrower_id)
+        finally:
+            services.sockets.release(client)
 
     for suffix, (filename, media_type) in PAGE_FILES.items():
         router.add_api_route(f"/demo/voice{suffix}", _static_file(filename, media_type), methods=["GET"],
                              response_model=None)
     return router
-
-
-async def _prewarm(tts: CachedTts, phrases: list[tuple[str, str]]) -> None:
-    try:
-        await tts.prewarm(phrases)
-    except Exception as error:  # noqa: BLE001 — a phrase that cannot be cached is synthesized when spoken
-        logger.warning("TTS prewarm stopped: %s", type(error).__name__)
 
 
 def _static_file(filename: str, media_type: str):

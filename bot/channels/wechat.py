@@ -42,7 +42,8 @@ from bot.conversations import (
     ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation,
 )
 from bot.handoff.bus import PushBus, each_push
-from bot.settings import GatewaySettings
+from bot.rate_limits import SLOW_DOWN_TEXT
+from configuration.settings import Settings
 
 logger = logging.getLogger("bot.channels.wechat")
 
@@ -70,26 +71,26 @@ def _too_long(max_chars: int) -> str:
 
 class WeChatChannel:
     def __init__(
-        self, config: GatewaySettings, *, state: ChannelState | None = None, api: WeChatApiClient | None = None,
+        self, config: Settings, *, state: ChannelState | None = None, api: WeChatApiClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if config.wechat_token is None:
+        if config.wechat.token is None:
             raise ValueError("the WeChat channel needs COLLECTIONS_WECHAT_TOKEN")
-        self._token = config.wechat_token.get_secret_value()
-        self._skew = config.wechat_max_timestamp_skew_seconds
-        self._budget = config.wechat_passive_reply_budget_seconds
-        self._max_chars = config.max_message_chars
-        self._reference = re.compile(config.wechat_borrower_reference_pattern)
-        self._max_attempts = config.wechat_max_reference_attempts_per_day
+        self._token = config.wechat.token.get_secret_value()
+        self._skew = config.wechat.max_timestamp_skew_seconds
+        self._budget = config.wechat.passive_reply_budget_seconds
+        self._max_chars = config.gateway.max_message_chars
+        self._reference = re.compile(config.wechat.borrower_reference_pattern)
+        self._max_attempts = config.wechat.max_reference_attempts_per_day
         self._clock = clock
         self._state = state or make_channel_state(config.redis_url, "collections:wechat")
         self._crypto: WeChatCrypto | None = None
-        if config.wechat_encoding_aes_key is not None:
-            if not config.wechat_app_id:
+        if config.wechat.encoding_aes_key is not None:
+            if not config.wechat.app_id:
                 raise ValueError("WeChat safe mode (COLLECTIONS_WECHAT_ENCODING_AES_KEY) needs COLLECTIONS_WECHAT_APP_ID")
-            self._crypto = WeChatCrypto(self._token, config.wechat_encoding_aes_key.get_secret_value(), config.wechat_app_id)
-        if api is None and config.wechat_app_id and config.wechat_app_secret is not None:
-            api = WeChatApiClient(config.wechat_api_base, config.wechat_app_id, config.wechat_app_secret.get_secret_value())
+            self._crypto = WeChatCrypto(self._token, config.wechat.encoding_aes_key.get_secret_value(), config.wechat.app_id)
+        if api is None and config.wechat.app_id and config.wechat.app_secret is not None:
+            api = WeChatApiClient(config.wechat.api_base, config.wechat.app_id, config.wechat.app_secret.get_secret_value())
         self._api = api
         # One turn at a time per openid in this process (a slow turn may still be running when the next message comes).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -180,7 +181,11 @@ class WeChatChannel:
         if not await self._state.first_seen(f"msg:{dedupe_key}", MSGID_TTL_SECONDS):
             return PlainTextResponse(SUCCESS)  # a WeChat retry of a message already taken: never a second turn
 
-        service: ConversationService = request.app.state.conversations
+        services = request.app.state.services
+        # WeChat's servers are the peer, so the limit is per user (openid), not per address.
+        if msg_type == "text" and await services.limits.message(None, f"wechat:{message.source}") is not None:
+            return self._reply(message, SLOW_DOWN_TEXT, nonce)  # refused with words, never dropped
+        service: ConversationService = services.conversations
         task = asyncio.create_task(self._dispatch(service, message, msg_type))
         try:
             reply = await asyncio.wait_for(asyncio.shield(task), self._budget)
@@ -189,7 +194,11 @@ class WeChatChannel:
             return PlainTextResponse(SUCCESS)
         if not reply:
             return PlainTextResponse(SUCCESS)
-        rendered = TextReply(message=message, content=reply).render()
+        return self._reply(message, reply, nonce)
+
+    def _reply(self, message: Any, text: str, nonce: str) -> Response:
+        """A passive reply in the HTTP response (encrypted in safe mode)."""
+        rendered = TextReply(message=message, content=text).render()
         if self._crypto is not None:
             rendered = self._crypto.encrypt_message(rendered, nonce, str(int(self._clock())))
         return Response(rendered, media_type="application/xml")

@@ -8,8 +8,9 @@ import argparse
 import getpass
 import sys
 
-from actions.ledger.db import create_schema, database_url, make_engine, make_session_factory
-from actions.ledger.models import AGENT_ROLES
+from configuration.settings import Settings
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.models import AGENT_ROLES
 from bot.console.agents import AgentDirectory
 
 # For the demo set-up only (scripts/start.sh, README): change or remove them anywhere real.
@@ -27,7 +28,7 @@ def _password() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.console", description=__doc__)
-    parser.add_argument("--url", help="ledger database URL (default: $LEDGER_DATABASE_URL or var/ledger.sqlite3)")
+    parser.add_argument("--url", help="ledger database URL (default: $COLLECTIONS_LEDGER_DATABASE_URL or var/ledger.sqlite3)")
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add-agent", help="create a console account")
     add.add_argument("name")
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("seed-demo", help="create the documented demo agent and supervisor if missing")
     args = parser.parse_args(argv)
 
-    engine = make_engine(args.url or database_url())
+    engine = make_engine(args.url or Settings().ledger.url())
     create_schema(engine)
     agents = AgentDirectory(make_session_factory(engine))
     try:

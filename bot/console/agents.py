@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.ledger.models import AGENT_ROLES, ConsoleAgent
+from ledger.models import AGENT_ROLES, ConsoleAgent
 
 AGENT_NAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 MIN_PASSWORD_CHARS = 8

@@ -1,10 +1,23 @@
 """Console sessions: a random token (cookie `console_session`, or `Authorization: Bearer`) mapped to the
-agent's name in the channel state store (Redis when configured, so every replica knows the session);
-failed sign-ins counted per account name, locking it for a while after too many."""
+agent's name in the channel state store (Redis when configured, so every replica knows the session).
+
+Sign-in throttling is by client address, never by account name alone: a name locked for everyone
+would let anyone lock a real agent out from anywhere. So failures are counted per address and name
+(the agent's own typos lock that name from that address only; a success clears the count) and per
+address across all names (one address spraying names or queueing hashes is stopped; a success is not
+a failure, so an office behind one address is not locked by its agents signing in). What is left,
+guessing one name from very many addresses, costs an argon2 hash per guess on a small pool of its own.
+An attempt counts as failed until its password is checked, so concurrent guesses cannot all slip under
+the limit.
+
+Password hashes are checked on that bounded pool (`hash_pool`), never the default executor the
+borrowers' turns use: a flood of sign-ins queues behind a few argon2 threads and nothing else waits.
+"""
 from __future__ import annotations
 
 import asyncio
 import secrets
+from concurrent.futures import Executor
 
 from fastapi import HTTPException, Request
 
@@ -14,23 +27,38 @@ from bot.console.agents import Agent, AgentDirectory
 COOKIE = "console_session"
 
 
+class SignInThrottled(Exception):
+    pass
+
+
 class ConsoleSessions:
     def __init__(
-        self, state: ChannelState, agents: AgentDirectory, ttl_seconds: int,
-        failures: ChannelState, max_failures: int, failure_window_seconds: int,
+        self, state: ChannelState, agents: AgentDirectory, ttl_seconds: int, failures: ChannelState,
+        max_failures_per_name: int, max_failures_per_address: int, window_seconds: int, hash_pool: Executor,
     ) -> None:
         self._state = state
         self._agents = agents
         self.ttl_seconds = ttl_seconds
         self._failures = failures
-        self._max_failures = max_failures
-        self._failure_window = failure_window_seconds
+        self._max_per_name = max_failures_per_name
+        self._max_per_address = max_failures_per_address
+        self._window = window_seconds
+        self._hash_pool = hash_pool
 
-    async def locked_out(self, name: str) -> bool:
-        return int(await self._failures.get(name) or 0) >= self._max_failures
-
-    async def record_failure(self, name: str) -> None:
-        await self._failures.incr(name, self._failure_window)
+    async def sign_in(self, name: str, password: str, address: str) -> Agent | None:
+        """The agent when the password is right, None when not; SignInThrottled when this address has
+        failed with this name, or with any names, too often in the window."""
+        name_key, address_key = f"name:{address}:{name}", f"address:{address}"
+        failures_of_name = await self._failures.incr(name_key, self._window)
+        failures_from_address = await self._failures.incr(address_key, self._window)
+        if failures_of_name > self._max_per_name or failures_from_address > self._max_per_address:
+            raise SignInThrottled()
+        agent = await asyncio.get_running_loop().run_in_executor(
+            self._hash_pool, self._agents.authenticate, name, password)
+        if agent is not None:
+            await self._failures.delete(name_key)
+            await self._failures.decr(address_key)
+        return agent
 
     async def open(self, agent: Agent) -> str:
         token = secrets.token_urlsafe(32)
@@ -57,7 +85,7 @@ def request_token(request: Request) -> str | None:
 
 async def current_agent(request: Request) -> Agent:
     """FastAPI dependency: the signed-in agent, or 401."""
-    sessions: ConsoleSessions = request.app.state.console_sessions
+    sessions: ConsoleSessions = request.app.state.services.console_sessions
     agent = await sessions.agent_for(request_token(request))
     if agent is None:
         raise HTTPException(status_code=401, detail="not_signed_in")

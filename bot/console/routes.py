@@ -16,16 +16,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from actions.formatting import spoken_date, yuan
-from actions.ledger.errors import NotFound, PolicyViolation
-from actions.ledger.repository import Ledger
-from actions.plans import FIRST_INSTALMENT_AFTER_DAYS, describe_plan
+from ledger.plans import FIRST_INSTALMENT_AFTER_DAYS
+from ledger.references import mask_reference
+from ledger.wording import describe_plan, spoken_date, yuan
+from ledger.errors import NotFound, PolicyViolation
+from ledger.repository import Ledger
+from ledger.views import ReviewRequestView
 from bot.console.agents import MAX_PASSWORD_CHARS, Agent
-from bot.console.auth import COOKIE, ConsoleSessions, current_agent, current_supervisor, request_token
+from bot.console.auth import (
+    COOKIE, ConsoleSessions, SignInThrottled, current_agent, current_supervisor, request_token,
+)
+from bot.console.draft_check import draft_check_router
 from bot.console.summary import summarize
+from bot.dependencies import services_of
 from bot.conversations import ConversationService, clean_borrower_text
 from bot.handoff.desk import HANDED_BACK_NOTICE, TAKEN_NOTICE, AlreadyHeld, HandoffDesk, NotWaiting
 from bot.handoff.queue import QueueEntry
@@ -53,24 +60,20 @@ class PlanRequest(BaseModel):
 
 
 def _desk(request: Request) -> HandoffDesk:
-    return request.app.state.handoff
+    return services_of(request).desk
 
 
 def _service(request: Request) -> ConversationService:
-    return request.app.state.conversations
+    return services_of(request).conversations
 
 
 def _ledger(request: Request) -> Ledger:
-    return request.app.state.ledger
-
-
-def _mask(borrower_id: str | None) -> str:
-    return "-" if not borrower_id else borrower_id[:1] + "***" + borrower_id[-3:]
+    return services_of(request).ledger
 
 
 def _entry_json(entry: QueueEntry, position: int) -> dict[str, Any]:
     return {
-        "conversation_id": entry.conversation_id, "borrower": _mask(entry.borrower_id), "channel": entry.channel,
+        "conversation_id": entry.conversation_id, "borrower": mask_reference(entry.borrower_id), "channel": entry.channel,
         "reason": entry.reason, "priority": entry.priority, "position": position,
         "waited_seconds": max(0, int(time.time() - entry.enqueued_at)), "callback_offered": entry.callback_offered,
     }
@@ -104,7 +107,7 @@ def _account_json(ledger: Ledger, borrower_id: str) -> dict[str, Any] | None:
         return None
     account = ledger.get_primary_account(borrower_id)
     summary: dict[str, Any] = {
-        "borrower": _mask(borrower_id), "name": f"{borrower.full_name}{borrower.honorific}",
+        "borrower": mask_reference(borrower_id), "name": f"{borrower.full_name}{borrower.honorific}",
         "id_number": "*" * 14 + borrower.id_last4, "do_not_contact": borrower.do_not_contact,
         "flags": list(ledger.active_flags(borrower_id)),
         "claims": [{"kind": c.kind, "status": c.status, "decision": c.decision, "at": c.created_at.isoformat()}
@@ -128,8 +131,18 @@ def _account_json(ledger: Ledger, borrower_id: str) -> dict[str, Any] | None:
     return summary
 
 
+def _review_request_json(request: ReviewRequestView) -> dict[str, Any]:
+    return {
+        "request_id": request.request_id, "conversation_id": request.conversation_id, "kind": request.kind,
+        "borrower": mask_reference(request.borrower_id) if request.borrower_id else None, "channel": request.channel,
+        "said": request.said, "status": request.status, "at": request.created_at.isoformat(),
+        "reviewed_by": request.reviewed_by,
+    }
+
+
 def console_router() -> APIRouter:
     router = APIRouter()
+    router.include_router(draft_check_router())  # /api/console/draft-check: advice while the agent types
 
     @router.get("/console", include_in_schema=False)
     async def page() -> FileResponse:
@@ -144,17 +157,21 @@ def console_router() -> APIRouter:
 
     @router.post("/api/console/login")
     async def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
-        sessions: ConsoleSessions = request.app.state.console_sessions
-        if await sessions.locked_out(body.name):
-            raise HTTPException(status_code=429, detail="too_many_failed_sign_ins")
-        agent = await asyncio.to_thread(request.app.state.console_agents.authenticate, body.name, body.password)
+        sessions: ConsoleSessions = services_of(request).console_sessions
+        # The peer, or the client a trusted proxy names (uvicorn's --forwarded-allow-ips).
+        address = request.client.host if request.client else "unknown"
+        try:
+            agent = await sessions.sign_in(body.name, body.password, address)
+        except SignInThrottled:
+            raise HTTPException(status_code=429, detail="too_many_failed_sign_ins") from None
         if agent is None:
-            await sessions.record_failure(body.name)
             raise HTTPException(status_code=401, detail="wrong_credentials")
         token = await sessions.open(agent)
+        # Secure whenever the console is reached over HTTPS (directly, or through a trusted proxy's
+        # X-Forwarded-Proto), so the cookie can never be replayed over plain HTTP.
         response.set_cookie(
             COOKIE, token, max_age=sessions.ttl_seconds, httponly=True, samesite="strict",
-            secure=request.app.state.console_cookie_secure, path="/",
+            secure=services_of(request).settings.console.cookie_secure or request.url.scheme == "https", path="/",
         )
         return {"name": agent.name, "role": agent.role, "token": token}
 
@@ -162,7 +179,7 @@ def console_router() -> APIRouter:
     async def logout(request: Request, response: Response) -> dict[str, bool]:
         token = request_token(request)
         if token:
-            await request.app.state.console_sessions.close(token)
+            await services_of(request).console_sessions.close(token)
         response.delete_cookie(COOKIE, path="/")
         return {"signed_out": True}
 
@@ -186,14 +203,43 @@ def console_router() -> APIRouter:
     async def conversation(conversation_id: str, request: Request, agent: Agent = Depends(current_agent)) -> dict[str, Any]:
         found, holder = await _open_conversation(request, conversation_id, agent)
         service = _service(request)
-        tracker = await request.app.state.rasa.tracker(conversation_id)
+        tracker = await services_of(request).rasa.tracker(conversation_id)
         return {
             "conversation_id": conversation_id, "channel": found.channel, "ended": found.ended, "holder": holder,
             "transcript": await service.transcript(conversation_id),
             "account": await asyncio.to_thread(_account_json, _ledger(request), found.borrower_id),
             "summary": summarize(tracker),
-            "identity_verified": (tracker.get("slots") or {}).get("identity_verified") is True,
+            "identity_verified": found.identity_verified,
+            # Requests an unverified party made here: the agent who has established who they are applies them.
+            "review_requests": [_review_request_json(r) for r in await asyncio.to_thread(
+                _ledger(request).review_requests, None, conversation_id=conversation_id)],
         }
+
+    @router.get("/api/console/review-requests")
+    async def review_requests(request: Request, _: Agent = Depends(current_supervisor)) -> dict[str, Any]:
+        """Every pending request from an unverified party, ended conversations' included (supervisors)."""
+        pending = await asyncio.to_thread(_ledger(request).review_requests, "pending")
+        return {"review_requests": [_review_request_json(r) for r in pending]}
+
+    @router.post("/api/console/review-requests/{request_id}/{decision}")
+    async def decide_review_request(request: Request, decision: str, request_id: int = PathParam(ge=1, le=2**62),
+                                    agent: Agent = Depends(current_agent)) -> Any:
+        """apply (it was the borrower's: do what it asked) or dismiss; a supervisor, or the agent who holds the
+        request's conversation and so has talked to the person."""
+        if decision not in ("apply", "dismiss"):
+            raise HTTPException(status_code=404, detail="not_found")
+        ledger = _ledger(request)
+        found = await asyncio.to_thread(ledger.get_review_request, request_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail="not_found")
+        if not agent.is_supervisor and await _desk(request).holder(found.conversation_id) != agent.name:
+            raise HTTPException(status_code=403, detail="not_your_conversation")
+        decide = ledger.apply_review_request if decision == "apply" else ledger.dismiss_review_request
+        try:
+            decided = await asyncio.to_thread(decide, request_id, agent.name)
+        except (PolicyViolation, NotFound) as refusal:
+            return JSONResponse({"error": getattr(refusal, "code", "not_found")}, status_code=409)
+        return _review_request_json(decided)
 
     @router.post("/api/console/conversations/{conversation_id}/take")
     async def take(conversation_id: str, request: Request, agent: Agent = Depends(current_agent)) -> dict[str, Any]:
@@ -213,7 +259,7 @@ def console_router() -> APIRouter:
     async def send(conversation_id: str, body: AgentText, request: Request,
                    agent: Agent = Depends(current_agent)) -> Any:
         await _held_by_me(request, conversation_id, agent)
-        text = clean_borrower_text(body.text, request.app.state.max_message_chars)  # InvalidMessage -> 413/422
+        text = clean_borrower_text(body.text, services_of(request).settings.gateway.max_message_chars)  # InvalidMessage -> 413/422
         message, verdict = await _service(request).push_agent_text(conversation_id, text)
         if message is None:
             return JSONResponse({
@@ -223,8 +269,7 @@ def console_router() -> APIRouter:
         return {"delivered": True, "text": message.text}
 
     async def _verified_account(request: Request, conversation: Conversation):
-        slots = await request.app.state.rasa.slots(conversation.conversation_id)
-        if slots.get("identity_verified") is not True:
+        if not conversation.identity_verified:
             raise HTTPException(status_code=409, detail="identity_not_verified")
         account = await asyncio.to_thread(_ledger(request).get_primary_account, conversation.borrower_id)
         if account is None:
@@ -232,7 +277,7 @@ def console_router() -> APIRouter:
         return account
 
     def _today(request: Request, conversation: Conversation) -> date:
-        return request.app.state.clock().astimezone(ZoneInfo(conversation.timezone)).date()
+        return services_of(request).clock().astimezone(ZoneInfo(conversation.timezone)).date()
 
     @router.post("/api/console/conversations/{conversation_id}/promise")
     async def record_promise(conversation_id: str, body: PromiseRequest, request: Request,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import redis.asyncio as redis
+
+from bot import redis_connection
 
 
 class Assignments(Protocol):
@@ -54,7 +55,7 @@ return 1
 
 class RedisAssignments:
     def __init__(self, url: str, key: str = "collections:handoff:holders") -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._redis = redis_connection.connect(url)
         self._key = key
         self._release = self._redis.register_script(_RELEASE)
 

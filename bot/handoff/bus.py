@@ -14,10 +14,14 @@ import logging
 import uuid
 from typing import Any, Awaitable, Callable, Protocol
 
-import redis.asyncio as redis
+
+from bot import redis_connection
 
 CHANNEL_PREFIX = "collections:push:"
 RESUBSCRIBE_AFTER_SECONDS = 1.0
+# Per in-process subscriber: one this far behind (a socket nobody reads) loses the oldest push, never memory
+# without bound; the transcript keeps every message.
+MAX_PENDING_PUSHES = 100
 logger = logging.getLogger("bot.handoff.bus")
 
 
@@ -42,7 +46,7 @@ class PushBus(Protocol):
 class _LocalSubscription:
     def __init__(self, bus: "InProcessPushBus", conversation_id: str | None) -> None:
         self.conversation_id = conversation_id
-        self.inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self.inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(MAX_PENDING_PUSHES)
         self._bus = bus
 
     async def get(self) -> tuple[str, dict[str, Any]]:
@@ -59,6 +63,9 @@ class InProcessPushBus:
     async def publish(self, conversation_id: str, message: dict[str, Any]) -> None:
         for subscription in list(self.subscribers):
             if subscription.conversation_id in (None, conversation_id):
+                if subscription.inbox.full():
+                    subscription.inbox.get_nowait()
+                    logger.warning("a push subscriber fell behind: its oldest push was dropped")
                 subscription.inbox.put_nowait((conversation_id, message))
 
     async def subscribe(self, conversation_id: str | None) -> Subscription:
@@ -91,7 +98,7 @@ class _RedisSubscription:
 
 class RedisPushBus:
     def __init__(self, url: str) -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._redis = redis_connection.connect(url)
         # Pub/sub ignores database numbers: the db in the channel name keeps deployments sharing a server apart.
         self._prefix = f"{CHANNEL_PREFIX}{self._redis.connection_pool.connection_kwargs.get('db', 0)}:"
 

@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from actions.contact import callback_time
-from actions.formatting import spoken_date
-from actions.ledger.repository import Ledger, mask_ref
+from compliance_filters.contact_policy import ContactPolicyConfig
+from ledger.wording import spoken_date
+from ledger.references import mask_reference
+from ledger.repository import Ledger
 from bot.conversations import ConversationService, UnknownConversation
 from bot.handoff.queue import HandoffQueue, QueueEntry
 
@@ -31,7 +32,7 @@ NO_CALLBACK_NOTICE = "抱歉让您久等了，目前人工专员都在忙，专�
 class CallbackOffers:
     def __init__(
         self, queue: HandoffQueue, conversations: ConversationService, ledger: Ledger,
-        wait_timeout_seconds: float, conversation_clock: Callable[[], datetime],
+        wait_timeout_seconds: float, conversation_clock: Callable[[], datetime], contact_policy: ContactPolicyConfig,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._queue = queue
@@ -40,6 +41,7 @@ class CallbackOffers:
         self._timeout = wait_timeout_seconds
         self._conversation_clock = conversation_clock
         self._wall_clock = wall_clock
+        self._contact_policy = contact_policy
 
     async def offer_due(self) -> list[str]:
         """Offers a callback to every conversation waiting longer than the timeout; returns their ids."""
@@ -64,14 +66,14 @@ class CallbackOffers:
         await asyncio.to_thread(
             self._ledger.set_handoff_status, conversation.conversation_id, "callback_offered", ("waiting",))
         now = self._conversation_clock()
-        when = callback_time(None, now, conversation.timezone)
+        when = self._contact_policy.callback_slot(None, now, conversation.timezone)
         known = await asyncio.to_thread(self._ledger.get_borrower, conversation.borrower_id)
         if known is None:
             text = NO_CALLBACK_NOTICE
         else:
             await asyncio.to_thread(self._ledger.record_callback, conversation.borrower_id, conversation.conversation_id, when)
             text = callback_notice(when, now.astimezone(ZoneInfo(conversation.timezone)).date())
-            logger.info("handoff wait timed out; callback booked borrower=%s", mask_ref(conversation.borrower_id))
+            logger.info("handoff wait timed out; callback booked borrower=%s", mask_reference(conversation.borrower_id))
         await self._conversations.push(conversation.conversation_id, [text])
 
     async def run(self, interval_seconds: float) -> None:

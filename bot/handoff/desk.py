@@ -1,25 +1,29 @@
 """The handoff desk: decides after each bot turn whether a conversation must go to a person, queues it,
 words the honest wait notice, and lets agents take and hand back conversations.
 
-Triggers: handoff requests the bot's actions recorded in the ledger (distress, dispute, requested,
-nlu_fallback), the compliance filter having blocked the bot's words `compliance_blocks_before_handoff`
-times in the conversation, and the policy triggers of bot/handoff.yml once identity is verified.
-Each reason queues a conversation once, so a conversation handed back to the bot is not re-queued for
-the request it was already served for.
+Triggers: the handoff reasons the bot's actions raised during the turn (distress, dispute, requested,
+nlu_fallback; Rasa reports them with the reply), the compliance filter having blocked the bot's words
+`compliance_blocks_before_handoff` times in the conversation (the egress counts them), and the policy
+triggers of bot/handoff.yml, checked once, on the turn that verifies identity. Every handoff is recorded
+in the ledger here, with the priority of bot/handoff.yml. Each reason queues a conversation once, so a
+conversation handed back to the bot is not re-queued for the request it was already served for.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
-from actions.ledger.repository import Ledger
+from ledger.repository import Ledger
 from bot.channels.state import ChannelState
 from bot.handoff.assignments import Assignments
 from bot.handoff.policy import HandoffPolicy
 from bot.handoff.queue import HandoffQueue, QueueEntry
 from bot.sessions import Conversation, TRANSCRIPT_TTL_SECONDS
+
+logger = logging.getLogger(__name__)
 
 
 class AlreadyHeld(RuntimeError):
@@ -33,10 +37,17 @@ class NotWaiting(LookupError):
 
 
 @dataclass(frozen=True)
+class TurnFacts:
+    """What the desk learns from one bot turn (the conversation itself carries the blocked count)."""
+    handoff_reasons: tuple[str, ...] = ()  # raised by the bot's actions during the turn
+    verified_this_turn: bool = False  # identity was not verified before this turn and is now
+    ended: bool = False
+
+
+@dataclass(frozen=True)
 class Trigger:
     reason: str
     priority: int
-    in_ledger: bool = False  # the bot's actions recorded it; the gateway's own triggers are recorded on queueing
 
 
 def wait_notice(position: int) -> str:
@@ -67,18 +78,22 @@ class HandoffDesk:
     async def holder(self, conversation_id: str) -> str | None:
         return await self.assignments.holder(conversation_id)
 
-    async def after_turn(
-        self, conversation: Conversation, identity_verified: bool, transcript: list[dict[str, Any]],
-    ) -> str | None:
-        """Queues the conversation for every new trigger; the wait notice to add to the turn, if any."""
-        if await self.assignments.holder(conversation.conversation_id) is not None:
-            return None
-        triggers = await asyncio.to_thread(self._triggers, conversation, identity_verified, transcript)
+    async def after_turn(self, conversation: Conversation, facts: TurnFacts) -> str | None:
+        """Records and queues the conversation for every new trigger of a bot turn (the caller has checked
+        that no agent holds it); the wait notice to add to the turn, if any. An ended conversation's
+        handoffs are recorded for a person to review, not queued."""
+        triggers = [Trigger(reason, self._priority(reason)) for reason in facts.handoff_reasons]
+        if conversation.blocked_bot_utterances >= self.policy.compliance_blocks_before_handoff:
+            triggers.append(Trigger("compliance_blocked", self._priority("compliance_blocked")))
+        if facts.verified_this_turn:
+            triggers += await asyncio.to_thread(self._policy_triggers, conversation.borrower_id)
         new = [t for t in triggers if await self._seen.first_seen(
             f"{conversation.conversation_id}:{t.reason}", TRANSCRIPT_TTL_SECONDS)]
         if not new:
             return None
-        await asyncio.to_thread(self._record, conversation, [t for t in new if not t.in_ledger])
+        await asyncio.to_thread(self._record, conversation, new)
+        if facts.ended:
+            return None
         first = min(new, key=lambda trigger: trigger.priority)
         await self.queue.enqueue(QueueEntry(
             conversation_id=conversation.conversation_id, borrower_id=conversation.borrower_id,
@@ -87,24 +102,13 @@ class HandoffDesk:
         position = await self.queue.position(conversation.conversation_id)
         return wait_notice(position or 1)
 
-    def _triggers(
-        self, conversation: Conversation, identity_verified: bool, transcript: list[dict[str, Any]],
-    ) -> list[Trigger]:
-        triggers = [
-            Trigger(request.reason, self.policy.priority(request.reason, request.priority), in_ledger=True)
-            for request in self._ledger.handoffs_for(conversation.conversation_id)
-        ]
-        blocked = sum(1 for entry in transcript if entry.get("speaker") == "bot" and entry.get("allowed") is False)
-        if blocked >= self.policy.compliance_blocks_before_handoff:
-            triggers.append(Trigger("compliance_blocked", self.policy.priorities["compliance_blocked"]))
-        if identity_verified:
-            triggers += self._policy_triggers(conversation.borrower_id)
-        return triggers
+    def _priority(self, reason: str) -> int:
+        if reason not in self.policy.priorities:
+            logger.warning("handoff reason %r is not in the handoff policy: queued behind every listed reason", reason)
+        return self.policy.priority(reason)
 
     def _record(self, conversation: Conversation, triggers: list[Trigger]) -> None:
-        """Every handoff is in the ledger, whoever decided it (its status follows the desk)."""
-        if not triggers:
-            return
+        """Every handoff is in the ledger (its status follows the desk); an unknown borrower's with no borrower."""
         known = conversation.borrower_id if self._ledger.get_borrower(conversation.borrower_id) else None
         for trigger in triggers:
             self._ledger.record_handoff(conversation.conversation_id, known, trigger.reason, trigger.priority)

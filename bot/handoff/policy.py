@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from configuration.files import load_yaml_model
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[1] / "handoff.yml"
 REQUIRED_REASONS = (
     "distress", "dispute", "compliance_blocked", "requested", "legal_stage", "nlu_fallback", "large_balance",
 )
-
-
-class HandoffPolicyError(ValueError):
-    pass
 
 
 class HandoffPolicy(BaseModel):
@@ -35,19 +32,10 @@ class HandoffPolicy(BaseModel):
             raise ValueError(f"priorities must be 0 or more: {', '.join(negative)}")
         return value
 
-    def priority(self, reason: str, default: int) -> int:
-        return self.priorities.get(reason, default)
+    def priority(self, reason: str) -> int:
+        """A reason this file does not list (an action newer than the policy) waits behind every listed one."""
+        return self.priorities.get(reason, max(self.priorities.values()) + 1)
 
 
 def load_handoff_policy(path: Path = DEFAULT_POLICY_FILE) -> HandoffPolicy:
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise HandoffPolicyError(f"{path}: cannot read: {error}") from error
-    if not isinstance(raw, dict):
-        raise HandoffPolicyError(f"{path}: expected a mapping at the top level")
-    try:
-        return HandoffPolicy.model_validate(raw)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in error.errors())
-        raise HandoffPolicyError(f"{path}: {problems}") from error
+    return load_yaml_model(path, HandoffPolicy)

@@ -11,7 +11,8 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
-import redis.asyncio as redis
+
+from bot import redis_connection
 
 _PRIORITY_WEIGHT = 1e10  # larger than any epoch second this code will see: priority dominates time
 
@@ -126,7 +127,7 @@ def _decode(raw: str) -> QueueEntry:
 
 class RedisHandoffQueue:
     def __init__(self, url: str, prefix: str = "collections:handoff") -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._redis = redis_connection.connect(url)
         self._keys = [f"{prefix}:queue", f"{prefix}:entries"]
         self._enqueue = self._redis.register_script(_ENQUEUE)
         self._remove = self._redis.register_script(_REMOVE)

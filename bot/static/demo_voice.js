@@ -7,6 +7,8 @@ const RATE = 16000;
 const log = document.getElementById("log");
 const button = document.getElementById("call");
 let call = null;
+// The page is opened with the borrower's signed link (?link=…), as the web chat is.
+document.getElementById("link").value = new URLSearchParams(location.search).get("link") || "";
 
 function note(text, kind) {
   const line = document.createElement("p");
@@ -16,14 +18,14 @@ function note(text, kind) {
   line.scrollIntoView();
 }
 
-async function startCall(borrowerId) {
+async function startCall(link) {
   const context = new AudioContext({ sampleRate: RATE });
   await context.audioWorklet.addModule("/demo/voice/microphone-worklet.js");
   const microphone = await navigator.mediaDevices.getUserMedia({
     audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
   });
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/voice/browser?borrower_id=${encodeURIComponent(borrowerId)}`);
+  const socket = new WebSocket(`${scheme}://${location.host}/voice/browser?borrower_link=${encodeURIComponent(link)}`);
   socket.binaryType = "arraybuffer";
   const worklet = new AudioWorkletNode(context, "microphone-to-pcm16");
   context.createMediaStreamSource(microphone).connect(worklet);
@@ -96,7 +98,7 @@ button.addEventListener("click", async () => {
   if (call) return stopCall();
   button.disabled = true;
   try {
-    call = await startCall(document.getElementById("borrower").value.trim());
+    call = await startCall(document.getElementById("link").value.trim());
     button.textContent = "挂断";
   } catch (error) {
     note(`无法开始通话：${error.message}`, "notice");

@@ -1,20 +1,21 @@
 // Mounts the unmodified rasa-webchat widget against this gateway (same origin, path /socket.io/).
+// The borrower arrives with the signed link the lender sent (python -m bot.links), never a bare id.
 (function () {
   "use strict";
-  var borrowerId = new URLSearchParams(window.location.search).get("borrower_id");
-  if (!borrowerId) {
-    document.getElementById("missing-borrower").style.display = "block";
+  var link = new URLSearchParams(window.location.search).get("link");
+  if (!link) {
+    document.getElementById("missing-link").style.display = "block";
     return;
   }
-  // The widget resumes whatever session this tab stored; a different borrower in the same tab starts afresh.
-  if (window.sessionStorage.getItem("demo_webchat_borrower") !== borrowerId) {
+  // The widget resumes whatever session this tab stored; a different link in the same tab starts afresh.
+  if (window.sessionStorage.getItem("demo_webchat_link") !== link) {
     window.sessionStorage.removeItem("chat_session");  // rasa-webchat 1.0.1's storage key
-    window.sessionStorage.setItem("demo_webchat_borrower", borrowerId);
+    window.sessionStorage.setItem("demo_webchat_link", link);
   }
   window.WebChat.default({
     socketUrl: window.location.origin,
     socketPath: "/socket.io/",
-    customData: { borrower_id: borrowerId },
+    customData: { borrower_link: link },
     initPayload: "/start_conversation",
     title: "还款服务助手",
     subtitle: "自动助手 · 对话录音",

@@ -1,14 +1,19 @@
 """A borrower chats in the rasa-webchat widget and asks for a person; an agent signs in to the console
-in another browser, takes the conversation, writes to the borrower (it appears in the widget), tries a
-threat (blocked: shown to the agent, never in the widget) and hands back; the bot answers again."""
+in another browser, takes the conversation, writes to the borrower (it appears in the widget), types a
+threat (the console shows the rule and a lawful wording before it is sent, and one click takes the
+wording), sends a threat anyway (blocked: shown to the agent, never in the widget) and hands back;
+the bot answers again."""
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from actions.formatting import yuan
+from ledger.wording import yuan
 from bot.handoff.desk import HANDED_BACK_NOTICE, TAKEN_NOTICE
+from compliance_filters.rules import default_rules
 from tests.browser.conftest import CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS, VIEWPORT  # noqa: F401
+from bot.links import webchat_demo_url
+from tests.e2e.chat import borrower_link
 from tests.e2e.console_client import PASSWORD, add_console_accounts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -40,7 +45,7 @@ def test_agent_takes_over_from_the_widget_blocks_a_threat_and_hands_back(
         stack, borrowers, page, console_page, screenshot):
     borrower, account = borrowers.take()
     widget = page
-    widget.goto(f"{stack.gateway_url}/demo/webchat?borrower_id={borrower.borrower_id}")
+    widget.goto(webchat_demo_url(stack.gateway_url, borrower_link(borrower.borrower_id)))
     widget.locator(".rw-launcher").click()
     _bot_says(widget, "本人吗")
     _type(widget, "对，我就是本人")
@@ -74,6 +79,17 @@ def test_agent_takes_over_from_the_widget_blocks_a_threat_and_hands_back(
     console.click("#send")
     _bot_says(widget, AGENT_GREETING)
     expect(console.locator("#transcript")).to_contain_text(AGENT_GREETING)
+
+    console.locator("#message").press_sequentially(THREAT)  # typed key by key, as an agent would
+    advice = console.locator("#draft-advice")
+    expect(advice).to_contain_text("向第三方披露")
+    expect(advice).to_contain_text("TPD-")
+    suggestion = default_rules().categories["third_party_disclosure"].replacement
+    expect(advice).to_contain_text(suggestion)
+    screenshot(console, "console-draft-advice")
+    advice.locator(".use-suggestion").first.click()
+    expect(console.locator("#message")).to_have_value(suggestion)
+    expect(advice).to_be_hidden()  # the suggested wording itself passes
 
     console.fill("#message", THREAT)
     console.click("#send")

@@ -7,6 +7,8 @@ protocol tests use); everything between it and Chromium is the real gateway code
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Iterator
 
@@ -16,7 +18,11 @@ from playwright.sync_api import expect
 
 from bot.asgi import wrap_fastapi
 from bot.demo import demo_router
-from tests.unit.test_socketio_channel import PLAN_BUTTONS, RunningServer, StandInConversations
+from bot.rate_limits import RateLimits, SocketSlots
+from configuration.settings import GatewaySettings
+from tests.unit.test_socketio_channel import (
+    BORROWER, LINKS, PLAN_BUTTONS, SESSION_KEY, RunningServer, StandInConversations,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -30,18 +36,20 @@ def service() -> StandInConversations:
 def gateway(service: StandInConversations) -> Iterator[RunningServer]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.conversations = service
+        limits = GatewaySettings()
+        app.state.services = SimpleNamespace(conversations=service, links=LINKS, limits=RateLimits(limits, None),
+                                             sockets=SocketSlots(limits.max_sockets_per_client))
         yield
 
     app = FastAPI(lifespan=lifespan)
     app.include_router(demo_router())
-    asgi_app, _ = wrap_fastapi(app)
+    asgi_app, _ = wrap_fastapi(app, SESSION_KEY)
     with RunningServer(asgi_app) as running:
         yield running
 
 
 def test_quick_replies_are_buttons_and_a_click_sends_the_payload(gateway, service, page, screenshot):
-    page.goto(f"{gateway.url}/demo/webchat?borrower_id=B000005")
+    page.goto(f"{gateway.url}/demo/webchat?link={LINKS.issue(BORROWER)}")
     page.locator(".rw-launcher").click()
     expect(page.locator(".rw-messages-container")).to_contain_text("身份证号后四位")
     box = page.locator(".rw-new-message")
@@ -59,4 +67,4 @@ def test_quick_replies_are_buttons_and_a_click_sends_the_payload(gateway, servic
     # The payload arrives as borrower text, its leading '/' neutralised by the gateway so no message can
     # name a Rasa intent directly: buttons in domain.yml need plain-text payloads.
     assert received == "／" + PLAN_BUTTONS[1]["payload"].lstrip("/")
-    assert service.opened == [("B000005", "webchat")]
+    assert service.opened == [(BORROWER, "webchat")]

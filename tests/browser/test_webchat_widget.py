@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from actions.formatting import yuan
-from tests.e2e.chat import discloses_debt
+from ledger.wording import yuan
+from bot.links import BorrowerLinks, webchat_demo_url
+from tests.e2e.chat import borrower_link
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -15,7 +16,7 @@ TURN_TIMEOUT_MS = 60_000
 
 
 def _open_widget(page: Page, gateway_url: str, borrower_id: str) -> None:
-    page.goto(f"{gateway_url}/demo/webchat?borrower_id={borrower_id}")
+    page.goto(webchat_demo_url(gateway_url, borrower_link(borrower_id)))
     page.locator(".rw-launcher").click()
     expect(page.locator(".rw-conversation-container")).to_be_visible()
 
@@ -68,31 +69,58 @@ def test_borrower_verifies_and_hears_the_balance_in_the_widget_and_a_reload_resu
     screenshot(page, "widget-after-reload")
 
 
-def test_page_without_a_borrower_id_says_what_it_needs_and_opens_no_chat(stack, page):
-    page.goto(f"{stack.gateway_url}/demo/webchat")
-    expect(page.locator("#missing-borrower")).to_be_visible()
-    expect(page.locator("#missing-borrower")).to_contain_text("borrower_id")
+def test_page_without_a_link_says_what_it_needs_and_opens_no_chat(stack, page):
+    page.goto(f"{stack.gateway_url}/demo/webchat?borrower_id=B000005")  # a bare id is no way in
+    expect(page.locator("#missing-link")).to_be_visible()
+    expect(page.locator("#missing-link")).to_contain_text("python -m bot.links")
     assert page.locator(".rw-launcher").count() == 0
 
 
-def test_an_unknown_or_hostile_borrower_id_hears_nothing_about_any_account(stack, page, ledger):
-    hostile = "B000005' OR '1'='1"
-    page.goto(f"{stack.gateway_url}/demo/webchat?borrower_id={hostile}")
+def _socketio_traffic(page: Page) -> list:
+    """Everything the gateway's Socket.IO server sends this page: polling responses and WebSocket frames."""
+    seen: list = []
+    page.on("response", lambda response: seen.append(response) if "/socket.io/" in response.url else None)
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: seen.append(frame)))
+    return seen
+
+
+def _gateway_said(page: Page, seen: list, marker: str, timeout_s: float = 30) -> None:
+    texts: list[str] = []
+    for _ in range(int(timeout_s * 10)):
+        texts = [item if isinstance(item, str) else item.text() for item in seen
+                 if isinstance(item, str) or item.request.method == "GET"]
+        if any(marker in text for text in texts):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the gateway never sent {marker!r}")
+
+
+@pytest.mark.parametrize("link", ["forged", "expired", "tampered"])
+def test_a_bad_link_opens_no_chat_and_hears_nothing_about_any_account(stack, borrowers, page, link):
+    borrower, _ = borrowers.take()
+    good = borrower_link(borrower.borrower_id)
+    presented = {
+        "forged": BorrowerLinks(b"not the lender's key at all").issue(borrower.borrower_id),
+        "expired": borrower_link(borrower.borrower_id, hours=-1),
+        "tampered": good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB"),
+    }[link]
+    seen = _socketio_traffic(page)
+    page.goto(webchat_demo_url(stack.gateway_url, presented))
     page.locator(".rw-launcher").click()
-    _bot_says(page, "无法确认您的账户")
-    said = page.locator(".rw-messages-container").inner_text()
-    assert "AI" in said and "录音" in said
-    assert not discloses_debt(said)
-    assert ledger.get_borrower(hostile) is None
+    _gateway_said(page, seen, "invalid_link")  # the gateway's refusal reached the page: nothing else follows
+    assert page.locator(".rw-response").count() == 0
 
 
 def test_another_borrower_in_the_same_tab_gets_a_new_session_not_the_previous_chat(stack, borrowers, page):
     first, _ = borrowers.take()
+    second, _ = borrowers.take()
     _open_widget(page, stack.gateway_url, first.borrower_id)
-    _bot_says(page, f"{first.full_name}{first.honorific}本人吗")
+    _bot_says(page, "本人吗")
+    _type(page, "对，我就是本人")
+    _bot_says(page, "后四位")
     first_session = _session_id(page)
 
-    _open_widget(page, stack.gateway_url, "B999999")  # starts closed: nothing of the first chat was kept
-    _bot_says(page, "无法确认您的账户")
-    assert first.full_name not in page.locator(".rw-messages-container").inner_text()
+    _open_widget(page, stack.gateway_url, second.borrower_id)  # starts closed: nothing of the first chat was kept
+    _bot_says(page, "本人吗")  # the second borrower's own opening (it names nobody)
+    assert "后四位" not in page.locator(".rw-messages-container").inner_text()  # the first chat's question is gone
     assert _session_id(page) != first_session

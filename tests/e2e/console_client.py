@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 
-from actions.ledger.db import make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory
 from bot.console.agents import AgentDirectory
 
 PASSWORD = "e2e console password"

@@ -1,5 +1,8 @@
-"""The carrier's side of a Twilio Media Stream, for tests: a real WebSocket speaking Twilio's JSON.
+"""The carrier's side of a Twilio call, for tests: the voice webhook, then a real WebSocket speaking Twilio's
+JSON, each signed with the test carrier's auth token (X-Twilio-Signature) as Twilio signs them.
 
+The call rings the webhook from the caller's number; the TwiML answer says where to stream and with which
+call token, and the stream's start message carries it back, as Twilio's <Parameter> does.
 A background "line" sends 20 ms μ-law frames in real time, as a carrier does: the borrower's audio
 when they speak, silence otherwise. The bot's audio is collected and "played" at real time; each mark
 goes back once the audio sent before it has played (unless the test holds marks back).
@@ -14,12 +17,15 @@ import uuid
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import httpx
 import numpy as np
 import redis
 import websockets
+from twilio.request_validator import RequestValidator
 
+from tests.e2e.chat import CARRIER_AUTH_TOKEN
 from voice.codecs import pcm16_to_ulaw, resample_pcm16, ulaw_to_pcm16
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "zh"
@@ -49,16 +55,43 @@ class Received:
     media_frames: int = 0
     bot_pcm: list[bytes] = field(default_factory=list)  # 8 kHz PCM16 of each bot audio frame, in order
     marks: list[str] = field(default_factory=list)
+    frames_before_mark: list[int] = field(default_factory=list)  # len(bot_pcm) when each mark arrived
     acked: list[str] = field(default_factory=list)
     clears: int = 0
     last_media_at: float = 0.0
     first_media_after: dict[float, float] = field(default_factory=dict)
 
 
+def carrier_signature(url: str, form: dict[str, str] | None = None) -> str:
+    return RequestValidator(CARRIER_AUTH_TOKEN).compute_signature(url, form or {})
+
+
+def ring(gateway_url: str, caller_number: str, call_sid: str, direction: str = "inbound") -> ElementTree.Element:
+    """The carrier asks the voice webhook what to do with a call from (or, dialled by us, to) this number."""
+    url = gateway_url + "/voice/twilio/incoming"
+    ours = "+864000000000"
+    caller, called = (ours, caller_number) if direction.startswith("outbound") else (caller_number, ours)
+    form = {"AccountSid": "AC" + "0" * 32, "CallSid": call_sid, "From": caller, "To": called,
+            "Direction": direction, "CallStatus": "ringing"}
+    answer = httpx.post(url, data=form, headers={"X-Twilio-Signature": carrier_signature(url, form)}, timeout=60)
+    answer.raise_for_status()
+    assert answer.headers["content-type"].startswith("application/xml"), answer.headers
+    return ElementTree.fromstring(answer.text)
+
+
 class FakeCarrier:
-    def __init__(self, gateway_url: str, borrower_id: str | None, hold_marks: bool = False) -> None:
-        self.url = gateway_url.replace("http://", "ws://") + "/voice/twilio"
+    """`borrower_id` is for the test's own lookups (the conversation in Redis); the gateway learns who is
+    called only from `caller_number`, the number on file."""
+
+    def __init__(self, gateway_url: str, borrower_id: str, caller_number: str, hold_marks: bool = False,
+                 redis_url: str | None = None) -> None:
+        self.gateway_url = gateway_url
+        self.caller_number = caller_number
         self.borrower_id = borrower_id
+        # With the gateway's Redis, a bot reply is known complete from the transcript (see bot_reply);
+        # without it (the benchmarks), from a quiet gap after the last mark.
+        self.redis_url = redis_url
+        self.conversation_id: str | None = None
         self.stream_sid = "MZ" + uuid.uuid4().hex
         self.call_sid = "CA" + uuid.uuid4().hex
         self.hold_marks = hold_marks
@@ -66,6 +99,7 @@ class FakeCarrier:
         self.closed = asyncio.Event()
         self.close_code: int | None = None
         self.close_reason = ""
+        self.failure: BaseException | None = None  # what stopped the receiver, other than the call closing
         self._outgoing: asyncio.Queue[bytes] = asyncio.Queue()
         self._play_until = 0.0
         self._tasks: list[asyncio.Task] = []
@@ -73,9 +107,14 @@ class FakeCarrier:
         self.latencies: list[float] = []  # end of borrower speech → first bot audio after it
 
     async def __aenter__(self) -> "FakeCarrier":
-        self.socket = await websockets.connect(self.url, open_timeout=30, max_size=2**20)
+        twiml = await asyncio.to_thread(ring, self.gateway_url, self.caller_number, self.call_sid)
+        stream = twiml.find("./Connect/Stream")
+        assert stream is not None, ElementTree.tostring(twiml, encoding="unicode")
+        parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+        self.socket = await websockets.connect(
+            stream.get("url"), open_timeout=30, max_size=2**20,
+            additional_headers={"X-Twilio-Signature": carrier_signature(stream.get("url"))})
         await self.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-        parameters = {"borrower_id": self.borrower_id} if self.borrower_id else {}
         await self.send_json({
             "event": "start", "sequenceNumber": "1", "streamSid": self.stream_sid,
             "start": {"accountSid": "AC" + "0" * 32, "streamSid": self.stream_sid, "callSid": self.call_sid,
@@ -149,6 +188,7 @@ class FakeCarrier:
                 elif event == "mark":
                     name = message["mark"]["name"]
                     self.received.marks.append(name)
+                    self.received.frames_before_mark.append(len(self.received.bot_pcm))
                     if not self.hold_marks:
                         asyncio.get_running_loop().call_later(
                             max(0.0, self._play_until - now), lambda n=name: asyncio.ensure_future(self._ack(n)))
@@ -158,6 +198,9 @@ class FakeCarrier:
         except websockets.ConnectionClosed as closed:
             self.close_code = closed.rcvd.code if closed.rcvd else None
             self.close_reason = closed.rcvd.reason if closed.rcvd else ""
+        except Exception as error:  # e.g. a message that is not the protocol: the test must hear of it
+            self.failure = error
+            raise
         finally:
             if self.close_code is None and self.socket.close_code is not None:
                 self.close_code, self.close_reason = self.socket.close_code, self.socket.close_reason or ""
@@ -175,39 +218,75 @@ class FakeCarrier:
             if name not in self.received.acked:
                 await self._ack(name)
 
-    async def bot_reply(self, timeout: float = 90.0, quiet: float = 1.5) -> bytes:
-        """Waits for the bot's next reply to be sent and played; returns its audio (8 kHz PCM16)."""
+    async def bot_reply(self, timeout: float = 90.0, quiet: float = 1.5, before: int | None = None) -> bytes:
+        """Waits for the bot's next reply to be sent and played; returns its audio (8 kHz PCM16).
+
+        Every utterance the bot speaks is in the conversation's transcript before its audio starts
+        (the egress records it, then TTS speaks it) and ends with one mark. So the reply is complete
+        when the marks received since this call match the bot utterances the transcript gained, and
+        the carrier has played them all: a positive marker, whatever the TTS's pauses between
+        utterances on a loaded machine. Without a Redis URL, a quiet gap stands in for it.
+        `before`: the transcript's length before the turn was sent, for a reply that may already be in it
+        (a fault reply comes at once)."""
         start_frames, start_marks = len(self.received.bot_pcm), len(self.received.marks)
+        # The first reply is the opening: the conversation may not exist yet, and all of it is new.
+        if before is None:
+            before = len(await self.transcript()) if self.conversation_id else 0
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.closed.is_set():
             await asyncio.sleep(0.1)
-            done = (len(self.received.marks) > start_marks
-                    and set(self.received.marks) <= set(self.received.acked)
-                    and time.monotonic() - self.received.last_media_at > quiet)
-            if done:
+            new_marks = len(self.received.marks) - start_marks
+            if not new_marks or not set(self.received.marks) <= set(self.received.acked):
+                continue
+            if self.redis_url is None:
+                if time.monotonic() - self.received.last_media_at > quiet:
+                    break
+                continue
+            spoken = [entry for entry in (await self.transcript())[before:]
+                      if entry["speaker"] == "bot" and not entry.get("interrupted")]
+            if new_marks >= len(spoken) > 0:
                 break
         else:
             if not self.closed.is_set():
                 raise TimeoutError("the bot did not answer")
+        if self.failure is not None:
+            raise AssertionError("the carrier stopped receiving") from self.failure
         return b"".join(self.received.bot_pcm[start_frames:])
+
+    async def transcript(self) -> list[dict]:
+        """This call's transcript as the gateway stored it (found in Redis once the bot has started speaking)."""
+        if self.conversation_id is None:
+            self.conversation_id = phone_conversation(self.redis_url, self.borrower_id)
+        return stored_transcript(self.redis_url, self.conversation_id)
+
+    def utterance_audio(self, index: int) -> bytes:
+        """The bot audio of its `index`-th spoken utterance in this call (each ends with a mark)."""
+        bounds = [0, *self.received.frames_before_mark]
+        return b"".join(self.received.bot_pcm[bounds[index]:bounds[index + 1]])
 
     async def wait_closed(self, timeout: float) -> None:
         await asyncio.wait_for(self.closed.wait(), timeout)
 
 
-def phone_conversation(redis_url: str, borrower_id: str) -> str:
+def phone_conversation(redis_url: str, borrower_id: str, channel: str = "phone") -> str:
     """The latest phone conversation the gateway opened for this borrower (its id is not on the wire)."""
     store = redis.Redis.from_url(redis_url, decode_responses=True)
     found = []
     for key in store.scan_iter("collections:gateway:*:meta"):
         meta = {k: json.loads(v) for k, v in store.hgetall(key).items()}
-        if meta.get("borrower_id") == borrower_id and meta.get("channel") == "phone":
+        if meta.get("borrower_id") == borrower_id and meta.get("channel") == channel:
             found.append((meta["started_at"], meta["conversation_id"]))
     assert found, "no phone conversation was opened"
     return max(found)[1]
 
 
+def stored_transcript(redis_url: str, conversation_id: str) -> list[dict]:
+    """A call's transcript, read where the gateway's session store keeps it: a phone call has no borrower
+    secret for the REST API, and the console view (roles, account, tracker summary) is too heavy to poll."""
+    with redis.Redis.from_url(redis_url, decode_responses=True) as store:
+        assert store.exists(f"collections:gateway:{conversation_id}:meta"), "no such conversation"
+        return [json.loads(entry) for entry in store.lrange(f"collections:gateway:{conversation_id}:transcript", 0, -1)]
+
+
 def transcript(stack, conversation_id: str) -> list[dict]:
-    response = httpx.get(f"{stack.gateway_url}/api/conversations/{conversation_id}", timeout=30)
-    response.raise_for_status()
-    return response.json()["transcript"]
+    return stored_transcript(stack.config.redis_url, conversation_id)

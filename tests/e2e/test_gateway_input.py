@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
+
+from tests.e2e.chat import RestChat
 
 pytestmark = pytest.mark.e2e
 
@@ -32,31 +33,33 @@ def test_sql_looking_text_is_just_text(open_chat, borrowers, ledger):
 
 
 def test_rest_conversation_and_its_errors(stack):
-    with httpx.Client(base_url=stack.gateway_url, timeout=60) as http:
-        opened = http.post("/api/conversations", json={"borrower_id": "B000001"})
-        assert opened.status_code == 201
-        conversation_id = opened.json()["conversation_id"]
-        assert "本人吗" in opened.json()["messages"][-1]["text"]
-        turn = http.post(f"/api/conversations/{conversation_id}/messages", json={"text": "对"})
-        assert "后四位" in turn.json()["messages"][-1]["text"]
+    chat = RestChat(stack.gateway_url, "B000001")
+    try:
+        assert "本人吗" in chat.opening
+        assert "后四位" in chat.say("对")
+        http = chat.http  # carries the conversation's secret
+        conversation_id = chat.conversation_id
         assert http.post(f"/api/conversations/{conversation_id}/messages", content=b"{oops",
                          headers={"content-type": "application/json"}).status_code == 422
-        assert http.post(f"/api/conversations/{conversation_id}/messages", json={"text": "好" * 1000}).status_code == 413
+        assert chat.post("好" * 1000).status_code == 413
         assert http.post("/api/conversations/0000000000000000/messages", json={"text": "hi"}).status_code == 404
         assert http.post("/api/conversations/../../etc/messages", json={"text": "hi"}).status_code == 404
-        assert http.post("/api/conversations", json={"borrower_id": ""}).status_code == 422
-        transcript = http.get(f"/api/conversations/{conversation_id}").json()["transcript"]
-        assert [entry["speaker"] for entry in transcript][-2:] == ["borrower", "bot"]
+        assert http.post("/api/conversations", json={"borrower_link": ""}).status_code == 422
+        assert http.post("/api/conversations", json={"borrower_id": "B000001"}).status_code == 422
+        assert [entry["speaker"] for entry in chat.transcript()][-2:] == ["borrower", "bot"]
+    finally:
+        chat.close()
 
 
 def test_gateway_restart_loses_nothing(stack, borrowers):
     borrower, account = borrowers.take()
-    with httpx.Client(base_url=stack.gateway_url, timeout=60) as http:
-        conversation_id = http.post("/api/conversations", json={"borrower_id": borrower.borrower_id}).json()["conversation_id"]
-        http.post(f"/api/conversations/{conversation_id}/messages", json={"text": "是我本人"})
-        before = http.get(f"/api/conversations/{conversation_id}").json()["transcript"]
-    stack.restart_gateway()
-    with httpx.Client(base_url=stack.gateway_url, timeout=60) as http:
-        assert http.get(f"/api/conversations/{conversation_id}").json()["transcript"] == before
-        reply = http.post(f"/api/conversations/{conversation_id}/messages", json={"text": borrower.id_last4}).json()
-        assert "核实通过" in " ".join(m["text"] for m in reply["messages"])
+    chat = RestChat(stack.gateway_url, borrower.borrower_id)
+    try:
+        chat.say("是我本人")
+        before = chat.transcript()
+        stack.restart_gateway()
+        chat.reconnect()
+        assert chat.transcript() == before
+        assert "核实通过" in chat.say(borrower.id_last4)
+    finally:
+        chat.close()

@@ -3,7 +3,6 @@ the conversation in the console (the bot goes silent), talks to the borrower (a 
 never arrives), uses the quick actions, and hands back to the bot, which still knows who it is talking to."""
 from __future__ import annotations
 
-import queue
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -11,15 +10,15 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import socketio
 from sqlalchemy import select
 
-from actions.formatting import yuan
-from actions.ledger.db import make_engine, make_session_factory
-from actions.ledger.models import AuditRecord
+from ledger.wording import yuan
+from ledger.db import make_engine, make_session_factory
+from ledger.models import AuditRecord
 from bot.handoff.desk import HANDED_BACK_NOTICE, TAKEN_NOTICE
 from tests.stack import HANDOFF_WAIT_TIMEOUT_SECONDS, TODAY
 from tests.e2e.console_client import PASSWORD, Console, add_console_accounts
+from tests.e2e.widget import Widget
 
 pytestmark = pytest.mark.e2e
 THREAT = "再不还钱就告诉你全家"
@@ -93,7 +92,7 @@ def test_agent_takes_talks_records_a_promise_and_hands_back_to_a_bot_that_still_
     assert confirmation["speaker"] == "agent" and "1,000元" in confirmation["text"] and THREAT not in confirmation["text"]
     assert [(p.amount_cents, p.promised_date, p.conversation_id) for p in ledger.promises_for(account.account_id)] == [
         (100_000, promise_day, chat.conversation_id)]
-    transcript = httpx.get(f"{stack.gateway_url}/api/conversations/{chat.conversation_id}", timeout=30).json()["transcript"]
+    transcript = chat.transcript()
     assert not any(THREAT in entry["text"] or THREAT in entry.get("blocked_text", "") for entry in transcript)
     attempt = [row for row in audit_rows(ledger_url, chat.conversation_id) if row.text == THREAT]
     assert len(attempt) == 1 and attempt[0].speaker == "agent" and attempt[0].allowed is False and attempt[0].rules != "[]"
@@ -106,7 +105,7 @@ def test_agent_takes_talks_records_a_promise_and_hands_back_to_a_bot_that_still_
     assert [(h.reason, h.status) for h in ledger.handoffs_for(chat.conversation_id)] == [("requested", "served")]
 
 
-def test_distress_while_an_agent_holds_the_conversation_is_flagged_and_the_bot_stays_silent(
+def test_distress_while_an_agent_holds_the_conversation_is_recorded_for_review_and_the_bot_stays_silent(
         open_chat, borrowers, console, ledger):
     borrower, _ = borrowers.take()
     chat = open_chat(borrower.borrower_id)
@@ -114,9 +113,35 @@ def test_distress_while_an_agent_holds_the_conversation_is_flagged_and_the_bot_s
     agent = console("e2e-agent-b")
     assert agent.take(chat.conversation_id).status_code == 200
     assert chat.say("我真的不想活了") == ""
-    assert "distress" in ledger.active_flags(borrower.borrower_id)
-    assert agent.view(chat.conversation_id).json()["transcript"][-1]["distress"] == "self_harm"
+    view = agent.view(chat.conversation_id).json()
+    assert view["transcript"][-1]["distress"] == "self_harm"
+    # Not verified, so not flagged on the caller's word: the agent sees the request and, having talked to the
+    # person, applies it.
+    assert ledger.active_flags(borrower.borrower_id) == ()
+    [request] = view["review_requests"]
+    assert (request["kind"], request["status"]) == ("distress", "pending") and "不想活" in request["said"]
+    assert console("e2e-agent-a").http.post(
+        f"/api/console/review-requests/{request['request_id']}/apply").status_code == 403  # not their conversation
+    applied = agent.http.post(f"/api/console/review-requests/{request['request_id']}/apply")
+    assert applied.status_code == 200 and applied.json()["status"] == "applied"
+    assert ledger.active_flags(borrower.borrower_id) == ("distress",)
     assert agent.hand_back(chat.conversation_id).status_code == 200
+
+
+def test_a_supervisor_sees_every_pending_review_request_and_may_dismiss_one(open_chat, borrowers, console, ledger):
+    borrower, _ = borrowers.take()
+    chat = open_chat(borrower.borrower_id)
+    chat.say("你们别再给我打电话了")
+    assert chat.ended
+    supervisor = console("e2e-supervisor")
+    pending = supervisor.http.get("/api/console/review-requests").json()["review_requests"]
+    [request] = [r for r in pending if r["conversation_id"] == chat.conversation_id]
+    assert request["kind"] == "do_not_contact" and request["borrower"] != borrower.borrower_id  # masked
+    assert console("e2e-agent-a").http.get("/api/console/review-requests").status_code == 403
+    dismissed = supervisor.http.post(f"/api/console/review-requests/{request['request_id']}/dismiss")
+    assert dismissed.status_code == 200 and dismissed.json()["reviewed_by"] == "e2e-supervisor"
+    assert supervisor.http.post(f"/api/console/review-requests/{request['request_id']}/apply").status_code == 409
+    assert not ledger.is_do_not_contact(borrower.borrower_id)
 
 
 def test_of_many_agents_taking_one_conversation_at_once_exactly_one_gets_it(open_chat, borrowers, console):
@@ -189,31 +214,20 @@ def test_sign_in_roles_and_bad_requests(stack, console, open_chat, borrowers):
 
 def test_an_agent_message_reaches_a_webchat_borrower_as_bot_uttered(stack, borrowers, console):
     borrower, _ = borrowers.take()
-    events: queue.Queue = queue.Queue()
-    client = socketio.Client(reconnection=False)
-    client.on("session_confirm", lambda data: events.put(("session_confirm", data)))
-    client.on("bot_uttered", lambda data: events.put(("bot_uttered", data)))
-    client.connect(stack.gateway_url, socketio_path="socket.io", wait_timeout=30)
+    widget = Widget(stack.gateway_url)
     try:
-        client.emit("session_request", {"session_id": None})
-        kind, session_id = events.get(timeout=30)
-        assert kind == "session_confirm"
-        for message in ("/start", "我要转人工"):
-            client.emit("user_uttered", {"message": message, "customData": {"borrower_id": borrower.borrower_id},
-                                         "session_id": session_id})
-        texts: list[str] = []
-        while not any("排队等候" in text for text in texts):
-            texts.append(events.get(timeout=60)[1]["text"])
+        widget.open(borrower.borrower_id)
+        widget.say("我要转人工", "排队等候")
         agent = console()
         masked = borrower.borrower_id[:1] + "***" + borrower.borrower_id[-3:]
         [entry] = [e for e in agent.queue() if e["channel"] == "webchat" and e["borrower"] == masked]
         assert agent.take(entry["conversation_id"]).status_code == 200
-        assert events.get(timeout=30) == ("bot_uttered", {"text": TAKEN_NOTICE})
+        assert widget.next(30) == ("bot_uttered", {"text": TAKEN_NOTICE})
         assert agent.send(entry["conversation_id"], "您好，我是人工专员。").status_code == 200
-        assert events.get(timeout=30) == ("bot_uttered", {"text": "您好，我是人工专员。"})
+        assert widget.next(30) == ("bot_uttered", {"text": "您好，我是人工专员。"})
         assert agent.hand_back(entry["conversation_id"]).status_code == 200
     finally:
-        client.disconnect()
+        widget.close()
 
 
 def test_a_borrower_in_distress_is_served_before_an_earlier_request(open_chat, borrowers, console):
@@ -231,7 +245,7 @@ def test_a_borrower_in_distress_is_served_before_an_earlier_request(open_chat, b
 
 def test_agent_proposes_a_plan_with_the_ledger_code_the_bot_uses_only_once_identity_is_verified(
         verified_chat, open_chat, borrowers, console, ledger):
-    from actions.ledger.policy import allowed_periods
+    from ledger.policy import allowed_periods
 
     unverified_borrower, _ = borrowers.take()
     unverified = open_chat(unverified_borrower.borrower_id)
@@ -246,7 +260,7 @@ def test_agent_proposes_a_plan_with_the_ledger_code_the_bot_uses_only_once_ident
     chat.say("我要转人工")
     assert agent.take(chat.conversation_id).status_code == 200
     assert chat.next_push()["text"] == TAKEN_NOTICE
-    periods = allowed_periods(account, False)[-1]
+    periods = allowed_periods(account, False, ledger.policy)[-1]
     bad = agent.http.post(f"/api/console/conversations/{chat.conversation_id}/plan", json={"periods": 61})
     assert bad.status_code == 422  # outside what any policy allows: refused before the ledger
     proposed = agent.http.post(f"/api/console/conversations/{chat.conversation_id}/plan", json={"periods": periods})

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from actions.formatting import yuan
+from ledger.wording import yuan
 from tests.stack import TODAY
 
 pytestmark = pytest.mark.e2e
@@ -38,11 +38,17 @@ def test_promise_form_asks_for_what_is_missing(verified_chat, ledger):
     assert "1,500元" in reply
 
 
-def test_promise_beyond_the_balance_or_horizon_is_refused_and_asked_again(verified_chat, ledger):
-    chat, _, account = verified_chat(tiers="CD")  # 7-day promise horizon
-    too_much = yuan(account.balance_cents + 100_000)
-    reply = chat.say(f"我下个月十五号还{too_much}")
-    assert "不超过" in reply or "之间" in reply
+def test_promise_beyond_the_balance_is_refused_naming_the_balance(verified_chat, ledger):
+    chat, _, account = verified_chat()
+    reply = chat.say(f"我明天还{yuan(account.balance_cents + 100_000)}")
+    assert "不超过" in reply and yuan(account.balance_cents) in reply, reply
+    assert _mine(ledger.promises_for(account.account_id), chat) == []
+
+
+def test_promise_beyond_the_horizon_is_refused_naming_the_window(verified_chat, ledger):
+    chat, _, account = verified_chat(tiers="CD", min_balance_cents=20_000)  # 7-day promise horizon
+    reply = chat.say("我下个月十五号还100元")
+    assert "之间" in reply and "不超过" not in reply, reply
     assert _mine(ledger.promises_for(account.account_id), chat) == []
 
 
@@ -79,10 +85,19 @@ def test_instalment_plan_sums_exactly_and_is_accepted(verified_chat, ledger):
 def test_declined_plan_then_another_length(verified_chat, ledger):
     chat, _, account = verified_chat(tiers="A", min_balance_cents=1_300_000)
     chat.say("我想分期")
+    declined = _mine(ledger.plans_for(account.account_id), chat)
+    assert [p.status for p in declined] == ["proposed"]
     options = chat.say("不行")
     assert "几期" in options
+    assert not [p for p in _mine(ledger.plans_for(account.account_id), chat) if p.status == "accepted"]
     proposal = chat.say("分十二期")
     assert "分12期" in proposal
+    assert "已确认" in chat.say("可以")
+    plans = {p.plan_id: p for p in _mine(ledger.plans_for(account.account_id), chat)}
+    # Only the 12-period plan the borrower agreed to is accepted; the declined proposal was never
+    # accepted and is cancelled when another plan is.
+    assert [(p.periods, p.status) for p in plans.values() if p.status == "accepted"] == [(12, "accepted")]
+    assert plans[declined[0].plan_id].status == "cancelled"
 
 
 def test_extension_request_is_decided_by_policy(verified_chat, ledger):
@@ -94,12 +109,13 @@ def test_extension_request_is_decided_by_policy(verified_chat, ledger):
 
 
 def test_fee_waiver_request_is_decided_by_policy_not_the_model(verified_chat, ledger):
-    chat, borrower, account = verified_chat(tiers="CD")  # tiers C and D: no waiver without hardship
+    # Tiers C and D: no waiver without hardship. An account with fees, so there is something to refuse.
+    chat, borrower, account = verified_chat(tiers="CD", where=lambda acct: acct.fees_cents > 0)
     reply = chat.say("罚息能不能减免一点")
     claims = _mine(ledger.claims_for(borrower.borrower_id), chat)
     assert [c.kind for c in claims] == ["fee_waiver"]
-    if account.fees_cents > 0:
-        assert "不符合" in reply and not claims[0].decision.startswith("granted")
+    assert "不符合" in reply and claims[0].decision.startswith("declined"), (reply, claims)
+    assert ledger.get_primary_account(borrower.borrower_id).fees_cents == account.fees_cents  # nothing waived
 
 
 def test_hardship_is_recorded_and_a_fee_free_plan_offered(verified_chat, ledger):

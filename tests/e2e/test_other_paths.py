@@ -59,6 +59,7 @@ def test_distress_stops_collection_and_hands_off_first(open_chat, borrowers, led
     assert "人工" in reply and "12356" in reply
     handoffs = ledger.handoffs_for(chat.conversation_id)
     assert [(h.reason, h.priority) for h in handoffs] == [("distress", 0)]
+    assert ledger.active_flags(borrower.borrower_id) == ()  # not verified: recorded for review instead
     assert not any(discloses_debt(text) for text in chat.heard)
 
 
@@ -104,16 +105,19 @@ def test_being_threatened_by_someone_gets_safety_advice_and_a_person(open_chat, 
     chat = open_chat(borrower.borrower_id)
     reply = chat.say("有人打电话威胁我说要打我")
     assert "110" in reply and "人工" in reply
-    assert "distress" in ledger.active_flags(borrower.borrower_id)
+    # Not verified: kept for a person to review; the borrower's contact is not stopped on a stranger's word.
+    assert ledger.active_flags(borrower.borrower_id) == ()
+    assert [r.kind for r in ledger.review_requests(conversation_id=chat.conversation_id)] == ["distress"]
     assert not any(discloses_debt(text) for text in chat.heard)
 
 
-def test_every_utterance_in_and_out_is_in_the_verified_audit_chain(verified_chat, ledger_url):
+def test_every_utterance_in_and_out_is_in_the_verified_audit_chain(verified_chat, ledger_url, audit_settings):
     from sqlalchemy import select
 
-    from actions.ledger.db import make_engine, make_session_factory
-    from actions.ledger.models import AuditRecord
+    from ledger.db import make_engine, make_session_factory
+    from ledger.models import AuditRecord
     from bot.audit import AuditTrail
+    from bot.audit_seal import AnchorFile, load_audit_key
 
     chat, _, _ = verified_chat()
     chat.say("我怎么还款")
@@ -126,4 +130,6 @@ def test_every_utterance_in_and_out_is_in_the_verified_audit_chain(verified_chat
     assert speakers.count("borrower") == 3  # name answer, ID digits, how to pay
     assert speakers.count("bot") >= len(chat.heard)
     assert {record.text for record in records if record.speaker == "bot"} >= set(chat.heard)
-    assert AuditTrail(session_factory).verify().ok
+    key = load_audit_key(audit_settings)
+    report = AuditTrail(session_factory, key, AnchorFile(audit_settings.anchor_file, key)).verify()
+    assert report.ok and report.anchored_at is not None, report

@@ -3,12 +3,13 @@ base), the dialogue, the compliance egress and TTS. The carrier is the test, spe
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import date
 
 import httpx
 import pytest
 
-from actions.formatting import yuan
+from ledger.wording import yuan
 from tests.e2e.phone import AUDIBLE_RMS, FakeCarrier, phone_conversation, rms, transcript
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
@@ -18,9 +19,9 @@ def bot_texts(entries: list[dict]) -> str:
     return "\n".join(entry["text"] for entry in entries if entry["speaker"] == "bot" and not entry.get("interrupted"))
 
 
-async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise(stack, redis_url, ledger):
+async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise(stack, redis_url, ledger, borrowers):
     account = ledger.get_primary_account("B000001")
-    async with FakeCarrier(stack.gateway_url, "B000001") as carrier:
+    async with FakeCarrier(stack.gateway_url, "B000001", borrowers.number_of("B000001"), redis_url=redis_url) as carrier:
         opening = await carrier.bot_reply()
         assert rms(opening) > AUDIBLE_RMS
         conversation_id = phone_conversation(redis_url, "B000001")
@@ -45,9 +46,13 @@ def opened_transcript(stack, redis_url, borrower_id: str) -> list[dict]:
 
 async def test_borrower_talking_over_the_bot_clears_its_audio_and_is_the_next_turn(stack, redis_url, borrowers):
     borrower, _ = borrowers.take()
-    async with FakeCarrier(stack.gateway_url, borrower.borrower_id, hold_marks=True) as carrier:
+    async with FakeCarrier(stack.gateway_url, borrower.borrower_id, borrowers.number_of(borrower.borrower_id), hold_marks=True,
+                           redis_url=redis_url) as carrier:
+        deadline = time.monotonic() + 90
         while carrier.received.media_frames < 50:  # a second of the opening is out; its mark is held back
+            assert time.monotonic() < deadline and not carrier.closed.is_set(), "the opening never started"
             await asyncio.sleep(0.05)
+        await carrier.transcript()  # learn the conversation now, so the next reply is counted from here
         await carrier.say_fixture("d02.wav")  # 对，我就是本人 — over the bot's opening
         assert carrier.received.clears >= 1
         carrier.hold_marks = False
@@ -71,7 +76,8 @@ async def test_borrower_talking_over_the_bot_clears_its_audio_and_is_the_next_tu
 
 async def test_keyed_digits_answer_the_id_question(stack, redis_url, borrowers):
     borrower, _ = borrowers.take()
-    async with FakeCarrier(stack.gateway_url, borrower.borrower_id) as carrier:
+    async with FakeCarrier(stack.gateway_url, borrower.borrower_id, borrowers.number_of(borrower.borrower_id),
+                           redis_url=redis_url) as carrier:
         await carrier.bot_reply()
         await carrier.say_fixture("d02.wav")
         await carrier.bot_reply()
@@ -85,9 +91,31 @@ async def test_keyed_digits_answer_the_id_question(stack, redis_url, borrowers):
     assert "核实通过" in bot_texts(said)
 
 
+async def test_keyed_digits_ended_with_hash_are_one_answer(stack, redis_url, borrowers):
+    """`#` ends a keyed entry early: two keys and `#` reach the dialogue as one answer, which four keys
+    alone would not have (the call waits for the fourth key otherwise)."""
+    borrower, _ = borrowers.take()
+    short = "72" if not borrower.id_last4.startswith("72") else "27"
+    async with FakeCarrier(stack.gateway_url, borrower.borrower_id, borrowers.number_of(borrower.borrower_id),
+                           redis_url=redis_url) as carrier:
+        await carrier.bot_reply()
+        await carrier.say_fixture("d02.wav")
+        await carrier.bot_reply()
+        assert "后四位" in bot_texts(await carrier.transcript())
+        for digit in f"{short}#":
+            await carrier.send_json({"event": "dtmf", "streamSid": carrier.stream_sid, "sequenceNumber": "9",
+                                     "dtmf": {"track": "inbound_track", "digit": digit}})
+        assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
+        said = await carrier.transcript()
+    answers = [entry["text"] for entry in said if entry["speaker"] == "borrower"]
+    assert answers[-1] == f"身份证后四位是{short}", answers
+    assert said[-1]["speaker"] == "bot" and "核实通过" not in bot_texts(said)
+
+
 async def test_a_silent_line_is_reprompted_then_ended_politely(stack, redis_url, borrowers):
     borrower, _ = borrowers.take()
-    async with FakeCarrier(stack.gateway_url, borrower.borrower_id) as carrier:
+    async with FakeCarrier(stack.gateway_url, borrower.borrower_id, borrowers.number_of(borrower.borrower_id),
+                           redis_url=redis_url) as carrier:
         await carrier.bot_reply()
         await carrier.wait_closed(timeout=60)  # the line carries nothing but silence
         said = opened_transcript(stack, redis_url, borrower.borrower_id)

@@ -10,22 +10,13 @@ from datetime import date
 
 import pytest
 
-from actions.formatting import yuan
+from ledger.wording import yuan
 from bot.channels.wechat import ASK_REFERENCE
 from tests.e2e.chat import discloses_debt
-from tests.stack import (
-    WECHAT_FAKE_API_PORT, WECHAT_TEST_APP_ID, WECHAT_TEST_APP_SECRET, WECHAT_TEST_TOKEN,
-)
+from tests.stack import WECHAT_TEST_TOKEN
 from tests.e2e.wechat import WeChatUser, text_message_xml, wechat_signature
-from tests.fakes.wechat_api import FakeWeChatApi
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="session")
-def wechat_api():
-    with FakeWeChatApi(WECHAT_TEST_APP_ID, WECHAT_TEST_APP_SECRET, port=WECHAT_FAKE_API_PORT) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from voice.asr.model_store import (
     EMBEDDED_MODEL_NAME, EMBEDDED_MODEL_SHA256, ModelChecksumError, embedded_source_parts, file_sha256,
     install_embedded_model,
 )
-from voice.settings import VoiceSettings
+from configuration.settings import VoiceSettings
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def test_transcript_normalisation(heard: str, expected: str) -> None:
 
 
 def test_normalised_numbers_parse_to_the_same_entity_values() -> None:
-    from nlu.normalise import parse_amount_cents, parse_id_last4, parse_periods
+    from chinese_text import parse_amount_cents, parse_id_last4, parse_periods
 
     assert parse_id_last4(normalise_transcript("三八二一")) == parse_id_last4("三八二一") == "3821"
     assert parse_amount_cents(normalise_transcript("三千五百块")) == parse_amount_cents("三千五百块") == 350000

@@ -11,7 +11,7 @@ import yaml
 from compliance_filters import Verdict, check
 from compliance_filters.check import classifier_blocks
 from compliance_filters.normalise import normalise
-from compliance_filters.rules import default_rules
+from compliance_filters.rules import DEFAULT_RULES_PATH, default_rules, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIED = {"identity_verified": True}
@@ -87,11 +87,14 @@ def c_prefix(category):
     return default_rules().categories[category].prefix
 
 
-def test_every_category_has_at_least_six_blocked_examples():
+def test_the_rules_alone_block_at_least_six_examples_of_every_category():
+    """Counts verdicts, not table rows: every category in rules.yml must really block six examples."""
     rules = default_rules()
     for category in rules.categories:
         if category != "disclosure_before_verification":
-            assert len(BLOCKED[category]) >= 6, category
+            blocked = [text for text in BLOCKED.get(category, [])
+                       if category in rules_only(text).categories]
+            assert len(blocked) >= 6, (category, blocked)
 
 
 MUST_PASS = [
@@ -173,10 +176,23 @@ BOT_DEBT_LINE = (
 )
 BOT_PLAIN_LINES = [
     "如果您有伤害自己的想法，请立即拨打心理援助热线12356或400-161-9995，紧急情况请拨打120或110。",
-    "您可以通过官方App的“我的借款—立即还款”、绑定的银行卡自动扣款，或官方公布的对公账户转账还款。请不要向任何个人账户转账，谨防诈骗。",
     "好的，已记录您的要求，我们将停止主动联系您。",
     "理解您现在心情不好。我们希望和您一起找到解决办法，请您平和地沟通。",
+]
+# Said only to a verified borrower: they tell a third party that there is a loan being collected.
+VERIFIED_ONLY_LINES = [
+    "您可以通过官方App的“我的借款—立即还款”、绑定的银行卡自动扣款，或官方公布的对公账户转账还款。请不要向任何个人账户转账，谨防诈骗。",
     "已记录您的异议。核实期间我们会暂停催收，并由人工专员在2个工作日内与您联系核实。",
+]
+# Who the creditor is, or that a loan exists, in words a pre-verification utterance must not contain (issue 10, 5).
+CREDITOR_BEFORE_VERIFICATION = [
+    "您好，我是华诚小额贷款的智能客服助手（AI自动应答，非真人），本次通话将全程录音。",
+    "我是安信消费金融的智能客服助手，是AI自动应答，不是真人。",
+    "这里是长兴银行信用卡中心。",
+    "我们是联合普惠金融，找您是关于借款的事情。",
+    "有一笔网贷需要和您本人确认。",
+    "This is a message from a debt collector.",
+    "You owe 3,500 dollars on your loan.",
 ]
 
 
@@ -184,7 +200,7 @@ def test_debt_detail_is_blocked_before_verification():
     for context in (None, {}, UNVERIFIED, {"identity_verified": "yes"}):
         verdict = rules_only(BOT_DEBT_LINE, context)
         assert verdict.categories == ("disclosure_before_verification",)
-        assert verdict.rules == ("CTX-001-debt-detail-before-verification",)
+        assert "CTX-001-debt-detail-before-verification" in verdict.rules
         assert verdict.replacement == "为保护您的隐私，在核实您的身份之前，我无法提供任何账户信息。"
     assert not rules_only("您还欠3千块", UNVERIFIED).allowed
     assert not rules_only("您的欠款是两万元", UNVERIFIED).allowed
@@ -192,6 +208,13 @@ def test_debt_detail_is_blocked_before_verification():
 
 def test_debt_detail_passes_once_verified():
     assert rules_only(BOT_DEBT_LINE, VERIFIED).allowed
+
+
+@pytest.mark.parametrize("text", CREDITOR_BEFORE_VERIFICATION + VERIFIED_ONLY_LINES)
+def test_a_creditor_or_a_loan_is_blocked_before_verification_and_passes_after(text):
+    verdict = rules_only(text, UNVERIFIED)
+    assert verdict.categories == ("disclosure_before_verification",), verdict
+    assert rules_only(text, VERIFIED).allowed
 
 
 @pytest.mark.parametrize("text", BOT_PLAIN_LINES)
@@ -255,8 +278,17 @@ def test_bot_lines_without_debt_detail_pass_before_verification(where, text):
 
 def test_every_replacement_is_itself_compliant():
     for name, category in default_rules().categories.items():
-        for context in (VERIFIED, UNVERIFIED):
-            assert rules_only(category.replacement, context).allowed, name
+        assert rules_only(category.replacement, VERIFIED).allowed, name
+
+
+def test_before_verification_every_block_is_replaced_by_the_line_that_names_no_debt():
+    """Other categories' lines speak of repayment ('还款安排'), which a third party must not hear either."""
+    threat = "再不还钱就打断你的腿"
+    before = rules_only(threat, UNVERIFIED)
+    assert not before.allowed and "violence" in before.categories
+    assert before.replacement == default_rules().categories["disclosure_before_verification"].replacement
+    assert rules_only(before.replacement, UNVERIFIED).allowed
+    assert rules_only(threat, VERIFIED).replacement == default_rules().categories["violence"].replacement
 
 
 # --- normalisation --------------------------------------------------------------------------------
@@ -272,8 +304,9 @@ def test_normalise_undoes_evasion(raw, expected):
 # --- the learned classifier's seam ----------------------------------------------------------------
 
 class FakeClassifier:
-    def __init__(self, scores):
+    def __init__(self, scores, threshold=0.85):
         self.scores = scores
+        self.thresholds = dict.fromkeys(scores, threshold)
 
     def predict(self, text):
         return self.scores
@@ -283,6 +316,22 @@ def test_classifier_blocks_above_threshold_only():
     rules = default_rules()
     blocks = classifier_blocks("x", rules, frozenset(), FakeClassifier({"insult": 0.9, "violence": 0.5, "nonsense": 1.0}))
     assert blocks == [("insult", 0.9)]
+
+
+def test_each_category_blocks_at_its_own_calibrated_threshold():
+    scores = FakeClassifier({"insult": 0.6, "violence": 0.6})
+    scores.thresholds = {"insult": 0.5, "violence": 0.7}
+    assert classifier_blocks("x", default_rules(), frozenset(), scores) == [("insult", 0.6)]
+
+
+def test_a_threshold_in_rules_yml_overrides_the_calibrated_ones(tmp_path):
+    data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    data["classifier"]["threshold"] = 0.65
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    scores = FakeClassifier({"insult": 0.6, "violence": 0.7})
+    scores.thresholds = {"insult": 0.5, "violence": 0.9}
+    assert classifier_blocks("x", load_rules(path), frozenset(), scores) == [("violence", 0.7)]
 
 
 def test_classifier_adds_a_block_with_its_own_rule_id():
@@ -304,8 +353,15 @@ def test_classifier_failure_falls_back_to_rules():
     assert not check("打死你", VERIFIED, classifier=Broken()).allowed
 
 
-def test_check_works_with_whatever_classifier_is_installed():
-    assert isinstance(check("您好", VERIFIED), Verdict)
+def test_check_with_the_installed_classifier_gives_the_same_answers_as_the_rules_on_clear_cases():
+    """The default path (packaged rules plus whatever classifier is installed) lets a greeting and a
+    lawful fact through and blocks a threat, with the category's replacement."""
+    greeting = check("您好", VERIFIED)
+    assert isinstance(greeting, Verdict) and greeting.allowed and not greeting.categories
+    assert check("逾期记录会按规定上报征信", VERIFIED).allowed
+    threat = check("再不还钱就打死你", VERIFIED)
+    assert not threat.allowed and "violence" in threat.categories
+    assert threat.replacement == default_rules().categories["violence"].replacement
 
 
 @pytest.mark.parametrize("text", [
@@ -340,3 +396,90 @@ def test_saying_we_will_not_tell_the_whole_family_passes():
 def test_announcing_we_will_keep_calling_is_harassment_and_its_negation_passes():
     assert check("你再不接电话我们就一直打", VERIFIED, classifier=None).categories == ("harassment",)
     assert check("我们不会一直给您打电话，您方便时回复即可。", VERIFIED, classifier=None).allowed
+
+
+# --- negation scope and restated abuse (issue 15 follow-up) -------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "欠款属于民事纠纷，不会因为逾期而坐牢。",
+    "您说之前的催收员骂您“老赖”，这种行为是违规的，我们向您道歉。",
+    "您提到对方骂您是废物，请保存录音，您可以投诉。",
+    "If the previous agent called you an idiot, please report it.",
+])
+def test_lawful_restatements_and_causal_negation_pass_the_rules(text):
+    assert check(text, {"identity_verified": True}, classifier=None).allowed
+
+
+@pytest.mark.parametrize("text", [
+    "我们不会因为你哭穷而放过你，你就等着坐牢吧",
+    "我骂你是废物怎么了，去投诉啊",
+    "说你是废物都抬举你了，去投诉啊",
+    "I called you an idiot, go complain",
+])
+def test_owned_abuse_and_threats_after_a_cause_clause_still_block(text):
+    assert not check(text, {"identity_verified": True}, classifier=None).allowed
+
+
+class FakeHarmClassifier(FakeClassifier):
+    """A classifier with a harm regression: it decides whether, the categories decide which."""
+
+    def __init__(self, scores, harm, harm_threshold=0.8):
+        super().__init__(scores, threshold=0.99)
+        self.harm, self.harm_threshold = harm, harm_threshold
+
+    def predict_with_harm(self, text):
+        return self.scores, self.harm
+
+
+def test_harm_regression_blocks_under_the_most_probable_category():
+    clf = FakeHarmClassifier({"violence": 0.3, "insult": 0.6}, harm=0.9)
+    assert classifier_blocks("x", default_rules(), frozenset(), clf) == [("insult", 0.9)]
+
+
+def test_harm_regression_below_its_threshold_blocks_nothing_even_if_a_category_is_high():
+    clf = FakeHarmClassifier({"violence": 0.995}, harm=0.5)
+    assert classifier_blocks("x", default_rules(), frozenset(), clf) == []
+
+
+def test_harm_regression_cannot_overrule_an_excuse_for_its_category():
+    clf = FakeHarmClassifier({"third_party_disclosure": 0.9, "insult": 0.2}, harm=0.95)
+    assert check("我们不会联系您的家人", VERIFIED, classifier=clf).allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("“老赖”是对失信被执行人的俗称，您的情况并不属于。", True),
+    ("The word \"deadbeat\" is offensive and our agents never use it.", True),
+    ("你就是个“老赖”，去投诉啊", False),
+    ("大家都叫你“老赖”，你还有脸投诉？", False),
+    ("You are a real \"deadbeat\", go complain", False),
+])
+def test_a_quoted_insult_is_mentioned_when_explained_and_used_when_aimed_at_you(text, allowed):
+    assert check(text, {"identity_verified": True}, classifier=None).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("以贷养贷会越陷越深，有困难请先和我们协商。", True),
+    ("请远离高利贷，有困难我们可以分期。", True),
+    ("Avoid payday loans; we can set up a plan instead.", True),
+    ("对于之前催收员联系您朋友的行为，我们正式向您道歉。", True),
+    ("对于你欠钱不还的行为，我们会联系你的家人，投诉也没用", False),
+    ("你可以去借网贷还，没什么风险", False),
+    ("以贷养贷怎么了，赶紧去借", False),
+    ("关于我们联系你家人的事，你去投诉吧，我们还会继续联系你的家人", False),
+])
+def test_advice_against_borrowing_and_apologies_for_named_past_conduct(text, allowed):
+    assert check(text, {"identity_verified": True}, classifier=None).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("依照法律规定，只有被执行人本人才会被限制高消费，家人不受影响。", True),
+    ("判决生效后有能力履行而拒不履行的，才可能被列入失信黑名单。", True),
+    ("Only a court judgment can lead to wage garnishment, and we have not sued.", True),
+    ("拒不履行的话你就要坐牢", False),
+    ("你有能力履行却拒不履行，明天就抓你", False),
+    ("After a court judgment you will be arrested", False),
+    ("经法院判决后拘留你", False),
+    ("你明天就会被限高，坐不了飞机", False),
+])
+def test_a_legal_consequence_with_its_court_process_is_a_fact_unless_aimed_at_you(text, allowed):
+    assert check(text, {"identity_verified": True}, classifier=None).allowed is allowed

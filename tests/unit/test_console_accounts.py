@@ -6,8 +6,8 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from actions.ledger.db import create_schema, make_engine, make_session_factory
-from actions.ledger.models import ConsoleAgent
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.models import ConsoleAgent
 from bot.console.agents import AgentDirectory
 from bot.console.summary import summarize
 from bot.launcher import APP_PYTHON, ROOT

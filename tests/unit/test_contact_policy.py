@@ -1,4 +1,6 @@
-"""Contact policy against the real Redis (database 14, flushed per test) and a SQLite ledger."""
+"""Contact policy against the real Redis the test command provides (COLLECTIONS_TEST_REDIS_URL, in the
+suite's own test database COLLECTIONS_TEST_REDIS_DB) and a SQLite ledger. Only the policy's own `cp:*` keys
+are cleared around each test: the database is never flushed."""
 import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -7,15 +9,22 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from actions.ledger.db import create_schema, make_engine, make_session_factory
-from actions.ledger.repository import Ledger
-from actions.ledger.seed import seed_demo_portfolio
-from compliance_filters.contact_policy import ContactPolicy, load_config, parse_config
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
+from compliance_filters.contact_policy import ContactPolicy, ContactPolicyConfig, load_config
+from configuration.files import validate_model
+from tests.unit.handoff_redis import redis_test_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_test_url()
 PHONE = "13800001234"
+
+
+def _clear_contact_policy_keys(client: redis.Redis) -> None:
+    for key in client.scan_iter("cp:*", count=500):
+        client.delete(key)
 
 
 @pytest.fixture
@@ -23,11 +32,12 @@ def redis_client():
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
-    except redis.ConnectionError:
-        pytest.skip("Redis at 127.0.0.1:6379 not reachable")
-    client.flushdb()
+    except redis.ConnectionError as error:
+        # Not a skip: the test command (scripts/test.sh) always provides a Redis.
+        pytest.fail(f"Redis at {REDIS_URL} not reachable ({error}); run the tests with bash scripts/test.sh")
+    _clear_contact_policy_keys(client)
     yield client
-    client.flushdb()
+    _clear_contact_policy_keys(client)
     client.close()
 
 
@@ -129,8 +139,9 @@ def test_seventh_unanswered_dial_to_one_number_is_refused_but_another_number_is_
 
 def test_phone_numbers_are_not_stored_in_clear_in_redis(policy, redis_client):
     policy.record_attempt("B000001", "voice", datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI), "unanswered", PHONE)
-    assert not any(PHONE.encode() in key for key in redis_client.keys("*"))
-    assert all(redis_client.ttl(key) > 0 for key in redis_client.keys("*"))
+    keys = redis_client.keys("cp:*")
+    assert keys and not any(PHONE.encode() in key for key in keys)
+    assert all(redis_client.ttl(key) > 0 for key in keys)
 
 
 def test_wechat_messages_are_not_counted_against_voice_caps(policy):
@@ -299,19 +310,19 @@ def test_window_overlapping_quiet_hours_is_rejected_naming_the_key():
     raw = _raw()
     raw["profiles"]["china"]["allowed_window"] = ["07:00", "21:00"]
     with pytest.raises(ValueError, match=r"profiles\.china"):
-        parse_config(raw)
+        validate_model("contact_policy.yml", raw, ContactPolicyConfig)
 
 
 def test_bad_time_and_unknown_key_are_rejected_naming_the_key():
     raw = _raw()
     raw["profiles"]["us"]["allowed_window"] = ["8am", "21:00"]
     with pytest.raises(ValueError, match=r"profiles\.us\.allowed_window"):
-        parse_config(raw)
+        validate_model("contact_policy.yml", raw, ContactPolicyConfig)
     raw = _raw()
     raw["profiles"]["china"]["daily_answred_per_debtor"] = 3
     with pytest.raises(ValueError, match="daily_answred_per_debtor"):
-        parse_config(raw)
+        validate_model("contact_policy.yml", raw, ContactPolicyConfig)
     raw = _raw()
     raw["default_profile"] = "mars"
     with pytest.raises(ValueError, match="default_profile"):
-        parse_config(raw)
+        validate_model("contact_policy.yml", raw, ContactPolicyConfig)

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from actions.ledger.csv_import import import_portfolio_csv
-from actions.ledger.db import create_schema, make_engine, make_session_factory
-from actions.ledger.models import Borrower, LoanAccount
-from actions.ledger.repository import Ledger
+from ledger.csv_import import import_portfolio_csv
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.models import Borrower, LoanAccount
+from ledger.repository import Ledger
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -96,7 +96,7 @@ def test_unmasked_id_number_is_refused_without_echoing_it(session_factory, tmp_p
 
 
 def test_cli_import_exits_1_with_line_numbers(tmp_path, capsys, monkeypatch):
-    from actions.ledger.__main__ import main
+    from ledger.__main__ import main
 
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     assert main(["--url", url, "import", str(FIXTURES / "portfolio_three_bad_rows.csv")]) == 1

@@ -3,9 +3,9 @@ from datetime import date
 
 import pytest
 
-from actions.ledger.db import create_schema, make_engine, make_session_factory
-from actions.ledger.repository import Ledger
-from actions.ledger.seed import seed_demo_portfolio
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
 from compliance_filters.distress import DistressSignal, detect_distress, load_lexicon
 
 TRIGGERS = [
@@ -100,8 +100,14 @@ def test_self_harm_outranks_other_signals_in_one_message():
     assert signal == DistressSignal("self_harm", "不想活", "zh")
 
 
-def test_table_is_large_enough():
-    assert len(TRIGGERS) + len(NOT_TRIGGERS) >= 40
+def test_every_kind_and_language_in_the_lexicon_is_detected_by_some_example():
+    """The detector, run over the examples, finds every (kind, language) that distress.yml declares: a
+    kind or language the detector stopped finding (or a lexicon entry with no example) fails here."""
+    lexicon = load_lexicon()
+    declared = {(kind, language) for kind, languages in lexicon.kinds.items() for language in languages}
+    detected = {(signal.kind, signal.language)
+                for signal in (detect_distress(utterance) for utterance, _, _ in TRIGGERS) if signal}
+    assert declared and detected == declared, declared ^ detected
 
 
 def test_bad_lexicon_is_rejected_naming_the_key(tmp_path):
@@ -154,9 +160,9 @@ def test_a_person_clears_a_distress_flag_from_the_command_line(tmp_path):
     import subprocess
     import sys
 
-    from actions.ledger.db import create_schema, make_engine, make_session_factory
-    from actions.ledger.repository import Ledger
-    from actions.ledger.seed import seed_demo_portfolio
+    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.repository import Ledger
+    from ledger.seed import seed_demo_portfolio
 
     url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     engine = make_engine(url)
@@ -166,7 +172,7 @@ def test_a_person_clears_a_distress_flag_from_the_command_line(tmp_path):
     ledger.flag_borrower("B000001", "distress", "self_harm: 不想活了")
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "actions.ledger", "--url", url, *args],
+        return subprocess.run([sys.executable, "-m", "ledger", "--url", url, *args],
                               capture_output=True, text=True)
 
     assert "[flag: distress]" in cli("show", "B000001").stdout

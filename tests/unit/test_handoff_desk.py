@@ -1,18 +1,19 @@
-"""What sends a conversation to a person (ledger requests, repeated compliance blocks, policy) and the
-wait notice the borrower gets; the handoff policy file is validated."""
+"""What sends a conversation to a person (reasons the bot raised, repeated compliance blocks, policy), what
+the ledger records of it, and the wait notice the borrower gets; the handoff policy file is validated."""
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
 
-from actions.ledger.db import create_schema, make_engine, make_session_factory
-from actions.ledger.repository import Ledger
-from actions.ledger.seed import seed_demo_portfolio
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
 from bot.channels.state import InMemoryChannelState
 from bot.handoff.assignments import InMemoryAssignments
-from bot.handoff.desk import AlreadyHeld, HandoffDesk, NotWaiting, wait_notice
-from bot.handoff.policy import HandoffPolicyError, load_handoff_policy
+from bot.handoff.desk import AlreadyHeld, HandoffDesk, NotWaiting, TurnFacts, wait_notice
+from bot.handoff.policy import load_handoff_policy
+from configuration.files import ConfigFileError
 from bot.handoff.queue import InMemoryHandoffQueue
 from bot.sessions import Conversation
 from compliance_filters import check
@@ -37,82 +38,105 @@ def desk_for(ledger: Ledger, **policy_changes) -> HandoffDesk:
                        wall_clock=lambda: float(next(clock)))
 
 
-def conversation(conversation_id: str, borrower_id: str = BORROWER) -> Conversation:
-    return Conversation(conversation_id, borrower_id, "websocket", "Asia/Shanghai", "2026-11-23T02:00:00+00:00")
+def conversation(conversation_id: str, borrower_id: str = BORROWER, blocked: int = 0) -> Conversation:
+    return Conversation(conversation_id, borrower_id, "websocket", "Asia/Shanghai", "2026-11-23T02:00:00+00:00",
+                        blocked_bot_utterances=blocked)
 
 
-BOT_BLOCKED = {"speaker": "bot", "text": "safe", "allowed": False, "rules": ["THREAT-1"]}
+def raised(*reasons: str) -> TurnFacts:
+    return TurnFacts(handoff_reasons=reasons)
 
 
-async def test_a_request_the_bot_recorded_queues_the_conversation_once(ledger):
-    desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None)
-    ledger.record_handoff("conv-requested", BORROWER, "requested", 2)
-    notice = await desk.after_turn(conversation("conv-requested"), False, [])
+NOTHING = TurnFacts()
+VERIFIED_NOW = TurnFacts(verified_this_turn=True)
+
+
+async def test_a_reason_the_bot_raised_is_recorded_with_the_policy_priority_and_queued_once(ledger):
+    desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None,
+                    priorities={**load_handoff_policy().priorities, "requested": 5})
+    notice = await desk.after_turn(conversation("conv-requested"), raised("requested"))
     assert notice == wait_notice(1) and "下一位" in notice
-    assert await desk.after_turn(conversation("conv-requested"), False, []) is None  # seen: no second notice
+    assert await desk.after_turn(conversation("conv-requested"), raised("requested")) is None  # seen: no second notice
     [queued] = await desk.queue.entries()
-    assert (queued.conversation_id, queued.reason, queued.priority) == ("conv-requested", "requested", 2)
+    assert (queued.conversation_id, queued.reason, queued.priority) == ("conv-requested", "requested", 5)
+    assert [(h.reason, h.borrower_id, h.priority, h.status) for h in ledger.handoffs_for("conv-requested")] == [
+        ("requested", BORROWER, 5, "waiting")]
+
+
+async def test_an_unknown_borrowers_handoff_is_recorded_without_a_borrower(ledger):
+    desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None)
+    assert await desk.after_turn(conversation("conv-stranger", borrower_id="B999999"), raised("distress")) is not None
+    assert [(h.reason, h.borrower_id, h.priority) for h in ledger.handoffs_for("conv-stranger")] == [
+        ("distress", None, 0)]
+
+
+async def test_a_reason_missing_from_the_policy_waits_behind_every_listed_one(ledger):
+    desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None)
+    await desk.after_turn(conversation("conv-new-reason"), raised("a_reason_from_a_newer_action"))
+    await desk.after_turn(conversation("conv-fallback"), raised("nlu_fallback"))
+    assert [(e.conversation_id, e.priority) for e in await desk.queue.entries()] == [
+        ("conv-fallback", 3), ("conv-new-reason", max(desk.policy.priorities.values()) + 1)]
+
+
+async def test_an_ended_conversations_handoff_is_recorded_for_review_not_queued(ledger):
+    desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None)
+    assert await desk.after_turn(conversation("conv-ended"), TurnFacts(("dispute",), ended=True)) is None
+    assert await desk.queue.entries() == []
+    assert [(h.reason, h.status) for h in ledger.handoffs_for("conv-ended")] == [("dispute", "waiting")]
 
 
 async def test_distress_jumps_ahead_and_the_notice_gives_the_honest_position(ledger):
     desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None)
     for name in ("conv-1", "conv-2"):
-        ledger.record_handoff(name, BORROWER, "requested", 2)
-        await desk.after_turn(conversation(name), False, [])
-    ledger.record_handoff("conv-3", BORROWER, "distress", 0)
-    assert await desk.after_turn(conversation("conv-3"), False, []) == wait_notice(1)
-    ledger.record_handoff("conv-4", BORROWER, "nlu_fallback", 3)
-    notice = await desk.after_turn(conversation("conv-4"), False, [])
+        await desk.after_turn(conversation(name), raised("requested"))
+    assert await desk.after_turn(conversation("conv-3"), raised("distress")) == wait_notice(1)
+    notice = await desk.after_turn(conversation("conv-4"), raised("nlu_fallback"))
     assert "前面还有3位" in notice and "无法保证" in notice
     assert [e.conversation_id for e in await desk.queue.entries()] == ["conv-3", "conv-1", "conv-2", "conv-4"]
 
 
 async def test_two_blocked_bot_utterances_hand_the_conversation_to_a_person(ledger):
     desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None)
-    assert await desk.after_turn(conversation("conv-b"), False, [BOT_BLOCKED]) is None
-    agent_blocked = {**BOT_BLOCKED, "speaker": "agent"}
-    assert await desk.after_turn(conversation("conv-b"), False, [BOT_BLOCKED, agent_blocked]) is None
-    assert await desk.after_turn(conversation("conv-b"), False, [BOT_BLOCKED, BOT_BLOCKED]) is not None
+    assert await desk.after_turn(conversation("conv-b", blocked=1), NOTHING) is None
+    assert await desk.after_turn(conversation("conv-b", blocked=2), NOTHING) is not None
+    assert await desk.after_turn(conversation("conv-b", blocked=3), NOTHING) is None  # queued once
     assert [e.reason for e in await desk.queue.entries()] == ["compliance_blocked"]
     assert [(h.reason, h.priority, h.status) for h in ledger.handoffs_for("conv-b")] == [("compliance_blocked", 1, "waiting")]
 
 
-async def test_policy_triggers_wait_for_verified_identity(ledger):
+async def test_policy_triggers_are_checked_on_the_turn_that_verifies(ledger):
     account = ledger.get_primary_account(BORROWER)
     desk = desk_for(ledger, large_balance_cents=account.balance_cents, legal_stage_days_past_due=None)
-    assert await desk.after_turn(conversation("conv-p"), False, []) is None
-    assert await desk.after_turn(conversation("conv-p"), True, []) is not None
+    assert await desk.after_turn(conversation("conv-p"), NOTHING) is None
+    assert await desk.after_turn(conversation("conv-p"), VERIFIED_NOW) is not None
     assert [e.reason for e in await desk.queue.entries()] == ["large_balance"]
     assert [(h.reason, h.borrower_id) for h in ledger.handoffs_for("conv-p")] == [("large_balance", BORROWER)]
 
     legal = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=account.days_past_due)
-    await legal.after_turn(conversation("conv-l"), True, [])
+    await legal.after_turn(conversation("conv-l"), VERIFIED_NOW)
     assert [e.reason for e in await legal.queue.entries()] == ["legal_stage"]
     below = desk_for(ledger, large_balance_cents=account.balance_cents + 1,
                      legal_stage_days_past_due=account.days_past_due + 1)
-    assert await below.after_turn(conversation("conv-n"), True, []) is None
+    assert await below.after_turn(conversation("conv-n"), VERIFIED_NOW) is None
 
 
-async def test_a_held_conversation_is_not_queued_and_taking_is_exclusive(ledger):
+async def test_taking_is_exclusive_and_handing_back_serves_the_request(ledger):
     desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None)
-    ledger.record_handoff("conv-t", BORROWER, "dispute", 1)
-    await desk.after_turn(conversation("conv-t"), False, [])
+    await desk.after_turn(conversation("conv-t"), raised("dispute"))
     taken = await desk.take("conv-t", "agent1", waiting_only=True)
     assert taken.reason == "dispute" and await desk.queue.entries() == []
     assert [h.status for h in ledger.handoffs_for("conv-t")] == ["taken"]
-    with pytest.raises(AlreadyHeld) as raised:
+    with pytest.raises(AlreadyHeld) as already:
         await desk.take("conv-t", "agent2", waiting_only=True)
-    assert raised.value.holder == "agent1"
+    assert already.value.holder == "agent1"
     with pytest.raises(NotWaiting):
         await desk.take("conv-never-queued", "agent2", waiting_only=True)
     assert await desk.holder("conv-never-queued") is None  # the failed take let go
     assert await desk.take("conv-never-queued", "supervisor1", waiting_only=False) is None
-    ledger.record_handoff("conv-t", BORROWER, "requested", 2)
-    assert await desk.after_turn(conversation("conv-t"), False, []) is None  # held: the bot is silent anyway
     assert await desk.hand_back("conv-t", "agent2") is False
     assert await desk.hand_back("conv-t", "agent1") is True
-    # the dispute was served; the request made while held waits for the next look at the queue
-    assert [(h.reason, h.status) for h in ledger.handoffs_for("conv-t")] == [("dispute", "served"), ("requested", "waiting")]
+    assert [(h.reason, h.status) for h in ledger.handoffs_for("conv-t")] == [("dispute", "served")]
+    assert await desk.after_turn(conversation("conv-t"), raised("dispute")) is None  # served once, not re-queued
     with pytest.raises(ValueError):
         ledger.set_handoff_status("conv-t", "lost", ("waiting",))
 
@@ -127,7 +151,7 @@ async def test_the_shipped_policy_loads_and_a_mistake_names_the_key(tmp_path):
     assert policy.priorities["distress"] == 0 and policy.compliance_blocks_before_handoff == 2
     bad = tmp_path / "handoff.yml"
     bad.write_text("priorities: {distress: 0}\ncompliance_blocks_before_handoff: 0\nsurprise: 1\n", encoding="utf-8")
-    with pytest.raises(HandoffPolicyError) as error:
+    with pytest.raises(ConfigFileError) as error:
         load_handoff_policy(bad)
     message = str(error.value)
     assert str(bad) in message and "missing reasons" in message

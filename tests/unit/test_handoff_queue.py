@@ -91,9 +91,41 @@ async def test_forty_replicas_removing_one_queue_entry_at_once_get_it_exactly_on
         await queue.aclose()
 
 
-async def test_in_process_assignments_behave_the_same():
+async def _ten_agents_take_at_once(assignments) -> list[bool]:
+    """Ten agents' takes as separate tasks, started together: they interleave at every await inside
+    take(), which is all the concurrency a single-process gateway has."""
+    start = asyncio.Event()
+
+    async def agent(i: int) -> bool:
+        await start.wait()
+        return await assignments.take("c", f"agent{i}")
+
+    tasks = [asyncio.create_task(agent(i)) for i in range(10)]
+    await asyncio.sleep(0)  # every task is now waiting at the start line
+    start.set()
+    return await asyncio.gather(*tasks)
+
+
+class CheckThenAwaitThenSet(InMemoryAssignments):
+    """A take() with an await between its check and its write: the bug the race test must catch."""
+
+    async def take(self, conversation_id: str, agent: str) -> bool:
+        if conversation_id in self._holders:
+            return False
+        await asyncio.sleep(0)
+        self._holders[conversation_id] = agent
+        return True
+
+
+async def test_the_in_process_race_harness_catches_a_take_that_yields_between_check_and_write():
+    assert sum(await _ten_agents_take_at_once(CheckThenAwaitThenSet())) > 1
+
+
+async def test_in_process_assignments_give_a_conversation_to_exactly_one_of_ten_racing_agents():
     assignments = InMemoryAssignments()
-    results = await asyncio.gather(*(assignments.take("c", f"agent{i}") for i in range(10)))
+    results = await _ten_agents_take_at_once(assignments)
     assert sum(results) == 1
-    assert await assignments.held() == {"c": "agent0"}
-    assert await assignments.release("c") is True and await assignments.held() == {}
+    winner = f"agent{results.index(True)}"
+    assert await assignments.held() == {"c": winner}
+    assert await assignments.release("c", "agent-who-does-not-hold-it") is False
+    assert await assignments.release("c", winner) is True and await assignments.held() == {}

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nlu.normalise import (
+from chinese_text import (
     normalise_entity,
     bare_id_last4,
+    mask_id_last4,
     parse_amount_cents,
     parse_date,
     parse_id_last4,
@@ -138,6 +139,17 @@ def test_id_last4_needs_exactly_four_digits(text: str) -> None:
 def test_a_message_of_only_four_id_characters_is_a_bare_id_answer(text: str, expected: str | None) -> None:
     # The NLU adds these as id_last4 whatever intent it predicts; the form's question decides the slot.
     assert bare_id_last4(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [("身份证后四位是3821", "身份证后四位是****"), ("三 八 二 一", "* * * *"), ("382x", "****"), ("３８２１", "****"),
+     ("後四位是三八二一", "後四位是****"), ("对，我就是本人", "对，我就是本人"), ("3821 和 4567", "3821 和 4567"),
+     ("下周三还", "下周三还")],
+)
+def test_an_answer_to_the_id_question_is_masked_for_the_audit(text: str, masked: str) -> None:
+    assert mask_id_last4(text) == masked
+    assert parse_id_last4(mask_id_last4(text)) is None
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actions.ledger.plans import build_schedule
+from ledger.plans import build_schedule
 
 
 @given(

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.ledger.policy import (
+from configuration.files import ConfigFileError
+from ledger.policy import (
     DEFAULT_POLICY_PATH,
-    PolicyError,
+
     allowed_periods,
     decide_extension,
     decide_fee_waiver,
@@ -18,7 +19,7 @@ from actions.ledger.policy import (
     plan_fee_cents,
     promise_window,
 )
-from actions.ledger.views import AccountView
+from ledger.views import AccountView
 
 TODAY = date(2025, 3, 10)
 POLICY = load_policy()
@@ -139,32 +140,38 @@ def _write_policy(tmp_path: Path, mutate) -> Path:
 
 def test_unknown_plan_length_names_the_key(tmp_path):
     path = _write_policy(tmp_path, lambda raw: raw["tiers"]["B"].__setitem__("allowed_periods", [2, 5]))
-    with pytest.raises(PolicyError, match=r"tiers\.B\.allowed_periods"):
+    with pytest.raises(ConfigFileError, match=r"tiers\.B\.allowed_periods"):
         load_policy(path)
 
 
 def test_misspelt_key_names_the_key(tmp_path):
     def misspell(raw):
         raw["tiers"]["A"]["promise_horizon_dayz"] = raw["tiers"]["A"].pop("promise_horizon_days")
-    with pytest.raises(PolicyError, match=r"tiers\.A\.promise_horizon_dayz") as error:
+    with pytest.raises(ConfigFileError, match=r"tiers\.A\.promise_horizon_dayz") as error:
         load_policy(_write_policy(tmp_path, misspell))
     assert "tiers.A.promise_horizon_days" in str(error.value)  # and the missing one
 
 
 def test_float_money_in_policy_names_the_key(tmp_path):
     path = _write_policy(tmp_path, lambda raw: raw["tiers"]["C"].__setitem__("min_instalment_cents", 200.5))
-    with pytest.raises(PolicyError, match=r"tiers\.C\.min_instalment_cents"):
+    with pytest.raises(ConfigFileError, match=r"tiers\.C\.min_instalment_cents"):
+        load_policy(path)
+
+
+def test_a_lockout_that_never_locks_names_the_key(tmp_path):
+    path = _write_policy(tmp_path, lambda raw: raw["verification"].__setitem__("max_failures", 0))
+    with pytest.raises(ConfigFileError, match=r"verification\.max_failures"):
         load_policy(path)
 
 
 def test_missing_tier_is_reported(tmp_path):
     path = _write_policy(tmp_path, lambda raw: raw["tiers"].pop("D"))
-    with pytest.raises(PolicyError, match=r"tiers.*missing \['D'\]"):
+    with pytest.raises(ConfigFileError, match=r"tiers.*missing \['D'\]"):
         load_policy(path)
 
 
 def test_unreadable_yaml_is_reported(tmp_path):
     path = tmp_path / "policy.yml"
     path.write_text("tiers: [unclosed", encoding="utf-8")
-    with pytest.raises(PolicyError, match="not valid YAML"):
+    with pytest.raises(ConfigFileError, match="not valid YAML"):
         load_policy(path)

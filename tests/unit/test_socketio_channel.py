@@ -7,6 +7,8 @@ stack is covered end to end elsewhere.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import json
 import queue
 import re
@@ -30,8 +32,10 @@ from bot.conversations import (
     ConversationEnded, TurnResult, UnknownConversation, clean_borrower_text, valid_conversation_id,
 )
 from bot.egress import OutgoingMessage
+from bot.links import BorrowerLinks
 from bot.sessions import Conversation
-from bot.settings import GatewaySettings
+from bot.rate_limits import RateLimits, SocketSlots
+from configuration.settings import GatewaySettings, Settings
 
 try:  # the sync client upgrades to WebSocket only with websocket-client installed (not a project dependency)
     import websocket  # noqa: F401
@@ -40,6 +44,11 @@ except ImportError:
     TRANSPORTS = ["polling"]
 
 BORROWER = "B000001"
+SESSION_KEY = b"unit-test link and session key"
+SIGNED_SESSION_ID = r"[0-9a-f]{32}\.[A-Za-z0-9_-]{20,}"  # issued by the gateway: random value and signature
+
+
+LINKS = BorrowerLinks(SESSION_KEY)
 OPENING = ["您好，这里是还款服务助手。", "为了保护您的信息，请先告诉我身份证号后四位。"]
 PLAN_BUTTONS = [
     {"title": "一次结清", "payload": "/choose_plan{\"plan\": \"lump_sum\"}"},
@@ -68,7 +77,7 @@ class StandInConversations:
             raise UnknownConversation(conversation_id)
         return conversation
 
-    async def handle(self, conversation_id: str, text: Any) -> TurnResult:
+    async def handle(self, conversation_id: str, text: Any, turn_id: str | None = None) -> TurnResult:
         conversation = await self.get(conversation_id)
         if conversation.ended:
             raise ConversationEnded(conversation_id)
@@ -94,7 +103,9 @@ class RunningServer:
 
     def __enter__(self) -> "RunningServer":
         self._thread.start()
-        deadline = time.monotonic() + 10
+        # Ends as soon as uvicorn is up; the bound only stops a hang. The real gateway's lifespan loads the
+        # classifier and voice engines, which takes well over 10 s on a loaded two-core machine.
+        deadline = time.monotonic() + 120
         while not self.server.started:
             assert self._thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.02)
@@ -116,7 +127,7 @@ class Widget:
             self.sio.on(name, lambda *args, _name=name: self.events.put((_name, args[0] if args else None)))
         self.sio.connect(url, transports=TRANSPORTS, socketio_path="socket.io", wait_timeout=5)
 
-    def next(self, timeout: float = 5) -> tuple[str, Any]:
+    def next(self, timeout: float = 30) -> tuple[str, Any]:
         try:
             return self.events.get(timeout=timeout)
         except queue.Empty:
@@ -130,16 +141,20 @@ class Widget:
     def texts(self, count: int) -> list[str]:
         return [self.expect("bot_uttered")["text"] for _ in range(count)]
 
-    def assert_quiet(self, seconds: float = 0.4) -> None:
-        time.sleep(seconds)
-        assert self.events.empty(), self.events.get_nowait()
+    def assert_next_events_answer_a_marker(self, session_id: str) -> None:
+        """"Nothing else arrived", shown with a positive marker instead of a wait for silence: this
+        socket sends a message now, and the very next events must be the replies to it. Anything the
+        server wrongly sent this socket earlier would be in the queue ahead of them."""
+        self.utter("标记", session_id)
+        assert self.texts(2) == ["收到：标记", "还有什么可以帮您？"]
 
     def request_session(self, session_id: Any = None) -> str:
         self.sio.emit("session_request", {"session_id": session_id})
         return self.expect("session_confirm")
 
     def utter(self, message: str | None, session_id: str, borrower_id: str | None = BORROWER) -> None:
-        payload: dict[str, Any] = {"session_id": session_id, "customData": {"borrower_id": borrower_id}}
+        link = LINKS.issue(borrower_id) if borrower_id else None
+        payload: dict[str, Any] = {"session_id": session_id, "customData": {"borrower_link": link}}
         if message is not None:
             payload["message"] = message
         self.sio.emit("user_uttered", payload)
@@ -157,10 +172,18 @@ def service() -> StandInConversations:
 
 
 @pytest.fixture
-def server(service: StandInConversations) -> Iterator[RunningServer]:
+def gateway_limits() -> GatewaySettings:
+    """The defaults; a test of the limits parametrizes this with its own."""
+    return GatewaySettings()
+
+
+@pytest.fixture
+def server(service: StandInConversations, gateway_limits: GatewaySettings) -> Iterator[RunningServer]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.conversations = service
+        app.state.services = SimpleNamespace(
+            conversations=service, links=LINKS, limits=RateLimits(gateway_limits, None),
+            sockets=SocketSlots(gateway_limits.max_sockets_per_client))
         yield
 
     fastapi_app = FastAPI(lifespan=lifespan)
@@ -169,9 +192,10 @@ def server(service: StandInConversations) -> Iterator[RunningServer]:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    # Short pings only so that the sync client's polling disconnect, which waits for its pending long-poll
-    # GET to come back, takes about a second instead of the default 25 s.
-    asgi_app, _ = wrap_fastapi(fastapi_app, ping_interval=0.5, ping_timeout=1)
+    # A short ping interval so that the sync client's polling disconnect, which waits for its pending
+    # long-poll GET to come back, takes about a second instead of the default 25 s. The ping timeout stays
+    # long: a client on a loaded machine that answers a ping late must not be dropped mid-test.
+    asgi_app, _ = wrap_fastapi(fastapi_app, SESSION_KEY, ping_interval=0.5, ping_timeout=20)
     with RunningServer(asgi_app) as running:
         yield running
 
@@ -200,12 +224,12 @@ def test_other_traffic_still_reaches_fastapi(server: RunningServer) -> None:
 def test_session_request_without_id_confirms_a_new_plain_string_id(server, widgets) -> None:
     widget = _widget(server, widgets)
     first = widget.request_session(None)
-    assert isinstance(first, str) and re.fullmatch(r"[0-9a-f]{32}", first)
+    assert isinstance(first, str) and re.fullmatch(SIGNED_SESSION_ID, first)
     assert widget.sio.transport() == TRANSPORTS[-1]
     other = _widget(server, widgets).request_session(None)
     assert other != first
     widget.sio.emit("session_request", "not a dict")
-    assert re.fullmatch(r"[0-9a-f]{32}", widget.expect("session_confirm"))
+    assert re.fullmatch(SIGNED_SESSION_ID, widget.expect("session_confirm"))
     assert widget.request_session("../../etc") != "../../etc"
 
 
@@ -224,8 +248,8 @@ def test_init_payload_is_not_forwarded_as_borrower_text(server, widgets, service
     widget.utter("/start", session_id)
     assert widget.texts(2) == OPENING
     widget.utter("/start", session_id)  # a reopened widget sends its init payload again
-    widget.assert_quiet()
-    assert service.handled == [] and len(service.opened) == 1
+    widget.assert_next_events_answer_a_marker(session_id)
+    assert [text for _, text in service.handled] == ["标记"] and len(service.opened) == 1
 
 
 def test_borrower_text_gets_replies_in_order(server, widgets, service) -> None:
@@ -267,24 +291,28 @@ def test_session_request_with_existing_id_resumes(server, widgets, service) -> N
     assert len(service.opened) == 1
 
 
-def test_session_request_with_unbound_id_keeps_it_and_opens_on_first_message(server, widgets, service) -> None:
+def test_a_client_chosen_or_forged_session_id_gets_a_new_one(server, widgets, service) -> None:
     widget = _widget(server, widgets)
-    remembered = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-    assert widget.request_session(remembered) == remembered
-    widget.utter("你好", remembered)
+    issued = widget.request_session(None)
+    value, signature = issued.split(".")
+    for presented in ("a1b2c3d4e5f60718293a4b5c6d7e8f90", value, f"{uuid.uuid4().hex}.{signature}",
+                      f"{value}.{signature[:-2]}AA", issued + "x" * 100):
+        replaced = widget.request_session(presented)
+        assert replaced != presented and re.fullmatch(SIGNED_SESSION_ID, replaced)
+    # One the gateway issued is kept even before its conversation opens (a tab reloaded early).
+    assert widget.request_session(issued) == issued
+    widget.utter("你好", issued)
     assert widget.texts(2) == OPENING  # opened; the first message is not forwarded
     assert service.handled == []
 
 
-def test_webchat_conversation_id_resumes_but_other_channels_do_not(server, widgets, service) -> None:
+def test_a_conversation_id_is_never_a_session_id(server, widgets, service) -> None:
     import asyncio
     webchat, _ = asyncio.run(service.open(BORROWER, "webchat"))
     rest, _ = asyncio.run(service.open(BORROWER, "rest"))
     widget = _widget(server, widgets)
-    assert widget.request_session(webchat.conversation_id) == webchat.conversation_id
-    widget.utter("还在吗", webchat.conversation_id)
-    assert widget.texts(2)[0] == "收到：还在吗"
-    assert widget.request_session(rest.conversation_id) != rest.conversation_id
+    for conversation in (webchat, rest):
+        assert widget.request_session(conversation.conversation_id) != conversation.conversation_id
 
 
 def test_ended_conversation_is_not_resumed(server, widgets) -> None:
@@ -301,7 +329,7 @@ def test_ended_conversation_is_not_resumed(server, widgets) -> None:
 
 def test_malformed_payloads_get_error_events_and_the_socket_stays_usable(server, widgets, service) -> None:
     widget = _widget(server, widgets)
-    widget.sio.emit("user_uttered", {"message": "你好", "customData": {"borrower_id": BORROWER}})
+    widget.sio.emit("user_uttered", {"message": "你好", "customData": {"borrower_link": LINKS.issue(BORROWER)}})
     assert widget.expect("error") == {"error": "no_session"}
     session_id = widget.request_session(None)
 
@@ -312,11 +340,11 @@ def test_malformed_payloads_get_error_events_and_the_socket_stays_usable(server,
     widget.sio.emit("user_uttered", ["a", "list"])
     assert widget.expect("error") == {"error": "invalid_payload"}
     widget.sio.emit("user_uttered", {"message": "你好", "session_id": session_id})
-    assert widget.expect("error") == {"error": "missing_borrower_id"}
-    widget.sio.emit("user_uttered", {"message": "你好", "customData": "B000001", "session_id": session_id})
-    assert widget.expect("error") == {"error": "missing_borrower_id"}
-    widget.utter(None, session_id, borrower_id="B" * 65)
-    assert widget.expect("error") == {"error": "missing_borrower_id"}
+    assert widget.expect("error") == {"error": "invalid_link"}
+    for custom_data in ("B000001", {"borrower_id": BORROWER}, {"borrower_link": BorrowerLinks(b"another key").issue(BORROWER)},
+                        {"borrower_link": LINKS.issue(BORROWER, hours=-1)}, {"borrower_link": "x" * 100_000}):
+        widget.sio.emit("user_uttered", {"message": "你好", "customData": custom_data, "session_id": session_id})
+        assert widget.expect("error") == {"error": "invalid_link"}, custom_data
     assert service.opened == []
 
     widget.utter(None, session_id)
@@ -343,7 +371,7 @@ def test_payload_session_id_cannot_steer_into_another_session(server, widgets, s
     other.utter(None, victim_session)  # claims the victim's session in the payload only
     assert other.texts(2) == OPENING  # opened its own conversation
     assert len(service.opened) == 2
-    victim.assert_quiet()
+    victim.assert_next_events_answer_a_marker(victim_session)
     assert other_session != victim_session
 
 
@@ -360,7 +388,7 @@ def test_two_tabs_on_one_session_both_receive_replies(server, widgets) -> None:
     assert tab2.texts(2) == ["收到：我想分期", "还有什么可以帮您？"]
     tab2.utter("", session_id)
     assert tab2.expect("error") == {"error": "empty_text"}
-    tab1.assert_quiet()  # errors go only to the socket that sent the bad message
+    tab1.assert_next_events_answer_a_marker(session_id)  # errors go only to the socket that sent the bad message
 
 
 def _eio_packets(body: str) -> list[str]:
@@ -394,27 +422,68 @@ def test_polling_then_websocket_upgrade_as_socketio_client_3_does(server) -> Non
 
         ws.send('42["session_request",{"session_id":null}]')
         event, session_id = next_event()
-        assert event == "session_confirm" and re.fullmatch(r"[0-9a-f]{32}", session_id)
+        assert event == "session_confirm" and re.fullmatch(SIGNED_SESSION_ID, session_id)
         ws.send("42" + json.dumps(["user_uttered", {
-            "message": "/start", "customData": {"borrower_id": BORROWER}, "session_id": session_id,
+            "message": "/start", "customData": {"borrower_link": LINKS.issue(BORROWER)}, "session_id": session_id,
         }], ensure_ascii=False))
         assert [next_event() for _ in OPENING] == [["bot_uttered", {"text": text}] for text in OPENING]
 
 
-def test_create_asgi_app_runs_the_real_gateway_lifespan(monkeypatch) -> None:
-    """The factory the launcher will use: ASGIApp forwards the lifespan, so app.state.conversations exists."""
-    monkeypatch.setenv("LEDGER_DATABASE_URL", "sqlite://")
-    app = create_asgi_app(GatewaySettings(rasa_url="http://127.0.0.1:9", redis_url=None))
+def test_create_asgi_app_runs_the_real_gateway_lifespan(monkeypatch, tmp_path) -> None:
+    """The factory the launcher will use: ASGIApp forwards the lifespan, so app.state.services exists."""
+    monkeypatch.setenv("COLLECTIONS_LEDGER_DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("COLLECTIONS_GATEWAY_LINK_KEY_FILE", str(tmp_path / "link.key"))
+    monkeypatch.setenv("COLLECTIONS_RASA_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    app = create_asgi_app(Settings())
     with RunningServer(app) as running:
-        assert httpx.get(f"{running.url}/health").json() == {"status": "ok"}
+        assert httpx.get(f"{running.url}/health").json() == {
+            "status": "ok", "rasa_circuit": {"state": "closed", "failures": 0}}
         # Answered by the real ConversationService (lifespan ran): unknown, not a 500 for a missing state.
         response = httpx.get(f"{running.url}/api/conversations/{'0' * 32}")
         assert response.status_code == 404 and response.json() == {"error": "unknown_conversation"}
         widget = Widget(running.url)
         try:
             session_id = widget.request_session("0" * 32)
-            assert session_id == "0" * 32  # well-formed and unbound: kept, checked against the real store
+            assert re.fullmatch(SIGNED_SESSION_ID, session_id)  # never a client's own choice
             widget.utter("你好", session_id, borrower_id=None)
-            assert widget.expect("error") == {"error": "missing_borrower_id"}
+            assert widget.expect("error") == {"error": "invalid_link"}  # checked by the real BorrowerLinks
         finally:
             widget.close(abort=True)
+
+
+@pytest.mark.parametrize("gateway_limits", [GatewaySettings(messages_per_conversation="3/minute", opens_per_client="1/minute",
+                                                            max_sockets_per_client=2)])
+def test_limits_refuse_with_error_events_and_never_drop_a_message(server, widgets, service) -> None:
+    widget = _widget(server, widgets)
+    session_id = widget.request_session(None)
+    widget.utter(None, session_id)
+    assert widget.texts(2) == OPENING
+    for text in ("一", "二", "三"):
+        widget.utter(text, session_id)
+    assert widget.texts(6) == ["收到：一", "还有什么可以帮您？", "收到：二", "还有什么可以帮您？", "收到：三", "还有什么可以帮您？"]
+    widget.utter("四", session_id)
+    refusal = widget.expect("error")
+    assert refusal["error"] == "rate_limited" and 1 <= refusal["retry_after"] <= 60, refusal
+    assert [text for _, text in service.handled] == ["一", "二", "三"]  # the fourth was refused, not taken
+
+    second = _widget(server, widgets)
+    other_session = second.request_session(None)
+    second.utter(None, other_session)
+    assert second.expect("error")["error"] == "rate_limited"  # one open per minute from this address
+    refused: list[Any] = []
+    third = socketio.Client(reconnection=False)  # a third socket from the same address
+    third.on("connect_error", refused.append)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        third.connect(server.url, transports=TRANSPORTS, socketio_path="socket.io", wait_timeout=5)
+    assert refused == [{"message": "too_many_connections"}]
+    widget.close()
+    deadline = time.monotonic() + 10  # the server sees the disconnect after the client's close returns
+    while True:
+        try:
+            widgets.append(Widget(server.url))
+            break
+        except socketio.exceptions.ConnectionError:
+            assert time.monotonic() < deadline, "a closed socket's slot was never given back"
+            time.sleep(0.2)
+

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.unit.voice_engines import ZH_FIXTURES
 from voice.audio_files import read_wav_pcm16
 from voice.codecs import pcm16_to_ulaw, resample_pcm16
-from voice.settings import ROOT
+from configuration.settings import ROOT
 
 
 def _run(*args: str) -> tuple[int, list[dict]]:

@@ -37,8 +37,8 @@ def media_message(payload: bytes, stream: str = STREAM) -> str:
 def twilio() -> TwilioSerializer:
     serializer = TwilioSerializer()
     assert serializer.deserialize(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"})) is None
-    started = serializer.deserialize(start_message(borrower_id="B000001"))
-    assert started == CallStarted("CA1", STREAM, "B000001", {"borrower_id": "B000001"})
+    started = serializer.deserialize(start_message(call_token="signed-by-the-gateway"))
+    assert started == CallStarted("CA1", STREAM, {"call_token": "signed-by-the-gateway"})
     return serializer
 
 

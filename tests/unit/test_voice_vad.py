@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from voice.codecs import resample_pcm16
-from voice.settings import VoiceSettings
+from configuration.settings import VoiceSettings
 from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded, TurnPaused
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "zh"

@@ -6,10 +6,13 @@ shape, because the real one needs Rasa (the e2e suite covers the full stack).
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import asyncio
 import base64
 import hashlib
 import os
+import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -23,10 +26,11 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.channels.wechat import ASK_REFERENCE, TEXT_ONLY, TOO_MANY_ATTEMPTS, WeChatChannel
 from bot.channels.state import InMemoryChannelState
+from bot.rate_limits import SLOW_DOWN_TEXT, RateLimits
 from bot.conversations import ConversationEnded, TurnResult, UnknownConversation
 from bot.egress import OutgoingMessage
 from bot.sessions import Conversation
-from bot.settings import GatewaySettings
+from configuration.settings import GatewaySettings, Settings, WeChatSettings
 from tests.fakes.wechat_api import FakeWeChatApi
 
 TOKEN = "test-token-123"
@@ -41,6 +45,9 @@ class StandInConversations:
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
+        # When set, a turn waits until the test opens this gate: "answered before the turn finished"
+        # is then a fact about order, not a race against the clock.
+        self.gate: threading.Event | None = None
         self.opened: list[tuple[str, str]] = []
         self.handled: list[tuple[str, str]] = []
         self._conversations: dict[str, Conversation] = {}
@@ -60,6 +67,8 @@ class StandInConversations:
             raise ConversationEnded(conversation_id)
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            assert await asyncio.to_thread(self.gate.wait, 60), "the test never opened the gate"
         self.handled.append((conversation_id, text))
         if text == "再见":
             conversation.ended = True
@@ -94,18 +103,18 @@ def _msg_id() -> int:
     return next(_msg_ids)
 
 
-def _settings(**overrides) -> GatewaySettings:
-    values = dict(wechat_token=TOKEN, wechat_app_id=APP_ID, wechat_app_secret=APP_SECRET,
-                  wechat_api_base="http://127.0.0.1:9", wechat_passive_reply_budget_seconds=2.0)
+def _settings(**overrides) -> Settings:
+    values = dict(token=TOKEN, app_id=APP_ID, app_secret=APP_SECRET,
+                  api_base="http://127.0.0.1:9", passive_reply_budget_seconds=2.0)
     values.update(overrides)
-    return GatewaySettings(**values)
+    return Settings(wechat=WeChatSettings(**values))
 
 
-def _app(service: StandInConversations, config: GatewaySettings) -> FastAPI:
+def _app(service: StandInConversations, config: Settings) -> FastAPI:
     channel = WeChatChannel(config, state=InMemoryChannelState())
     app = FastAPI()
     app.include_router(channel.router)
-    app.state.conversations = service
+    app.state.services = SimpleNamespace(conversations=service, limits=RateLimits(config.gateway, None))
     return app
 
 
@@ -187,6 +196,18 @@ def test_signed_text_gets_a_passive_xml_reply_with_every_bot_message(wire, servi
     assert root.findtext("MsgType") == "text"
     assert root.findtext("Content") == "收到：我想还款\n还有其他问题吗？"
     assert service.handled[-1][1] == "我想还款"
+
+
+def test_a_user_over_the_message_limit_is_told_to_slow_down_and_nothing_is_taken(service):
+    config = Settings(wechat=_settings().wechat, gateway=GatewaySettings(messages_per_conversation="4/minute"))
+    with TestClient(_app(service, config)) as client:
+        wire = Wire(client)
+        _start(wire)  # two messages: the greeting question and the reference number
+        assert wire.say("一") == "收到：一\n还有其他问题吗？"
+        assert wire.say("二") == "收到：二\n还有其他问题吗？"
+        assert wire.say("三") == SLOW_DOWN_TEXT
+        assert wire.say("四", openid="o-another-user") == ASK_REFERENCE  # the limit is per user
+    assert [text for _, text in service.handled] == ["一", "二"]
 
 
 def test_unsigned_or_wrongly_signed_posts_are_refused(wire, service):
@@ -315,7 +336,7 @@ def test_subscribe_greets_with_the_reference_prompt_or_opens_for_a_bound_openid(
 
 
 def test_reference_number_attempts_are_limited(service):
-    with TestClient(_app(service, _settings(wechat_max_reference_attempts_per_day=2))) as client:
+    with TestClient(_app(service, _settings(max_reference_attempts_per_day=2))) as client:
         wire = Wire(client)
         assert wire.say("B000001") == GREETING
         assert wire.say("再见")
@@ -330,17 +351,18 @@ def test_reference_number_attempts_are_limited(service):
 def test_a_turn_slower_than_the_budget_is_delivered_through_the_customer_service_api():
     service = StandInConversations()
     with FakeWeChatApi(APP_ID, APP_SECRET) as fake:
-        config = _settings(wechat_api_base=fake.base_url, wechat_passive_reply_budget_seconds=0.2)
+        config = _settings(api_base=fake.base_url, passive_reply_budget_seconds=0.2)
         with TestClient(_app(service, config)) as client:
             wire = Wire(client)
             _start(wire)
-            service.delay = 1.5
-            started = time.monotonic()
+            service.gate = threading.Event()
             response = wire.post(_text_xml("我想还款", _msg_id()))
-            assert time.monotonic() - started < 1.2         # answered inside the budget, not after the turn
+            # The turn is still held at the gate, so this answer came at the budget, not after the turn.
+            assert service.handled == [] and not service.gate.is_set()
             assert response.status_code == 200 and response.text == "success"
             fake.fail_next_sends = 1                       # the first API call fails: retried once
-            messages = fake.wait_for_messages(1)
+            service.gate.set()
+            messages = fake.wait_for_messages(1, timeout=60)
     assert messages == [{"touser": OPENID, "msgtype": "text",
                          "text": {"content": "收到：我想还款\n还有其他问题吗？"}, "_raw_utf8": True}]
     assert len(fake.rejected) == 1
@@ -353,7 +375,7 @@ def test_a_turn_slower_than_the_budget_is_delivered_through_the_customer_service
 def test_safe_mode_encrypted_round_trip(service):
     aes_key = base64.b64encode(os.urandom(32)).decode()[:-1]   # 43 characters, as the console issues
     crypto = WeChatCrypto(TOKEN, aes_key, APP_ID)
-    with TestClient(_app(service, _settings(wechat_encoding_aes_key=aes_key))) as client:
+    with TestClient(_app(service, _settings(encoding_aes_key=aes_key))) as client:
         wire = Wire(client)
 
         def send(text: str, msg_signature: str | None = None):
@@ -382,9 +404,9 @@ def test_safe_mode_encrypted_round_trip(service):
 def test_the_gateway_mounts_the_channel_only_when_a_token_is_set():
     from bot.app import create_app
 
-    def status(config: GatewaySettings) -> int:
+    def status(config: Settings) -> int:
         client = TestClient(create_app(config))   # no `with`: the lifespan (Rasa, ledger) never starts
         return client.get("/wechat/callback", params={"signature": "0" * 40, "timestamp": "1", "nonce": "2"}).status_code
 
-    assert status(GatewaySettings(wechat_token=TOKEN)) == 403
-    assert status(GatewaySettings(wechat_token=None)) == 404
+    assert status(Settings(wechat=WeChatSettings(token=TOKEN))) == 403
+    assert status(Settings(wechat=WeChatSettings(token=None))) == 404

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from voice.asr import make_asr_engine
 from voice.asr.faster_whisper_engine import FasterWhisperEngine
-from voice.settings import ROOT, VoiceSettings
+from configuration.settings import ROOT, VoiceSettings
 
 ZH_FIXTURES = ROOT / "tests" / "fixtures" / "audio" / "zh"
 ZH_MANIFEST: Path = ZH_FIXTURES / "manifest.tsv"

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 from voice.asr.base import AsrEngine, Transcript
@@ -11,10 +10,10 @@ from voice.asr.faster_whisper_engine import (
     BASE_PROMPT, DOMAIN_HOTWORDS, DOMAIN_PROMPT, AsrInputError, DecodeOptions, FasterWhisperEngine,
 )
 from voice.asr.model_store import ModelChecksumError, install_embedded_model
-from voice.settings import VoiceSettings, voice_settings
+from configuration.settings import VoiceSettings
 
 __all__ = ["AsrEngine", "AsrInputError", "AsrModelNotFound", "ModelChecksumError", "Transcript", "decode_options",
-           "make_asr_engine", "resolve_model_dir", "transcribe_async"]
+           "make_asr_engine", "make_decode_pool", "resolve_model_dir", "transcribe_async"]
 
 EMBEDDED_MODEL = "base"
 # Larger Whisper sizes an operator can drop (converted for CTranslate2) into the model cache.
@@ -54,8 +53,7 @@ def decode_options(settings: VoiceSettings) -> DecodeOptions:
     )
 
 
-def make_asr_engine(settings: VoiceSettings | None = None) -> AsrEngine:
-    settings = settings or voice_settings()
+def make_asr_engine(settings: VoiceSettings) -> AsrEngine:
     return FasterWhisperEngine(
         resolve_model_dir(settings),
         device=settings.asr_device,
@@ -66,13 +64,12 @@ def make_asr_engine(settings: VoiceSettings | None = None) -> AsrEngine:
     )
 
 
-@lru_cache(maxsize=1)
-def _decode_pool() -> ThreadPoolExecutor:
+def make_decode_pool(settings: VoiceSettings) -> ThreadPoolExecutor:
     # Bounded: more parallel decodes than workers would only slow every call down on a small CPU.
-    return ThreadPoolExecutor(max_workers=voice_settings().asr_workers, thread_name_prefix="asr")
+    return ThreadPoolExecutor(max_workers=settings.asr_workers, thread_name_prefix="asr")
 
 
-async def transcribe_async(engine: AsrEngine, pcm16: bytes, sample_rate: int) -> Transcript:
+async def transcribe_async(engine: AsrEngine, pcm16: bytes, sample_rate: int, pool: Executor) -> Transcript:
     """Decode in the ASR thread pool so one call's decoding never stalls another call's audio."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_decode_pool(), engine.transcribe, pcm16, sample_rate)
+    return await loop.run_in_executor(pool, engine.transcribe, pcm16, sample_rate)

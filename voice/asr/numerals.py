@@ -12,7 +12,7 @@ import re
 
 import cn2an
 
-from nlu.normalise import to_simplified
+from chinese_text import to_simplified
 
 _DIGIT_CHARS = "零〇一二两三四五六七八九幺"
 _UNIT_CHARS = "十百千万"

@@ -80,7 +80,7 @@ class TwilioSerializer(FrameSerializer):
             raise ProtocolError("malformed_message", "customParameters is an object")
         parameters = {str(k): str(v) for k, v in parameters.items()}
         self.stream_sid = stream_sid
-        return CallStarted(call_sid, stream_sid, parameters.get("borrower_id"), parameters)
+        return CallStarted(call_sid, stream_sid, parameters)
 
     def _media(self, message: dict[str, Any]) -> InputAudio | None:
         media = message.get("media")

@@ -1,7 +1,7 @@
 """Speech synthesis: build the configured engine, already wrapped in the synthesis cache."""
 from __future__ import annotations
 
-from voice.settings import VoiceSettings, voice_settings
+from configuration.settings import VoiceSettings
 from voice.tts.base import TtsEngine, TtsEngineError, TtsInputError, UnsupportedLanguage
 from voice.tts.cache import CachedTts
 from voice.tts.espeak import EspeakEngine
@@ -28,6 +28,5 @@ def _build_engine(settings: VoiceSettings) -> TtsEngine:
     return LanguageRouter(primary=neural, fallback=espeak)
 
 
-def make_tts_engine(settings: VoiceSettings | None = None) -> CachedTts:
-    settings = settings or voice_settings()
+def make_tts_engine(settings: VoiceSettings) -> CachedTts:
     return CachedTts(_build_engine(settings), settings.tts_cache_entries, settings.tts_cache_dir)

@@ -7,7 +7,7 @@ from typing import Iterable
 
 import yaml
 
-from voice.settings import ROOT
+from configuration.settings import ROOT
 
 _SLOT = re.compile(r"\{(\w+)\}")
 PER_LENDER_SLOT = "lender_name"

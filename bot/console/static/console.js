@@ -3,10 +3,13 @@
 "use strict";
 
 const POLL_MS = 1500;
+const DRAFT_CHECK_DELAY_MS = 350; // after the agent pauses typing
 const REASONS = {
   distress: "危机/困境", dispute: "异议", compliance_blocked: "合规拦截", requested: "要求人工",
   legal_stage: "法诉阶段", nlu_fallback: "多次未理解", large_balance: "大额欠款",
 };
+// Requests an unverified party made (ledger review_requests): applied only when a person decides they were the borrower's.
+const REVIEW_KINDS = { distress: "危机/困境（未核实）", do_not_contact: "要求停止联系（未核实）", dispute: "异议（未核实）" };
 const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员" };
 // compliance_filters/rules.yml categories, as the agent reads them
 const CATEGORIES = {
@@ -14,7 +17,7 @@ const CATEGORIES = {
   false_legal_consequences: "虚假法律后果", insult: "侮辱", harassment: "骚扰", public_shaming: "公开羞辱",
   inducing_borrowing: "诱导借贷", privacy_intimidation: "以隐私相威胁", disclosure_before_verification: "核实身份前披露欠款",
 };
-const state = { me: null, current: null, timer: null };
+const state = { me: null, current: null, timer: null, draftTimer: null, draftSeq: 0 };
 const $ = (id) => document.getElementById(id);
 
 async function api(method, path, body) {
@@ -87,6 +90,8 @@ async function refresh() {
         return item;
       }));
     }
+    const reviews = await api("GET", "/api/console/review-requests");
+    if (reviews.ok) $("pending-reviews").replaceChildren(...reviews.data.review_requests.map(reviewItem));
   }
   if (state.current) await loadConversation();
 }
@@ -119,6 +124,25 @@ async function loadConversation() {
   $("summary").textContent = conv.summary;
   renderTranscript(conv.transcript);
   renderAccount(conv.account);
+  $("review-requests").replaceChildren(...(conv.review_requests.length ? conv.review_requests.map(reviewItem) : [el("li", "无")]));
+}
+
+function reviewItem(request) {
+  const item = el("li", `${REVIEW_KINDS[request.kind] || request.kind} · ${request.borrower || "未知编号"} · ${request.channel}`
+    + (request.said ? ` · “${request.said}”` : "") + (request.status === "pending" ? "" : ` · ${request.status}（${request.reviewed_by}）`));
+  item.dataset.request = request.request_id;
+  if (request.status === "pending") {
+    for (const [decision, label] of [["apply", "确认是本人，执行"], ["dismiss", "不予执行"]]) {
+      const button = el("button", label, `review-${decision}`);
+      button.addEventListener("click", async () => {
+        const result = await api("POST", `/api/console/review-requests/${request.request_id}/${decision}`);
+        $("quick-result").textContent = result.ok ? `请求已${decision === "apply" ? "执行" : "关闭"}` : `未成功：${result.data.error || result.data.detail}`;
+        await refresh();
+      });
+      item.append(button);
+    }
+  }
+  return item;
 }
 
 function renderTranscript(entries) {
@@ -180,6 +204,7 @@ $("send-form").addEventListener("submit", async (event) => {
   if (result.ok) {
     $("message").value = "";
     $("blocked").textContent = "";
+    renderDraftAdvice(null);
   } else if (result.data.error === "blocked") {
     const reasons = result.data.categories.map((category) => CATEGORIES[category] || category).join("、");
     $("blocked").textContent = `消息未发送：合规检查拦截（${reasons}；规则 ${result.data.rules.join("、")}）。请修改后重新发送。`;
@@ -188,6 +213,45 @@ $("send-form").addEventListener("submit", async (event) => {
   }
   await loadConversation();
 });
+
+// Draft check: while the agent types, the draft goes through the same compliance check as a sent
+// message; a problem is shown with its rule and a lawful wording the agent can take with one click.
+function renderDraftAdvice(result) {
+  const box = $("draft-advice");
+  box.replaceChildren();
+  if (!result || result.allowed) { box.hidden = true; return; }
+  box.appendChild(el("strong", "此消息不会被发送：违反合规规则"));
+  for (const finding of result.findings) {
+    const item = el("div", undefined, "finding");
+    item.appendChild(el("p", `${CATEGORIES[finding.category] || finding.category}：${finding.why}`));
+    item.appendChild(el("p", `规则 ${finding.rules.map((rule) => `${rule.id}（${rule.description}）`).join("、")}`, "rules"));
+    const suggestion = el("p", `建议改为：${finding.suggestion}`, "suggestion");
+    const use = el("button", "使用建议措辞");
+    use.type = "button";
+    use.className = "use-suggestion";
+    use.addEventListener("click", () => { $("message").value = finding.suggestion; checkDraftSoon(); });
+    suggestion.appendChild(use);
+    item.appendChild(suggestion);
+    box.appendChild(item);
+  }
+  box.hidden = false;
+}
+
+async function checkDraft() {
+  const text = $("message").value.trim();
+  const seq = ++state.draftSeq;
+  if (!text) { renderDraftAdvice(null); return; }
+  const result = await api("POST", "/api/console/draft-check", { text });
+  if (seq !== state.draftSeq) return; // the agent kept typing; a newer check is on its way
+  renderDraftAdvice(result.ok ? result.data : null);
+}
+
+function checkDraftSoon() {
+  clearTimeout(state.draftTimer);
+  state.draftTimer = setTimeout(checkDraft, DRAFT_CHECK_DELAY_MS);
+}
+
+$("message").addEventListener("input", checkDraftSoon);
 
 async function quickAction(path, body) {
   const result = await api("POST", `/api/console/conversations/${encodeURIComponent(state.current)}/${path}`, body);

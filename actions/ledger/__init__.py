@@ -1,9 +1,0 @@
-"""The ledger: borrowers, accounts, plans, promises and claims behind SQLAlchemy.
-
-Callers use `Ledger` (repository.py) and get frozen views back; ORM objects never leave
-this package, so the action server cannot lazily load rows outside a transaction.
-"""
-
-from actions.ledger.errors import LedgerError, NotFound, PolicyViolation
-
-__all__ = ["LedgerError", "NotFound", "PolicyViolation"]

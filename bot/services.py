@@ -1,0 +1,140 @@
+"""The gateway's composition root: every service is built here, once, when the gateway starts.
+
+Every configuration file (ledger/policy.yml, bot/handoff.yml, compliance_filters/rules.yml,
+distress.yml, contact_policy.yml), the compliance classifier and the voice engines are loaded before
+the first request, so a typo stops start-up with a message naming the file and the key instead of
+failing on a borrower's turn. Routes receive what they need through `bot.dependencies`.
+"""
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import AsyncIterator, Callable
+
+from bot.audit import AuditTrail
+from bot.audit_seal import AnchorFile, load_audit_key
+from bot.channels.state import make_channel_state
+from bot.console.agents import AgentDirectory
+from bot.console.auth import ConsoleSessions
+from bot.channels.phone_arrival import PhoneArrival
+from bot.circuit import Circuit
+from bot.conversations import ConversationService, FaultReplies
+from bot.handoff.assignments import make_assignments
+from bot.handoff.bus import PushBus, make_push_bus
+from bot.handoff.callbacks import CallbackOffers
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.policy import load_handoff_policy
+from bot.handoff.queue import make_handoff_queue
+from bot.links import BorrowerLinks, load_link_key
+from bot.rasa_client import RasaClient
+from bot.rate_limits import RateLimits, SocketSlots
+from bot.sessions import make_session_store
+from bot.turn_cap import TurnCap
+from compliance_filters.check import load_classifier_once
+from compliance_filters.contact_policy import ContactPolicyConfig, load_config as load_contact_policy
+from compliance_filters.distress import shipped_lexicon
+from compliance_filters.rules import default_rules
+from configuration.settings import Settings
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.policy import load_policy
+from ledger.repository import Ledger
+from voice.asr import make_asr_engine, make_decode_pool
+from voice.call import VoiceServices
+from voice.tts import make_tts_engine
+
+
+@dataclass(frozen=True)
+class GatewayServices:
+    settings: Settings
+    clock: Callable[[], datetime]
+    ledger: Ledger
+    rasa: RasaClient
+    conversations: ConversationService
+    desk: HandoffDesk
+    bus: PushBus
+    links: BorrowerLinks
+    phone: PhoneArrival  # who a carrier's call is for (bot.channels.phone_arrival)
+    console_sessions: ConsoleSessions
+    console_agents: AgentDirectory
+    contact_policy: ContactPolicyConfig
+    callback_offers: CallbackOffers
+    voice: VoiceServices
+    limits: RateLimits
+    sockets: SocketSlots  # chat sockets open per client address, in this process
+
+
+def _load_files(settings: Settings) -> tuple:
+    """Everything read from disk, validated now; raises ConfigFileError naming the file and key."""
+    default_rules()
+    shipped_lexicon()
+    load_classifier_once()  # first run trains it (about a minute), never on a borrower's turn
+    return (
+        FaultReplies(settings.gateway.fault_reply_text, settings.gateway.unavailable_reply_text,
+                     settings.rasa.reply_wait_seconds, settings.gateway.turn_result_ttl_seconds).checked(),
+        load_policy(settings.ledger.policy_file),
+        load_handoff_policy(settings.handoff.policy_file),
+        load_contact_policy(settings.compliance.contact_policy_file),
+    )
+
+
+@asynccontextmanager
+async def gateway_services(settings: Settings, clock: Callable[[], datetime]) -> AsyncIterator[GatewayServices]:
+    faults, collection_policy, handoff_policy, contact_policy = await asyncio.to_thread(_load_files, settings)
+    asr, tts = await asyncio.gather(asyncio.to_thread(make_asr_engine, settings.voice),
+                                    asyncio.to_thread(make_tts_engine, settings.voice))
+    engine = make_engine(settings.ledger.url())
+    await asyncio.to_thread(create_schema, engine)
+    session_factory = make_session_factory(engine)
+    ledger = Ledger(session_factory, collection_policy)
+    audit_key = load_audit_key(settings.audit)
+    audit = AuditTrail(session_factory, audit_key, AnchorFile(settings.audit.anchor_file, audit_key))
+    link_key = load_link_key(settings.gateway)  # a missing key file is created now
+    links = BorrowerLinks(link_key)
+    redis_url = settings.redis_url
+    async with AsyncExitStack() as closing:
+        closing.callback(engine.dispose)
+        decode_pool = make_decode_pool(settings.voice)
+        closing.callback(decode_pool.shutdown, wait=False, cancel_futures=True)
+
+        def closable(resource):
+            closing.push_async_callback(resource.aclose)
+            return resource
+
+        gateway = settings.gateway
+        store = closable(make_session_store(redis_url, gateway.memory_store_max_conversations))
+        rasa = closable(RasaClient(
+            settings.rasa.url, settings.rasa.token, settings.rasa.timeout_seconds,
+            Circuit("rasa", settings.rasa.circuit_failure_threshold, settings.rasa.circuit_cooldown_seconds)))
+        bus = closable(make_push_bus(redis_url))
+        desk = HandoffDesk(
+            closable(make_handoff_queue(redis_url)), closable(make_assignments(redis_url)), ledger, handoff_policy,
+            closable(make_channel_state(redis_url, "collections:handoff:trigger")),
+        )
+        agents = AgentDirectory(session_factory)
+        hash_pool = ThreadPoolExecutor(max_workers=settings.console.password_hash_workers, thread_name_prefix="argon2")
+        closing.callback(hash_pool.shutdown, wait=False, cancel_futures=True)
+        console = settings.console
+        console_sessions = ConsoleSessions(
+            closable(make_channel_state(redis_url, "collections:console:session")), agents, console.session_ttl_seconds,
+            closable(make_channel_state(redis_url, "collections:console:sign-in")), console.max_failed_sign_ins,
+            console.max_failed_sign_ins_per_address, console.failed_sign_in_window_seconds, hash_pool,
+        )
+        turn_cap = TurnCap(closable(make_channel_state(redis_url, "collections:turns")), gateway.max_turns_per_conversation)
+        conversations = ConversationService(
+            store, rasa, ledger, audit, clock, gateway.max_message_chars, faults,
+            handoff=desk, bus=bus, turns=closable(make_channel_state(redis_url, "collections:turn-results")),
+            turn_cap=turn_cap,
+        )
+        yield GatewayServices(
+            settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
+            bus=bus, links=links, phone=PhoneArrival(settings.voice, link_key, ledger.borrowers_at_number),
+            console_sessions=console_sessions, console_agents=agents, contact_policy=contact_policy,
+            callback_offers=CallbackOffers(
+                desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy),
+            voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus),
+            limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
+        )
+

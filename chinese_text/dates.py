@@ -1,0 +1,163 @@
+"""Date expressions ('下周五', '月底', '15号') → the calendar day they name in a time zone."""
+from __future__ import annotations
+
+import calendar
+import contextlib
+import io
+import re
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+
+from chinese_text.numerals import NUM, cn_int
+from chinese_text.script import to_simplified
+
+# The calendar a date is read in when a borrower's own zone is unknown (the product is China first).
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+_WEEKDAY = r"(?:周|星期|礼拜)[一二三四五六日天]"
+_DURATION_END = re.compile(rf"{NUM}\s*个?(?:天|日|周|星期|礼拜|月|年|小时)$")
+_MONTH_END = re.compile(r"(上|下)?个?(?:这个?|本)?月月?(?:底|末)")
+_WEEKEND = re.compile(r"(上|下|这|本)?(?:个)?周末")
+_BARE_DAY = re.compile(rf"^({NUM})[号日]$")
+_BARE_WEEKDAY = re.compile(rf"^{_WEEKDAY}$")
+_EXPLICIT_YEAR = re.compile(r"年|\d{4}")
+_RELATIVE = re.compile(r"上|昨|前|去|这|本|今|明|后|下")
+
+
+def _local_now(now: datetime, tz: str) -> datetime:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def _last_day_of_month(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def _saturday_on_or_after(day: date) -> date:
+    return day + timedelta(days=(5 - day.weekday()) % 7)
+
+
+def _prepare_date_text(text: str) -> str:
+    cleaned = re.sub(r"\s+", "", to_simplified(text))
+    cleaned = cleaned.replace("明儿个", "明天").replace("今儿个", "今天")
+    cleaned = cleaned.replace("明儿", "明天").replace("今儿", "今天")
+    cleaned = re.sub(r"(天|日)(?:之后|以后)$", r"\1后", cleaned)
+    # A deadline ('周五之前', '15号前') is a promise for that day; '三天前' is not a deadline.
+    deadline = re.match(r"^(.+?)(?:之前|以前|前)$", cleaned)
+    if deadline and not _DURATION_END.search(deadline.group(1)):
+        cleaned = deadline.group(1)
+    return cleaned
+
+
+def _month_end(text: str, today: date) -> date | None:
+    match = _MONTH_END.search(text)
+    if match is None:
+        return None
+    shift = {"上": -1, "下": 1}.get(match.group(1) or "", 0)
+    return _last_day_of_month(today.replace(day=1) + relativedelta(months=shift))
+
+
+def _weekend(text: str, today: date) -> date | None:
+    match = _WEEKEND.search(text)
+    if match is None:
+        return None
+    shift = {"上": -7, "下": 7}.get(match.group(1) or "", 0)
+    this_saturday = today + timedelta(days=5 - today.weekday())
+    if shift:
+        return this_saturday + timedelta(days=shift)
+    return _saturday_on_or_after(today)
+
+
+def _bare_day(text: str, today: date, step: int = 1) -> date | None:
+    """'15号': the nearest 15th from today in the direction of ``step`` (+1 the next one on or
+    after today, for promises; -1 the last one on or before today, for things already done),
+    skipping months without that day."""
+    match = _BARE_DAY.match(text)
+    if match is None:
+        return None
+    day = cn_int(match.group(1))
+    if day is None or not 1 <= day <= 31:
+        return None
+    month_start = today.replace(day=1)
+    for offset in range(13):
+        first = month_start + relativedelta(months=step * offset)
+        if day <= calendar.monthrange(first.year, first.month)[1]:
+            candidate = first.replace(day=day)
+            if (candidate - today).days * step >= 0:
+                return candidate
+    return None
+
+
+def _jionlp_single_day(text: str, base: datetime) -> date | None:
+    """One calendar day from jionlp, or None for ranges, periods and failures."""
+    with contextlib.redirect_stdout(io.StringIO()):  # jionlp prints a banner on import
+        import jionlp
+
+    try:
+        result = jionlp.parse_time(text, time_base=base)
+    except Exception:  # noqa: BLE001 - third-party parser raises anything on junk
+        return None
+    if not isinstance(result, dict) or result.get("type") not in ("time_point", "time_span"):
+        return None
+    try:
+        first, second = (datetime.strptime(t, "%Y-%m-%d %H:%M:%S") for t in result["time"])
+    except (TypeError, ValueError, KeyError):
+        return None  # 'inf' bounds and unexpected shapes
+    return first.date() if first.date() == second.date() else None
+
+
+def _roll_forward(text: str, parsed: date, base: datetime) -> date:
+    """A yearless date in the past means the next occurrence ('1月3日' in November)."""
+    today = base.date()
+    if parsed >= today or _EXPLICIT_YEAR.search(text):
+        return parsed
+    if _BARE_WEEKDAY.match(text):
+        return parsed + timedelta(days=7 * -(-(today - parsed).days // 7))
+    if _RELATIVE.search(text):
+        return parsed  # '昨天', '上周五', '这个月3号': the borrower meant the past
+    rolled = _jionlp_single_day("明年" + text, base)
+    return rolled if rolled is not None and rolled >= today else parsed
+
+
+def _parse_past(text: str, base: datetime) -> date | None:
+    """A yearless date later than today, said of the past, means its previous occurrence."""
+    today = base.date()
+    bare = _bare_day(text, today, step=-1)
+    if bare is not None:
+        return bare
+    parsed = _jionlp_single_day(text, base)
+    if parsed is None or parsed <= today or _EXPLICIT_YEAR.search(text):
+        return parsed
+    if _BARE_WEEKDAY.match(text):
+        return parsed - timedelta(days=7 * -(-(parsed - today).days // 7))
+    rolled = _jionlp_single_day("去年" + text, base)
+    return rolled if rolled is not None and rolled <= today else parsed
+
+
+def parse_date(
+    text: str, now: datetime, tz: str = DEFAULT_TIMEZONE, prefer: Literal["future", "past"] = "future"
+) -> date | None:
+    """Date expression → the calendar day it names in ``tz``, relative to ``now``.
+
+    ``now`` must be timezone-aware. Yearless dates already past roll forward (promises are
+    about the future); explicit years and relative past ('昨天') are kept as said.
+    ``prefer="past"`` reads them as already happened instead ('我15号还过了').
+    Ranges longer than a day ('下周', '下个月') give None, except month ends ('月底').
+    """
+    base = _local_now(now, tz)
+    today = base.date()
+    cleaned = _prepare_date_text(text)
+    if not cleaned:
+        return None
+    if prefer == "past":
+        return _parse_past(cleaned, base)
+    for special in (_month_end, _weekend, _bare_day):
+        found = special(cleaned, today)
+        if found is not None:
+            return found
+    parsed = _jionlp_single_day(cleaned, base)
+    return None if parsed is None else _roll_forward(cleaned, parsed, base)

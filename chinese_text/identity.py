@@ -1,0 +1,53 @@
+"""The last four characters of a PRC identity card, typed or spoken ('三 八 二 一', '382x')."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from chinese_text.numerals import cn_digit_string
+from chinese_text.script import to_simplified
+
+# Spoken digit variants: 幺 = 1 (cn2an knows it), 洞 = 0 (radio / phone speech).
+_SPOKEN_DIGITS = {"洞": "零"}
+_ID_RUN = re.compile(r"[0-9零〇一二三四五六七八九幺Xx]+")
+_ID_CHARACTER = re.compile(r"[0-9零〇一二三四五六七八九幺洞Xx]")
+_SPACED_ID_RUN = re.compile(r"[0-9零〇一二三四五六七八九幺洞Xx](?:\s*[0-9零〇一二三四五六七八九幺洞Xx])*")
+
+
+def parse_id_last4(text: str) -> str | None:
+    """Last four characters of a PRC ID ('三 八 二 一' → '3821', '382x' → '382X')."""
+    cleaned = re.sub(r"\s+", "", to_simplified(text))
+    for spoken, digit in _SPOKEN_DIGITS.items():
+        cleaned = cleaned.replace(spoken, digit)
+    runs = [run for run in _ID_RUN.findall(cleaned) if len(run) == 4]
+    if len(set(runs)) != 1:
+        return None
+    run = runs[0]
+    check = run[-1].upper()
+    if check == "X":
+        head = cn_digit_string(run[:3])
+        return None if head is None or len(head) != 3 else head + "X"
+    digits = cn_digit_string(run)
+    return digits if digits is not None and len(digits) == 4 else None
+
+
+_BARE_ID_ANSWER = re.compile(r"^[\s，。,.!！]*([0-9零〇一二三四五六七八九幺洞Xx]\s*){4}[\s，。,.!！]*$")
+
+
+def bare_id_last4(text: str) -> str | None:
+    """The ID digits when the whole message is just four ID characters, else None."""
+    return parse_id_last4(text) if _BARE_ID_ANSWER.match(to_simplified(text)) else None
+
+
+def mask_id_last4(text: str) -> str:
+    """The text with its ID characters starred ('后四位是3821' → '后四位是****') when it gives the last four
+    of an ID at all (full-width digits too, as the NLU's NFKC would read them); otherwise unchanged."""
+    normalised = unicodedata.normalize("NFKC", text)
+    if parse_id_last4(normalised) is None:
+        return text
+
+    def star(run: re.Match[str]) -> str:
+        characters = run.group()
+        return _ID_CHARACTER.sub("*", characters) if len(re.sub(r"\s", "", characters)) == 4 else characters
+
+    return _SPACED_ID_RUN.sub(star, normalised)

@@ -1,0 +1,49 @@
+"""What the compliance classifier sees of an utterance — one job: text → feature strings.
+
+Three kinds in one vocabulary:
+* character 1–3-grams of the compact text, unprefixed (the compact text has no ":", so they never
+  collide with the prefixed kinds, and skipping the prefix saves a string per n-gram) (script, case, spaces and symbols undone), which
+  survive evasion such as "打 死 你" or Traditional script;
+* ``w:`` English words and ``b:`` English word bigrams (Chinese words are already character
+  n-grams; a Chinese word segmenter cost more than the whole latency budget);
+* ``s:`` threat-structure roles and their pairs (threat_structure.py), which carry the shape of a
+  threat — condition, harm, target, actor — or of a lawful line — negation, protective frame, fact.
+"""
+from __future__ import annotations
+
+import re
+from compliance_filters.normalise import simplified
+from compliance_filters.threat_structure import structure_features
+
+CHAR_NGRAM_RANGE = (1, 3)
+# Stored with a trained model; a model whose features were computed differently is retrained.
+FEATURE_VERSION = 2
+_NON_WORD = re.compile(r"[\W_]+")
+_ENGLISH_WORD = re.compile(r"[a-z][a-z']*")
+
+
+def model_text(text: str) -> str:
+    """Simplified script, NFKC, lower case; spaces kept so English words stay apart."""
+    return " ".join(simplified(text).lower().split())
+
+
+def compact(text: str) -> str:
+    """Every whitespace / symbol / underscore removed: '爆 你·通 訊 錄' and '爆你通讯录' are equal."""
+    return _NON_WORD.sub("", model_text(text))
+
+
+def char_ngrams(compacted: str, ngram_range: tuple[int, int] = CHAR_NGRAM_RANGE) -> list[str]:
+    lo, hi = ngram_range
+    return [compacted[i:i + n] for n in range(lo, hi + 1) for i in range(len(compacted) - n + 1)]
+
+
+def features(text: str) -> list[str]:
+    normalised = model_text(text)
+    compacted = _NON_WORD.sub("", normalised)
+    tokens = _ENGLISH_WORD.findall(normalised)
+    return (
+        char_ngrams(compacted)
+        + [f"w:{w}" for w in tokens]
+        + [f"b:{a}_{b}" for a, b in zip(tokens, tokens[1:])]
+        + structure_features(normalised)
+    )

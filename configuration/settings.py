@@ -1,0 +1,259 @@
+"""One settings object for every process, in sections, from the environment.
+
+Each field is `COLLECTIONS_<SECTION>_<NAME>` (e.g. COLLECTIONS_VOICE_ASR_MODEL,
+COLLECTIONS_LEDGER_DATABASE_URL, COLLECTIONS_HANDOFF_WAIT_TIMEOUT_SECONDS); `REDIS_URL` is shared
+with the rest of a deployment under its usual name. Secrets come from the environment, never argv.
+The files named here are read and validated when a process starts (bot.services, actions.services).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from limits import parse_many
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def exact_origin(origin: str) -> str:
+    parsed = urlsplit(origin)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or "*" in origin \
+            or origin != f"{parsed.scheme}://{parsed.netloc}":
+        raise ValueError(f"{origin!r} is not an exact origin like https://www.lender.example "
+                         "(scheme and host, optional port; no path, no trailing slash, no wildcard)")
+    return origin
+
+
+class GatewaySettings(Section):
+    max_message_chars: int = Field(default=500, ge=1)
+    fixed_now: datetime | None = Field(
+        default=None, description="Freeze the conversation clock (tests, demos); ISO 8601 with offset")
+    webchat_cors_origins: list[str] = Field(
+        default_factory=list, description="Sites allowed to embed the web chat widget (same origin when empty)")
+    fault_reply_text: str = Field(
+        default="抱歉，系统暂时繁忙，请稍后再试，您的消息我们已经记录。",
+        description="Said when Rasa or the action server fails or is slow; the borrower's words are already recorded")
+    unavailable_reply_text: str = Field(
+        default="抱歉，系统暂时繁忙，您的消息未能送达，请稍后再发一次。",
+        description="Said when the gateway's storage (Redis) is down: nothing could be recorded, so it says so")
+    turn_result_ttl_seconds: int = Field(
+        default=24 * 3600, ge=60, description="How long a client turn id (Idempotency-Key) returns its first reply")
+    link_key: SecretStr | None = Field(
+        default=None, description="HMAC key of borrower links and web chat sessions (at least 16 characters); "
+                                  "link_key_file when unset")
+    link_key_file: Path = Field(
+        default=ROOT / "var" / "link.key", description="Created (random, mode 0600) on first start when missing")
+
+    @field_validator("webchat_cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        return [exact_origin(origin) for origin in origins]
+
+    # Resource limits. A message over a rate limit is refused with an error the client sees (429 with
+    # Retry-After over REST, an error event on sockets), never dropped. Notation of the `limits` library:
+    # "30/minute", or several at once: "5/10 seconds;30/minute". Shared through Redis when REDIS_URL is set.
+    messages_per_client: str = Field(
+        default="120/minute;20/10 seconds",
+        description="Borrower messages from one client address, over all its conversations and channels")
+    messages_per_conversation: str = Field(
+        default="30/minute;6/10 seconds", description="Borrower messages in one conversation (a WeChat user's)")
+    opens_per_client: str = Field(default="20/minute;200/day", description="Conversations opened from one client address")
+    max_sockets_per_client: int = Field(
+        default=30, ge=1, description="Open chat sockets (WebSocket, Socket.IO) from one client address, per gateway")
+    max_turns_per_conversation: int = Field(
+        default=100, ge=1, description="Borrower turns the bot takes in one conversation; then it closes politely "
+                                       "(Rasa's turns slow as its tracker grows: benchmarks/long_conversation.py)")
+    ws_max_message_bytes: int = Field(
+        default=65_536, ge=1024, description="Larger WebSocket messages close the socket (1009) unread; "
+                                             "uvicorn's --ws-max-size and Engine.IO's max_http_buffer_size")
+    max_request_body_bytes: int = Field(default=65_536, ge=1024, description="Larger HTTP bodies get 413 unread")
+    memory_store_max_conversations: int = Field(
+        default=10_000, ge=1, description="Without Redis: conversations kept in memory; the least recently used go first")
+
+    @field_validator("messages_per_client", "messages_per_conversation", "opens_per_client")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        parse_many(value)  # ValueError naming the notation it could not read
+        return value
+
+    @field_validator("fixed_now")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("COLLECTIONS_GATEWAY_FIXED_NOW needs a UTC offset, e.g. 2026-11-23T10:00:00+08:00")
+        return value
+
+
+class RasaSettings(Section):
+    url: str = "http://127.0.0.1:5005"
+    token: str = Field(default="", description="Rasa's --auth-token, for its HTTP API")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Longest wait for a turn; a later answer is lost")
+    reply_wait_seconds: float = Field(
+        default=10.0, gt=0, description="A borrower waits this long, then hears the fault reply; the turn goes on "
+                                        "and its reply is pushed when it comes (up to timeout_seconds)")
+    circuit_failure_threshold: int = Field(
+        default=5, ge=1, description="Consecutive failed turns that open the circuit: then the fault reply at once")
+    circuit_cooldown_seconds: float = Field(
+        default=30.0, gt=0, description="An open circuit lets one turn through to probe Rasa after this long")
+
+
+class ActionServerSettings(Section):
+    """The rasa-sdk action server (python -m actions). Only Rasa may call it: it listens on loopback unless a
+    private network is named here, and refuses every request without the shared token."""
+
+    host: str = Field(default="127.0.0.1", description="A private-network address when Rasa runs on another host")
+    port: int = Field(default=5055, ge=1, le=65535)
+    token: SecretStr | None = Field(
+        default=None, description="Shared with Rasa only (endpoints.yml sends it); the server will not start without it")
+
+
+class LedgerSettings(Section):
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; a SQLite file under var/ when unset")
+    policy_file: Path = ROOT / "ledger" / "policy.yml"
+
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        (ROOT / "var").mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{ROOT / 'var' / 'ledger.sqlite3'}"
+
+
+class AuditSettings(Section):
+    retention_days: int = Field(default=3 * 365, ge=1)
+    key: SecretStr | None = Field(
+        default=None, description="HMAC key of the audit chain (at least 16 characters); key_file when unset")
+    key_file: Path = Field(
+        default=ROOT / "var" / "audit.key", description="Created (random, mode 0600) on first start when missing")
+    anchor_file: Path = Field(
+        default=ROOT / "var" / "audit.anchor", description="Signed head and purge floor of the chain (bot.audit_seal)")
+
+
+class ComplianceSettings(Section):
+    contact_policy_file: Path = ROOT / "compliance_filters" / "contact_policy.yml"
+
+
+class HandoffSettings(Section):
+    policy_file: Path = Field(default=ROOT / "bot" / "handoff.yml", description="Triggers and priorities")
+    wait_timeout_seconds: float = Field(default=300.0, gt=0, description="Untaken this long: offer a callback")
+    check_interval_seconds: float = Field(default=1.0, gt=0)
+
+
+class ConsoleSettings(Section):
+    session_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    cookie_secure: bool = Field(default=False, description="Set behind HTTPS so the session cookie is never sent in clear")
+    max_failed_sign_ins: int = Field(
+        default=10, ge=1, description="Per client address and account name, then 429 from that address for the window")
+    max_failed_sign_ins_per_address: int = Field(
+        default=30, ge=1, description="Per client address across all names (an office behind one NAT shares it)")
+    failed_sign_in_window_seconds: int = Field(default=900, ge=1)
+    password_hash_workers: int = Field(
+        default=2, ge=1, description="Threads checking argon2 hashes; sign-ins beyond them wait, nothing else does")
+
+
+class WeChatSettings(Section):
+    """The WeChat Official Account channel (/wechat/callback): on when `token` is set."""
+
+    token: SecretStr | None = Field(default=None, description="The Token set in the WeChat console")
+    app_id: str | None = None
+    app_secret: SecretStr | None = Field(
+        default=None, description="Needed for customer-service messages (replies slower than the passive budget)")
+    encoding_aes_key: SecretStr | None = Field(
+        default=None, description="EncodingAESKey: when set, safe mode (encrypted messages) is required")
+    api_base: str = "https://api.weixin.qq.com"
+    max_timestamp_skew_seconds: int = Field(default=300, ge=1)
+    passive_reply_budget_seconds: float = Field(default=4.0, gt=0, lt=5)
+    borrower_reference_pattern: str = Field(
+        default=r"^B\d{6}$", description="What an unbound WeChat user must send to start a conversation")
+    max_reference_attempts_per_day: int = Field(default=5, ge=1)
+
+
+class VoiceSettings(Section):
+    # Phone arrival (/voice/twilio/incoming, /voice/twilio): off until the carrier's auth token is set
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, description="The Twilio account's auth token: every webhook and media stream must carry "
+                                  "its signature (X-Twilio-Signature); phone calls are refused while unset")
+    public_url: str | None = Field(
+        default=None, description="The https://host[:port] the carrier reaches the gateway at (behind a proxy); "
+                                  "signatures are checked against it. Unset: the request's own scheme and host")
+    default_phone_region: str = Field(
+        default="CN", pattern=r"^[A-Z]{2}$", description="Region of ledger phone numbers written without +country")
+    call_token_seconds: int = Field(
+        default=300, ge=10, le=3600, description="How long the media stream of an answered call may take to start")
+
+    # ASR
+    asr_engine: Literal["faster_whisper"] = "faster_whisper"
+    asr_model: str = Field(
+        default="base",
+        description="'base' = the embedded Whisper base from PyPI; otherwise a path to a CTranslate2 Whisper model "
+                    "directory (small, medium, large-v3 converted for faster-whisper)",
+    )
+    asr_model_cache: Path = ROOT / "var" / "models"
+    asr_device: Literal["cpu", "cuda", "auto"] = "cpu"
+    asr_compute_type: str = Field(default="int8", description="int8 on CPU; float16 on GPU")
+    asr_language: str = "zh"
+    asr_cpu_threads: int = Field(default=2, ge=1)
+    asr_workers: int = Field(default=2, ge=1, description="Concurrent decodes; each runs off the event loop")
+    asr_beam_size: int = Field(default=1, ge=1, le=10)
+    asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
+        default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
+    asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")
+    asr_no_speech_threshold: float = Field(default=0.6, ge=0, le=1)
+
+    # TTS
+    tts_engine: Literal["espeak", "piper", "coqui"] = "espeak"
+    tts_model_path: Path | None = Field(default=None, description="Piper .onnx voice or Coqui model directory")
+    tts_cache_entries: int = Field(default=256, ge=0)
+    tts_cache_dir: Path | None = Field(default=None, description="Also keep rendered templates on disk (e.g. var/tts-cache)")
+    tts_espeak_words_per_minute: int = Field(default=160, ge=80, le=450)
+    tts_speaker: str | None = Field(default=None, description="Speaker of a multi-speaker Coqui model")
+
+    # Turn-taking
+    vad_aggressiveness: int = Field(default=2, ge=0, le=3)
+    end_of_turn_silence_ms: int = Field(default=500, ge=100, le=5000)
+    speculative_asr_after_ms: int = Field(
+        default=200, ge=0, le=5000,
+        description="Start decoding after this much silence, before the turn is known to be over (0: off); "
+                    "the result is used if the turn ends without more speech, discarded otherwise")
+    max_utterance_seconds: float = Field(default=15.0, gt=1)
+    reprompt_after_silence_seconds: float = Field(default=8.0, gt=0)
+    max_silent_reprompts: int = Field(default=2, ge=0)
+    barge_in_min_speech_ms: int = Field(
+        default=240, ge=20, le=2000, description="Voiced speech over the bot's audio that stops its playback")
+    unknown_caller_text: str = Field(
+        default="您好，这里是客户服务热线。系统无法识别您的来电号码，请使用您预留的手机号码来电，或通过官方渠道联系我们。再见。",
+        description="Said (by the carrier) to a caller whose number is on no file; names no one and no debt")
+    reprompt_text: str = "您好，请问您还在听吗？"
+    not_understood_text: str = "抱歉，刚才没有听清，请您再说一遍。"
+    silence_goodbye_text: str = "好像听不到您的声音，这次通话先到这里，再见。"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_origin(cls, url: str | None) -> str | None:
+        return None if url is None else exact_origin(url)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="COLLECTIONS_", env_nested_delimiter="_", env_nested_max_split=1, extra="ignore", frozen=True,
+    )
+
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    gateway: GatewaySettings = GatewaySettings()
+    rasa: RasaSettings = RasaSettings()
+    actions: ActionServerSettings = ActionServerSettings()
+    ledger: LedgerSettings = LedgerSettings()
+    audit: AuditSettings = AuditSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
+    handoff: HandoffSettings = HandoffSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    wechat: WeChatSettings = WeChatSettings()
+    voice: VoiceSettings = VoiceSettings()

@@ -1,0 +1,131 @@
+"""Operator CLI: python -m ledger {init, seed, import FILE, show BORROWER_ID, clear-flag, unlock-verification,
+review-requests, apply-request, dismiss-request}."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ledger.csv_import import import_portfolio_csv
+from configuration.settings import Settings
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.errors import NotFound, PolicyViolation
+from ledger.policy import load_policy
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
+
+
+def _yuan(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    whole, fraction = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}.{fraction:02d} 元"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ledger", description=__doc__)
+    parser.add_argument("--url", help="database URL (default: $COLLECTIONS_LEDGER_DATABASE_URL or var/ledger.sqlite3)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init", help="create the tables")
+    seed = commands.add_parser("seed", help="create the tables and load the demo portfolio")
+    seed.add_argument("--count", type=int, default=1000, help="borrowers in total (default 1000)")
+    seed.add_argument("--rng-seed", type=int, default=7)
+    imported = commands.add_parser("import", help="import a portfolio CSV (all rows or none)")
+    imported.add_argument("file")
+    show = commands.add_parser("show", help="print one borrower and their accounts")
+    show.add_argument("borrower_id")
+    clear = commands.add_parser("clear-flag", help="a person clears a flag (e.g. distress) so contact may resume")
+    clear.add_argument("borrower_id")
+    clear.add_argument("kind", help="flag kind, e.g. distress")
+    clear.add_argument("--by", required=True, help="who reviewed and cleared it (kept in the ledger)")
+    unlock = commands.add_parser(
+        "unlock-verification", help="a person ends an identity-check lockout and resets the failure count")
+    unlock.add_argument("borrower_id")
+    unlock.add_argument("--by", required=True, help="who checked the borrower and unlocked (kept in the ledger)")
+    requests = commands.add_parser(
+        "review-requests", help="list requests from unverified parties (stop contact, dispute, distress) to review")
+    requests.add_argument("--all", action="store_true", help="applied and dismissed ones too")
+    for name, meaning in (("apply-request", "the request was the borrower's: do what it asked"),
+                          ("dismiss-request", "the request was not the borrower's: close it, change nothing")):
+        decided = commands.add_parser(name, help=meaning)
+        decided.add_argument("request_id", type=int)
+        decided.add_argument("--by", required=True, help="who reviewed it (kept in the ledger)")
+    return parser
+
+
+def _review_line(request) -> str:
+    borrower = request.borrower_id or "(unknown id)"
+    reviewed = f"  {request.status} by {request.reviewed_by}" if request.reviewed_by else ""
+    return (f"{request.request_id}  {request.created_at:%Y-%m-%d %H:%M}Z  {request.kind}  {borrower}  "
+            f"{request.channel}  conversation {request.conversation_id}  \"{request.said}\"{reviewed}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    engine = make_engine(args.url or Settings().ledger.url())
+    sessions = make_session_factory(engine)
+    create_schema(engine)  # every command may be the first one run on a fresh checkout
+
+    if args.command == "init":
+        print(f"schema ready at {engine.url.render_as_string(hide_password=True)}")
+        return 0
+    if args.command == "seed":
+        report = seed_demo_portfolio(sessions, count=args.count, rng_seed=args.rng_seed)
+        print(f"seeded {report.borrowers_created} borrowers, {report.accounts_created} accounts")
+        return 0
+    if args.command == "import":
+        report = import_portfolio_csv(sessions, args.file)
+        print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+        return 0 if report.ok else 1
+    if args.command == "show":
+        ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))
+        borrower = ledger.get_borrower(args.borrower_id)
+        if borrower is None:
+            print(f"no borrower {args.borrower_id}", file=sys.stderr)
+            return 1
+        print(f"{borrower.borrower_id}  {borrower.full_name}{borrower.honorific}  id …{borrower.id_last4}  "
+              f"{borrower.language}  {borrower.timezone}"
+              + ("  [collection paused]" if borrower.collection_paused else "")
+              + ("  [do not contact]" if borrower.do_not_contact else "")
+              + "".join(f"  [flag: {kind}]" for kind in ledger.active_flags(borrower.borrower_id)))
+        for account in ledger.accounts_for(borrower.borrower_id):
+            print(f"  {account.account_id}  {account.lender_name}  tier {account.risk_tier}  "
+                  f"dpd {account.days_past_due}  due {account.due_date.isoformat()}  "
+                  f"balance {_yuan(account.balance_cents)} (principal {_yuan(account.principal_cents)}, "
+                  f"interest {_yuan(account.interest_cents)}, fees {_yuan(account.fees_cents)})  "
+                  f"{account.status}")
+        return 0
+    if args.command == "clear-flag":
+        if not Ledger(sessions, load_policy(Settings().ledger.policy_file)).clear_flag(args.borrower_id, args.kind, args.by):
+            print(f"no active {args.kind} flag on {args.borrower_id}", file=sys.stderr)
+            return 1
+        print(f"cleared {args.kind} flag on {args.borrower_id} (by {args.by})")
+        return 0
+    if args.command == "unlock-verification":
+        ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))
+        if ledger.get_borrower(args.borrower_id) is None:
+            print(f"no borrower {args.borrower_id}", file=sys.stderr)
+            return 1
+        was_locked = ledger.verification_locked_until(args.borrower_id) is not None
+        ledger.unlock_verification(args.borrower_id, args.by)
+        print(f"identity check {'unlocked' if was_locked else 'was not locked; failure count reset'} "
+              f"for {args.borrower_id} (by {args.by})")
+        return 0
+    if args.command == "review-requests":
+        ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))
+        for request in ledger.review_requests(None if args.all else "pending"):
+            print(_review_line(request))
+        return 0
+    if args.command in ("apply-request", "dismiss-request"):
+        ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))
+        decide = ledger.apply_review_request if args.command == "apply-request" else ledger.dismiss_review_request
+        try:
+            print(_review_line(decide(args.request_id, args.by)))
+        except (NotFound, PolicyViolation) as refusal:
+            print(str(refusal), file=sys.stderr)
+            return 1
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,413 @@
+"""SQLAlchemy 2 models of the ledger.
+
+Money is integer cents (BigInteger); datetimes are stored in UTC through `UtcDateTime`,
+because SQLite drops the offset and would otherwise hand back naive datetimes.
+Enumerations are plain strings guarded by CHECK constraints so both SQLite and
+PostgreSQL reject a bad value at write time without a native ENUM type to migrate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetime stored as UTC; naive values are refused, not guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to the ledger; pass a timezone-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=f"ck_{column}_allowed")
+
+
+HONORIFICS = ("先生", "女士", "")
+LANGUAGES = ("zh", "en")
+RISK_TIERS = ("A", "B", "C", "D")
+ACCOUNT_STATUSES = ("collecting", "paused", "settled")
+PLAN_STATUSES = ("proposed", "accepted", "cancelled")
+CLAIM_KINDS = ("dispute", "paid", "hardship", "extension", "fee_waiver")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Borrower(Base):
+    __tablename__ = "borrowers"
+    __table_args__ = (_one_of("honorific", HONORIFICS), _one_of("language", LANGUAGES))
+
+    borrower_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    honorific: Mapped[str] = mapped_column(String(4), default="")
+    # Only the last four characters are ever stored in clear (PIPL minimisation).
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    language: Mapped[str] = mapped_column(String(2), default="zh")
+    collection_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    accounts: Mapped[list[LoanAccount]] = relationship(back_populates="borrower")
+
+
+class BorrowerPhone(Base):
+    """Each borrower's number on file in E.164 (ledger.phones), indexed: a caller is found by number.
+    e164 is NULL when the number on file is not a usable number (masked, empty)."""
+    __tablename__ = "borrower_phones"
+
+    borrower_id: Mapped[str] = mapped_column(String(32), ForeignKey("borrowers.borrower_id"), primary_key=True)
+    e164: Mapped[str | None] = mapped_column(String(20), index=True)
+
+
+class LoanAccount(Base):
+    __tablename__ = "loan_accounts"
+    __table_args__ = (
+        _one_of("risk_tier", RISK_TIERS),
+        _one_of("status", ACCOUNT_STATUSES),
+        CheckConstraint(
+            "principal_cents >= 0 AND interest_cents >= 0 AND fees_cents >= 0",
+            name="ck_money_not_negative",
+        ),
+    )
+
+    account_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    lender_name: Mapped[str] = mapped_column(String(100))
+    product: Mapped[str] = mapped_column(String(100), default="")
+    principal_cents: Mapped[int] = mapped_column(BigInteger)
+    interest_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    fees_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # late fees and penalty
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    due_date: Mapped[date] = mapped_column(Date)
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0)
+    risk_tier: Mapped[str] = mapped_column(String(1))
+    status: Mapped[str] = mapped_column(String(16), default="collecting")
+
+    borrower: Mapped[Borrower] = relationship(back_populates="accounts")
+
+    @property
+    def balance_cents(self) -> int:
+        return self.principal_cents + self.interest_cents + self.fees_cents
+
+
+class InstalmentPlan(Base):
+    __tablename__ = "instalment_plans"
+    __table_args__ = (_one_of("status", PLAN_STATUSES),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("loan_accounts.account_id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    periods: Mapped[int] = mapped_column(Integer)
+    fee_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    hardship: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    items: Mapped[list[InstalmentPlanItem]] = relationship(
+        back_populates="plan", order_by="InstalmentPlanItem.seq", cascade="all, delete-orphan"
+    )
+
+
+class InstalmentPlanItem(Base):
+    __tablename__ = "instalment_plan_items"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("instalment_plans.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+    plan: Mapped[InstalmentPlan] = relationship(back_populates="items")
+
+
+class PromiseToPay(Base):
+    __tablename__ = "promises_to_pay"
+    __table_args__ = (
+        # A retried action (Rasa re-runs actions after a restart) must not double-count.
+        UniqueConstraint(
+            "account_id", "conversation_id", "amount_cents", "promised_date", name="uq_promise_once"
+        ),
+        CheckConstraint("amount_cents > 0", name="ck_promise_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("loan_accounts.account_id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    promised_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class Claim(Base):
+    __tablename__ = "claims"
+    __table_args__ = (
+        _one_of("kind", CLAIM_KINDS),
+        # NULLs are distinct in UNIQUE constraints, so amount/date cannot be part of one
+        # directly; a derived key makes "same claim, same conversation" a single row.
+        UniqueConstraint("idempotency_key", name="uq_claim_once"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("loan_accounts.account_id"))
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_date: Mapped[date | None] = mapped_column(Date)
+    decision: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class CallbackRequest(Base):
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    callback_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class DoNotContact(Base):
+    __tablename__ = "do_not_contact"
+
+    borrower_id: Mapped[str] = mapped_column(
+        ForeignKey("borrowers.borrower_id"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+# waiting (queued) -> taken (an agent holds the conversation) -> served (handed back); or
+# waiting -> callback_offered (nobody took it in time) -> taken -> served.
+HANDOFF_STATUSES = ("waiting", "taken", "served", "callback_offered")
+
+
+class HandoffRequest(Base):
+    __tablename__ = "handoff_requests"
+    __table_args__ = (UniqueConstraint("conversation_id", "reason", name="uq_handoff_once"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"))
+    reason: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer)  # lower is sooner; distress is 0
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class ContactAttempt(Base):
+    __tablename__ = "contact_attempts"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, index=True)
+
+
+class ConversationRecord(Base):
+    __tablename__ = "conversations"
+
+    conversation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(Text)
+
+
+IDENTITY_CHECK_METHODS = ("id_last4", "date_of_birth")
+# locked_out: the answer was not compared, because the borrower's check was locked (ledger.lockout).
+IDENTITY_CHECK_RESULTS = ("passed", "failed", "locked_out")
+
+
+class IdentityCheck(Base):
+    """Every answer to the identity question: the record actions trust (never the tracker alone) for which
+    conversation was verified, when and how, and the count that locks repeated failures."""
+
+    __tablename__ = "identity_checks"
+    __table_args__ = (
+        _one_of("method", IDENTITY_CHECK_METHODS),
+        _one_of("result", IDENTITY_CHECK_RESULTS),
+        Index("ix_identity_checks_borrower_time", "borrower_id", "checked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"))
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str] = mapped_column(String(16))
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VerificationUnlock(Base):
+    """A person reset a borrower's failed identity checks (python -m ledger unlock-verification)."""
+
+    __tablename__ = "verification_unlocks"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    unlocked_by: Mapped[str] = mapped_column(String(64))
+    unlocked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+REVIEW_REQUEST_KINDS = ("distress", "do_not_contact", "dispute")
+REVIEW_REQUEST_STATUSES = ("pending", "applied", "dismissed")
+
+
+class ReviewRequest(Base):
+    """A request from a party whose identity was not verified (stop contact, dispute, distress), kept for a person
+    to review: nobody on the line was known to be the borrower, so nothing was changed on the account. Applying it
+    (Ledger.apply_review_request) does what a verified borrower's request does at once. One per conversation and
+    kind; `borrower_id` is the id the conversation was opened for, only when the ledger knows it."""
+
+    __tablename__ = "review_requests"
+    __table_args__ = (
+        _one_of("kind", REVIEW_REQUEST_KINDS),
+        _one_of("status", REVIEW_REQUEST_STATUSES),
+        UniqueConstraint("conversation_id", "kind", name="uq_review_request_once"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    said: Mapped[str] = mapped_column(Text, default="")  # the words, ID digits starred
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+FLAG_KINDS = ("distress", "cease", "vulnerable")
+AUDIT_SPEAKERS = ("bot", "borrower", "agent")
+
+
+class BorrowerFlag(Base):
+    """A condition that stops collection until a human clears it (distress, cease request...).
+
+    Rows are never deleted: clearing sets cleared_at/cleared_by, so the history stays auditable.
+    """
+
+    __tablename__ = "borrower_flags"
+    __table_args__ = (
+        # At most one uncleared flag of a kind per borrower, even under concurrent writers.
+        Index(
+            "uq_borrower_flag_active", "borrower_id", "kind", unique=True,
+            sqlite_where=text("cleared_at IS NULL"), postgresql_where=text("cleared_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cleared_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditRecord(Base):
+    """One link of the tamper-evident audit chain (see bot.audit)."""
+
+    __tablename__ = "audit_records"
+    # sqlite_autoincrement: ids are never reused after a purge empties the table.
+    __table_args__ = (_one_of("speaker", AUDIT_SPEAKERS), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    # No foreign key: the audit trail must outlive borrower deletion (retention differs).
+    borrower_id: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    speaker: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    allowed: Mapped[bool | None] = mapped_column(Boolean)
+    rules: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of rule names
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # Unique: two records can never claim the same predecessor, so the chain cannot fork.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    record_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(Base):
+    """Written by a retention purge: the chain now starts after `last_purged_id`, whose
+    record_hash (`anchor_hash`) the oldest remaining record must point back to."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    last_purged_id: Mapped[int] = mapped_column(BigInteger)
+    anchor_hash: Mapped[str] = mapped_column(String(64))
+    purged_count: Mapped[int] = mapped_column(Integer)
+    cutoff: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+AGENT_ROLES = ("agent", "supervisor")
+
+
+class ConsoleAgent(Base):
+    """A person who signs in to the agent console (bot.console). Only an argon2 hash of the password."""
+
+    __tablename__ = "console_agents"
+    __table_args__ = (_one_of("role", AGENT_ROLES),)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

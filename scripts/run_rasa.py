@@ -1,0 +1,21 @@
+"""Runs the `rasa` command line with --auth-token taken from the environment (COLLECTIONS_RASA_TOKEN).
+
+Rasa 3.6 reads its HTTP API token only from its arguments (rasa/cli/arguments/run.py: --auth-token; no
+environment variable, and endpoints.yml/credentials.yml do not configure the server's own token). A
+process's arguments are readable by every user of the host (ps, /proc/<pid>/cmdline); its environment
+only by its owner (/proc/<pid>/environ is 0400). So the launcher passes the token in the environment and
+this adds it to the arguments inside the process, where `ps` never sees it. The variable stays set: the
+gateway channel (rasa_channels/gateway.py) checks the same token on every turn.
+
+    .venv-rasa/bin/python scripts/run_rasa.py run --enable-api ...
+"""
+import os
+import sys
+
+from rasa.__main__ import main
+
+if __name__ == "__main__":
+    token = os.environ.get("COLLECTIONS_RASA_TOKEN", "")
+    if token:
+        sys.argv.append(f"--auth-token={token}")
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""A second real stack for the tests that break things (tests/e2e/test_restarts.py, test_faults.py): its own
+Rasa, action server and gateway, and its own redis-server persisting to an append-only file, so Redis, Rasa
+and the action server can be killed and restarted without disturbing the shared `stack`. One per session:
+each Rasa start costs up to a minute."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import pytest
+import redis
+
+from bot.launcher import Stack, StackConfig
+from tests.e2e.console_client import add_console_accounts
+from tests.stack import FIXED_NOW, GATEWAY_TEST_SETTINGS, _free_port
+
+DEADLINE_SECONDS = 120  # waits below end on an event; the deadline only stops a hang
+LOCKOUT_WINDOW_SECONDS = 5
+MAX_FAILED_SIGN_INS = 3
+# A turn Rasa has not answered in this long gets the fault reply (the shared stack keeps the 10 s default);
+# long enough for a real turn on a loaded two-core machine.
+REPLY_WAIT_SECONDS = 20
+CIRCUIT_FAILURE_THRESHOLD = 3
+CIRCUIT_COOLDOWN_SECONDS = 2
+
+
+# A service dies with the thread that started it (the launcher's PR_SET_PDEATHSIG is per thread), and the
+# threads of asyncio.to_thread end with each test's event loop: restarts from async tests run on this
+# thread, which lives as long as the session.
+_RESTART_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stack-restarts")
+
+
+async def restart_off_the_loop(restart: Callable[[], None]) -> None:
+    """Runs a Stack restart without blocking the test's event loop (a call's line must keep going)."""
+    await asyncio.get_running_loop().run_in_executor(_RESTART_THREAD, restart)
+
+
+class PrivateRedis:
+    """redis-server on a free port, persisting every write to an append-only file in its own directory."""
+
+    def __init__(self, directory) -> None:
+        self.directory = directory
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        subprocess.run(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "yes",
+                        "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
+                        "--save", "", "--pidfile", str(self.directory / "redis.pid"),
+                        "--logfile", str(self.directory / "redis.log")], check=True)
+        self._wait(lambda: redis.Redis.from_url(self.url).ping())
+
+    def stop(self) -> None:
+        try:
+            redis.Redis.from_url(self.url).shutdown()  # SHUTDOWN: the append-only file is flushed first
+        except redis.ConnectionError:
+            pass  # the connection closes as the server exits
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: only what the append-only file already holds survives."""
+        pid = int((self.directory / "redis.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            assert time.monotonic() < deadline, "redis-server outlived SIGKILL"
+            time.sleep(0.05)
+        (self.directory / "redis.pid").unlink(missing_ok=True)
+
+    @staticmethod
+    def _wait(ready) -> None:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while True:
+            try:
+                if ready():
+                    return
+            except redis.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory):
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp_path_factory):
+    add_console_accounts(ledger_url)
+    settings = {
+        **GATEWAY_TEST_SETTINGS,
+        "COLLECTIONS_CONSOLE_MAX_FAILED_SIGN_INS": str(MAX_FAILED_SIGN_INS),
+        "COLLECTIONS_CONSOLE_FAILED_SIGN_IN_WINDOW_SECONDS": str(LOCKOUT_WINDOW_SECONDS),
+        "COLLECTIONS_RASA_REPLY_WAIT_SECONDS": str(REPLY_WAIT_SECONDS),
+        "COLLECTIONS_RASA_CIRCUIT_FAILURE_THRESHOLD": str(CIRCUIT_FAILURE_THRESHOLD),
+        "COLLECTIONS_RASA_CIRCUIT_COOLDOWN_SECONDS": str(CIRCUIT_COOLDOWN_SECONDS),
+        # A call must stay up while Rasa restarts (a minute): no silence hang-up here (tested on the shared stack).
+        "COLLECTIONS_VOICE_REPROMPT_AFTER_SILENCE_SECONDS": "600",
+        # The shared ledger's audit is signed with the shared key and anchor, whichever stack writes it.
+        "COLLECTIONS_AUDIT_KEY_FILE": str(audit_settings.key_file),
+        "COLLECTIONS_AUDIT_ANCHOR_FILE": str(audit_settings.anchor_file),
+    }
+    config = StackConfig(
+        model=model_path, rasa_port=_free_port(), action_port=_free_port(), gateway_port=_free_port(),
+        redis_url=private_redis.url, ledger_url=ledger_url, fixed_now=FIXED_NOW,
+        log_dir=tmp_path_factory.mktemp("restart-logs"), extra_env=settings,
+    )
+    running = Stack(config).start()
+    yield running
+    running.stop()
