@@ -12,7 +12,7 @@ apt_install() {
   command -v apt-get >/dev/null || { log "apt-get not found: please install $* yourself"; return 1; }
   log "installing Debian packages: $*"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >/dev/null
 }
 
 command -v redis-server >/dev/null || apt_install redis-server redis-tools
