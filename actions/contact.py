@@ -18,7 +18,6 @@ from actions.review import record_for_review
 from ledger.wording import spoken_date, yuan
 
 MAX_ABUSE_REPLIES = 2
-MAX_FALLBACKS_BEFORE_HANDOFF = 3
 
 
 class ActionRecordCallback(Action):
@@ -55,6 +54,34 @@ class ActionDoNotContact(Action):
             text="好的，已记录您的要求，我们将停止主动联系您。如需处理账户，您可以随时通过官方App或客服热线联系我们。再见。"
         )
         return end_conversation()
+
+
+class ActionAskStopConfirmation(Action):
+    """Venting about the calls ("你们烦不烦啊，天天打") is not yet a request to stop: acknowledge it and ask. An
+    open form is closed (a yes must not answer its question) and remembered, to resume if the answer is no."""
+
+    def name(self) -> str:
+        return "action_ask_stop_confirmation"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        dispatcher.utter_message(text="抱歉，频繁的联系给您添麻烦了。您是希望我们以后不再联系您吗？")
+        open_form = tracker.active_loop.get("name") if tracker.active_loop else None
+        return close_active_form() + [SlotSet("resume_form", open_form)]
+
+
+class ActionKeepContact(Action):
+    """"No" to "stop contacting you?": thank them and go back to where the conversation was."""
+
+    def name(self) -> str:
+        return "action_keep_contact"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        form = tracker.get_slot("resume_form")
+        if form:
+            dispatcher.utter_message(text="好的，谢谢您的理解。")
+            return [SlotSet("resume_form", None), FollowupAction(form)]
+        dispatcher.utter_message(text="好的，谢谢您的理解。请问有什么可以帮您？")
+        return [FollowupAction("action_listen")]
 
 
 class ActionHandleAbuse(Action):
@@ -121,29 +148,6 @@ class ActionRequestHuman(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         dispatcher.utter_message(text="好的，已为您申请转接人工专员，请稍候。")
         return close_active_form() + hand_off("requested")
-
-
-class ActionDefaultFallback(Action):
-    """Re-prompts; after repeated misunderstanding, offers a person instead of looping."""
-
-    def name(self) -> str:
-        return "action_default_fallback"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        count = int(tracker.get_slot("fallback_count") or 0) + 1
-        # Whatever predicted this (a rule, or no policy being confident), the turn ends here:
-        # without the explicit listen, an unconfident policy would predict the fallback again.
-        end_turn = [FollowupAction("action_listen")]
-        if count >= MAX_FALLBACKS_BEFORE_HANDOFF:
-            dispatcher.utter_message(text="抱歉，我可能没能理解您的意思，已为您申请转接人工专员，请稍候。")
-            return [SlotSet("fallback_count", 0)] + hand_off("nlu_fallback") + end_turn
-        if is_verified(tracker):
-            dispatcher.utter_message(
-                text="抱歉，我没有听明白。您可以告诉我打算哪天还、还多少，或者说“分期”“转人工”。"
-            )
-        else:
-            dispatcher.utter_message(text="抱歉，我没有听明白，请您再说一遍。")
-        return [SlotSet("fallback_count", count)] + end_turn
 
 
 class ActionCloseConversation(Action):

@@ -69,6 +69,9 @@ class ValidateVerificationForm(FormValidationAction):
     def validate_id_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> dict:
         if value == "refused":
             return self._refusal(dispatcher, tracker, "id_last4")
+        if tracker.get_slot("name_answer") != "yes":
+            # Digits said in the same turn as "not me" (or before any yes) are never checked.
+            return {"id_last4": None}
         known_id = _ledger_borrower_id(tracker)
         outcome = _check_answer(tracker, known_id, str(value)) if known_id else None
         if outcome is not None and outcome.passed:

@@ -59,6 +59,10 @@ REQUIRED_INTENTS = (
     "inform",
     "goodbye",
     "out_of_scope",
+    "check_hearing",
+    "ask_repeat",
+    "ask_to_wait",
+    "complain_contact",
 )
 ENTITIES = {"amount", "date", "periods", "id_last4"}
 MIN_TRAIN_EXAMPLES = 40

@@ -1,0 +1,107 @@
+"""Turns that answer nothing the bot asked: a greeting, "can you hear me?", "what did you say?", "hold on", chit-chat,
+or words the NLU did not get. Each gets a short answer and then the pending question again, and the next valid
+answer works: an open form is closed and resumed (a resumed form asks its next empty slot and takes the next answer
+as usual, where an interrupted one would not validate it). Misunderstandings in a row hand off to a person; any turn
+that was understood starts the count again.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation_context import is_verified
+from actions.conversation_end import close_active_form
+from actions.handoff import hand_off
+
+MAX_MISUNDERSTOOD_IN_A_ROW = 3
+MISUNDERSTOOD_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+
+REPLIES = {
+    "greet": "您好。",
+    "check_hearing": "我能听到您。",
+    "ask_repeat": "好的，我再说一遍。",
+    "ask_to_wait": "好的，不着急，我等您。",
+}
+MISUNDERSTOOD = "抱歉，我没有听明白。"
+MISUNDERSTOOD_VERIFIED = "抱歉，我没有听明白。您可以告诉我打算哪天还、还多少，或者说“分期”“转人工”。"
+HANDED_OFF = "抱歉，我可能没能理解您的意思，已为您申请转接人工专员，请稍候。"
+# Digits that cannot be the four asked for ("后四位是05690"): say what was wrong instead of "not understood".
+NOT_FOUR_DIGITS = "您说的数字不是四位。"
+_DIGIT_RUN = re.compile(r"\d[\d ]*\d|\d")
+
+
+def misunderstood_in_a_row(tracker: Tracker) -> int:
+    """This turn plus the borrower's turns just before it that the NLU did not understand."""
+    count = 1
+    user_turns = [event for event in tracker.events if event.get("event") == "user"]
+    for event in reversed(user_turns[:-1]):
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent not in MISUNDERSTOOD_INTENTS:
+            break
+        count += 1
+    return count
+
+
+def _open_form(tracker: Tracker) -> str | None:
+    return tracker.active_loop.get("name") if tracker.active_loop else None
+
+
+def _asks_id_digits_and_got_other_digits(tracker: Tracker) -> bool:
+    if tracker.get_slot("requested_slot") != "id_last4":
+        return False
+    runs = [run.replace(" ", "") for run in _DIGIT_RUN.findall(tracker.latest_message.get("text") or "")]
+    return any(len(run) != 4 for run in runs)
+
+
+def _resume(tracker: Tracker) -> list[dict]:
+    """Close the open form (if any) and run it again, so it asks its pending question."""
+    form = _open_form(tracker)
+    return close_active_form() + [FollowupAction(form)] if form else [FollowupAction("action_listen")]
+
+
+class ActionRepairTurn(Action):
+    """A turn that keeps the conversation going without answering: a short answer, then the question again."""
+
+    def name(self) -> str:
+        return "action_repair_turn"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        dispatcher.utter_message(text=REPLIES.get(intent, REPLIES["ask_repeat"]))
+        if not _open_form(tracker) and intent == "ask_repeat":
+            last = _last_bot_text(tracker)
+            if last:
+                dispatcher.utter_message(text=last)
+        elif not _open_form(tracker) and intent != "ask_to_wait":
+            dispatcher.utter_message(text="请问有什么可以帮您？")
+        return _resume(tracker)
+
+
+class ActionDefaultFallback(Action):
+    """Words the bot did not get (low NLU confidence, chit-chat, or no policy sure what to do)."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        if misunderstood_in_a_row(tracker) >= MAX_MISUNDERSTOOD_IN_A_ROW:
+            dispatcher.utter_message(text=HANDED_OFF)
+            return close_active_form() + hand_off("nlu_fallback") + [FollowupAction("action_listen")]
+        if _asks_id_digits_and_got_other_digits(tracker):
+            dispatcher.utter_message(text=NOT_FOUR_DIGITS)
+        elif _open_form(tracker):
+            dispatcher.utter_message(text=MISUNDERSTOOD)
+        else:
+            dispatcher.utter_message(text=MISUNDERSTOOD_VERIFIED if is_verified(tracker) else MISUNDERSTOOD + "请您再说一遍。")
+        return _resume(tracker)
+
+
+def _last_bot_text(tracker: Tracker) -> str | None:
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot" and event.get("text"):
+            return event["text"]
+    return None
