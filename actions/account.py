@@ -6,7 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import conversation_id, ledger, local_today
+from actions.conversation_context import conversation_id, is_voice, ledger, local_today
 from actions.entities import as_date, latest_value
 from ledger.wording import spoken_date, yuan
 from ledger.views import AccountView
@@ -20,6 +20,11 @@ class ActionTellBalance(AccountAction):
 
     async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
         today = local_today(tracker)
+        if is_voice(tracker):
+            dispatcher.utter_message(
+                text=(f"您在{account.lender_name}的借款当前应还{yuan(account.balance_cents)}，已逾期{account.days_past_due}天。"
+                      "请问是什么原因导致逾期的呢？您今天方便全额还款吗？"))
+            return []
         dispatcher.utter_message(
             text=(
                 f"您在{account.lender_name}的借款当前应还{yuan(account.balance_cents)}"

@@ -40,6 +40,14 @@ def channel(tracker: Tracker) -> str:
     return session_meta.get("channel") or _metadata(tracker).get("channel") or "chat"
 
 
+VOICE_CHANNELS = frozenset({"phone", "browser_voice"})
+
+
+def is_voice(tracker: Tracker) -> bool:
+    """A listener, not a reader: replies are worded short (bot.channels.voice names these channels)."""
+    return channel(tracker) in VOICE_CHANNELS
+
+
 def borrower_words(tracker: Tracker, max_chars: int = 500) -> str:
     """What the borrower said this turn, to keep in the ledger: ID digits starred, and nothing when the text is the
     gateway's own command (e.g. '/distress', sent in place of words the gateway already recorded)."""

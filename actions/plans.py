@@ -8,9 +8,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
+from actions.conversation_context import borrower_id, conversation_id, is_voice, ledger, local_today
 from actions.entities import latest_value
-from ledger.wording import describe_plan, spoken_date, yuan
+from ledger.wording import describe_plan, spoken_date, summarise_plan, yuan
 from actions.guarded import AccountAction, DisclosureAction
 from ledger.errors import PolicyViolation
 from ledger.plans import FIRST_INSTALMENT_AFTER_DAYS
@@ -47,7 +47,8 @@ def propose(
     prefix = ""
     if requested is not None and requested != periods:
         prefix = f"根据还款政策，您的账户可选{'、'.join(map(str, options))}期。"
-    dispatcher.utter_message(text=f"{prefix}可以为您申请{describe_plan(plan, today)}您同意这个方案吗？")
+    wording = summarise_plan(plan, today) if is_voice(tracker) else describe_plan(plan, today)
+    dispatcher.utter_message(text=f"{prefix}可以为您申请{wording}您同意这个方案吗？")
     return [SlotSet("plan_pending", True), SlotSet("pending_plan_id", plan.plan_id)]
 
 

@@ -1,5 +1,5 @@
-"""How money, dates and plans are worded to a borrower in Chinese: one wording for chat, voice and the
-agent console."""
+"""How money, dates and plans are worded to a borrower in Chinese: one wording for chat and the agent console,
+and a short one for a listener on a call (a twelve-line schedule read aloud cannot be followed)."""
 from __future__ import annotations
 
 from datetime import date
@@ -30,3 +30,12 @@ def describe_plan(plan: PlanView, today: date) -> str:
     )
     fee = f"（含分期手续费{yuan(plan.fee_cents)}）" if plan.fee_cents else "（免分期手续费）"
     return f"分{plan.periods}期，共{yuan(plan.total_cents)}{fee}：{schedule}。"
+
+
+def summarise_plan(plan: PlanView, today: date) -> str:
+    """'分12期，每期约1,028元，首期12月9日，共12,336元（免分期手续费）。' — for voice."""
+    first_due, first_amount = plan.items[0]
+    amounts = {amount for _, amount in plan.items}
+    each = f"每期{yuan(first_amount)}" if len(amounts) == 1 else f"每期约{yuan(round(plan.total_cents / plan.periods / 100) * 100)}"
+    fee = f"（含分期手续费{yuan(plan.fee_cents)}）" if plan.fee_cents else "（免分期手续费）"
+    return f"分{plan.periods}期，{each}，首期{spoken_date(first_due, today)}，共{yuan(plan.total_cents)}{fee}。"

@@ -61,10 +61,6 @@ def test_a_promise_the_ledger_cannot_write_is_never_confirmed(stack, verified_ch
     assert "已为您记录" in retried and "1,000元" in retried, retried
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known bug (found 2026-12-02): once the NLU misunderstands a borrower during verification, the "
-    "verification form never takes an answer again; the right ID gets 'not understood'. Strict: this "
-    "test fails as soon as the dialogue is fixed, so the marker gets removed then."))
 def test_a_borrower_misunderstood_once_during_verification_can_still_verify(open_chat, borrowers):
     borrower, _ = borrowers.take()
     chat = open_chat(borrower.borrower_id)
