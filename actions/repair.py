@@ -59,8 +59,7 @@ def _asks_id_digits_and_got_other_digits(tracker: Tracker) -> bool:
 
 def _resume(tracker: Tracker) -> list[dict]:
     """Close the open form (if any) and run it again, so it asks its pending question."""
-    form = _open_form(tracker)
-    return close_active_form() + [FollowupAction(form)] if form else [FollowupAction("action_listen")]
+    return close_active_form() + [FollowupAction(_open_form(tracker) or "action_listen")]
 
 
 class ActionRepairTurn(Action):
