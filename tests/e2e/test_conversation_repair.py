@@ -32,7 +32,7 @@ def test_an_off_path_answer_to_the_name_question_is_answered_and_the_question_as
     assert not any(discloses_debt(text) for text in chat.heard[:-1])
 
 
-@pytest.mark.parametrize("off_path", ["你讲咩啊，我冇听清", "你别挂，我去拿身份证", "电话那头有人没得"])
+@pytest.mark.parametrize("off_path", ["你讲咩啊，我冇听清", "等下，我翻翻钱包找身份证", "电话那头有人没得"])
 def test_an_off_path_answer_to_the_id_question_keeps_the_question_open(open_chat, borrowers, off_path):
     borrower, _ = borrowers.take()
     chat = open_chat(borrower.borrower_id)
@@ -70,7 +70,7 @@ def test_venting_before_verification_is_asked_about_not_taken_as_a_stop_request(
     chat = open_chat(borrower.borrower_id)
     asked = chat.say("一天到晚打打打，你们不累吗")
     assert "不再联系" in asked and not chat.ended, asked
-    resumed = chat.say("不是，你说吧")
+    resumed = chat.say("不是不是，你说吧")
     assert NAME_QUESTION in resumed and not chat.ended, resumed
     chat.say("是我")
     assert "核实通过" in chat.say(borrower.id_last4)
@@ -80,7 +80,7 @@ def test_venting_before_verification_is_asked_about_not_taken_as_a_stop_request(
 
 def test_venting_then_yes_from_a_verified_borrower_stops_contact(verified_chat, ledger):
     chat, borrower, _ = verified_chat()
-    assert "不再联系" in chat.say("今天第五个电话了，真服了")
+    assert "不再联系" in chat.say("怎么又打电话来了，烦死人")
     assert not ledger.is_do_not_contact(borrower.borrower_id)
     reply = chat.say("对")
     assert chat.ended and "停止" in reply
