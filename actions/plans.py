@@ -52,35 +52,58 @@ def propose(
     return [SlotSet("plan_pending", True), SlotSet("pending_plan_id", plan.plan_id)]
 
 
+def _requested_periods(tracker: Tracker) -> int | None:
+    requested = latest_value(tracker, "periods")
+    return int(requested) if isinstance(requested, (int, float)) else None
+
+
+def _pending_periods(tracker: Tracker, account: AccountView) -> int | None:
+    plan_id = tracker.get_slot("pending_plan_id") if tracker.get_slot("plan_pending") else None
+    if plan_id is None:
+        return None
+    return next((plan.periods for plan in ledger().plans_for(account.account_id) if plan.plan_id == int(plan_id)), None)
+
+
+def accept(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict]:
+    plan_id = tracker.get_slot("pending_plan_id")
+    if plan_id is None:
+        dispatcher.utter_message(text="抱歉，我没有找到待确认的分期方案。您希望分几期呢？")
+        return [SlotSet("plan_pending", False)]
+    plan = ledger().accept_plan(int(plan_id))
+    first_due, first_amount = plan.items[0]
+    dispatcher.utter_message(
+        text=(
+            f"好的，分{plan.periods}期方案已确认，共{yuan(plan.total_cents)}。"
+            f"第一期{yuan(first_amount)}请在{spoken_date(first_due, local_today(tracker))}前还款。"
+        )
+    )
+    dispatcher.utter_message(response="utter_anything_else")
+    return [SlotSet("plan_pending", False), SlotSet("pending_plan_id", None), SlotSet("agreement_reached", True)]
+
+
 class ActionProposePlan(AccountAction):
     def name(self) -> str:
         return "action_propose_plan"
 
     async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
-        requested = latest_value(tracker, "periods")
-        requested = int(requested) if isinstance(requested, (int, float)) else None
+        requested = _requested_periods(tracker)
+        # "行，就三期" to a proposed 3-period plan names the plan on the table: that is a yes.
+        if requested is not None and requested == _pending_periods(tracker, account):
+            return accept(dispatcher, tracker)
         return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship")))
 
 
-class ActionAcceptPlan(DisclosureAction):
+class ActionAcceptPlan(AccountAction):
     def name(self) -> str:
         return "action_accept_plan"
 
-    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        plan_id = tracker.get_slot("pending_plan_id")
-        if plan_id is None:
-            dispatcher.utter_message(text="抱歉，我没有找到待确认的分期方案。您希望分几期呢？")
-            return [SlotSet("plan_pending", False)]
-        plan = ledger().accept_plan(int(plan_id))
-        first_due, first_amount = plan.items[0]
-        dispatcher.utter_message(
-            text=(
-                f"好的，分{plan.periods}期方案已确认，共{yuan(plan.total_cents)}。"
-                f"第一期{yuan(first_amount)}请在{spoken_date(first_due, local_today(tracker))}前还款。"
-            )
-        )
-        dispatcher.utter_message(response="utter_anything_else")
-        return [SlotSet("plan_pending", False), SlotSet("pending_plan_id", None), SlotSet("agreement_reached", True)]
+    async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
+        requested = _requested_periods(tracker)
+        pending = _pending_periods(tracker, account)
+        # "行就12期" while 3 periods are on the table is not a yes to 3: propose what was said instead.
+        if requested is not None and pending is not None and requested != pending:
+            return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship")))
+        return accept(dispatcher, tracker)
 
 
 class ActionDeclinePlan(DisclosureAction):

@@ -19,6 +19,7 @@ from chinese_text import parse_id_last4
 from ledger.views import IdentityCheckOutcome
 
 MAX_ID_ATTEMPTS = 3
+NOT_ME_INTENTS = frozenset({"wrong_person", "deny", "refuse_verification"})
 MAX_REFUSALS = 2
 ID_MISMATCH_MESSAGE = "您提供的信息与我们的记录不一致，请再核对一下。"
 # One ending for a wrong answer, an unknown borrower id and a locked check alike: a distinct lockout reply would tell
@@ -33,6 +34,10 @@ def _as_birth_date(answer: str) -> date | None:
         return date.fromisoformat(answer)
     except ValueError:
         return None
+
+
+def _latest_intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
 def _ledger_borrower_id(tracker: Tracker) -> str | None:
@@ -69,20 +74,23 @@ class ValidateVerificationForm(FormValidationAction):
     def validate_id_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> dict:
         if value == "refused":
             return self._refusal(dispatcher, tracker, "id_last4")
-        if tracker.get_slot("name_answer") != "yes":
-            # Digits said in the same turn as "not me" (or before any yes) are never checked.
+        name_answer = tracker.get_slot("name_answer")
+        if name_answer is None and _latest_intent(tracker) not in NOT_ME_INTENTS:
+            name_answer = "yes"  # answering "is it you?" with the ID digits
+        if name_answer != "yes":
+            # Digits said in the same turn as "not me" are never checked.
             return {"id_last4": None}
         known_id = _ledger_borrower_id(tracker)
         outcome = _check_answer(tracker, known_id, str(value)) if known_id else None
         if outcome is not None and outcome.passed:
-            return {"id_last4": str(value)}
+            return {"id_last4": str(value), "name_answer": "yes"}
         # An unknown id, a wrong answer and a locked check (whose answer was not even compared) all go on alike:
         # the same reply, the same number of tries, so none of them can be told from the others.
         attempts = int(tracker.get_slot("verification_attempts") or 0) + 1
         if attempts >= MAX_ID_ATTEMPTS:
             return {"id_last4": None, "verification_attempts": attempts, "verification_failed": True}
         dispatcher.utter_message(text=ID_MISMATCH_MESSAGE)
-        return {"id_last4": None, "verification_attempts": attempts}
+        return {"id_last4": None, "verification_attempts": attempts, "name_answer": "yes"}
 
     @staticmethod
     def _refusal(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> dict:

@@ -16,6 +16,14 @@ from bot.launcher import ROOT, Stack, StackConfig
 from tests.e2e.chat import ARRIVAL_SECRETS_ENV
 
 FIXED_NOW = "2026-11-23T10:00:00+08:00"
+# Every benchmark client comes from 127.0.0.1; a benchmark that measures something else than the limiter (all but
+# benchmarks/flood.py) lifts the per-client limits.
+UNTHROTTLED = {
+    "COLLECTIONS_GATEWAY_MESSAGES_PER_CLIENT": "100000/minute",
+    "COLLECTIONS_GATEWAY_MESSAGES_PER_CONVERSATION": "100000/minute",
+    "COLLECTIONS_GATEWAY_OPENS_PER_CLIENT": "100000/minute",
+    "COLLECTIONS_GATEWAY_MAX_SOCKETS_PER_CLIENT": "1000",
+}
 
 
 @contextmanager

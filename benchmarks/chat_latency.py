@@ -17,7 +17,7 @@ import httpx
 import websockets
 
 from ledger.repository import Ledger
-from benchmarks.bench_stack import FIXED_NOW, benchmark_stack, chinese_borrower_ids
+from benchmarks.bench_stack import FIXED_NOW, UNTHROTTLED, benchmark_stack, chinese_borrower_ids
 from bot.launcher import Stack
 from bot.rasa_client import TURN_WEBHOOK
 from tests.e2e.chat import borrower_link
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=30)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     args = parser.parse_args()
-    with benchmark_stack("chat", borrowers=1000, port_base=25000, redis_db=11) as (stack, ledger):
+    with benchmark_stack("chat", borrowers=1000, port_base=25000, redis_db=11, gateway_env=UNTHROTTLED) as (stack, ledger):
         zh_ids = chinese_borrower_ids(ledger, 1000)
         print(f"{args.conversations} conversations x 5 borrower turns each (verification, promise, how-to-pay, close)\n")
         offset = 0

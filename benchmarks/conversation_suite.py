@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.bench_stack import benchmark_stack
+from benchmarks.bench_stack import UNTHROTTLED, benchmark_stack
 from ledger.repository import Ledger
 from tests.e2e.chat import Chat, discloses_debt
 
@@ -165,7 +165,7 @@ def main() -> None:
     # English dialogues share one borrower, so they run one at a time after the rest.
     chinese = [d for d in dialogues if d.get("language", "zh") != "en"]
     english = [d for d in dialogues if d.get("language", "zh") == "en"]
-    with benchmark_stack("dialogues", borrowers=SEEDED, port_base=26000, redis_db=12) as (stack, ledger):
+    with benchmark_stack("dialogues", borrowers=SEEDED, port_base=26000, redis_db=12, gateway_env=UNTHROTTLED) as (stack, ledger):
         borrowers = Borrowers(ledger)
         with ThreadPoolExecutor(args.workers) as pool:
             outcomes = list(pool.map(lambda d: run_dialogue(stack.gateway_url, ledger, borrowers, d), chinese))

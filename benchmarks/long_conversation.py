@@ -16,7 +16,7 @@ import uuid
 import httpx
 import websockets
 
-from benchmarks.bench_stack import FIXED_NOW, benchmark_stack
+from benchmarks.bench_stack import FIXED_NOW, UNTHROTTLED, benchmark_stack
 from bot.rasa_client import TURN_WEBHOOK
 from tests.e2e.chat import borrower_link
 
@@ -76,9 +76,7 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=25)
     parser.add_argument("--redis-db", type=int, default=12)
     args = parser.parse_args()
-    generous = {"COLLECTIONS_GATEWAY_MESSAGES_PER_CLIENT": "100000/minute",
-                "COLLECTIONS_GATEWAY_MESSAGES_PER_CONVERSATION": "100000/minute",
-                "COLLECTIONS_GATEWAY_MAX_TURNS_PER_CONVERSATION": str(args.turns + 10)}
+    generous = {**UNTHROTTLED, "COLLECTIONS_GATEWAY_MAX_TURNS_PER_CONVERSATION": str(args.turns + 10)}
     with benchmark_stack("long", borrowers=20, port_base=27000, redis_db=args.redis_db, gateway_env=generous) as (stack, ledger):
         gateway_borrower, rasa_borrower = ledger.get_borrower("B000006"), ledger.get_borrower("B000007")
         gateway_turns = asyncio.run(_through_gateway(

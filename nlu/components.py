@@ -13,7 +13,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from chinese_text import DEFAULT_TIMEZONE, bare_id_last4, normalise_entity, to_simplified
+from chinese_text import DEFAULT_TIMEZONE, bare_id_last4, normalise_entity, to_mandarin, to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ def as_words(original: str, normalised: str) -> str:
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
 class ChineseTextNormaliser(GraphComponent):
-    """Full-width → half-width and Traditional → Simplified, so 還款 / ３５００ reach NLU as 还款 / 3500."""
+    """Full-width → half-width, Traditional → Simplified and Cantonese words → Mandarin ones, so 還款 / ３５００ /
+    听日 reach NLU as 还款 / 3500 / 明天."""
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -54,7 +55,7 @@ class ChineseTextNormaliser(GraphComponent):
         text = message.get(TEXT)
         if not text:
             return
-        simplified = as_words(text, to_simplified(text))
+        simplified = as_words(text, to_mandarin(to_simplified(text)))
         # Entity offsets in training data refer to the original text: only swap when lengths agree.
         if len(simplified) == len(text) or not message.get(ENTITIES):
             message.set(TEXT, simplified)
