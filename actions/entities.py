@@ -8,10 +8,10 @@ from rasa_sdk import Tracker
 
 
 def latest_entity(tracker: Tracker, entity: str) -> dict[str, Any] | None:
-    for found in (tracker.latest_message or {}).get("entities") or []:
-        if found.get("entity") == entity and found.get("value") is not None:
-            return found
-    return None
+    """The last mention in the latest message: people correct themselves forwards ("三期太多了，12期吧")."""
+    found = [e for e in (tracker.latest_message or {}).get("entities") or []
+             if e.get("entity") == entity and e.get("value") is not None]
+    return found[-1] if found else None
 
 
 def latest_value(tracker: Tracker, entity: str) -> Any:

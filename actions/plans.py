@@ -89,7 +89,7 @@ class ActionProposePlan(AccountAction):
         requested = _requested_periods(tracker)
         # "行，就三期" to a proposed 3-period plan names the plan on the table: that is a yes.
         if requested is not None and requested == _pending_periods(tracker, account):
-            return accept(dispatcher, tracker)
+            return accept(dispatcher, tracker) + [FollowupAction("action_listen")]
         return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship")))
 
 
@@ -102,7 +102,8 @@ class ActionAcceptPlan(AccountAction):
         pending = _pending_periods(tracker, account)
         # "行就12期" while 3 periods are on the table is not a yes to 3: propose what was said instead.
         if requested is not None and pending is not None and requested != pending:
-            return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship")))
+            return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship"))) + [
+                FollowupAction("action_listen")]
         return accept(dispatcher, tracker)
 
 

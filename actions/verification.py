@@ -122,7 +122,9 @@ class ActionVerificationResult(Action):
             dispatcher.utter_message(text="谢谢您的配合，身份核实通过。")
             account = ledger().get_primary_account(known_id)
             lender = [SlotSet("lender_name", account.lender_name)] if account is not None else []
-            return [SlotSet("identity_verified", True)] + lender
+            # Amounts and dates heard before verification (the ID digits read as an amount, say) start nothing.
+            stale = [SlotSet("promise_amount", None), SlotSet("promise_date", None)]
+            return [SlotSet("identity_verified", True)] + lender + stale
         outcome, message = self._failure(tracker, known_id)
         if known_id:
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), outcome)

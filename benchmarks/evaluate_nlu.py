@@ -1,7 +1,8 @@
 """Held-out NLU evaluation through a running Rasa server: intent accuracy and entity VALUE accuracy
 (the normalised value the dialogue uses: cents, ISO date, periods, ID digits), per intent.
 
-    .venv/bin/python -m benchmarks.evaluate_nlu --rasa http://127.0.0.1:5005 --token TOKEN
+    .venv/bin/python -m benchmarks.evaluate_nlu                                  # starts a stack of its own
+    .venv/bin/python -m benchmarks.evaluate_nlu --rasa http://127.0.0.1:5005 --token TOKEN   # a running Rasa
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import datetime, timezone
 
 import httpx
 
+from benchmarks.bench_stack import benchmark_stack
 from chinese_text import normalise_entity
 from tests.unit.test_nlu_data import holdout_examples
 
@@ -59,10 +61,16 @@ def evaluate(rasa_url: str, token: str) -> NluReport:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rasa", default="http://127.0.0.1:5005")
-    parser.add_argument("--token", required=True)
+    parser.add_argument("--rasa", help="a running Rasa server (default: start a benchmark stack)")
+    parser.add_argument("--token", help="its gateway token (COLLECTIONS_RASA_TOKEN)")
     args = parser.parse_args()
-    report = evaluate(args.rasa, args.token)
+    if args.rasa:
+        if not args.token:
+            parser.error("--rasa needs --token")
+        report = evaluate(args.rasa, args.token)
+    else:
+        with benchmark_stack("nlu", borrowers=10, port_base=28000, redis_db=13) as (stack, _):
+            report = evaluate(stack.rasa_url, stack.config.rasa_token)
     print(f"held-out examples       {report.examples}")
     print(f"intent accuracy         {report.intent_accuracy:.3f}")
     print(f"entity value accuracy   {report.entity_value_accuracy:.3f} ({report.entity_values_correct}/{report.entities})")
