@@ -452,7 +452,8 @@ class Ledger:
             return _plan_view(plan)
 
     def accept_plan(self, plan_id: int) -> PlanView:
-        """Accept a proposed plan; other proposals still open on the account are cancelled."""
+        """Accept a proposed plan; other proposals still open on the account are cancelled, and so is a plan the
+        same conversation accepted before (the borrower changed their mind before hanging up)."""
         with self._transaction() as session:
             plan = session.get(InstalmentPlan, plan_id, with_for_update=True)
             if plan is None:
@@ -463,8 +464,9 @@ class Ledger:
                 raise PolicyViolation("plan_not_open", f"plan is {plan.status}")
             for other in session.scalars(select(InstalmentPlan).where(
                 InstalmentPlan.account_id == plan.account_id,
-                InstalmentPlan.status == "proposed",
                 InstalmentPlan.id != plan.id,
+                (InstalmentPlan.status == "proposed") | (
+                    (InstalmentPlan.status == "accepted") & (InstalmentPlan.conversation_id == plan.conversation_id)),
             )):
                 other.status = "cancelled"
             plan.status = "accepted"

@@ -253,6 +253,19 @@ def test_accepting_a_plan_cancels_the_other_proposals(ledger):
     assert statuses == {three.plan_id: "cancelled", six.plan_id: "accepted"}
 
 
+def test_a_change_of_mind_in_the_same_conversation_replaces_the_accepted_plan(ledger):
+    account = ledger.get_primary_account("B000001")
+    earlier = ledger.propose_plan(account.account_id, "conv-1", 3, TODAY + timedelta(days=7))
+    ledger.accept_plan(earlier.plan_id)
+    other_conversation = ledger.propose_plan(account.account_id, "conv-2", 2, TODAY + timedelta(days=7))
+    ledger.accept_plan(other_conversation.plan_id)
+    later = ledger.propose_plan(account.account_id, "conv-1", 6, TODAY + timedelta(days=7))
+    ledger.accept_plan(later.plan_id)
+    statuses = {plan.plan_id: plan.status for plan in ledger.plans_for(account.account_id)}
+    # Another conversation's agreement stands until a person changes it.
+    assert statuses == {earlier.plan_id: "cancelled", other_conversation.plan_id: "accepted", later.plan_id: "accepted"}
+
+
 def test_dispute_pauses_collection_and_is_recorded_once(ledger):
     account = ledger.get_primary_account("B000002")
     claim = ledger.record_claim("B000002", account.account_id, "conv-2", "dispute", detail="金额不对")
