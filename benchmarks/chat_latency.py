@@ -78,22 +78,41 @@ async def _run(kind: str, stack: Stack, ledger: Ledger, borrower_ids: list[str],
     return turns, time.perf_counter() - started
 
 
+def _p50_p95(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--conversations", type=int, default=30)
+    parser.add_argument("--conversations", type=int, default=30, help="per path and concurrency")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="the two paths alternate in this many rounds, so drift on a shared machine hits both")
     args = parser.parse_args()
-    with benchmark_stack("chat", borrowers=1000, port_base=25000, redis_db=11, gateway_env=UNTHROTTLED) as (stack, ledger):
-        zh_ids = chinese_borrower_ids(ledger, 1000)
-        print(f"{args.conversations} conversations x 5 borrower turns each (verification, promise, how-to-pay, close)\n")
-        offset = 0
-        for kind in ("rasa", "gateway"):
-            for concurrency in args.concurrency:
-                ids = zh_ids[offset:offset + args.conversations]
-                offset += args.conversations
-                turns, elapsed = asyncio.run(_run(kind, stack, ledger, ids, concurrency))
-                label = "Rasa channel directly" if kind == "rasa" else "gateway WebSocket    "
-                print(f"{label}  concurrency {concurrency:2d}:  {_percentiles(turns)}   {len(turns) / elapsed:6.1f} msgs/s")
+    per_round = max(1, args.conversations // args.rounds)
+    needed = 2 * per_round * args.rounds * len(args.concurrency)
+    with benchmark_stack("chat", borrowers=needed + 100, port_base=25000, redis_db=11,
+                         gateway_env=UNTHROTTLED) as (stack, ledger):
+        zh_ids = iter(chinese_borrower_ids(ledger, needed + 100))
+        print(f"{per_round * args.rounds} conversations per path x 5 borrower turns (verification, promise, how-to-pay, "
+              f"close), Rasa alone and through the gateway alternating in {args.rounds} rounds\n")
+        for concurrency in args.concurrency:
+            turns: dict[str, list[float]] = {"rasa": [], "gateway": []}
+            elapsed = {"rasa": 0.0, "gateway": 0.0}
+            for round_number in range(args.rounds):
+                order = ("rasa", "gateway") if round_number % 2 == 0 else ("gateway", "rasa")
+                for kind in order:
+                    ids = [next(zh_ids) for _ in range(per_round)]
+                    samples, seconds = asyncio.run(_run(kind, stack, ledger, ids, concurrency))
+                    turns[kind] += samples
+                    elapsed[kind] += seconds
+            for kind, label in (("rasa", "Rasa channel directly"), ("gateway", "gateway WebSocket    ")):
+                print(f"{label}  concurrency {concurrency:2d}:  {_percentiles(turns[kind])}   "
+                      f"{len(turns[kind]) / elapsed[kind]:6.1f} msgs/s")
+            (rasa_p50, rasa_p95), (gateway_p50, gateway_p95) = _p50_p95(turns["rasa"]), _p50_p95(turns["gateway"])
+            print(f"gateway overhead       concurrency {concurrency:2d}:  p50 {(gateway_p50 - rasa_p50) * 1000:+7.1f} ms   "
+                  f"p95 {(gateway_p95 - rasa_p95) * 1000:+7.1f} ms\n")
 
 
 if __name__ == "__main__":
