@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation_context import (
     borrower_id, borrower_timezone, channel, contact_policy, conversation_id, is_verified, ledger, now,
 )
-from actions.conversation_end import close_active_form, end_conversation
+from actions.conversation_end import close_active_form, end_conversation, reopen_form
 from actions.entities import as_date, latest_value
 from actions.handoff import hand_off
 from actions.review import record_for_review
@@ -65,8 +65,7 @@ class ActionAskStopConfirmation(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         dispatcher.utter_message(text="抱歉，频繁的联系给您添麻烦了。您是希望我们以后不再联系您吗？")
-        open_form = tracker.active_loop.get("name") if tracker.active_loop else None
-        return close_active_form() + [SlotSet("resume_form", open_form)]
+        return close_active_form() + [SlotSet("resume_form", tracker.active_loop_name)]
 
 
 class ActionKeepContact(Action):
@@ -93,9 +92,7 @@ class ActionHandleAbuse(Action):
         if count <= MAX_ABUSE_REPLIES:
             dispatcher.utter_message(text="理解您现在心情不好。我们希望和您一起找到解决办法，请您平和地沟通。")
             # Rules see this action always close a form; an interrupted form is simply resumed.
-            open_form = tracker.active_loop.get("name") if tracker.active_loop else None
-            resume = [FollowupAction(open_form)] if open_form else []
-            return [SlotSet("abuse_count", count)] + close_active_form() + resume
+            return [SlotSet("abuse_count", count)] + reopen_form(tracker)
         known_id = borrower_id(tracker)
         if known_id and ledger().get_borrower(known_id):
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "ended_after_abuse")

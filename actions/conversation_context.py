@@ -35,6 +35,10 @@ def conversation_id(tracker: Tracker) -> str:
     return tracker.sender_id
 
 
+def latest_intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
 def channel(tracker: Tracker) -> str:
     session_meta = tracker.get_slot("session_started_metadata") or {}
     return session_meta.get("channel") or _metadata(tracker).get("channel") or "chat"

@@ -13,8 +13,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import is_verified
-from actions.conversation_end import close_active_form
+from actions.conversation_context import is_verified, latest_intent
+from actions.conversation_end import close_active_form, reopen_form
 from actions.handoff import hand_off
 
 MAX_MISUNDERSTOOD_IN_A_ROW = 3
@@ -46,10 +46,6 @@ def misunderstood_in_a_row(tracker: Tracker) -> int:
     return count
 
 
-def _open_form(tracker: Tracker) -> str | None:
-    return tracker.active_loop.get("name") if tracker.active_loop else None
-
-
 def _asks_id_digits_and_got_other_digits(tracker: Tracker) -> bool:
     if tracker.get_slot("requested_slot") != "id_last4":
         return False
@@ -58,8 +54,8 @@ def _asks_id_digits_and_got_other_digits(tracker: Tracker) -> bool:
 
 
 def _resume(tracker: Tracker) -> list[dict]:
-    """Close the open form (if any) and run it again, so it asks its pending question."""
-    return close_active_form() + [FollowupAction(_open_form(tracker) or "action_listen")]
+    """The open form asks its pending question again; without one the turn ends here."""
+    return reopen_form(tracker) + ([] if tracker.active_loop_name else [FollowupAction("action_listen")])
 
 
 class ActionRepairTurn(Action):
@@ -69,13 +65,13 @@ class ActionRepairTurn(Action):
         return "action_repair_turn"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         dispatcher.utter_message(text=REPLIES.get(intent, REPLIES["ask_repeat"]))
-        if not _open_form(tracker) and intent == "ask_repeat":
+        if not tracker.active_loop_name and intent == "ask_repeat":
             last = _last_bot_text(tracker)
             if last:
                 dispatcher.utter_message(text=last)
-        elif not _open_form(tracker) and intent != "ask_to_wait":
+        elif not tracker.active_loop_name and intent != "ask_to_wait":
             dispatcher.utter_message(text="请问有什么可以帮您？")
         return _resume(tracker)
 
@@ -92,7 +88,7 @@ class ActionDefaultFallback(Action):
             return close_active_form() + hand_off("nlu_fallback") + [FollowupAction("action_listen")]
         if _asks_id_digits_and_got_other_digits(tracker):
             dispatcher.utter_message(text=NOT_FOUR_DIGITS)
-        elif _open_form(tracker):
+        elif tracker.active_loop_name:
             dispatcher.utter_message(text=MISUNDERSTOOD)
         else:
             dispatcher.utter_message(text=MISUNDERSTOOD_VERIFIED if is_verified(tracker) else MISUNDERSTOOD + "请您再说一遍。")

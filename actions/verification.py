@@ -13,7 +13,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import borrower_id, channel, conversation_id, ledger
+from actions.conversation_context import borrower_id, channel, conversation_id, latest_intent, ledger
 from actions.conversation_end import end_conversation
 from chinese_text import parse_id_last4
 from ledger.views import IdentityCheckOutcome
@@ -34,10 +34,6 @@ def _as_birth_date(answer: str) -> date | None:
         return date.fromisoformat(answer)
     except ValueError:
         return None
-
-
-def _latest_intent(tracker: Tracker) -> str | None:
-    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
 def _ledger_borrower_id(tracker: Tracker) -> str | None:
@@ -75,7 +71,7 @@ class ValidateVerificationForm(FormValidationAction):
         if value == "refused":
             return self._refusal(dispatcher, tracker, "id_last4")
         name_answer = tracker.get_slot("name_answer")
-        if name_answer is None and _latest_intent(tracker) not in NOT_ME_INTENTS:
+        if name_answer is None and latest_intent(tracker) not in NOT_ME_INTENTS:
             name_answer = "yes"  # answering "is it you?" with the ID digits
         if name_answer != "yes":
             # Digits said in the same turn as "not me" are never checked.

@@ -1,7 +1,7 @@
 """Chat-turn latency through the gateway and directly against Rasa, and throughput with concurrent
 conversations. Starts its own stack (Rasa, action server, gateway, Redis, a seeded SQLite ledger).
 
-    .venv/bin/python -m benchmarks.chat_latency [--conversations 30] [--concurrency 1 4 16]
+    .venv/bin/python -m benchmarks.chat_latency [--conversations 30] [--concurrency 1 4 16] [--rounds 6]
 """
 from __future__ import annotations
 
@@ -28,10 +28,14 @@ def _script(ledger: Ledger, borrower_id: str) -> list[str]:
     return ["对，是我", borrower.id_last4, "我这周五先还两千块", "怎么还款", "没有了"]
 
 
-def _percentiles(samples: list[float]) -> str:
+def _p50_p95(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
-    p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
-    return f"p50 {statistics.median(ordered) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   (n={len(ordered)})"
+    return statistics.median(ordered), ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+
+
+def _percentiles(samples: list[float]) -> str:
+    p50, p95 = _p50_p95(samples)
+    return f"p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   (n={len(samples)})"
 
 
 async def _gateway_conversation(gateway: str, lines: list[str], borrower_id: str, turns: list[float]) -> None:
@@ -76,11 +80,6 @@ async def _run(kind: str, stack: Stack, ledger: Ledger, borrower_ids: list[str],
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return turns, time.perf_counter() - started
-
-
-def _p50_p95(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
 
 
 def main() -> None:
