@@ -8,9 +8,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import conversation_id, is_voice, ledger, local_today
 from actions.entities import as_date, latest_value
-from ledger.wording import spoken_date, yuan
 from ledger.views import AccountView
 from actions.guarded import AccountAction
+from actions.replies import refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
 
 
@@ -19,20 +19,16 @@ class ActionTellBalance(AccountAction):
         return "action_tell_balance"
 
     async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
-        today = local_today(tracker)
+        words = wording(tracker, account)
+        amounts = {"lender": account.lender_name, "balance": words.money(account.balance_cents),
+                   "days": account.days_past_due}
         if is_voice(tracker):
-            dispatcher.utter_message(
-                text=(f"您在{account.lender_name}的借款当前应还{yuan(account.balance_cents)}，已逾期{account.days_past_due}天。"
-                      "请问是什么原因导致逾期的呢？您今天方便全额还款吗？"))
+            dispatcher.utter_message(text=reply(tracker, "balance_spoken", **amounts))
             return []
-        dispatcher.utter_message(
-            text=(
-                f"您在{account.lender_name}的借款当前应还{yuan(account.balance_cents)}"
-                f"（本金{yuan(account.principal_cents)}、利息{yuan(account.interest_cents)}、"
-                f"逾期费用{yuan(account.fees_cents)}），到期日是{spoken_date(account.due_date, today)}，"
-                f"目前已逾期{account.days_past_due}天。请问是什么原因导致逾期的呢？您今天方便全额还款吗？"
-            )
-        )
+        dispatcher.utter_message(text=reply(
+            tracker, "balance_written", **amounts, principal=words.money(account.principal_cents),
+            interest=words.money(account.interest_cents), fees=words.money(account.fees_cents),
+            due=words.date(account.due_date, local_today(tracker))))
         return []
 
 
@@ -50,14 +46,13 @@ class ActionPayInFull(AccountAction):
                 account.account_id, conversation_id(tracker), account.balance_cents, pay_on, today
             )
         except PolicyViolation as refusal:
-            dispatcher.utter_message(text=f"{refusal.message}请问您能在这个期限内还清吗？")
+            dispatcher.utter_message(
+                text=refusal_reply(tracker, refusal, account, today, ledger().policy, "ask_pay_within_window"))
             return []
-        dispatcher.utter_message(
-            text=(
-                f"好的，已为您登记：{spoken_date(promise.promised_date, today)}前全额还款"
-                f"{yuan(promise.amount_cents)}。"
-            )
-        )
+        words = wording(tracker, account)
+        dispatcher.utter_message(text=reply(
+            tracker, "full_payment_recorded", date=words.date(promise.promised_date, today),
+            amount=words.money(promise.amount_cents)))
         dispatcher.utter_message(response="utter_how_to_pay")
         dispatcher.utter_message(response="utter_anything_else")
         return [SlotSet("agreement_reached", True)]

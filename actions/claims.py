@@ -13,9 +13,9 @@ from actions.conversation_context import (
 from actions.conversation_end import close_active_form
 from actions.entities import as_cents, latest_entity, latest_value
 from actions.handoff import hand_off
-from ledger.wording import spoken_date, yuan
 from actions.guarded import DisclosureAction
 from actions.plans import propose
+from actions.replies import reply, wording
 from actions.review import record_for_review
 from chinese_text import parse_date
 
@@ -33,7 +33,7 @@ class ActionRecordHardship(DisclosureAction):
             known_id, account.account_id if account else None, conversation_id(tracker), "hardship",
             detail=borrower_words(tracker),
         )
-        dispatcher.utter_message(text="非常理解您现在的困难，已经为您登记。如果您希望和人工专员商量，随时可以说“转人工”。")
+        dispatcher.utter_message(text=reply(tracker, "hardship_recorded"))
         events: list[dict] = [SlotSet("hardship", True)]
         if account is not None:
             events += propose(dispatcher, tracker, account, requested=None, hardship=True)
@@ -52,7 +52,7 @@ class ActionRecordDispute(Action):
         events = close_active_form() + [SlotSet("collection_stopped", True)] + hand_off("dispute")
         if not is_verified(tracker):
             record_for_review(tracker, "dispute")
-            dispatcher.utter_message(text="好的，已记录您反映的情况，会由人工专员核实后跟进处理。")
+            dispatcher.utter_message(text=reply(tracker, "claim_for_review"))
             return events
         known_id = borrower_id(tracker)
         account = ledger().get_primary_account(known_id)
@@ -60,9 +60,7 @@ class ActionRecordDispute(Action):
             known_id, account.account_id if account else None, conversation_id(tracker), "dispute",
             detail=borrower_words(tracker),
         )
-        dispatcher.utter_message(
-            text="已记录您的异议。核实期间我们会暂停催收，并由人工专员在2个工作日内与您联系核实。"
-        )
+        dispatcher.utter_message(text=reply(tracker, "dispute_recorded"))
         return events
 
 
@@ -86,15 +84,10 @@ class ActionRecordPaidClaim(DisclosureAction):
             known_id, account.account_id if account else None, conversation_id(tracker), "paid",
             detail=borrower_words(tracker), amount_cents=amount, claimed_date=paid_on,
         )
-        said = ""
-        if paid_on:
-            said += f"于{spoken_date(paid_on, local_today(tracker))}"
-        if amount:
-            said += f"还款{yuan(amount)}"
-        dispatcher.utter_message(
-            text=(
-                f"好的，已记录您{'反映' + said if said else '反映已经还款'}的情况。我们会在1至3个工作日内核对入账，"
-                "请保留好还款凭证。核对期间如有疑问，可以随时联系我们。"
-            )
-        )
+        words = wording(tracker, account)
+        said_key = "paid_said_" + ("_".join(part for part, told in (("amount", amount), ("date", paid_on)) if told)
+                                   or "plain")
+        said = reply(tracker, said_key, amount=words.money(amount) if amount else "",
+                     date=words.date(paid_on, local_today(tracker)) if paid_on else "")
+        dispatcher.utter_message(text=reply(tracker, "paid_claim_recorded", said=said))
         return []

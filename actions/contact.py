@@ -14,8 +14,8 @@ from actions.conversation_context import (
 from actions.conversation_end import close_active_form, end_conversation, reopen_form
 from actions.entities import as_date, latest_value
 from actions.handoff import hand_off
+from actions.replies import DISTRESS_KINDS, reply, wording
 from actions.review import record_for_review
-from ledger.wording import spoken_date, yuan
 
 MAX_ABUSE_REPLIES = 2
 
@@ -31,9 +31,8 @@ class ActionRecordCallback(Action):
         if known_id and ledger().get_borrower(known_id):
             ledger().record_callback(known_id, conversation_id(tracker), when)
         local_now = now(tracker).astimezone(ZoneInfo(zone))
-        dispatcher.utter_message(
-            text=f"好的，不打扰您了。我们会在{spoken_date(when.date(), local_now.date())}{when:%H:%M}左右再联系您，再见。"
-        )
+        dispatcher.utter_message(text=reply(
+            tracker, "callback_booked", date=wording(tracker).date(when.date(), local_now.date()), time=f"{when:%H:%M}"))
         return end_conversation()
 
 
@@ -47,12 +46,10 @@ class ActionDoNotContact(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         if not is_verified(tracker):
             record_for_review(tracker, "do_not_contact")
-            dispatcher.utter_message(text="好的，已记录您的要求，工作人员核实后会尽快处理。打扰您了，再见。")
+            dispatcher.utter_message(text=reply(tracker, "stop_request_for_review"))
             return end_conversation()
         ledger().set_do_not_contact(borrower_id(tracker), "requested_in_conversation", f"{channel(tracker)}:borrower")
-        dispatcher.utter_message(
-            text="好的，已记录您的要求，我们将停止主动联系您。如需处理账户，您可以随时通过官方App或客服热线联系我们。再见。"
-        )
+        dispatcher.utter_message(text=reply(tracker, "contact_stopped"))
         return end_conversation()
 
 
@@ -64,7 +61,7 @@ class ActionAskStopConfirmation(Action):
         return "action_ask_stop_confirmation"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        dispatcher.utter_message(text="抱歉，频繁的联系给您添麻烦了。您是希望我们以后不再联系您吗？")
+        dispatcher.utter_message(text=reply(tracker, "ask_stop_confirmation"))
         return close_active_form() + [SlotSet("resume_form", tracker.active_loop_name)]
 
 
@@ -77,9 +74,9 @@ class ActionKeepContact(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         form = tracker.get_slot("resume_form")
         if form:
-            dispatcher.utter_message(text="好的，谢谢您的理解。")
+            dispatcher.utter_message(text=reply(tracker, "keep_contact"))
             return [SlotSet("resume_form", None), FollowupAction(form)]
-        dispatcher.utter_message(text="好的，谢谢您的理解。请问有什么可以帮您？")
+        dispatcher.utter_message(text=reply(tracker, "keep_contact") + reply(tracker, "how_can_i_help"))
         return [FollowupAction("action_listen")]
 
 
@@ -90,13 +87,13 @@ class ActionHandleAbuse(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         count = int(tracker.get_slot("abuse_count") or 0) + 1
         if count <= MAX_ABUSE_REPLIES:
-            dispatcher.utter_message(text="理解您现在心情不好。我们希望和您一起找到解决办法，请您平和地沟通。")
+            dispatcher.utter_message(text=reply(tracker, "abuse_calm"))
             # Rules see this action always close a form; an interrupted form is simply resumed.
             return [SlotSet("abuse_count", count)] + reopen_form(tracker)
         known_id = borrower_id(tracker)
         if known_id and ledger().get_borrower(known_id):
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "ended_after_abuse")
-        dispatcher.utter_message(text="由于目前无法继续沟通，本次通话先到这里。如需帮助，您可以随时联系我们。再见。")
+        dispatcher.utter_message(text=reply(tracker, "abuse_end"))
         return [SlotSet("abuse_count", count)] + end_conversation() + [FollowupAction("action_listen")]
 
 
@@ -108,33 +105,16 @@ class ActionHandleDistress(Action):
     def name(self) -> str:
         return "action_handle_distress"
 
-    # What the gateway's detector saw (message metadata); the NLU intent alone means self-harm risk.
-    REPLIES = {
-        "self_harm": (
-            "听到您这么说，我们很担心您。关于还款的事情现在先放一放，我马上为您转接人工专员。"
-            "如果您有伤害自己的想法，请立即拨打心理援助热线12356或400-161-9995，紧急情况请拨打120或110。"
-        ),
-        "severe_illness": "听到您和家人正在经历病痛，我们很难过。还款的事情现在先放一放，我马上为您转接人工专员，一起商量合适的安排。",
-        "bereavement": "听到您家里的不幸，请节哀。还款的事情现在先放一放，我马上为您转接人工专员，他们会为您提供帮助。",
-        "threatened": "您的安全最重要。如果有人威胁或恐吓您，请立即拨打110报警。我们不会以任何方式威胁您，现在为您转接人工专员。",
-    }
-    UNVERIFIED_REPLIES = {
-        "self_harm": (
-            "听到您这么说，我们很担心您。我马上为您转接人工专员。"
-            "如果您有伤害自己的想法，请立即拨打心理援助热线12356或400-161-9995，紧急情况请拨打120或110。"
-        ),
-        "severe_illness": "听到您和家人正在经历病痛，我们很难过。我马上为您转接人工专员，他们会为您提供帮助。",
-        "bereavement": "听到您家里的不幸，请节哀。我马上为您转接人工专员，他们会为您提供帮助。",
-        "threatened": REPLIES["threatened"],
-    }
-
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         kind = ((tracker.latest_message or {}).get("metadata") or {}).get("distress_kind")
         verified = is_verified(tracker)
         if not verified:
             record_for_review(tracker, "distress")
-        replies = self.REPLIES if verified else self.UNVERIFIED_REPLIES
-        dispatcher.utter_message(text=replies.get(kind, replies["self_harm"]))
+        # What the gateway's detector saw (message metadata); the NLU intent alone means self-harm risk. A threat
+        # to the borrower's safety is answered alike either way; other replies name no debt before verification.
+        kind = kind if kind in DISTRESS_KINDS else "self_harm"
+        key = f"distress_{kind}" if verified or kind == "threatened" else f"distress_{kind}_unverified"
+        dispatcher.utter_message(text=reply(tracker, key))
         return close_active_form() + [SlotSet("collection_stopped", True)] + hand_off("distress")
 
 
@@ -143,7 +123,7 @@ class ActionRequestHuman(Action):
         return "action_request_human"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        dispatcher.utter_message(text="好的，已为您申请转接人工专员，请稍候。")
+        dispatcher.utter_message(text=reply(tracker, "human_requested"))
         return close_active_form() + hand_off("requested")
 
 
@@ -160,8 +140,8 @@ class ActionCloseConversation(Action):
             ledger().finish_conversation(
                 conversation_id(tracker), "closed", summary, identity_verified=is_verified(tracker)
             )
-        text = f"本次通话小结：{summary}" if summary else ""
-        dispatcher.utter_message(text=f"{text}感谢您的接听，再见。")
+        closing = reply(tracker, "closing_summary", summary=summary) if summary else ""
+        dispatcher.utter_message(text=closing + reply(tracker, "goodbye"))
         return end_conversation()
 
     @staticmethod
@@ -170,17 +150,19 @@ class ActionCloseConversation(Action):
         today = now(tracker).astimezone(ZoneInfo(borrower_timezone(tracker))).date()
         parts: list[str] = []
         account = ledger().get_primary_account(known_id)
+        words = wording(tracker, account)
         if account is not None:
             for promise in ledger().promises_for(account.account_id):
                 if promise.conversation_id == this_conversation:
-                    parts.append(f"您承诺{spoken_date(promise.promised_date, today)}前还款{yuan(promise.amount_cents)}")
+                    parts.append(reply(tracker, "summary_promise", date=words.date(promise.promised_date, today),
+                                       amount=words.money(promise.amount_cents)))
             for plan in ledger().plans_for(account.account_id):
                 if plan.status == "accepted" and plan.conversation_id == this_conversation:
                     first_due, first_amount = plan.items[0]
-                    parts.append(
-                        f"分{plan.periods}期还款共{yuan(plan.total_cents)}，首期{spoken_date(first_due, today)}还{yuan(first_amount)}"
-                    )
+                    parts.append(reply(
+                        tracker, "summary_plan", periods=plan.periods, total=words.money(plan.total_cents),
+                        first_due=words.date(first_due, today), first_amount=words.money(first_amount)))
         for claim in ledger().claims_for(known_id):
             if claim.conversation_id == this_conversation and claim.kind in ("dispute", "paid", "hardship"):
-                parts.append({"dispute": "已登记您的异议", "paid": "已登记您的还款核对申请", "hardship": "已登记您的困难情况"}[claim.kind])
-        return "；".join(parts) + ("。" if parts else "")
+                parts.append(reply(tracker, f"summary_{claim.kind}"))
+        return reply(tracker, "summary_separator").join(parts) + (reply(tracker, "summary_end") if parts else "")

@@ -13,6 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, is_verified, ledger
+from actions.replies import reply
 from ledger.views import AccountView
 
 
@@ -36,7 +37,7 @@ class AccountAction(DisclosureAction, ABC):
     async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         account = ledger().get_primary_account(borrower_id(tracker))
         if account is None:
-            dispatcher.utter_message(text="经查询，您目前没有待还的欠款。")
+            dispatcher.utter_message(text=reply(tracker, "no_debt"))
             return []
         return await self.run_for_account(dispatcher, tracker, account)
 

@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, conversation_id, is_voice, ledger, local_today
 from actions.entities import latest_value
-from ledger.wording import describe_plan, spoken_date, summarise_plan, yuan
 from actions.guarded import AccountAction, DisclosureAction
+from actions.replies import refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
 from ledger.plans import FIRST_INSTALMENT_AFTER_DAYS
 from ledger.policy import allowed_periods, hardship_offer
@@ -34,7 +34,7 @@ def propose(
 ) -> list[dict]:
     options = allowed_periods(account, hardship, ledger().policy)
     if not options:
-        dispatcher.utter_message(text="根据您账户的情况，暂时无法办理分期。我可以为您转接人工专员商量其他方案。")
+        dispatcher.utter_message(text=reply(tracker, "no_plan_possible"))
         return [SlotSet("plan_pending", False), FollowupAction("action_listen")]
     periods = hardship_offer(account, ledger().policy) if hardship and requested is None else choose_periods(requested, options)
     today = local_today(tracker)
@@ -42,13 +42,14 @@ def propose(
     try:
         plan = ledger().propose_plan(account.account_id, conversation_id(tracker), periods, first_due, hardship=hardship)
     except PolicyViolation as refusal:
-        dispatcher.utter_message(text=refusal.message)
+        dispatcher.utter_message(text=refusal_reply(tracker, refusal, account, today, ledger().policy))
         return [SlotSet("plan_pending", False), FollowupAction("action_listen")]
+    words = wording(tracker, account)
     prefix = ""
     if requested is not None and requested != periods:
-        prefix = f"根据还款政策，您的账户可选{'、'.join(map(str, options))}期。"
-    wording = summarise_plan(plan, today) if is_voice(tracker) else describe_plan(plan, today)
-    dispatcher.utter_message(text=f"{prefix}可以为您申请{wording}您同意这个方案吗？")
+        prefix = reply(tracker, "plan_options_note", options=words.options(options))
+    said = words.summarise_plan(plan, today) if is_voice(tracker) else words.describe_plan(plan, today)
+    dispatcher.utter_message(text=prefix + reply(tracker, "plan_offer", plan=said))
     return [SlotSet("plan_pending", True), SlotSet("pending_plan_id", plan.plan_id)]
 
 
@@ -67,16 +68,14 @@ def _pending_periods(tracker: Tracker, account: AccountView) -> int | None:
 def accept(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict]:
     plan_id = tracker.get_slot("pending_plan_id")
     if plan_id is None:
-        dispatcher.utter_message(text="抱歉，我没有找到待确认的分期方案。您希望分几期呢？")
+        dispatcher.utter_message(text=reply(tracker, "no_pending_plan"))
         return [SlotSet("plan_pending", False)]
     plan = ledger().accept_plan(int(plan_id))
     first_due, first_amount = plan.items[0]
-    dispatcher.utter_message(
-        text=(
-            f"好的，分{plan.periods}期方案已确认，共{yuan(plan.total_cents)}。"
-            f"第一期{yuan(first_amount)}请在{spoken_date(first_due, local_today(tracker))}前还款。"
-        )
-    )
+    words = wording(tracker, ledger().get_account(plan.account_id))
+    dispatcher.utter_message(text=reply(
+        tracker, "plan_accepted", periods=plan.periods, total=words.money(plan.total_cents),
+        first_amount=words.money(first_amount), first_due=words.date(first_due, local_today(tracker))))
     dispatcher.utter_message(response="utter_anything_else")
     return [SlotSet("plan_pending", False), SlotSet("pending_plan_id", None), SlotSet("agreement_reached", True)]
 
@@ -114,8 +113,6 @@ class ActionDeclinePlan(DisclosureAction):
     async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         account = ledger().get_primary_account(borrower_id(tracker))
         options = allowed_periods(account, bool(tracker.get_slot("hardship")), ledger().policy) if account else []
-        choices = f"可选{'、'.join(map(str, options))}期，" if options else ""
-        dispatcher.utter_message(
-            text=f"好的。您希望分几期呢？{choices}也可以告诉我您能先还多少、哪天还。"
-        )
+        choices = reply(tracker, "plan_choices", options=wording(tracker, account).options(options)) if options else ""
+        dispatcher.utter_message(text=reply(tracker, "plan_declined", choices=choices))
         return [SlotSet("plan_pending", False), SlotSet("pending_plan_id", None)]

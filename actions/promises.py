@@ -9,8 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
 from actions.entities import as_cents, as_date
-from ledger.wording import spoken_date, yuan
 from actions.guarded import DisclosureAction
+from actions.replies import refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
 from ledger.policy import promise_window
 from chinese_text import parse_amount_cents
@@ -24,12 +24,11 @@ class ValidatePromiseForm(FormValidationAction):
         account = ledger().get_primary_account(borrower_id(tracker))
         cents = as_cents(value) if not isinstance(value, str) else parse_amount_cents(value)
         if account is None or cents is None:
-            dispatcher.utter_message(text="抱歉，我没有听清金额，请再说一次。")
+            dispatcher.utter_message(text=reply(tracker, "amount_not_heard"))
             return {"promise_amount": None}
         if not 0 < cents <= account.balance_cents:
             dispatcher.utter_message(
-                text=f"还款金额需要大于0元，且不超过您当前的应还金额{yuan(account.balance_cents)}。"
-            )
+                text=reply(tracker, "amount_out_of_range", balance=wording(tracker, account).money(account.balance_cents)))
             return {"promise_amount": None}
         return {"promise_amount": cents}
 
@@ -37,14 +36,14 @@ class ValidatePromiseForm(FormValidationAction):
         account = ledger().get_primary_account(borrower_id(tracker))
         day = as_date(value)
         if account is None or day is None:
-            dispatcher.utter_message(text="抱歉，我没有听清日期，请再说一次。")
+            dispatcher.utter_message(text=reply(tracker, "date_not_heard"))
             return {"promise_date": None}
         today = local_today(tracker)
         earliest, latest = promise_window(account.risk_tier, today, ledger().policy)
         if not earliest <= day <= latest:
-            dispatcher.utter_message(
-                text=f"根据还款政策，约定的还款日期需要在{spoken_date(earliest, today)}到{spoken_date(latest, today)}之间。"
-            )
+            words = wording(tracker, account)
+            dispatcher.utter_message(text=reply(
+                tracker, "date_out_of_window", earliest=words.date(earliest, today), latest=words.date(latest, today)))
             return {"promise_date": None}
         return {"promise_date": day.isoformat()}
 
@@ -59,18 +58,20 @@ class ActionRecordPromise(DisclosureAction):
         day = as_date(tracker.get_slot("promise_date"))
         reset = [SlotSet("promise_amount", None), SlotSet("promise_date", None)]
         if account is None or cents is None or day is None:
-            dispatcher.utter_message(text="抱歉，还款约定没有记录成功，我为您转接人工专员处理。")
+            dispatcher.utter_message(text=reply(tracker, "promise_not_recorded"))
             return reset
         today = local_today(tracker)
         try:
             promise = ledger().record_promise(account.account_id, conversation_id(tracker), cents, day, today)
         except PolicyViolation as refusal:
-            dispatcher.utter_message(text=refusal.message)
+            dispatcher.utter_message(text=refusal_reply(tracker, refusal, account, today, ledger().policy))
             return reset
+        words = wording(tracker, account)
         remaining = account.balance_cents - promise.amount_cents
-        text = f"好的，已为您记录：{spoken_date(promise.promised_date, today)}前还款{yuan(promise.amount_cents)}。"
+        text = reply(tracker, "promise_recorded", date=words.date(promise.promised_date, today),
+                     amount=words.money(promise.amount_cents))
         if remaining > 0:
-            text += f"还款后剩余{yuan(remaining)}，我们会再与您约定。"
+            text += reply(tracker, "promise_remaining", remaining=words.money(remaining))
         dispatcher.utter_message(text=text)
         dispatcher.utter_message(response="utter_anything_else")
         return reset + [SlotSet("agreement_reached", True)]

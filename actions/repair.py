@@ -16,21 +16,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation_context import is_verified, latest_intent
 from actions.conversation_end import close_active_form, reopen_form
 from actions.handoff import hand_off
+from actions.replies import reply
 
 MAX_MISUNDERSTOOD_IN_A_ROW = 3
 MISUNDERSTOOD_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 
-REPLIES = {
-    "greet": "您好。",
-    "check_hearing": "我能听到您。",
-    "ask_repeat": "好的，我再说一遍。",
-    "ask_to_wait": "好的，不着急，我等您。",
-}
-MISUNDERSTOOD = "抱歉，我没有听明白。"
-MISUNDERSTOOD_VERIFIED = "抱歉，我没有听明白。您可以告诉我打算哪天还、还多少，或者说“分期”“转人工”。"
-HANDED_OFF = "抱歉，我可能没能理解您的意思，已为您申请转接人工专员，请稍候。"
-# Digits that cannot be the four asked for ("后四位是05690"): say what was wrong instead of "not understood".
-NOT_FOUR_DIGITS = "您说的数字不是四位。"
+REPAIR_INTENTS = frozenset({"greet", "check_hearing", "ask_repeat", "ask_to_wait"})
 _DIGIT_RUN = re.compile(r"\d[\d ]*\d|\d")
 
 
@@ -66,13 +57,13 @@ class ActionRepairTurn(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         intent = latest_intent(tracker)
-        dispatcher.utter_message(text=REPLIES.get(intent, REPLIES["ask_repeat"]))
+        dispatcher.utter_message(text=reply(tracker, f"repair_{intent if intent in REPAIR_INTENTS else 'ask_repeat'}"))
         if not tracker.active_loop_name and intent == "ask_repeat":
             last = _last_bot_text(tracker)
             if last:
                 dispatcher.utter_message(text=last)
         elif not tracker.active_loop_name and intent != "ask_to_wait":
-            dispatcher.utter_message(text="请问有什么可以帮您？")
+            dispatcher.utter_message(text=reply(tracker, "how_can_i_help"))
         return _resume(tracker)
 
 
@@ -84,14 +75,15 @@ class ActionDefaultFallback(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         if misunderstood_in_a_row(tracker) >= MAX_MISUNDERSTOOD_IN_A_ROW:
-            dispatcher.utter_message(text=HANDED_OFF)
+            dispatcher.utter_message(text=reply(tracker, "misunderstood_handed_off"))
             return close_active_form() + hand_off("nlu_fallback") + [FollowupAction("action_listen")]
         if _asks_id_digits_and_got_other_digits(tracker):
-            dispatcher.utter_message(text=NOT_FOUR_DIGITS)
+            dispatcher.utter_message(text=reply(tracker, "not_four_digits"))
         elif tracker.active_loop_name:
-            dispatcher.utter_message(text=MISUNDERSTOOD)
+            dispatcher.utter_message(text=reply(tracker, "misunderstood"))
         else:
-            dispatcher.utter_message(text=MISUNDERSTOOD_VERIFIED if is_verified(tracker) else MISUNDERSTOOD + "请您再说一遍。")
+            dispatcher.utter_message(
+                text=reply(tracker, "misunderstood_verified" if is_verified(tracker) else "misunderstood_say_again"))
         return _resume(tracker)
 
 

@@ -15,18 +15,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, channel, conversation_id, latest_intent, ledger
 from actions.conversation_end import end_conversation
+from actions.replies import reply
 from chinese_text import parse_id_last4
 from ledger.views import IdentityCheckOutcome
 
 MAX_ID_ATTEMPTS = 3
 NOT_ME_INTENTS = frozenset({"wrong_person", "deny", "refuse_verification"})
 MAX_REFUSALS = 2
-ID_MISMATCH_MESSAGE = "您提供的信息与我们的记录不一致，请再核对一下。"
-# One ending for a wrong answer, an unknown borrower id and a locked check alike: a distinct lockout reply would tell
-# a guesser that the id is a real borrower's (unknown ids never lock). It still tells the real borrower why.
-VERIFICATION_FAILED_MESSAGE = (
-    "抱歉，身份信息核对未通过，本次沟通先到这里。多次核对未通过后，核实会暂停一段时间。"
-    "如有疑问，请通过官方客服渠道联系我们，再见。")
 
 
 def _as_birth_date(answer: str) -> date | None:
@@ -85,7 +80,7 @@ class ValidateVerificationForm(FormValidationAction):
         attempts = int(tracker.get_slot("verification_attempts") or 0) + 1
         if attempts >= MAX_ID_ATTEMPTS:
             return {"id_last4": None, "verification_attempts": attempts, "verification_failed": True}
-        dispatcher.utter_message(text=ID_MISMATCH_MESSAGE)
+        dispatcher.utter_message(text=reply(tracker, "id_mismatch"))
         return {"id_last4": None, "verification_attempts": attempts, "name_answer": "yes"}
 
     @staticmethod
@@ -115,30 +110,33 @@ class ActionVerificationResult(Action):
         )
         if verified:
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "right_party_verified")
-            dispatcher.utter_message(text="谢谢您的配合，身份核实通过。")
+            dispatcher.utter_message(text=reply(tracker, "verified"))
             account = ledger().get_primary_account(known_id)
+            if account is not None and account.currency == "USD":
+                dispatcher.utter_message(text=reply(tracker, "debt_collector_disclosure", lender=account.lender_name))
             lender = [SlotSet("lender_name", account.lender_name)] if account is not None else []
             # Amounts and dates heard before verification (the ID digits read as an amount, say) start nothing.
             stale = [SlotSet("promise_amount", None), SlotSet("promise_date", None)]
             return [SlotSet("identity_verified", True)] + lender + stale
-        outcome, message = self._failure(tracker, known_id)
+        outcome, message_key = self._failure(tracker, known_id)
         if known_id:
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), outcome)
         ledger().finish_conversation(conversation_id(tracker), outcome, "", identity_verified=False,
                                      channel=channel(tracker))
-        dispatcher.utter_message(text=message)
+        dispatcher.utter_message(text=reply(tracker, message_key))
         return [SlotSet("identity_verified", False), SlotSet("verification_failed", True)] + end_conversation()
 
     @staticmethod
     def _failure(tracker: Tracker, known_id: str | None) -> tuple[str, str]:
+        """The outcome to record and the reply to say."""
         if tracker.get_slot("name_answer") == "no":
-            return "wrong_party", "抱歉打扰您了，我们会核实联系方式。祝您生活愉快，再见。"
+            return "wrong_party", "wrong_party"
         if tracker.get_slot("name_answer") == "refused" or tracker.get_slot("id_last4") == "refused":
-            return "verification_refused", "由于无法核实您的身份，我们不能继续沟通。如有需要，您可以通过官方客服渠道联系我们。再见。"
+            return "verification_refused", "verification_refused"
         if known_id and ledger().verification_locked_until(known_id) is not None:
-            # Recorded as a lockout; said like any failure (see VERIFICATION_FAILED_MESSAGE).
-            return "verification_locked", VERIFICATION_FAILED_MESSAGE
-        return "verification_failed", VERIFICATION_FAILED_MESSAGE
+            # Recorded as a lockout; said like any failure (actions.replies "verification_failed").
+            return "verification_locked", "verification_failed"
+        return "verification_failed", "verification_failed"
 
 
 class ActionHandleWrongPerson(Action):
@@ -149,5 +147,5 @@ class ActionHandleWrongPerson(Action):
         known_id = _ledger_borrower_id(tracker)
         if known_id:
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "wrong_party")
-        dispatcher.utter_message(text="抱歉打扰您了，我们会核实联系方式。祝您生活愉快，再见。")
+        dispatcher.utter_message(text=reply(tracker, "wrong_party"))
         return [SlotSet("identity_verified", False)] + end_conversation()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
@@ -15,7 +16,9 @@ from ledger.seed import seed_demo_portfolio
 from bot.launcher import ROOT, Stack, StackConfig
 from tests.e2e.chat import ARRIVAL_SECRETS_ENV
 
-FIXED_NOW = "2026-11-23T10:00:00+08:00"
+# Monday 2026-11-23 both in Shanghai (17:00) and in every US time zone (01:00-04:00), so "tomorrow" is Tuesday
+# for a Chinese and a US borrower alike.
+FIXED_NOW = "2026-11-23T17:00:00+08:00"
 # Every benchmark client comes from 127.0.0.1; a benchmark that measures something else than the limiter (all but
 # benchmarks/flood.py) lifts the per-client limits.
 UNTHROTTLED = {
@@ -29,6 +32,7 @@ UNTHROTTLED = {
 @contextmanager
 def benchmark_stack(
     name: str, borrowers: int, port_base: int, redis_db: int, gateway_env: dict[str, str] | None = None,
+    us_borrowers: int = 80,
 ) -> Iterator[tuple[Stack, Ledger]]:
     """Rasa on port_base+5, actions on port_base+55, gateway on port_base+3000; stopped on exit."""
     model = ROOT / subprocess.check_output(["bash", "scripts/train.sh"], cwd=ROOT, text=True).strip()
@@ -37,7 +41,9 @@ def benchmark_stack(
     ledger_url = f"sqlite:///{workdir / 'ledger.sqlite3'}"
     engine = make_engine(ledger_url)
     create_schema(engine)
-    seed_demo_portfolio(make_session_factory(engine), count=borrowers)
+    # Overdue as of the stack's fixed clock, so days past due read the same on every run.
+    seed_demo_portfolio(make_session_factory(engine), count=borrowers, us_count=us_borrowers,
+                        as_of=datetime.fromisoformat(FIXED_NOW).date())
     stack = Stack(StackConfig(
         model=model, rasa_port=port_base + 5, action_port=port_base + 55, gateway_port=port_base + 3000,
         redis_url=f"{redis_url.rsplit('/', 1)[0]}/{redis_db}", ledger_url=ledger_url, fixed_now=FIXED_NOW,

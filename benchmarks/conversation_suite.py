@@ -20,11 +20,14 @@ import yaml
 
 from benchmarks.bench_stack import UNTHROTTLED, benchmark_stack
 from ledger.repository import Ledger
+from ledger.seed import FIRST_US_NUMBER
 from tests.e2e.chat import Chat, discloses_debt
 
 DIALOGUES = Path(__file__).with_name("dialogues.yml")
 SEEDED = 1500
-VERIFIED = "核实通过"
+SEEDED_US = 400
+MIN_BALANCE_CENTS = {"zh": 600_000, "en": 461_500}  # every amount the dialogues promise fits
+VERIFIED = ("核实通过", "you're verified")
 _PLACEHOLDER = re.compile(r"\{(last4|wrong4)\}")
 
 
@@ -36,26 +39,27 @@ class Outcome:
 
 
 class Borrowers:
-    """A fresh seeded borrower per Chinese dialogue (outcomes are per borrower in the ledger); the one English demo
-    borrower (B000004) for every English dialogue, since the seed has no other."""
+    """A fresh seeded borrower per dialogue (outcomes are per borrower in the ledger): a Chinese one, or a US one
+    (English, USD, a US time zone) for an English dialogue; tier B accounts of a size every dialogue's amounts fit."""
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self._lock = Lock()
-        self._next = 5
+        self._next = {"zh": 5, "en": FIRST_US_NUMBER}
+        self._last = {"zh": SEEDED, "en": FIRST_US_NUMBER + SEEDED_US - 1}
+        self._wanted_tier = {"zh": "A", "en": "B"}  # the tiers the dialogues' expected plans are written for
 
     def take(self, language: str):
-        if language == "en":
-            return self._ledger.get_borrower("B000004"), self._ledger.get_primary_account("B000004")
         with self._lock:
-            while self._next <= SEEDED:
-                borrower_id = f"B{self._next:06d}"
-                self._next += 1
+            while self._next[language] <= self._last[language]:
+                borrower_id = f"B{self._next[language]:06d}"
+                self._next[language] += 1
                 borrower, account = self._ledger.get_borrower(borrower_id), self._ledger.get_primary_account(borrower_id)
-                if (borrower and account and borrower.language == "zh" and account.risk_tier == "A"
-                        and account.status == "collecting" and account.balance_cents >= 600_000):
+                if (borrower and account and borrower.language == language
+                        and account.risk_tier == self._wanted_tier[language]
+                        and account.status == "collecting" and account.balance_cents >= MIN_BALANCE_CENTS[language]):
                     return borrower, account
-        raise LookupError("seeded borrowers exhausted")
+        raise LookupError(f"seeded {language} borrowers exhausted")
 
 
 def _wrong_digits(right: str) -> str:
@@ -123,7 +127,7 @@ def run_dialogue(gateway_url: str, ledger: Ledger, borrowers: Borrowers, dialogu
             reply = chat.say(said)
             replies.append(reply)
             outcome.heard.append((said, reply))
-            if verified_at is None and VERIFIED in reply:
+            if verified_at is None and any(marker in reply for marker in VERIFIED):
                 verified_at = len(replies) - 1  # the reply that says so may go on to the balance
         outcome.problems = _check(ledger, dialogue.get("expect", {}), chat, borrower, account, verified_at, replies)
     except Exception as error:  # a broken turn is a failed dialogue, reported with the rest
@@ -162,14 +166,11 @@ def main() -> None:
     dialogues = yaml.safe_load(DIALOGUES.read_text(encoding="utf-8"))["dialogues"]
     if args.only:
         dialogues = [d for d in dialogues if d["category"] in args.only]
-    # English dialogues share one borrower, so they run one at a time after the rest.
-    chinese = [d for d in dialogues if d.get("language", "zh") != "en"]
-    english = [d for d in dialogues if d.get("language", "zh") == "en"]
-    with benchmark_stack("dialogues", borrowers=SEEDED, port_base=26000, redis_db=12, gateway_env=UNTHROTTLED) as (stack, ledger):
+    with benchmark_stack("dialogues", borrowers=SEEDED, port_base=26000, redis_db=12, gateway_env=UNTHROTTLED,
+                         us_borrowers=SEEDED_US) as (stack, ledger):
         borrowers = Borrowers(ledger)
         with ThreadPoolExecutor(args.workers) as pool:
-            outcomes = list(pool.map(lambda d: run_dialogue(stack.gateway_url, ledger, borrowers, d), chinese))
-        outcomes += [run_dialogue(stack.gateway_url, ledger, borrowers, d) for d in english]
+            outcomes = list(pool.map(lambda d: run_dialogue(stack.gateway_url, ledger, borrowers, d), dialogues))
     report(outcomes)
 
 

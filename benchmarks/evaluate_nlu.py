@@ -1,5 +1,6 @@
 """Held-out NLU evaluation through a running Rasa server: intent accuracy and entity VALUE accuracy
-(the normalised value the dialogue uses: cents, ISO date, periods, ID digits), per intent.
+(the normalised value the dialogue uses: cents, ISO date, periods, ID digits), for Chinese
+(tests/nlu_holdout/holdout.yml) and English (holdout_en.yml) apart.
 
     .venv/bin/python -m benchmarks.evaluate_nlu                                  # starts a stack of its own
     .venv/bin/python -m benchmarks.evaluate_nlu --rasa http://127.0.0.1:5005 --token TOKEN   # a running Rasa
@@ -36,12 +37,23 @@ class NluReport:
         return self.entity_values_correct / self.entities if self.entities else 1.0
 
 
-def evaluate(rasa_url: str, token: str) -> NluReport:
-    report = NluReport()
+def _language(source: str) -> str:
+    return "en" if source.endswith("_en.yml") else "zh"
+
+
+ZONES = {"zh": "Asia/Shanghai", "en": "America/New_York"}
+
+
+def evaluate(rasa_url: str, token: str) -> dict[str, NluReport]:
+    reports = {"zh": NluReport(), "en": NluReport()}
     now = datetime.now(timezone.utc)
     with httpx.Client(base_url=rasa_url, timeout=30) as http:
         for example in holdout_examples():
-            parsed = http.post("/model/parse", params={"token": token}, json={"text": example.text}).json()
+            language = _language(example.source)
+            report = reports[language]
+            metadata = {"now": now.isoformat(), "timezone": ZONES[language]}
+            parsed = http.post("/model/parse", params={"token": token},
+                               json={"text": example.text, "metadata": metadata}).json()
             report.examples += 1
             predicted = parsed["intent"]["name"]
             if predicted == example.intent:
@@ -51,12 +63,12 @@ def evaluate(rasa_url: str, token: str) -> NluReport:
                 report.confusions.append((example.text, example.intent, predicted))
             found = {(e["entity"], e["value"]) for e in parsed.get("entities", [])}
             for span in example.spans:
-                expected = normalise_entity(span.entity, span.value, now, "Asia/Shanghai")
+                expected = normalise_entity(span.entity, span.value, now, ZONES[language])
                 if expected is None:
                     continue  # vague on purpose ('下周'): the dialogue asks again, no value to match
                 report.entities += 1
                 report.entity_values_correct += (span.entity, expected) in found
-    return report
+    return reports
 
 
 def main() -> None:
@@ -67,15 +79,17 @@ def main() -> None:
     if args.rasa:
         if not args.token:
             parser.error("--rasa needs --token")
-        report = evaluate(args.rasa, args.token)
+        reports = evaluate(args.rasa, args.token)
     else:
         with benchmark_stack("nlu", borrowers=10, port_base=28000, redis_db=13) as (stack, _):
-            report = evaluate(stack.rasa_url, stack.config.rasa_token)
-    print(f"held-out examples       {report.examples}")
-    print(f"intent accuracy         {report.intent_accuracy:.3f}")
-    print(f"entity value accuracy   {report.entity_value_accuracy:.3f} ({report.entity_values_correct}/{report.entities})")
-    for text, expected, predicted in report.confusions:
-        print(f"  {expected:>20} → {predicted:<20} {text}")
+            reports = evaluate(stack.rasa_url, stack.config.rasa_token)
+    for language, report in reports.items():
+        print(f"\n[{language}] held-out examples   {report.examples}")
+        print(f"[{language}] intent accuracy     {report.intent_accuracy:.3f}")
+        print(f"[{language}] entity value accuracy {report.entity_value_accuracy:.3f} "
+              f"({report.entity_values_correct}/{report.entities})")
+        for text, expected, predicted in report.confusions:
+            print(f"  {expected:>20} → {predicted:<20} {text}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from bot.rate_limits import RateLimited
 from bot.routes import chat_socket, conversations
 from bot.services import gateway_services
 from configuration.settings import Settings
+from chinese_text.language import written_language
+from ledger.notices import call_notices
 from voice.tts import fixed_templates
 
 logger = logging.getLogger("bot.gateway")
@@ -49,8 +51,8 @@ def create_app(
             app.state.services = services
             voice = settings.voice
             # Fixed replies (disclosures, closings, re-prompts) rendered in the background, so calls replay them.
-            phrases = [(text, voice.asr_language)
-                       for text in [*fixed_templates(), voice.reprompt_text, voice.silence_goodbye_text]]
+            phrases = [(text, written_language(text) or voice.asr_language)
+                       for text in [*fixed_templates(), *call_notices()]]
             background = [
                 asyncio.create_task(services.voice.tts.prewarm(phrases)),
                 asyncio.create_task(services.callback_offers.run(settings.handoff.check_interval_seconds)),

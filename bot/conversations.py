@@ -25,7 +25,8 @@ from compliance_filters.distress import DistressSignal, detect_distress
 from bot.channels.state import ChannelState, InMemoryChannelState
 from bot.rasa_client import RasaClient, RasaTurn, RasaTurnFailed, RasaUnavailable
 from bot.sessions import Conversation, SessionStore
-from bot.turn_cap import LONG_CONVERSATION_CLOSING, TurnCap
+from ledger.notices import notice
+from bot.turn_cap import TurnCap
 from ledger.references import mask_reference
 
 logger = logging.getLogger("bot.conversations")
@@ -83,11 +84,16 @@ class FaultReplies:
     unavailable_text: str  # the gateway's own storage is down; nothing was recorded
     reply_wait_seconds: float
     turn_result_ttl_seconds: int
+    fault_text_en: str  # fault_text for a conversation in English
+
+    def fault_text_for(self, language: str) -> str:
+        return self.fault_text_en if language == "en" else self.fault_text
 
     def checked(self) -> "FaultReplies":
         """Both fixed texts must pass the compliance check for an unverified party (they may be said to
         anyone, before any check can run in a turn): a text that does not stops the gateway's start."""
-        for name, text in (("fault_reply_text", self.fault_text), ("unavailable_reply_text", self.unavailable_text)):
+        for name, text in (("fault_reply_text", self.fault_text), ("fault_reply_text_en", self.fault_text_en),
+                           ("unavailable_reply_text", self.unavailable_text)):
             verdict = check(text, {"identity_verified": False, "channel": "rest"})
             if not verdict.allowed:
                 raise ValueError(f"COLLECTIONS_GATEWAY_{name.upper()} is refused by the compliance filter: {verdict.rules}")
@@ -175,6 +181,7 @@ class ConversationService:
             timezone=borrower.timezone if borrower else DEFAULT_TIMEZONE,
             started_at=datetime.now(timezone.utc).isoformat(),
             secret_digest=secret_digest,
+            language=borrower.language if borrower else "zh",
         )
         await self._store.create(conversation)
         result = await self._turn(conversation, OPENING_INTENT)
@@ -268,7 +275,7 @@ class ConversationService:
     async def _close_long_conversation(self, conversation: Conversation) -> TurnResult:
         """Past the turn cap the borrower's words are kept (transcript, audit) and answered with a polite
         closing through the egress, without another Rasa turn."""
-        messages = await deliver(self._store, self._audit, conversation, [{"text": LONG_CONVERSATION_CLOSING}],
+        messages = await deliver(self._store, self._audit, conversation, [{"text": notice(conversation.language, "long_conversation")}],
                                  self._context(conversation))
         await self._store.mark_ended(conversation.conversation_id)
         return TurnResult(messages, True, identity_verified=conversation.identity_verified)
@@ -373,7 +380,7 @@ class ConversationService:
 
     async def _fault(self, conversation: Conversation, said: list[dict[str, Any]], context: dict[str, Any]) -> TurnResult:
         """The fixed fault reply (after anything Rasa said before failing), through the egress like any reply."""
-        messages = await deliver(self._store, self._audit, conversation, [*said, {"text": self.faults.fault_text}], context)
+        messages = await deliver(self._store, self._audit, conversation, [*said, {"text": self.faults.fault_text_for(conversation.language)}], context)
         return TurnResult(messages, False, identity_verified=conversation.identity_verified, fault=True)
 
     def _finish_late(self, conversation: Conversation, call: "asyncio.Future[RasaTurn]", context: dict[str, Any],
@@ -412,6 +419,9 @@ class ConversationService:
     async def _complete(self, conversation: Conversation, turn: RasaTurn, context: dict[str, Any]) -> TurnResult:
         """Rasa's answer through the egress, then its facts: verification, handoff, the end."""
         verified_this_turn = await self._note_verification(conversation, turn)
+        if turn.language is not None and turn.language != conversation.language:
+            await self._store.set_language(conversation.conversation_id, turn.language)
+            conversation.language = turn.language
         context = {**context, "identity_verified": conversation.identity_verified}
         messages = await deliver(self._store, self._audit, conversation, turn.messages, context)
         if self.handoff is not None:

@@ -33,6 +33,7 @@ class RasaTurn:
     conversation_ended: bool
     handoff_reasons: tuple[str, ...]  # raised by actions during this turn
     failed: bool = False  # Rasa swallowed an error during the turn (rasa_channels/gateway.py reports it)
+    language: str | None = None  # the reply language the dialogue settled on (None from an older channel)
 
     @classmethod
     def from_json(cls, body: Any) -> "RasaTurn":
@@ -44,6 +45,7 @@ class RasaTurn:
             conversation_ended=body.get("conversation_ended") is True,
             handoff_reasons=tuple(str(reason) for reason in body.get("handoff_reasons") or ()),
             failed=body.get("failed") is True,
+            language=body.get("language") if body.get("language") in ("zh", "en") else None,
         )
 
 

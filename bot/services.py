@@ -73,7 +73,8 @@ def _load_files(settings: Settings) -> tuple:
     load_classifier_once()  # first run trains it (about a minute), never on a borrower's turn
     return (
         FaultReplies(settings.gateway.fault_reply_text, settings.gateway.unavailable_reply_text,
-                     settings.rasa.reply_wait_seconds, settings.gateway.turn_result_ttl_seconds).checked(),
+                     settings.rasa.reply_wait_seconds, settings.gateway.turn_result_ttl_seconds,
+                     fault_text_en=settings.gateway.fault_reply_text_en).checked(),
         load_policy(settings.ledger.policy_file),
         load_handoff_policy(settings.handoff.policy_file),
         load_contact_policy(settings.compliance.contact_policy_file),

@@ -29,6 +29,7 @@ class Conversation:
     identity_verified: bool = False  # as Rasa reported after the latest turn
     blocked_bot_utterances: int = 0  # bot words the egress had to replace; the handoff desk counts them
     secret_digest: str = ""  # of the borrower client's credential (bot.conversation_secret); "" for none
+    language: str = "zh"  # the reply language: the borrower's record, then as Rasa reported after the latest turn
 
 
 class SessionStore(Protocol):
@@ -36,6 +37,7 @@ class SessionStore(Protocol):
     async def get(self, conversation_id: str) -> Conversation | None: ...
     async def mark_ended(self, conversation_id: str) -> None: ...
     async def set_identity_verified(self, conversation_id: str, verified: bool) -> None: ...
+    async def set_language(self, conversation_id: str, language: str) -> None: ...
     async def count_blocked_bot_utterance(self, conversation_id: str) -> int:
         """Adds one, atomically across gateway replicas; returns the conversation's count so far."""
         ...
@@ -66,6 +68,9 @@ class InMemorySessionStore:
 
     async def set_identity_verified(self, conversation_id: str, verified: bool) -> None:
         self._items[conversation_id][0].identity_verified = verified
+
+    async def set_language(self, conversation_id: str, language: str) -> None:
+        self._items[conversation_id][0].language = language
 
     async def count_blocked_bot_utterance(self, conversation_id: str) -> int:
         conversation = self._items[conversation_id][0]
@@ -116,6 +121,9 @@ class RedisSessionStore:
 
     async def set_identity_verified(self, conversation_id: str, verified: bool) -> None:
         await self._update(conversation_id, "hset", "identity_verified", json.dumps(verified))
+
+    async def set_language(self, conversation_id: str, language: str) -> None:
+        await self._update(conversation_id, "hset", "language", json.dumps(language))
 
     async def count_blocked_bot_utterance(self, conversation_id: str) -> int:
         return await self._update(conversation_id, "hincrby", "blocked_bot_utterances", 1)

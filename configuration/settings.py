@@ -41,8 +41,13 @@ class GatewaySettings(Section):
     fault_reply_text: str = Field(
         default="抱歉，系统暂时繁忙，请稍后再试，您的消息我们已经记录。",
         description="Said when Rasa or the action server fails or is slow; the borrower's words are already recorded")
+    fault_reply_text_en: str = Field(
+        default="Sorry, the system is busy right now. Please try again shortly; we have your message.",
+        description="fault_reply_text for a conversation in English")
     unavailable_reply_text: str = Field(
-        default="抱歉，系统暂时繁忙，您的消息未能送达，请稍后再发一次。",
+        # Storage is down, so the conversation's language cannot be read: both languages.
+        default="抱歉，系统暂时繁忙，您的消息未能送达，请稍后再发一次。Sorry, the system is busy and your message "
+                "didn't get through. Please send it again shortly.",
         description="Said when the gateway's storage (Redis) is down: nothing could be recorded, so it says so")
     turn_result_ttl_seconds: int = Field(
         default=24 * 3600, ge=60, description="How long a client turn id (Idempotency-Key) returns its first reply")
@@ -231,9 +236,6 @@ class VoiceSettings(Section):
     unknown_caller_text: str = Field(
         default="您好，这里是客户服务热线。系统无法识别您的来电号码，请使用您预留的手机号码来电，或通过官方渠道联系我们。再见。",
         description="Said (by the carrier) to a caller whose number is on no file; names no one and no debt")
-    reprompt_text: str = "您好，请问您还在听吗？"
-    not_understood_text: str = "抱歉，刚才没有听清，请您再说一遍。"
-    silence_goodbye_text: str = "好像听不到您的声音，这次通话先到这里，再见。"
 
     @field_validator("public_url")
     @classmethod

@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("init", help="create the tables")
     seed = commands.add_parser("seed", help="create the tables and load the demo portfolio")
-    seed.add_argument("--count", type=int, default=1000, help="borrowers in total (default 1000)")
+    seed.add_argument("--count", type=int, default=1000, help="Chinese borrowers in total (default 1000)")
+    seed.add_argument("--us-count", type=int, default=80, help="US borrowers, ids from B900001 (default 80)")
     seed.add_argument("--rng-seed", type=int, default=7)
     imported = commands.add_parser("import", help="import a portfolio CSV (all rows or none)")
     imported.add_argument("file")
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"schema ready at {engine.url.render_as_string(hide_password=True)}")
         return 0
     if args.command == "seed":
-        report = seed_demo_portfolio(sessions, count=args.count, rng_seed=args.rng_seed)
+        report = seed_demo_portfolio(sessions, count=args.count, rng_seed=args.rng_seed, us_count=args.us_count)
         print(f"seeded {report.borrowers_created} borrowers, {report.accounts_created} accounts")
         return 0
     if args.command == "import":

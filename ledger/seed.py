@@ -1,8 +1,9 @@
-"""A realistic, deterministic demo portfolio: fixed demo borrowers plus generated ones.
+"""A realistic, deterministic demo portfolio: fixed demo borrowers plus generated ones, Chinese (CNY) and a few
+US borrowers (English, USD, US time zones; ids from B900001).
 
 All data is invented: phone numbers are made up (the middle four digits are the borrower's number, so
-each is unique) and id numbers keep only a region prefix and a generated last four, so the demo
-database holds nobody's real identity.
+each is unique; US numbers are in the fictional 555-01xx range) and id numbers keep only a region prefix and a
+generated last four, so the demo database holds nobody's real identity.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ GIVEN_FEMALE = ("芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "婷", "
                 "雨涵", "梓萱", "佳琪", "思雨", "晓燕", "美玲", "丹丹")
 REGION_PREFIXES = ("110101", "310101", "440103", "510104", "330102", "420102", "320102", "610103")
 PHONE_PREFIXES = ("130", "135", "138", "139", "150", "158", "186", "188", "199")
+US_LENDERS = (("Harbor Lending", "personal loan"), ("Summit Consumer Finance", "installment loan"),
+              ("Lakeside Credit", "credit card"))
+US_FIRST_NAMES = ("James", "Maria", "Robert", "Linda", "Michael", "Jennifer", "David", "Patricia", "Carlos", "Aisha",
+                  "Kevin", "Mei", "Brian", "Destiny", "Jose", "Ashley", "Tyrone", "Emily", "Luis", "Sarah")
+US_SURNAMES = ("Johnson", "Williams", "Brown", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Wilson",
+               "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Lee", "Harris", "Clark", "Lewis", "Nguyen", "Chen")
+US_ZONES = (("212", "America/New_York"), ("312", "America/Chicago"), ("303", "America/Denver"),
+            ("213", "America/Los_Angeles"), ("404", "America/New_York"), ("713", "America/Chicago"))
+FIRST_US_NUMBER = 900_001
 # Days past due ranges per tier: the tier follows delinquency in this demo portfolio.
 TIER_DPD = (("A", 1, 30), ("B", 31, 90), ("C", 91, 180), ("D", 181, 360))
 
@@ -43,6 +53,7 @@ class DemoAccount:
     fees_cents: int
     days_past_due: int
     risk_tier: str
+    currency: str = "CNY"
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,7 @@ FIXED_BORROWERS = (
                  (DemoAccount("A000003-1", LENDERS[2], 2_800_000, 310_000, 168_000, 120, "C"),)),
     DemoBorrower("B000004", "John Smith", "", "**************4417", date(1985, 6, 30), "+1-202-555-0143",
                  "America/New_York", "en",
-                 (DemoAccount("A000004-1", LENDERS[0], 420_000, 26_500, 15_000, 60, "B"),)),
+                 (DemoAccount("A000004-1", US_LENDERS[0], 420_000, 26_500, 15_000, 60, "B", "USD"),)),
 )
 
 
@@ -106,12 +117,29 @@ def _generated_borrower(number: int, rng: random.Random) -> DemoBorrower:
                         "Asia/Shanghai", "zh", tuple(accounts))
 
 
-def demo_borrowers(count: int = 1000, rng_seed: int = 7) -> list[DemoBorrower]:
-    """The fixed demo borrowers, then generated ones up to `count` in total."""
+def _generated_us_borrower(number: int, rng: random.Random) -> DemoBorrower:
+    area, zone = rng.choice(US_ZONES)
+    tier, low, high = rng.choice(TIER_DPD)
+    principal = rng.randrange(50_000, 2_500_000)  # $500 .. $25,000
+    interest = principal * rng.randrange(2, 8) // 100
+    fees = principal * rng.randrange(0, 4) // 100
+    sequence = number - FIRST_US_NUMBER
+    account = DemoAccount(f"A{number:06d}-1", rng.choice(US_LENDERS), principal, interest, fees,
+                          rng.randint(low, high), tier, "USD")
+    return DemoBorrower(f"B{number:06d}", f"{rng.choice(US_FIRST_NAMES)} {rng.choice(US_SURNAMES)}", "",
+                        f"**************{rng.randrange(10_000):04d}", date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 42)),
+                        f"+1-{area}-555-{100 + sequence:04d}", zone, "en", (account,))
+
+
+def demo_borrowers(count: int = 1000, rng_seed: int = 7, us_count: int = 80) -> list[DemoBorrower]:
+    """The fixed demo borrowers, then generated Chinese ones up to `count` in total, then `us_count` US ones
+    (their own random stream, so the Chinese portfolio is the same whatever `us_count` is)."""
     rng = random.Random(rng_seed)
     borrowers = list(FIXED_BORROWERS)
     for number in range(len(FIXED_BORROWERS) + 1, count + 1):
         borrowers.append(_generated_borrower(number, rng))
+    us_rng = random.Random(rng_seed + 1)
+    borrowers += [_generated_us_borrower(number, us_rng) for number in range(FIRST_US_NUMBER, FIRST_US_NUMBER + us_count)]
     return borrowers
 
 
@@ -120,6 +148,7 @@ def seed_demo_portfolio(
     count: int = 1000,
     rng_seed: int = 7,
     as_of: date | None = None,
+    us_count: int = 80,
 ) -> SeedReport:
     """Insert the demo portfolio; borrowers and accounts already present are left alone.
 
@@ -127,7 +156,7 @@ def seed_demo_portfolio(
     whenever it is seeded.
     """
     as_of = as_of or date.today()
-    wanted = demo_borrowers(count, rng_seed)
+    wanted = demo_borrowers(count, rng_seed, us_count)
     borrowers_created = accounts_created = 0
     with session_factory.begin() as session:
         known_borrowers = set(session.scalars(select(Borrower.borrower_id)))
@@ -147,7 +176,7 @@ def seed_demo_portfolio(
                     account_id=account.account_id, borrower_id=demo.borrower_id,
                     lender_name=account.lender[0], product=account.lender[1],
                     principal_cents=account.principal_cents, interest_cents=account.interest_cents,
-                    fees_cents=account.fees_cents, currency="CNY",
+                    fees_cents=account.fees_cents, currency=account.currency,
                     due_date=as_of - timedelta(days=account.days_past_due),
                     days_past_due=account.days_past_due, risk_tier=account.risk_tier,
                 ))

@@ -14,6 +14,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from chinese_text import DEFAULT_TIMEZONE, bare_id_last4, normalise_entity, to_mandarin, to_simplified
+from chinese_text.language import written_language
 
 logger = logging.getLogger(__name__)
 
@@ -119,3 +120,25 @@ class EntityValueNormaliser(GraphComponent):
                 continue
             kept.append({**entity, "value": value, "text": surface})
         return kept
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class WrittenLanguageTagger(GraphComponent):
+    """Adds a `language` entity ('zh' / 'en') when the message's script tells: the `language` slot maps from it, so
+    a borrower who writes English is answered in English from that turn on, at no extra round trip. Text that
+    does not tell ('4417', 'ok', '嗯') adds nothing and the conversation keeps its language."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "WrittenLanguageTagger":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            language = None if text.startswith("/") else written_language(text)
+            if language is not None:
+                entity = {"entity": "language", "value": language, "start": 0, "end": len(text),
+                          "extractor": "WrittenLanguageTagger"}
+                message.set(ENTITIES, (message.get(ENTITIES) or []) + [entity], add_to_output=True)
+        return messages

@@ -4,7 +4,7 @@ Runs the message as Rasa's REST channel does (collecting the bot's messages), th
 messages and the facts the gateway acts on after the turn, read from the tracker in this process:
 
     {"messages": [...], "identity_verified": bool, "conversation_ended": bool, "handoff_reasons": [...],
-     "failed": bool}
+     "language": "zh" | "en", "failed": bool}
 
 `failed` is true when Rasa swallowed an error during the turn (an action server that is down or erring:
 Rasa logs it, drops the action's events and carries on), so the gateway can tell the borrower politely
@@ -57,6 +57,7 @@ def turn_facts(tracker: DialogueStateTracker, message_id: str) -> dict[str, Any]
         "identity_verified": tracker.get_slot("identity_verified") is True,
         "conversation_ended": tracker.get_slot("conversation_ended") is True,
         "handoff_reasons": _handoff_reasons(_events_of_turn(tracker.events, message_id)),
+        "language": tracker.get_slot("language") or "zh",
     }
 
 

@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 inputs_hash="$(cat config.yml domain.yml requirements/rasa.txt \
-  $(find data nlu dialogue chinese_text -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) | sort) | sha256sum | cut -c1-16)"
+  $(find data nlu dialogue chinese_text english_text -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) | sort) | sha256sum | cut -c1-16)"
 model="models/collections-$inputs_hash.tar.gz"
 if [ ! -f "$model" ]; then
   echo "[train] training Rasa model $model (about 2 minutes on 2 cores)" >&2

@@ -16,7 +16,7 @@ import redis
 from configuration.settings import AuditSettings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.repository import Ledger
-from ledger.seed import seed_demo_portfolio
+from ledger.seed import FIRST_US_NUMBER, seed_demo_portfolio
 from bot.launcher import ROOT, Stack, StackConfig
 from tests.e2e.chat import ARRIVAL_SECRETS_ENV, Chat
 from tests.fakes.wechat_api import FakeWeChatApi
@@ -32,6 +32,7 @@ PREFERRED_TEST_REDIS_DBS = [int(os.environ["COLLECTIONS_TEST_REDIS_DB"])] if os.
     "COLLECTIONS_TEST_REDIS_DB") else [13, 14, 15, 12, 11]
 REDIS_DB_CLAIM_SECONDS = 3 * 3600
 SEEDED_BORROWERS = 400
+SEEDED_US_BORROWERS = 80
 # Gateway settings the shared stack runs with (one stack serves every e2e test; Rasa loads once).
 GATEWAY_TEST_SETTINGS: dict[str, str] = {**ARRIVAL_SECRETS_ENV}  # tests sign links and carrier requests
 # Handoff: a conversation nobody takes is offered a callback after 8 s (not 5 minutes); the policy triggers
@@ -114,7 +115,7 @@ def ledger_url(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.sqlite3'}"
     engine = make_engine(url)
     create_schema(engine)
-    seed_demo_portfolio(make_session_factory(engine), count=SEEDED_BORROWERS)
+    seed_demo_portfolio(make_session_factory(engine), count=SEEDED_BORROWERS, us_count=SEEDED_US_BORROWERS, as_of=TODAY)
     engine.dispose()
     return url
 
@@ -165,21 +166,24 @@ class BorrowerPool:
         self._taken: set[str] = set()
         self._first = 5  # B000001–B000004 are the fixed demo borrowers
 
-    def take(self, tiers: str = "ABCD", min_balance_cents: int = 0, where=None):
+    def take(self, tiers: str = "ABCD", min_balance_cents: int = 0, where=None, language: str = "zh"):
         """`where(account)`, if given, must also hold: a test whose assertion depends on the account
-        (fees to waive, say) asks for such an account instead of asserting only when it got one."""
-        for number in range(self._first, SEEDED_BORROWERS + 1):
+        (fees to waive, say) asks for such an account instead of asserting only when it got one. `language`
+        'en' takes a US borrower (English, USD, a US time zone)."""
+        numbers = (range(FIRST_US_NUMBER, FIRST_US_NUMBER + SEEDED_US_BORROWERS) if language == "en"
+                   else range(self._first, SEEDED_BORROWERS + 1))
+        for number in numbers:
             borrower_id = f"B{number:06d}"
             if borrower_id in self._taken:
                 continue
             borrower = self._ledger.get_borrower(borrower_id)
             account = self._ledger.get_primary_account(borrower_id)
-            if (borrower and account and borrower.language == "zh" and account.risk_tier in tiers
+            if (borrower and account and borrower.language == language and account.risk_tier in tiers
                     and account.status == "collecting" and account.balance_cents >= min_balance_cents
                     and (where is None or where(account))):
                 self._taken.add(borrower_id)
                 return borrower, account
-        raise LookupError(f"no unused seeded borrower in tiers {tiers}")
+        raise LookupError(f"no unused seeded {language} borrower in tiers {tiers}")
 
     def number_of(self, borrower_id: str) -> str:
         """The borrower's phone number on file: what a fake carrier calls from."""

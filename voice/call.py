@@ -16,6 +16,8 @@ from typing import Any, Awaitable, Callable, Protocol
 
 from redis.exceptions import RedisError
 
+from chinese_text.language import written_language
+from ledger.notices import notice
 from ledger.references import mask_reference
 from voice.asr import AsrEngine, transcribe_async
 from voice.codecs import StreamResampler
@@ -108,6 +110,7 @@ class VoiceCall:
         self._idle_since = time.monotonic()
         self._ending = False
         self.conversation_id = ""
+        self._language = "zh"  # the conversation's: the borrower's record, then the language the bot replies in
         self._early_decode: tuple[int, asyncio.Future] | None = None  # (audio length, decode) since the last pause
 
     # ---- life cycle -------------------------------------------------------------------------------
@@ -115,6 +118,7 @@ class VoiceCall:
     async def start(self, borrower_id: str) -> None:
         conversation, opening = await self._services.conversations.open(borrower_id, self._channel)
         self.conversation_id = conversation.conversation_id
+        self._language = conversation.language
         logger.info("call started conversation=%s borrower=%s channel=%s",
                     mask_reference(self.conversation_id), mask_reference(borrower_id), self._channel)
         self._spawn(self._turn_worker(), "turns")
@@ -178,7 +182,8 @@ class VoiceCall:
         self._early_decode = (len(pause.pcm16), self._decode(pause.pcm16, pause.sample_rate))
 
     def _decode(self, pcm16: bytes, sample_rate: int) -> asyncio.Future:
-        decode = asyncio.ensure_future(transcribe_async(self._services.asr, pcm16, sample_rate, self._services.decode_pool))
+        decode = asyncio.ensure_future(transcribe_async(
+            self._services.asr, pcm16, sample_rate, self._services.decode_pool, self._language))
         decode.add_done_callback(lambda done: done.cancelled() or done.exception())  # discarded ones too
         return decode
 
@@ -223,7 +228,7 @@ class VoiceCall:
                 logger.info("call %s: utterance of %.1fs not used (%s)", mask_reference(self.conversation_id),
                             transcript.seconds, transcript.rejected)
                 if transcript.rejected != NO_SPEECH and not self._ending:
-                    await self._say([self._settings.not_understood_text])  # speech, but not understood
+                    await self._say([notice(self._language, "not_understood")])  # speech, but not understood
                 return
             text = transcript.text
         else:
@@ -243,6 +248,8 @@ class VoiceCall:
 
     async def _speak_replies(self, result: Any) -> None:
         texts = [message.text for message in result.messages]
+        # The bot answers in the conversation's language: a borrower who switched to English is heard in English.
+        self._language = written_language("".join(texts)) or self._language
         if texts:
             await self._speech.put(texts)
 
@@ -292,7 +299,7 @@ class VoiceCall:
         resampler = StreamResampler(tts.sample_rate, self._rate)
         frame_bytes = self._rate * FRAME_MS // 1000 * 2
         pending = b""
-        async for chunk in tts.synthesize(text, self._settings.asr_language):
+        async for chunk in tts.synthesize(text, written_language(text) or self._language):
             pending += resampler.feed(chunk)
             pending = await self._send_whole_frames(utterance, pending, frame_bytes)
         pending += resampler.feed(b"", last=True)
@@ -350,9 +357,9 @@ class VoiceCall:
             self._idle_since = now
             if self._silent_reprompts < self._settings.max_silent_reprompts:
                 self._silent_reprompts += 1
-                await self._say([self._settings.reprompt_text])
+                await self._say([notice(self._language, "reprompt")])
             else:
-                await self._say([self._settings.silence_goodbye_text])
+                await self._say([notice(self._language, "silence_goodbye")])
                 await self._end_call("silence")
 
     async def _say(self, texts: list[str]) -> None:

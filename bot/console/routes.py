@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from ledger.plans import FIRST_INSTALMENT_AFTER_DAYS
 from ledger.references import mask_reference
-from ledger.wording import describe_plan, spoken_date, yuan
+from ledger.wording import ChineseWording, spoken_date, yuan
 from ledger.errors import NotFound, PolicyViolation
 from ledger.repository import Ledger
 from ledger.views import ReviewRequestView
@@ -34,7 +34,8 @@ from bot.console.draft_check import draft_check_router
 from bot.console.summary import summarize
 from bot.dependencies import services_of
 from bot.conversations import ConversationService, clean_borrower_text
-from bot.handoff.desk import HANDED_BACK_NOTICE, TAKEN_NOTICE, AlreadyHeld, HandoffDesk, NotWaiting
+from bot.handoff.desk import AlreadyHeld, HandoffDesk, NotWaiting
+from ledger.notices import notice
 from bot.handoff.queue import QueueEntry
 from bot.sessions import Conversation
 
@@ -252,7 +253,7 @@ def console_router() -> APIRouter:
             return JSONResponse({"error": "already_taken", "holder": error.holder}, status_code=409)
         except NotWaiting:
             return JSONResponse({"error": "not_waiting"}, status_code=409)
-        await _service(request).push(conversation_id, [TAKEN_NOTICE])
+        await _service(request).push(conversation_id, [notice(found.language, "taken")])
         return {"conversation_id": conversation_id, "holder": agent.name, "reason": entry.reason if entry else None}
 
     @router.post("/api/console/conversations/{conversation_id}/messages")
@@ -310,17 +311,17 @@ def console_router() -> APIRouter:
             )
         except (PolicyViolation, NotFound) as refusal:
             return JSONResponse({"error": getattr(refusal, "code", "not_found"), "detail": str(refusal)}, status_code=422)
-        text = f"可以为您申请{describe_plan(plan, today)}您同意这个方案吗？"
+        text = f"可以为您申请{ChineseWording(account.currency).describe_plan(plan, today)}您同意这个方案吗？"
         message, verdict = await _service(request).push_agent_text(conversation_id, text)
         return {"plan_id": plan.plan_id, "delivered": message is not None, "text": text, "rules": list(verdict.rules)}
 
     @router.post("/api/console/conversations/{conversation_id}/hand-back")
     async def hand_back(conversation_id: str, request: Request, agent: Agent = Depends(current_agent)) -> Any:
-        await _service(request).get(conversation_id)
+        conversation = await _service(request).get(conversation_id)
         released = await _desk(request).hand_back(conversation_id, None if agent.is_supervisor else agent.name)
         if not released:
             return JSONResponse({"error": "not_held_by_you"}, status_code=409)
-        await _service(request).push(conversation_id, [HANDED_BACK_NOTICE])
+        await _service(request).push(conversation_id, [notice(conversation.language, "handed_back")])
         return {"conversation_id": conversation_id, "holder": None}
 
     return router

@@ -10,23 +10,15 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from compliance_filters.contact_policy import ContactPolicyConfig
-from ledger.wording import spoken_date
 from ledger.references import mask_reference
 from ledger.repository import Ledger
 from bot.conversations import ConversationService, UnknownConversation
+from ledger.notices import callback_notice, notice
 from bot.handoff.queue import HandoffQueue, QueueEntry
 
 logger = logging.getLogger("bot.handoff")
 
 
-def callback_notice(when: datetime, today) -> str:
-    return (
-        f"抱歉让您久等了，目前人工专员都在忙。我们已为您预约在{spoken_date(when.date(), today)}{when:%H:%M}左右回电；"
-        "如果专员在此之前空闲，也会直接在这里回复您。"
-    )
-
-
-NO_CALLBACK_NOTICE = "抱歉让您久等了，目前人工专员都在忙，专员空闲后会直接在这里回复您。"
 
 
 class CallbackOffers:
@@ -69,10 +61,10 @@ class CallbackOffers:
         when = self._contact_policy.callback_slot(None, now, conversation.timezone)
         known = await asyncio.to_thread(self._ledger.get_borrower, conversation.borrower_id)
         if known is None:
-            text = NO_CALLBACK_NOTICE
+            text = notice(conversation.language, "no_callback")
         else:
             await asyncio.to_thread(self._ledger.record_callback, conversation.borrower_id, conversation.conversation_id, when)
-            text = callback_notice(when, now.astimezone(ZoneInfo(conversation.timezone)).date())
+            text = callback_notice(conversation.language, when, now.astimezone(ZoneInfo(conversation.timezone)).date())
             logger.info("handoff wait timed out; callback booked borrower=%s", mask_reference(conversation.borrower_id))
         await self._conversations.push(conversation.conversation_id, [text])
 

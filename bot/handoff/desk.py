@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ledger.repository import Ledger
+from ledger.notices import wait_notice
 from bot.channels.state import ChannelState
 from bot.handoff.assignments import Assignments
 from bot.handoff.policy import HandoffPolicy
@@ -48,19 +49,6 @@ class TurnFacts:
 class Trigger:
     reason: str
     priority: int
-
-
-def wait_notice(position: int) -> str:
-    """Honest: where the borrower is in the queue, and no promise of a time."""
-    ahead = "您是下一位" if position <= 1 else f"您前面还有{position - 1}位客户在等候"
-    return (
-        f"已为您排队等候人工专员，{ahead}。专员接入后会直接在这里回复您；"
-        "具体等候时间我们无法保证，如果等候较久，我们会为您预约回电。"
-    )
-
-
-TAKEN_NOTICE = "人工专员已接入，接下来由专员为您服务。"
-HANDED_BACK_NOTICE = "人工专员已结束本次服务，接下来由智能助手继续为您服务。如需再次转人工，随时告诉我。"
 
 
 class HandoffDesk:
@@ -100,7 +88,7 @@ class HandoffDesk:
             channel=conversation.channel, reason=first.reason, priority=first.priority, enqueued_at=self._now(),
         ))
         position = await self.queue.position(conversation.conversation_id)
-        return wait_notice(position or 1)
+        return wait_notice(conversation.language, position or 1)
 
     def _priority(self, reason: str) -> int:
         if reason not in self.policy.priorities:

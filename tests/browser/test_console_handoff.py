@@ -9,12 +9,15 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ledger.wording import yuan
-from bot.handoff.desk import HANDED_BACK_NOTICE, TAKEN_NOTICE
+from ledger.notices import notice
+
 from compliance_filters.rules import default_rules
 from tests.browser.conftest import CHROMIUM_ARGS, DEFAULT_TIMEOUT_MS, VIEWPORT  # noqa: F401
 from bot.links import webchat_demo_url
 from tests.e2e.chat import borrower_link
 from tests.e2e.console_client import PASSWORD, add_console_accounts
+
+TAKEN_NOTICE, HANDED_BACK_NOTICE = notice("zh", "taken"), notice("zh", "handed_back")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 THREAT = "再不还钱就告诉你全家"

@@ -21,7 +21,10 @@ CARRIER_AUTH_TOKEN = secrets.token_hex(16)
 ARRIVAL_SECRETS_ENV = {"COLLECTIONS_GATEWAY_LINK_KEY": LINK_KEY, "COLLECTIONS_VOICE_TWILIO_AUTH_TOKEN": CARRIER_AUTH_TOKEN}
 
 # Anything that would tell a third party about a debt: money, or words only a debt conversation uses.
-_DEBT_DETAIL = re.compile(r"\d[\d,]*(\.\d+)?\s*元|欠款|应还|逾期|本金|利息|罚息|分期|到期日")
+_DEBT_DETAIL = re.compile(
+    r"\d[\d,]*(\.\d+)?\s*(元|美元)|欠款|应还|逾期|本金|利息|罚息|分期|到期日"
+    r"|\$\s?\d|\b(balance|past due|owe[sd]?|debt|principal|interest|late fees?|payment plan|instal?lments?)\b",
+    re.IGNORECASE)
 
 
 def discloses_debt(text: str) -> bool:

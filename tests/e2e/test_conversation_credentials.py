@@ -11,12 +11,15 @@ import httpx
 import pytest
 import redis
 
-from bot.handoff.desk import TAKEN_NOTICE
+from ledger.notices import notice
+
 from bot.links import BorrowerLinks
 from ledger.wording import yuan
 from tests.e2e.chat import Chat, GatewayError, RestChat, bearer, borrower_link
 from tests.e2e.console_client import PASSWORD, Console, add_console_accounts
 from tests.e2e.widget import Widget
+
+TAKEN_NOTICE = notice("zh", "taken")
 
 pytestmark = pytest.mark.e2e
 

@@ -15,10 +15,13 @@ from sqlalchemy import select
 from ledger.wording import yuan
 from ledger.db import make_engine, make_session_factory
 from ledger.models import AuditRecord
-from bot.handoff.desk import HANDED_BACK_NOTICE, TAKEN_NOTICE
+from ledger.notices import notice
+
 from tests.stack import HANDOFF_WAIT_TIMEOUT_SECONDS, TODAY
 from tests.e2e.console_client import PASSWORD, Console, add_console_accounts
 from tests.e2e.widget import Widget
+
+TAKEN_NOTICE, HANDED_BACK_NOTICE = notice("zh", "taken"), notice("zh", "handed_back")
 
 pytestmark = pytest.mark.e2e
 THREAT = "再不还钱就告诉你全家"

@@ -19,9 +19,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from bot.launcher import Stack
-from bot.turn_cap import LONG_CONVERSATION_CLOSING
+from ledger.notices import notice
+
 from tests.e2e.chat import bearer, borrower_link
 from tests.stack import _free_port
+
+LONG_CONVERSATION_CLOSING = notice("zh", "long_conversation")
 
 pytestmark = pytest.mark.e2e
 

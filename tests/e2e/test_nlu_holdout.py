@@ -1,4 +1,5 @@
-"""The trained model on the held-out split it never saw (goal: 0.95 intent, 0.95 entity value)."""
+"""The trained model on the held-out sets it never saw, Chinese and English apart (issue goals: Chinese 0.97 intent and
+0.98 entity value, English 0.95 intent)."""
 from __future__ import annotations
 
 import pytest
@@ -12,13 +13,19 @@ pytestmark = pytest.mark.e2e
 # model scores 0.86 on intents (2026-12-02); the 0.90 floor held only while a third of the holdout
 # nearly repeated training examples. The floor is set under the honest figure; raising it back to 0.90
 # needs better training data, not an easier holdout.
-MIN_INTENT_ACCURACY = 0.80
-MIN_ENTITY_VALUE_ACCURACY = 0.90
+MIN_INTENT_ACCURACY = {"zh": 0.80, "en": EN_INTENT_FLOOR}
+MIN_ENTITY_VALUE_ACCURACY = {"zh": 0.90, "en": EN_ENTITY_FLOOR}
 
 
-def test_held_out_intent_and_entity_value_accuracy(stack):
-    report = evaluate(stack.rasa_url, stack.config.rasa_token)
-    print(f"\nheld-out intent accuracy {report.intent_accuracy:.3f}, "
+@pytest.fixture(scope="module")
+def reports(stack):
+    return evaluate(stack.rasa_url, stack.config.rasa_token)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_held_out_intent_and_entity_value_accuracy(reports, language):
+    report = reports[language]
+    print(f"\n[{language}] held-out intent accuracy {report.intent_accuracy:.3f}, "
           f"entity value accuracy {report.entity_value_accuracy:.3f} over {report.examples} examples")
-    assert report.intent_accuracy >= MIN_INTENT_ACCURACY, report.confusions
-    assert report.entity_value_accuracy >= MIN_ENTITY_VALUE_ACCURACY
+    assert report.intent_accuracy >= MIN_INTENT_ACCURACY[language], report.confusions
+    assert report.entity_value_accuracy >= MIN_ENTITY_VALUE_ACCURACY[language]

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import ast
 import re
+import string
 from pathlib import Path
 
 import pytest
 import yaml
 
+from actions.replies import REPLIES
 from compliance_filters import Verdict, check
 from compliance_filters.check import classifier_blocks
 from compliance_filters.normalise import normalise
@@ -223,38 +225,66 @@ def test_plain_bot_lines_pass_verified_or_not(text):
     assert rules_only(text, UNVERIFIED).allowed
 
 
+SAMPLE_VALUES = {
+    "zh": {"money": "3,000元", "date": "11月8日", "lender": "示例消费金融", "count": "3", "options": "3、6",
+           "plan": "分3期，共3,000元（免分期手续费）：第1期 12月9日 1,000元。", "choices": "可选3、6期，", "said": "已经还款",
+           "summary": "您承诺11月8日前还款3,000元。", "time": "10:00"},
+    "en": {"money": "$3,000.00", "date": "November 8", "lender": "Acme Lending", "count": "3", "options": "3 or 6",
+           "plan": "3 monthly payments, $3,000.00 in total (no plan fee): 1) December 9, $1,000.00.",
+           "choices": "You can choose 3 or 6. ", "said": "already paid", "summary": "you'll pay $3,000.00 by November 8.",
+           "time": "10:00"},
+}
+_VALUE_KINDS = {
+    "balance": "money", "amount": "money", "principal": "money", "interest": "money", "fees": "money",
+    "remaining": "money", "total": "money", "first_amount": "money", "waived": "money",
+    "date": "date", "due": "date", "earliest": "date", "latest": "date", "first_due": "date",
+    "days": "count", "periods": "count",
+}
+
+
+def _rendered(language: str, text: str) -> str:
+    names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    samples = SAMPLE_VALUES[language]
+    return text.format(**{name: samples[_VALUE_KINDS.get(name, name)] for name in names})
+
+
 def _bot_lines():
-    """Every Chinese string literal in actions/*.py (f-string pieces rendered with sample values)
-    and every response in domain.yml."""
-    samples = {"yuan": "3,000元", "spoken_date": "11月8日"}
-    lines = []
-    cjk = re.compile(r"[\u4e00-\u9fff]")
-    for path in sorted((ROOT / "actions").glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        docstrings = {
-            id(node.body[0].value) for node in ast.walk(tree)
-            if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            and node.body and isinstance(node.body[0], ast.Expr)
-        }
-        for node in ast.walk(tree):
-            if isinstance(node, ast.JoinedStr):
-                text = "".join(
-                    v.value if isinstance(v, ast.Constant) else
-                    samples.get(getattr(getattr(v.value, "func", None), "id", ""), "2")
-                    for v in node.values
-                )
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                text = node.value
-            else:
-                continue
-            if cjk.search(text):
-                lines.append((f"{path.name}:{node.lineno}", text))
+    """Every sentence in actions/replies.py in both languages, rendered with sample values, and every response in
+    domain.yml."""
+    lines = [(f"replies:{key}:{language}", _rendered(language, text))
+             for key, texts in REPLIES.items() for language, text in texts.items()]
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     for name, variants in (domain.get("responses") or {}).items():
         for variant in variants:
             if variant.get("text"):
                 lines.append((f"domain.yml:{name}", variant["text"]))
     return lines
+
+
+def test_actions_say_nothing_outside_the_replies_catalogue():
+    """A Chinese sentence written straight into an action would have no English twin and escape the checks below."""
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    stray = []
+    for path in sorted((ROOT / "actions").glob("*.py")):
+        if path.name == "replies.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node.body and isinstance(node.body[0], ast.Expr)
+        }
+        stray += [f"{path.name}:{node.lineno}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                  and cjk.search(node.value)]
+    assert stray == []
+
+
+def test_every_reply_has_both_languages_with_the_same_values():
+    for key, texts in REPLIES.items():
+        assert set(texts) == {"zh", "en"}, key
+        names = [{name for _, name, _, _ in string.Formatter().parse(text) if name} for text in texts.values()]
+        assert names[0] == names[1], key
 
 
 BOT_LINES = _bot_lines()

@@ -124,7 +124,7 @@ def test_importing_the_gateway_loads_neither_rasa_sdk_nor_the_actions():
     assert loaded.stdout.strip() == "[]"
 
 
-LOWER_LAYERS = ("bot", "compliance_filters", "voice", "ledger", "chinese_text", "configuration")
+LOWER_LAYERS = ("bot", "compliance_filters", "voice", "ledger", "chinese_text", "english_text", "configuration")
 
 
 def test_no_lower_layer_imports_the_action_server():

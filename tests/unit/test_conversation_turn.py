@@ -13,12 +13,13 @@ from bot.audit import AuditTrail
 from bot.channels.state import InMemoryChannelState
 from bot.conversations import ConversationService, FaultReplies, UnknownConversation
 from bot.handoff.assignments import InMemoryAssignments
-from bot.handoff.desk import HandoffDesk, TurnFacts, wait_notice
+from bot.handoff.desk import HandoffDesk, TurnFacts
+from ledger.notices import notice, wait_notice
 from bot.handoff.policy import load_handoff_policy
 from bot.handoff.queue import InMemoryHandoffQueue
 from bot.rasa_client import RasaTurn
 from bot.sessions import InMemorySessionStore
-from bot.turn_cap import LONG_CONVERSATION_CLOSING, TurnCap
+from bot.turn_cap import TurnCap
 from ledger.models import AuditRecord
 from ledger.repository import Ledger
 from tests.unit.seeded_ledger import sessions  # noqa: F401 - fixture
@@ -29,7 +30,8 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 DEBT_DETAIL = "您目前的欠款是1,000.00元。"  # blocked before verification, allowed after
 AUDIT_KEY = b"unit-test-audit-key"
 FAULTS = FaultReplies("抱歉，系统暂时繁忙，请稍后再试，您的消息我们已经记录。", "抱歉，系统暂时繁忙，您的消息未能送达，请稍后再发一次。",
-                      reply_wait_seconds=5, turn_result_ttl_seconds=3600)
+                      reply_wait_seconds=5, turn_result_ttl_seconds=3600,
+                      fault_text_en="Sorry, the system is busy right now. Please try again shortly; we have your message.")
 THREAT = "再不还钱，我们就把你的照片发到你们公司群里，让你同事都知道你是老赖。"  # always blocked
 
 
@@ -113,7 +115,7 @@ async def test_a_handoff_reason_from_rasa_is_recorded_queued_and_announced(gatew
     service, _, _, desk = gateway(rasa_turn("您好"), rasa_turn("好的，已为您申请转接人工专员，请稍候。", reasons=("requested",)))
     conversation, _ = await service.open(BORROWER, "websocket")
     result = await service.handle(conversation.conversation_id, "转人工")
-    assert [m.text for m in result.messages] == ["好的，已为您申请转接人工专员，请稍候。", wait_notice(1)]
+    assert [m.text for m in result.messages] == ["好的，已为您申请转接人工专员，请稍候。", wait_notice("zh", 1)]
     assert [(h.reason, h.priority) for h in ledger.handoffs_for(conversation.conversation_id)] == [("requested", 2)]
     assert [e.reason for e in await desk.queue.entries()] == ["requested"]
 
@@ -124,7 +126,7 @@ async def test_blocked_bot_words_are_counted_in_the_store_and_the_second_hands_o
     first = await service.handle(conversation.conversation_id, "你们是谁")
     assert THREAT not in first.messages[0].text and len(first.messages) == 1
     second = await service.handle(conversation.conversation_id, "你们是谁")
-    assert second.messages[-1].text == wait_notice(1)
+    assert second.messages[-1].text == wait_notice("zh", 1)
     assert (await store.get(conversation.conversation_id)).blocked_bot_utterances == 2
     assert [e.reason for e in await desk.queue.entries()] == ["compliance_blocked"]
 
@@ -186,15 +188,15 @@ async def test_past_the_turn_cap_the_conversation_closes_politely_without_rasa_a
     await service.handle(cid, "第一句")
     await service.handle(cid, "第二句")
     closing = await service.handle(cid, "第三句")
-    assert [m.text for m in closing.messages] == [LONG_CONVERSATION_CLOSING] and closing.ended
+    assert [m.text for m in closing.messages] == [notice("zh", "long_conversation")] and closing.ended
     assert (await store.get(cid)).ended
     assert [text for _, text, _ in rasa.sent] == ["/start_conversation", "第一句", "第二句"]
     said = [(entry["speaker"], entry["text"]) for entry in await store.transcript(cid)]
-    assert said[-2:] == [("borrower", "第三句"), ("bot", LONG_CONVERSATION_CLOSING)]
+    assert said[-2:] == [("borrower", "第三句"), ("bot", notice("zh", "long_conversation"))]
     with sessions() as session:
         audited = session.scalars(select(AuditRecord.text).where(AuditRecord.conversation_id == cid)
                                   .order_by(AuditRecord.id)).all()
-    assert audited[-2:] == ["第三句", LONG_CONVERSATION_CLOSING]
+    assert audited[-2:] == ["第三句", notice("zh", "long_conversation")]
 
 
 async def test_distress_past_the_turn_cap_still_takes_the_distress_path(gateway):

@@ -62,7 +62,7 @@ def test_each_turn_reports_only_the_reasons_raised_while_handling_it(facts):
 def test_the_slots_are_reported_as_they_stand_after_the_turn(facts):
     each_turn, closing = facts
     assert each_turn["asking"]["identity_verified"] is True and each_turn["asking"]["conversation_ended"] is False
-    assert closing == {"identity_verified": True, "conversation_ended": True, "handoff_reasons": []}
+    assert closing == {"identity_verified": True, "conversation_ended": True, "handoff_reasons": [], "language": "zh"}
 
 
 def test_the_gateway_reads_the_channels_answer_and_refuses_any_other():

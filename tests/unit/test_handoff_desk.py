@@ -11,7 +11,8 @@ from ledger.repository import Ledger
 from ledger.seed import seed_demo_portfolio
 from bot.channels.state import InMemoryChannelState
 from bot.handoff.assignments import InMemoryAssignments
-from bot.handoff.desk import AlreadyHeld, HandoffDesk, NotWaiting, TurnFacts, wait_notice
+from bot.handoff.desk import AlreadyHeld, HandoffDesk, NotWaiting, TurnFacts
+from ledger.notices import wait_notice
 from bot.handoff.policy import load_handoff_policy
 from configuration.files import ConfigFileError
 from bot.handoff.queue import InMemoryHandoffQueue
@@ -55,7 +56,7 @@ async def test_a_reason_the_bot_raised_is_recorded_with_the_policy_priority_and_
     desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None,
                     priorities={**load_handoff_policy().priorities, "requested": 5})
     notice = await desk.after_turn(conversation("conv-requested"), raised("requested"))
-    assert notice == wait_notice(1) and "下一位" in notice
+    assert notice == wait_notice("zh", 1) and "下一位" in notice
     assert await desk.after_turn(conversation("conv-requested"), raised("requested")) is None  # seen: no second notice
     [queued] = await desk.queue.entries()
     assert (queued.conversation_id, queued.reason, queued.priority) == ("conv-requested", "requested", 5)
@@ -89,7 +90,7 @@ async def test_distress_jumps_ahead_and_the_notice_gives_the_honest_position(led
     desk = desk_for(ledger, large_balance_cents=None, legal_stage_days_past_due=None)
     for name in ("conv-1", "conv-2"):
         await desk.after_turn(conversation(name), raised("requested"))
-    assert await desk.after_turn(conversation("conv-3"), raised("distress")) == wait_notice(1)
+    assert await desk.after_turn(conversation("conv-3"), raised("distress")) == wait_notice("zh", 1)
     notice = await desk.after_turn(conversation("conv-4"), raised("nlu_fallback"))
     assert "前面还有3位" in notice and "无法保证" in notice
     assert [e.conversation_id for e in await desk.queue.entries()] == ["conv-3", "conv-1", "conv-2", "conv-4"]
@@ -143,7 +144,7 @@ async def test_taking_is_exclusive_and_handing_back_serves_the_request(ledger):
 
 async def test_the_wait_notice_passes_the_compliance_filter():
     for position in (1, 2, 7):
-        assert check(wait_notice(position), {"identity_verified": False}).allowed
+        assert check(wait_notice("zh", position), {"identity_verified": False}).allowed
 
 
 async def test_the_shipped_policy_loads_and_a_mistake_names_the_key(tmp_path):

@@ -123,7 +123,7 @@ def parse_example(raw: str, intent: str, source: str) -> Example:
 
 def load_examples(directory: Path) -> list[Example]:
     examples: list[Example] = []
-    for path in sorted(directory.glob("*.yml")):
+    for path in sorted(directory.rglob("*.yml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         source = str(path.relative_to(ROOT))
         for item in document.get("nlu") or []:
@@ -218,7 +218,7 @@ def token_boundaries(text: str) -> set[int]:
 
 
 def test_files_declare_rasa_3_format() -> None:
-    paths = sorted(TRAIN_DIR.glob("*.yml")) + sorted(HOLDOUT_DIR.glob("*.yml"))
+    paths = sorted(TRAIN_DIR.rglob("*.yml")) + sorted(HOLDOUT_DIR.rglob("*.yml"))
     assert paths, "no NLU yaml files found"
     for path in paths:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -352,23 +352,27 @@ def test_entity_spans_align_with_jieba_tokens() -> None:
 
 
 def test_periods_annotation_includes_unit() -> None:
-    """Convention: annotate the whole count with its unit, `[六期](periods)` /
-    `[12个月](periods)`, never the bare number."""
+    """Convention: annotate the whole count with its unit, `[六期](periods)` / `[12个月](periods)` /
+    `[6 payments](periods)`, never the bare number."""
     bad = [
         f"{e.where}: {span.value!r}"
         for e in training_examples() + holdout_examples()
         for span in e.spans
-        if span.entity == "periods" and not re.search(r"(期|个月)$", span.value)
+        if span.entity == "periods" and not re.search(r"(期|个月|\b(payments?|instal?lments?|months?))$", span.value)
     ]
-    assert not bad, "periods spans must end in 期 or 个月:\n" + "\n".join(bad)
+    assert not bad, "periods spans must end in 期, 个月, payments, installments or months:\n" + "\n".join(bad)
+
+
+_SPOKEN_DIGIT = re.compile(r"\b(zero|oh|one|two|three|four|five|six|seven|eight|nine)\b", re.IGNORECASE)
 
 
 def test_id_last4_spans_are_four_characters() -> None:
+    """Four characters, an English digit word counting as one ('four four one seven')."""
     bad = [
         f"{e.where}: {span.value!r}"
         for e in training_examples() + holdout_examples()
         for span in e.spans
-        if span.entity == "id_last4" and len(re.sub(r"\s", "", span.value)) != 4
+        if span.entity == "id_last4" and len(re.sub(r"[\s-]", "", _SPOKEN_DIGIT.sub("#", span.value))) != 4
     ]
     assert not bad, "id_last4 spans must be exactly four characters:\n" + "\n".join(bad)
 

@@ -47,7 +47,7 @@ class FaultyRasa:
 def gateway(sessions):
     def _gateway(*outcomes: Any, reply_wait: float = 5):
         store, bus, rasa = InMemorySessionStore(), InProcessPushBus(), FaultyRasa(*outcomes)
-        faults = FaultReplies(FAULTS.fault_text, FAULTS.unavailable_text, reply_wait, 3600)
+        faults = FaultReplies(FAULTS.fault_text, FAULTS.unavailable_text, reply_wait, 3600, FAULTS.fault_text_en)
         service = ConversationService(store, rasa, Ledger(sessions), AuditTrail(sessions, AUDIT_KEY), lambda: NOW,
                                       500, faults, bus=bus)
         return service, store, rasa, bus
@@ -142,4 +142,5 @@ async def test_a_refused_turn_does_not_use_up_its_turn_id(gateway):
 async def test_the_fixed_replies_pass_the_compliance_check_and_a_threat_would_stop_the_start():
     assert FAULTS.checked() is FAULTS
     with pytest.raises(ValueError, match="FAULT_REPLY_TEXT"):
-        FaultReplies("再不还钱，我们就把你的照片发到你们公司群里，让你同事都知道你是老赖。", FAULTS.unavailable_text, 5, 60).checked()
+        FaultReplies("再不还钱，我们就把你的照片发到你们公司群里，让你同事都知道你是老赖。", FAULTS.unavailable_text, 5, 60,
+                     FAULTS.fault_text_en).checked()

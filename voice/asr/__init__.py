@@ -69,7 +69,8 @@ def make_decode_pool(settings: VoiceSettings) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=settings.asr_workers, thread_name_prefix="asr")
 
 
-async def transcribe_async(engine: AsrEngine, pcm16: bytes, sample_rate: int, pool: Executor) -> Transcript:
+async def transcribe_async(engine: AsrEngine, pcm16: bytes, sample_rate: int, pool: Executor,
+                           language: str | None = None) -> Transcript:
     """Decode in the ASR thread pool so one call's decoding never stalls another call's audio."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool, engine.transcribe, pcm16, sample_rate)
+    return await loop.run_in_executor(pool, engine.transcribe, pcm16, sample_rate, language)

@@ -19,4 +19,6 @@ class Transcript:
 class AsrEngine(Protocol):
     sample_rate: int  # the rate the engine decodes at; callers may pass any rate, it resamples
 
-    def transcribe(self, pcm16: bytes, sample_rate: int) -> Transcript: ...
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
+        """`language` ('zh', 'en'): the call's; None for the engine's configured one."""
+        ...

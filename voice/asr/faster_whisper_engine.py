@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +27,8 @@ DOMAIN_HOTWORDS = "还款 分期 逾期 身份证 后四位 转人工 罚息 减
 # Whisper writes Traditional or unpunctuated text unless the prompt shows it Simplified with punctuation.
 BASE_PROMPT = "以下是普通话的电话录音。"
 DOMAIN_PROMPT = "以下是普通话的电话录音，关于还款、分期、逾期、罚息减免、身份证后四位和转人工。"
+# An English call: a prompt in English keeps Whisper in English and writes numbers as digits.
+ENGLISH_PROMPT = "A phone call about a loan payment: the last 4 digits are 4417, I can pay $300 on Friday."
 
 # What Whisper says over noise and silence, learned from subtitle credits in its training data.
 KNOWN_HALLUCINATIONS = (
@@ -49,6 +51,13 @@ class DecodeOptions:
     min_avg_logprob: float = -1.2     # mean token log-probability below this → low_confidence
     no_speech_threshold: float = 0.6  # Whisper's own silence probability above this → no_speech
     max_compression_ratio: float = 2.4  # looping output ("还还还还…") compresses too well
+
+    def for_language(self, language: str) -> "DecodeOptions":
+        """The same thresholds for a call in another language; the Mandarin prompt and hotwords stay Mandarin's."""
+        if language == self.language:
+            return self
+        prompt = ENGLISH_PROMPT if language == "en" else ""
+        return replace(self, language=language, initial_prompt=prompt, hotwords=None)
 
 
 def _spoken(text: str) -> str:
@@ -135,31 +144,32 @@ class FasterWhisperEngine:
         self.options = options
         self.model_dir = model_dir
 
-    def transcribe(self, pcm16: bytes, sample_rate: int) -> Transcript:
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
         audio = pcm16_to_float(pcm16, sample_rate)
         seconds = audio.size / WHISPER_SAMPLE_RATE
-        language = self.options.language
+        options = self.options.for_language(language or self.options.language)
+        language = options.language
         if seconds < 0.1:
             return Transcript("", "", language, 0.0, seconds, 0.0, rejected="no_speech")
         started = time.perf_counter()
         segments, _info = self._model.transcribe(
             audio,
             language=language,
-            beam_size=self.options.beam_size,
-            initial_prompt=self.options.initial_prompt or None,
-            hotwords=self.options.hotwords or None,
+            beam_size=options.beam_size,
+            initial_prompt=options.initial_prompt or None,
+            hotwords=options.hotwords or None,
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,  # the call pipeline's VAD already cut the utterance
             temperature=0.0,
-            no_speech_threshold=self.options.no_speech_threshold,
-            log_prob_threshold=self.options.min_avg_logprob,
+            no_speech_threshold=options.no_speech_threshold,
+            log_prob_threshold=options.min_avg_logprob,
             max_new_tokens=_token_budget(seconds),
         )
         segments = list(segments)  # decoding happens while iterating
         decode_seconds = time.perf_counter() - started
         raw_text = "".join(segment.text for segment in segments).strip()
         confidence = segment_confidence(segments)
-        rejected = rejection_reason(raw_text, segments, self.options)
+        rejected = rejection_reason(raw_text, segments, options)
         text = "" if rejected else normalise_transcript(raw_text)
         return Transcript(text, raw_text, language, confidence, seconds, decode_seconds, rejected=rejected)
