@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import english_text
 from chinese_text.numerals import cn_digit_string
 from chinese_text.script import to_simplified
 
@@ -31,6 +32,7 @@ def parse_id_last4(text: str) -> str | None:
     return digits if digits is not None and len(digits) == 4 else None
 
 
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
 _BARE_ID_ANSWER = re.compile(r"^[\s，。,.!！]*([0-9零〇一二三四五六七八九幺洞Xx]\s*){4}[\s，。,.!！]*$")
 
 
@@ -44,7 +46,8 @@ def mask_id_last4(text: str) -> str:
     of an ID at all (full-width digits too, as the NLU's NFKC would read them); otherwise unchanged."""
     normalised = unicodedata.normalize("NFKC", text)
     if parse_id_last4(normalised) is None:
-        return text
+        # English: 'it's four four one seven', 'ending in 4417'.
+        return english_text.mask_id_last4(text) if _LATIN_LETTER.search(normalised) else text
 
     def star(run: re.Match[str]) -> str:
         characters = run.group()

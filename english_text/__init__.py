@@ -3,7 +3,7 @@
 way. Parsers return None for text they cannot read; they never raise on junk input."""
 from english_text.amounts import parse_amount_cents
 from english_text.dates import parse_date
-from english_text.identity import parse_id_last4
+from english_text.identity import mask_id_last4, parse_id_last4
 from english_text.periods import parse_periods
 
-__all__ = ["parse_amount_cents", "parse_date", "parse_id_last4", "parse_periods"]
+__all__ = ["mask_id_last4", "parse_amount_cents", "parse_date", "parse_id_last4", "parse_periods"]

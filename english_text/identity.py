@@ -36,3 +36,17 @@ def parse_id_last4(text: str) -> str | None:
         return None
     run = fours.pop()
     return run.upper() if _LAST4.fullmatch(run) else None
+
+
+_DIGIT_WORD = re.compile(r"\b(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                         r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+                         r"seventy|eighty|ninety|hundred|\d+x?)\b", re.IGNORECASE)
+
+
+def mask_id_last4(text: str) -> str:
+    """The text with every number in it starred ('it's four four one seven' → 'it's **** **** *** *****') when
+    it gives an ID's last four at all; otherwise unchanged. Starring every number word keeps no digit of the ID,
+    whichever words named it ('forty four seventeen')."""
+    if parse_id_last4(text) is None:
+        return text
+    return _DIGIT_WORD.sub(lambda word: "*" * len(word.group()), text)

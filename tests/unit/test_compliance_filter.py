@@ -300,6 +300,12 @@ def test_every_bot_line_passes_when_verified(where, text):
     assert verdict.allowed, (where, text, verdict)
 
 
+def test_every_bot_line_passes_the_whole_filter_as_the_egress_runs_it():
+    """The learned classifier too: a lawful line it blocks would be replaced on the wire (English lines were)."""
+    blocked = [(where, check(text, VERIFIED).rules) for where, text in BOT_LINES if not check(text, VERIFIED).allowed]
+    assert blocked == []
+
+
 @pytest.mark.parametrize(("where", "text"), BOT_LINES, ids=[w for w, _ in BOT_LINES])
 def test_bot_lines_without_debt_detail_pass_before_verification(where, text):
     verdict = rules_only(text, UNVERIFIED)

@@ -410,3 +410,14 @@ def test_parsers_never_raise_on_english_looking_junk(text: str) -> None:
     parse_periods(text)
     parse_id_last4(text)
     parse_date(text, NOW, NEW_YORK)
+
+
+@pytest.mark.parametrize(("said", "kept"), [
+    ("it's four four one seven", "it's **** **** *** *****"),
+    ("forty four seventeen", "***** **** *********"),
+    ("ending in 4417", "ending in ****"),
+    ("I can pay 300 tomorrow", "I can pay 300 tomorrow"),  # no ID in it: nothing to hide
+])
+def test_english_id_digits_are_starred_before_they_are_stored(said, kept):
+    from chinese_text import mask_id_last4
+    assert mask_id_last4(said) == kept
