@@ -12,6 +12,7 @@ from datetime import date
 
 from rasa_sdk import Tracker
 
+from actions.conversation_context import is_voice
 from ledger.errors import PolicyViolation
 from ledger.policy import CollectionPolicy, promise_window
 from ledger.views import AccountView
@@ -197,12 +198,12 @@ REPLIES: dict[str, dict[str, str]] = {
         "en": "I understand you're upset. We want to find a way through this with you, so let's keep it calm.",
     },
     "abuse_end": {
-        "zh": "由于目前无法继续沟通，本次通话先到这里。如需帮助，您可以随时联系我们。再见。",
-        "en": "Since we can't continue right now, we'll stop here. If you need help, you can contact us any time. "
-              "Goodbye.",
+        "zh": "由于目前无法继续沟通，本次{conversation}先到这里。如需帮助，您可以随时联系我们。再见。",
+        "en": "Since we can't continue right now, we'll end this {conversation} here. If you need help, you can "
+              "contact us any time. Goodbye.",
     },
     "human_requested": {"zh": "好的，已为您申请转接人工专员，请稍候。", "en": "Sure, I've asked for a person to join. Please hold on."},
-    "closing_summary": {"zh": "本次通话小结：{summary}", "en": "To sum up: {summary} "},
+    "closing_summary": {"zh": "本次{conversation}小结：{summary}", "en": "To sum up this {conversation}: {summary} "},
     "goodbye": {"zh": "感谢您的接听，再见。", "en": "Thank you for your time. Goodbye."},
     "summary_promise": {"zh": "您承诺{date}前还款{amount}", "en": "you'll pay {amount} by {date}"},
     "summary_plan": {
@@ -278,9 +279,14 @@ def language(tracker: Tracker) -> str:
     return "en" if tracker.get_slot("language") == "en" else "zh"
 
 
+_CONVERSATION_WORDS = {("zh", True): "通话", ("zh", False): "对话", ("en", True): "call", ("en", False): "chat"}
+
+
 def reply(tracker: Tracker, key: str, **values: object) -> str:
-    """The sentence `key` in the conversation's language, with `values` filled in."""
-    return REPLIES[key][language(tracker)].format(**values)
+    """The sentence `key` in the conversation's language, with `values` filled in; {conversation} is the call or
+    the chat, whichever this is."""
+    spoken = language(tracker)
+    return REPLIES[key][spoken].format(conversation=_CONVERSATION_WORDS[(spoken, is_voice(tracker))], **values)
 
 
 def wording(tracker: Tracker, account: AccountView | None = None) -> Wording:

@@ -17,6 +17,7 @@ from actions.conversation_context import borrower_id, channel, conversation_id, 
 from actions.conversation_end import end_conversation
 from actions.replies import reply
 from chinese_text import parse_id_last4
+from chinese_text.names import names_someone_else
 from ledger.views import IdentityCheckOutcome
 
 MAX_ID_ATTEMPTS = 3
@@ -35,6 +36,13 @@ def _ledger_borrower_id(tracker: Tracker) -> str | None:
     """The conversation's borrower id, only if the ledger knows it."""
     known_id = borrower_id(tracker)
     return known_id if known_id and ledger().get_borrower(known_id) else None
+
+
+def _names_someone_else(tracker: Tracker) -> bool:
+    """The speaker gave a name that is not the one on file (never said back: the reply names no one)."""
+    known_id = borrower_id(tracker)
+    borrower = ledger().get_borrower(known_id) if known_id else None
+    return borrower is not None and names_someone_else((tracker.latest_message or {}).get("text") or "", borrower.full_name)
 
 
 def _check_answer(tracker: Tracker, known_id: str, answer: str) -> IdentityCheckOutcome:
@@ -56,6 +64,8 @@ class ValidateVerificationForm(FormValidationAction):
         return [] if tracker.get_slot("verification_failed") else domain_slots
 
     def validate_name_answer(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain) -> dict:
+        if value == "yes" and _names_someone_else(tracker):
+            value = "no"  # "是我，我是李娜" to "is this 张伟?": another person, whatever the yes
         if value == "yes":
             return {"name_answer": "yes"}
         if value == "no":
@@ -66,6 +76,8 @@ class ValidateVerificationForm(FormValidationAction):
         if value == "refused":
             return self._refusal(dispatcher, tracker, "id_last4")
         name_answer = tracker.get_slot("name_answer")
+        if name_answer is None and _names_someone_else(tracker):
+            return {"id_last4": None, "name_answer": "no", "verification_failed": True}
         if name_answer is None and latest_intent(tracker) not in NOT_ME_INTENTS:
             name_answer = "yes"  # answering "is it you?" with the ID digits
         if name_answer != "yes":

@@ -153,9 +153,11 @@ def report(outcomes: list[Outcome]) -> None:
         print(f"{category:24s} {counts['passed']:4d} / {counts['passed'] + counts['failed']:4d}")
     passed = sum(1 for outcome in outcomes if not outcome.problems)
     disclosures = sum(1 for outcome in outcomes if "DISCLOSURE before verification" in outcome.problems)
-    zh = [o for o in outcomes if o.dialogue.get("language", "zh") == "zh"]
-    print(f"\nall: {passed}/{len(outcomes)} = {passed / len(outcomes):.1%}   "
-          f"Chinese: {sum(1 for o in zh if not o.problems)}/{len(zh)}   disclosures before verification: {disclosures}")
+    by_language = {language: [o for o in outcomes if o.dialogue.get("language", "zh") == language] for language in ("zh", "en")}
+    languages = "   ".join(f"{name}: {sum(1 for o in group if not o.problems)}/{len(group)}"
+                           for name, group in zip(("Chinese", "English"), by_language.values()))
+    print(f"\nall: {passed}/{len(outcomes)} = {passed / len(outcomes):.1%}   {languages}   "
+          f"disclosures before verification: {disclosures}")
 
 
 def main() -> None:

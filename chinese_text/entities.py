@@ -15,6 +15,7 @@ Reader = Callable[[str, datetime, str], object]
 
 _CHINESE_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
+_SLASH_DATE = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?")
 
 
 def _without_clock(parse: Callable[[str], object]) -> Reader:
@@ -44,8 +45,8 @@ def _readers_for(text: str, chinese: Reader, english: Reader) -> tuple[Reader, .
     normalised = unicodedata.normalize("NFKC", text)  # full-width letters are Latin ones
     if _CHINESE_CHARACTER.search(normalised):
         return (chinese,)
-    if _LATIN_LETTER.search(normalised):
-        return (english,)
+    if _LATIN_LETTER.search(normalised) or _SLASH_DATE.fullmatch(normalised.strip()):
+        return (english,)  # '1/3' is month/day in both languages; the English reader rolls it forward
     return (chinese, english)
 
 

@@ -7,6 +7,16 @@ _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 # Latin words Chinese speakers drop into Chinese chat: alone they say nothing about the language.
 _LOANWORDS = frozenset({"ok", "okay", "hi", "hello", "bye", "yes", "no", "app", "id", "sorry", "thanks", "thx"})
+# Common English words: a message is English only if it has one ('ksjdhfkjs' and pinyin are not English).
+_ENGLISH_WORDS = frozenset("""
+a about after again all already am an and any are as at back be because been bill but by call calling calls can
+cant can't could day days did didn't do does don't dont done for from get give go going gonna got had has have he
+her here hey him his how i i'm im if in is it it's its just know last let like look me money month more my need
+never next no not now of off ok okay on one or our out paid pay payment payments people please pls plz real right
+say see send she so some sorry speaking stop sure talk tell thank thanks that that's the them then there they
+think this time to today tomorrow too u up ur us want was way we week well what when where who why will with
+wont won't would wrong yeah yep yes yet you your yours
+""".split())
 
 
 def written_language(text: str) -> str | None:
@@ -16,6 +26,7 @@ def written_language(text: str) -> str | None:
     if han >= 1:
         return "zh"
     words = [word.lower() for word in _LATIN_WORD.findall(text)]
-    if len(words) >= 2 or (len(words) == 1 and len(words[0]) > 2 and words[0] not in _LOANWORDS):
+    english = [word for word in words if word in _ENGLISH_WORDS and word not in _LOANWORDS]
+    if english and (len(words) >= 2 or len(words[0]) > 2):
         return "en"
     return None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Text
 
@@ -62,6 +63,18 @@ class ChineseTextNormaliser(GraphComponent):
             message.set(TEXT, simplified)
 
 
+# A unit DIET sometimes leaves outside an amount's span ("[1.5]k", "[2]k", "[300] bucks"): without it the value
+# is a thousand times too small.
+_AMOUNT_UNIT_AFTER = re.compile(r"\s?(?:k|K|grand|bucks?|dollars?)\b")
+
+
+def _with_amount_unit(entity: Dict[Text, Any], text: Text) -> Dict[Text, Any]:
+    if entity.get("entity") != "amount" or "end" not in entity:
+        return entity
+    unit = _AMOUNT_UNIT_AFTER.match(text, entity["end"])
+    return {**entity, "end": unit.end()} if unit else entity
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class EntityValueNormaliser(GraphComponent):
     """Turns entity text into values: amounts → integer cents, dates → ISO dates on the
@@ -113,7 +126,7 @@ class EntityValueNormaliser(GraphComponent):
         moment, zone = self._clock(message)
         text = message.get(TEXT) or ""
         kept = []
-        for entity in entities:
+        for entity in (_with_amount_unit(entity, text) for entity in entities):
             surface = text[entity["start"]:entity["end"]] if "start" in entity else str(entity.get("value", ""))
             value = normalise_entity(entity["entity"], surface, moment, zone)
             if value is None:

@@ -104,6 +104,9 @@ def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp
         "COLLECTIONS_CONSOLE_MAX_FAILED_SIGN_INS": str(MAX_FAILED_SIGN_INS),
         "COLLECTIONS_CONSOLE_FAILED_SIGN_IN_WINDOW_SECONDS": str(LOCKOUT_WINDOW_SECONDS),
         "COLLECTIONS_RASA_REPLY_WAIT_SECONDS": str(REPLY_WAIT_SECONDS),
+        # A paused Rasa's late answer must outlast the pause (the reply wait, then the call's fault reply spoken):
+        # at the default 30 s the late turn was lost whenever the machine was slow.
+        "COLLECTIONS_RASA_TIMEOUT_SECONDS": "90",
         "COLLECTIONS_RASA_CIRCUIT_FAILURE_THRESHOLD": str(CIRCUIT_FAILURE_THRESHOLD),
         "COLLECTIONS_RASA_CIRCUIT_COOLDOWN_SECONDS": str(CIRCUIT_COOLDOWN_SECONDS),
         # A call must stay up while Rasa restarts (a minute): no silence hang-up here (tested on the shared stack).

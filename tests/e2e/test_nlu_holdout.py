@@ -13,8 +13,9 @@ pytestmark = pytest.mark.e2e
 # model scores 0.86 on intents (2026-12-02); the 0.90 floor held only while a third of the holdout
 # nearly repeated training examples. The floor is set under the honest figure; raising it back to 0.90
 # needs better training data, not an easier holdout.
-MIN_INTENT_ACCURACY = {"zh": 0.80, "en": EN_INTENT_FLOOR}
-MIN_ENTITY_VALUE_ACCURACY = {"zh": 0.90, "en": EN_ENTITY_FLOOR}
+# English (2026-12-06, first model with English): 0.838 intent, 0.803 entity values; floors set under them.
+MIN_INTENT_ACCURACY = {"zh": 0.80, "en": 0.78}
+MIN_ENTITY_VALUE_ACCURACY = {"zh": 0.90, "en": 0.70}
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,15 @@ def test_wrong_person_ends_politely_without_disclosure(open_chat, borrowers, led
     assert "wrong_party" in outcomes
 
 
+def test_a_yes_giving_another_name_is_a_wrong_party_and_no_id_is_asked(open_chat, borrowers, ledger):
+    borrower, _ = borrowers.take(where=lambda account: True)
+    other = "李娜" if "李娜" not in borrower.full_name else "王强"
+    chat = open_chat(borrower.borrower_id)
+    reply = chat.say(f"是我，我是{other}。")
+    assert chat.ended and "后四位" not in reply and "再见" in reply, reply
+    assert "wrong_party" in [attempt.outcome for attempt in ledger.contact_attempts_for(borrower.borrower_id)]
+
+
 def test_three_wrong_id_answers_end_without_disclosure(open_chat, borrowers, ledger):
     borrower, _ = borrowers.take()
     wrong = "0000" if borrower.id_last4 != "0000" else "1111"

@@ -228,11 +228,12 @@ def test_plain_bot_lines_pass_verified_or_not(text):
 SAMPLE_VALUES = {
     "zh": {"money": "3,000元", "date": "11月8日", "lender": "示例消费金融", "count": "3", "options": "3、6",
            "plan": "分3期，共3,000元（免分期手续费）：第1期 12月9日 1,000元。", "choices": "可选3、6期，", "said": "已经还款",
-           "summary": "您承诺11月8日前还款3,000元。", "time": "10:00"},
+           "summary": "您承诺11月8日前还款3,000元。", "time": "10:00",
+           "conversation": "对话"},
     "en": {"money": "$3,000.00", "date": "November 8", "lender": "Acme Lending", "count": "3", "options": "3 or 6",
            "plan": "3 monthly payments, $3,000.00 in total (no plan fee): 1) December 9, $1,000.00.",
            "choices": "You can choose 3 or 6. ", "said": "already paid", "summary": "you'll pay $3,000.00 by November 8.",
-           "time": "10:00"},
+           "time": "10:00", "conversation": "chat"},
 }
 _VALUE_KINDS = {
     "balance": "money", "amount": "money", "principal": "money", "interest": "money", "fees": "money",

@@ -180,3 +180,7 @@ def test_a_person_clears_a_distress_flag_from_the_command_line(tmp_path):
     assert cli("clear-flag", "B000001", "distress", "--by", "supervisor-7").returncode == 0
     assert ledger.active_flags("B000001") == ()
     assert cli("clear-flag", "B000001", "distress", "--by", "supervisor-7").returncode == 1
+
+
+def test_a_word_that_merely_contains_a_distress_token_is_not_distress():
+    assert detect_distress("you guys call me like 10 times a day, it's ridiculous") is None
