@@ -166,10 +166,12 @@ class BorrowerPool:
         self._taken: set[str] = set()
         self._first = 5  # B000001–B000004 are the fixed demo borrowers
 
-    def take(self, tiers: str = "ABCD", min_balance_cents: int = 0, where=None, language: str = "zh"):
+    def take(self, tiers: str = "ABCD", min_balance_cents: int = 0, where=None, language: str = "zh",
+             keyable_id: bool = False):
         """`where(account)`, if given, must also hold: a test whose assertion depends on the account
         (fees to waive, say) asks for such an account instead of asserting only when it got one. `language`
-        'en' takes a US borrower (English, USD, a US time zone)."""
+        'en' takes a US borrower (English, USD, a US time zone). `keyable_id`: the ID's last four are digits a
+        phone keypad can send (no X check character)."""
         numbers = (range(FIRST_US_NUMBER, FIRST_US_NUMBER + SEEDED_US_BORROWERS) if language == "en"
                    else range(self._first, SEEDED_BORROWERS + 1))
         for number in numbers:
@@ -179,6 +181,7 @@ class BorrowerPool:
             borrower = self._ledger.get_borrower(borrower_id)
             account = self._ledger.get_primary_account(borrower_id)
             if (borrower and account and borrower.language == language and account.risk_tier in tiers
+                    and (not keyable_id or borrower.id_last4.isdigit())
                     and account.status == "collecting" and account.balance_cents >= min_balance_cents
                     and (where is None or where(account))):
                 self._taken.add(borrower_id)

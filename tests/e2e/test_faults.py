@@ -134,7 +134,8 @@ async def test_rasa_killed_every_channel_answers_politely_and_goes_on_when_it_is
         restartable_stack: Stack, private_redis, ledger_url, borrowers, wechat_api):
     stack = restartable_stack
     rest_borrower, rest_account = borrowers.take()
-    chat_borrower, widget_borrower, phone_borrower, wechat_borrower = (borrowers.take()[0] for _ in range(4))
+    chat_borrower, widget_borrower, wechat_borrower = (borrowers.take()[0] for _ in range(3))
+    phone_borrower, _ = borrowers.take(keyable_id=True)  # its ID digits are keyed on the phone
     wechat = WeChatUser(stack.gateway_url, WECHAT_TEST_TOKEN, wechat_api)
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=TURN_SECONDS) as http, \
             FakeCarrier(stack.gateway_url, phone_borrower.borrower_id, borrowers.number_of(phone_borrower.borrower_id),

@@ -75,7 +75,7 @@ async def test_borrower_talking_over_the_bot_clears_its_audio_and_is_the_next_tu
 
 
 async def test_keyed_digits_answer_the_id_question(stack, redis_url, borrowers):
-    borrower, _ = borrowers.take()
+    borrower, _ = borrowers.take(keyable_id=True)
     async with FakeCarrier(stack.gateway_url, borrower.borrower_id, borrowers.number_of(borrower.borrower_id),
                            redis_url=redis_url) as carrier:
         await carrier.bot_reply()
