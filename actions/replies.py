@@ -14,11 +14,12 @@ from rasa_sdk import Tracker
 
 from actions.conversation_context import is_voice
 from ledger.errors import PolicyViolation
+from ledger.phrasebook import Phrasebook, spoken_language
 from ledger.policy import CollectionPolicy, promise_window
 from ledger.views import AccountView
 from ledger.wording import Wording, wording_for
 
-REPLIES: dict[str, dict[str, str]] = {
+REPLIES = Phrasebook({
     # Verification
     "id_mismatch": {
         "zh": "您提供的信息与我们的记录不一致，请再核对一下。",
@@ -271,12 +272,12 @@ REPLIES: dict[str, dict[str, str]] = {
         "zh": "听到您家里的不幸，请节哀。我马上为您转接人工专员，他们会为您提供帮助。",
         "en": "I'm very sorry for your loss. I'm getting a person who can help you.",
     },
-}
+})
 DISTRESS_KINDS = ("self_harm", "severe_illness", "bereavement", "threatened")
 
 
 def language(tracker: Tracker) -> str:
-    return "en" if tracker.get_slot("language") == "en" else "zh"
+    return spoken_language(tracker.get_slot("language"))
 
 
 _CONVERSATION_WORDS = {("zh", True): "通话", ("zh", False): "对话", ("en", True): "call", ("en", False): "chat"}
@@ -286,7 +287,7 @@ def reply(tracker: Tracker, key: str, **values: object) -> str:
     """The sentence `key` in the conversation's language, with `values` filled in; {conversation} is the call or
     the chat, whichever this is."""
     spoken = language(tracker)
-    return REPLIES[key][spoken].format(conversation=_CONVERSATION_WORDS[(spoken, is_voice(tracker))], **values)
+    return REPLIES.say(spoken, key, conversation=_CONVERSATION_WORDS[(spoken, is_voice(tracker))], **values)
 
 
 def wording(tracker: Tracker, account: AccountView | None = None) -> Wording:

@@ -8,6 +8,7 @@ import re
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
              "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 _CHINESE_NAME = re.compile(rf"(?:我是|我叫|我的名字是|本人是)([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})")
+_BARE_CHINESE_NAME = re.compile(rf"[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}")
 # Words after 我是 that are not a name even when they start like one ("我是王总的家人" is handled by NLU as wrong party).
 _NOT_A_NAME = ("本人", "他", "她")
 _ENGLISH_NAME = re.compile(r"\b(?:this is|i'm|i am|my name is|it's|its|name's)\s+([a-z]+(?:\s+[a-z]+)?)", re.IGNORECASE)
@@ -17,6 +18,11 @@ _NOT_ENGLISH_NAMES = frozenset({
     "sure", "calling", "just", "really", "so", "very", "too", "not", "sorry", "listening", "back", "home", "out",
     "in", "on", "going", "gonna", "trying", "having", "looking", "about", "that", "this", "my", "your", "all",
 })
+
+
+def looks_like_chinese_name(text: str) -> bool:
+    """A whole message that could be a bare name ('周宇航', '李娜'): a common surname and one or two Han characters."""
+    return _BARE_CHINESE_NAME.fullmatch(text.strip(" 。，！？.,!?")) is not None
 
 
 def stated_name(text: str) -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from ledger.phrasebook import Phrasebook
 from ledger.wording import wording_for
 
-NOTICES: dict[str, dict[str, str]] = {
+NOTICES = Phrasebook({
     # Honest about the queue: where the borrower is, and no promise of a time.
     "queued_next": {
         "zh": "已为您排队等候人工专员，您是下一位。专员接入后会直接在这里回复您；"
@@ -48,11 +49,11 @@ NOTICES: dict[str, dict[str, str]] = {
         "en": "We've covered a lot, so let's stop this conversation here. You're welcome to contact us again "
               "later, or ask for a person at any time.",
     },
-}
+})
 
 
 def notice(language: str, key: str, **values: object) -> str:
-    return NOTICES[key]["en" if language == "en" else "zh"].format(**values)
+    return NOTICES.say(language, key, **values)
 
 
 def wait_notice(language: str, position: int) -> str:

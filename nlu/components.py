@@ -1,6 +1,7 @@
 """Custom Rasa NLU components (run inside the Rasa process, Python 3.10)."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import datetime, timezone
@@ -10,12 +11,18 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from chinese_text import DEFAULT_TIMEZONE, bare_id_last4, normalise_entity, to_mandarin, to_simplified
 from chinese_text.language import written_language
+from chinese_text.names import looks_like_chinese_name
+from chinese_text.unknown_words import content_words, only_unknown_words
 
 logger = logging.getLogger(__name__)
 
@@ -155,3 +162,58 @@ class WrittenLanguageTagger(GraphComponent):
                           "extractor": "WrittenLanguageTagger"}
                 message.set(ENTITIES, (message.get(ENTITIES) or []) + [entity], add_to_output=True)
         return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class UnknownWordsGuard(GraphComponent):
+    """Makes a message with no word from the training data (babble, keyboard mash) `nlu_fallback`, whatever DIET's
+    character n-grams guessed: the dialogue then asks its question again instead of acting on the guess. A message
+    with an extracted value (an amount, a date, ID digits) or that could be a bare name is left alone."""
+
+    _FILE = "vocabulary.json"
+
+    def __init__(self, model_storage: ModelStorage, resource: Resource, vocabulary: frozenset) -> None:
+        self._model_storage = model_storage
+        self._resource = resource
+        self._vocabulary = vocabulary
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "UnknownWordsGuard":
+        return cls(model_storage, resource, frozenset())
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "UnknownWordsGuard":
+        with model_storage.read_from(resource) as directory:
+            vocabulary = json.loads((directory / cls._FILE).read_text(encoding="utf-8"))
+        return cls(model_storage, resource, frozenset(vocabulary))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        vocabulary = set()
+        for example in training_data.training_examples:
+            vocabulary.update(_words(example))
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / self._FILE).write_text(json.dumps(sorted(vocabulary), ensure_ascii=False), encoding="utf-8")
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if self._is_babble(message):
+                message.set(INTENT, {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0},
+                            add_to_output=True)
+                ranking = message.get(INTENT_RANKING_KEY) or []
+                message.set(INTENT_RANKING_KEY, [message.get(INTENT), *ranking], add_to_output=True)
+        return messages
+
+    def _is_babble(self, message: Message) -> bool:
+        text = message.get(TEXT) or ""
+        if text.startswith("/") or looks_like_chinese_name(text):
+            return False
+        if any(entity.get("entity") != "language" for entity in message.get(ENTITIES) or []):
+            return False
+        return only_unknown_words(_words(message), self._vocabulary)
+
+
+def _words(message: Message) -> List[str]:
+    return content_words(token.text for token in message.get(TOKENS_NAMES[TEXT]) or [])

@@ -105,3 +105,32 @@ def test_waiting_inside_the_promise_questions_keeps_the_promise_going(verified_c
     assert "已为您记录" in recorded, recorded
     promises = [p for p in ledger.promises_for(account.account_id) if p.conversation_id == chat.conversation_id]
     assert [(p.amount_cents, p.promised_date) for p in promises] == [(50_000, date(2026, 11, 24))]
+
+
+@pytest.mark.parametrize("babble", ["阿巴阿巴阿巴", "asdfghjkl", "balabala 阿巴阿巴"])
+def test_babble_is_not_understood_records_nothing_and_the_next_answer_works(verified_chat, ledger, babble):
+    chat, borrower, account = verified_chat(min_balance_cents=300_000)
+    reply = chat.say(babble)
+    assert "没有听明白" in reply and not chat.ended, reply
+    assert [p for p in ledger.promises_for(account.account_id) if p.conversation_id == chat.conversation_id] == []
+    assert not ledger.is_do_not_contact(borrower.borrower_id)
+    chat.say("我这周五先还两千块")
+    promises = [p for p in ledger.promises_for(account.account_id) if p.conversation_id == chat.conversation_id]
+    assert [p.amount_cents for p in promises] == [200_000]
+
+
+def test_babble_before_verification_asks_the_question_again(open_chat, borrowers):
+    borrower, _ = borrowers.take()
+    chat = open_chat(borrower.borrower_id)
+    repaired = chat.say("阿巴阿巴阿巴")
+    assert NAME_QUESTION in repaired and not chat.ended, repaired
+    chat.say("是我")
+    assert "核实通过" in chat.say(borrower.id_last4)
+
+
+def test_keyboard_mash_in_english_is_not_taken_as_abuse(open_chat, borrowers):
+    borrower, _ = borrowers.take(language="en")
+    chat = open_chat(borrower.borrower_id)
+    chat.say("yes this is me")
+    reply = chat.say("asdfjkl qwerty")
+    assert "didn't understand" in reply and "last four" in reply and not chat.ended, reply

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ledger.notices import NOTICES, callback_notice, notice, wait_notice
+from ledger.phrasebook import Phrasebook
 from compliance_filters import check
 from configuration.settings import GatewaySettings
 
@@ -45,3 +46,18 @@ def test_the_default_fault_replies_pass_before_verification():
     settings = GatewaySettings()
     for text in (settings.fault_reply_text, settings.fault_reply_text_en, settings.unavailable_reply_text):
         assert check(text, UNVERIFIED).allowed, text
+
+
+@pytest.mark.parametrize("phrases", [
+    {"greeting": {"zh": "您好"}},                                         # no English
+    {"due": {"zh": "应还{amount}", "en": "You owe {amount} by {date}"}},  # a value only one language fills
+])
+def test_a_phrasebook_refuses_a_sentence_missing_a_language_or_a_value(phrases):
+    with pytest.raises(ValueError, match=next(iter(phrases))):
+        Phrasebook(phrases)
+
+
+def test_a_phrasebook_says_chinese_for_any_language_but_english():
+    book = Phrasebook({"owed": {"zh": "应还{amount}", "en": "You owe {amount}"}})
+    assert book.say("en", "owed", amount="$5") == "You owe $5"
+    assert book.say("zh", "owed", amount="5元") == book.say(None, "owed", amount="5元") == "应还5元"
