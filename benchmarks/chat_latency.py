@@ -38,18 +38,23 @@ def _percentiles(samples: list[float]) -> str:
     return f"p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   (n={len(samples)})"
 
 
-async def _gateway_conversation(gateway: str, lines: list[str], borrower_id: str, turns: list[float]) -> None:
+async def _gateway_conversation(gateway: str, lines: list[str], borrower_id: str, turns: list[float],
+                                overheads: list[float]) -> None:
+    """Each turn's round trip, and its gateway share: the round trip minus the wait for Rasa the gateway reports
+    on the turn (the same turn, so no noise from comparing two populations)."""
     url = gateway.replace("http://", "ws://") + "/ws/chat?" + urlencode({"borrower_link": borrower_link(borrower_id)})
     async with websockets.connect(url, max_size=2**20) as socket:
-        async def until_turn_complete() -> None:
-            while json.loads(await socket.recv())["type"] != "turn_complete":
+        async def until_turn_complete() -> dict:
+            while (frame := json.loads(await socket.recv()))["type"] != "turn_complete":
                 pass
+            return frame
         await until_turn_complete()
         for line in lines:
             started = time.perf_counter()
             await socket.send(json.dumps({"type": "user", "text": line}, ensure_ascii=False))
-            await until_turn_complete()
+            completed = await until_turn_complete()
             turns.append(time.perf_counter() - started)
+            overheads.append(turns[-1] - completed["rasa_ms"] / 1000)
 
 
 async def _rasa_conversation(rasa: str, token: str, lines: list[str], borrower_id: str, turns: list[float]) -> None:
@@ -64,7 +69,8 @@ async def _rasa_conversation(rasa: str, token: str, lines: list[str], borrower_i
             turns.append(time.perf_counter() - started)
 
 
-async def _run(kind: str, stack: Stack, ledger: Ledger, borrower_ids: list[str], concurrency: int) -> tuple[list[float], float]:
+async def _run(kind: str, stack: Stack, ledger: Ledger, borrower_ids: list[str], concurrency: int,
+               overheads: list[float]) -> tuple[list[float], float]:
     turns: list[float] = []
     queue = list(borrower_ids)
     started = time.perf_counter()
@@ -74,7 +80,7 @@ async def _run(kind: str, stack: Stack, ledger: Ledger, borrower_ids: list[str],
             borrower_id = queue.pop()
             lines = _script(ledger, borrower_id)
             if kind == "gateway":
-                await _gateway_conversation(stack.gateway_url, lines, borrower_id, turns)
+                await _gateway_conversation(stack.gateway_url, lines, borrower_id, turns, overheads)
             else:
                 await _rasa_conversation(stack.rasa_url, stack.config.rasa_token, lines, borrower_id, turns)
 
@@ -98,12 +104,13 @@ def main() -> None:
               f"close), Rasa alone and through the gateway alternating in {args.rounds} rounds\n")
         for concurrency in args.concurrency:
             turns: dict[str, list[float]] = {"rasa": [], "gateway": []}
+            overheads: list[float] = []
             elapsed = {"rasa": 0.0, "gateway": 0.0}
             for round_number in range(args.rounds):
                 order = ("rasa", "gateway") if round_number % 2 == 0 else ("gateway", "rasa")
                 for kind in order:
                     ids = [next(zh_ids) for _ in range(per_round)]
-                    samples, seconds = asyncio.run(_run(kind, stack, ledger, ids, concurrency))
+                    samples, seconds = asyncio.run(_run(kind, stack, ledger, ids, concurrency, overheads))
                     turns[kind] += samples
                     elapsed[kind] += seconds
             for kind, label in (("rasa", "Rasa channel directly"), ("gateway", "gateway WebSocket    ")):
@@ -111,7 +118,9 @@ def main() -> None:
                       f"{len(turns[kind]) / elapsed[kind]:6.1f} msgs/s")
             (rasa_p50, rasa_p95), (gateway_p50, gateway_p95) = _p50_p95(turns["rasa"]), _p50_p95(turns["gateway"])
             print(f"gateway overhead       concurrency {concurrency:2d}:  p50 {(gateway_p50 - rasa_p50) * 1000:+7.1f} ms   "
-                  f"p95 {(gateway_p95 - rasa_p95) * 1000:+7.1f} ms\n")
+                  f"p95 {(gateway_p95 - rasa_p95) * 1000:+7.1f} ms   (difference of the two paths' percentiles)")
+            print(f"gateway's own share    concurrency {concurrency:2d}:  {_percentiles(overheads)}   "
+                  f"(per turn: round trip minus the turn's wait for Rasa)\n")
 
 
 if __name__ == "__main__":

@@ -99,6 +99,15 @@ class PurgeReport:
     anchor_hash: str | None
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One utterance for the chain: who, what, and the filter's verdict on it (None: not checked)."""
+    speaker: str
+    text: str
+    allowed: bool | None = None
+    rules: tuple[str, ...] = ()
+
+
 class AuditTrail:
     def __init__(self, session_factory: sessionmaker[Session], key: bytes, anchor: AnchorFile | None = None) -> None:
         self._sessions = session_factory
@@ -115,32 +124,47 @@ class AuditTrail:
                text: str, allowed: bool | None = None, rules: Iterable[str] = (),
                at: datetime | None = None) -> str:
         """Append one utterance to the chain; returns its record_hash."""
-        if speaker not in AUDIT_SPEAKERS:
-            raise ValueError(f"speaker must be one of {AUDIT_SPEAKERS}, not {speaker!r}")
+        return self.append_many(conversation_id, borrower_id, channel,
+                                [AuditEntry(speaker, text, allowed, tuple(rules))], at)[-1]
+
+    def append_many(self, conversation_id: str, borrower_id: str | None, channel: str,
+                    entries: Iterable[AuditEntry], at: datetime | None = None) -> list[str]:
+        """Append a turn's utterances in order, in one transaction (one lock, one anchor write); returns their
+        record_hashes."""
+        entries = list(entries)
+        for entry in entries:
+            if entry.speaker not in AUDIT_SPEAKERS:
+                raise ValueError(f"speaker must be one of {AUDIT_SPEAKERS}, not {entry.speaker!r}")
+        if not entries:
+            return []
         at = at or utc_now()
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValueError("at must be timezone-aware")
         at = at.astimezone(UTC)
-        rules_json = json.dumps(list(rules), ensure_ascii=False, separators=(",", ":"))
 
-        def write(session: Session) -> ChainPoint:
+        def write(session: Session) -> list[ChainPoint]:
             prev = self._head(session)
-            row = AuditRecord(conversation_id=conversation_id, borrower_id=borrower_id, channel=channel,
-                              speaker=speaker, text=text, allowed=allowed, rules=rules_json,
-                              created_at=at, prev_hash=prev)
-            row.record_hash = record_hash_of(row, self._key)
-            session.add(row)
-            session.flush()
-            return ChainPoint(row.id, row.record_hash)
+            points = []
+            for entry in entries:
+                row = AuditRecord(conversation_id=conversation_id, borrower_id=borrower_id, channel=channel,
+                                  speaker=entry.speaker, text=entry.text, allowed=entry.allowed,
+                                  rules=json.dumps(list(entry.rules), ensure_ascii=False, separators=(",", ":")),
+                                  created_at=at, prev_hash=prev)
+                row.record_hash = record_hash_of(row, self._key)
+                session.add(row)
+                session.flush()
+                prev = row.record_hash
+                points.append(ChainPoint(row.id, row.record_hash))
+            return points
 
         written = self._serialised(write)
         if self._anchor is not None:
             try:
-                self._anchor.advance_head(written.record_id, written.record_hash)
+                self._anchor.advance_head(written[-1].record_id, written[-1].record_hash)
             except (AnchorFileError, OSError):
-                # The record is written; a broken anchor must not silence a conversation. verify reports it.
+                # The records are written; a broken anchor must not silence a conversation. verify reports it.
                 log.exception("audit anchor not advanced")
-        return written.record_hash
+        return [point.record_hash for point in written]
 
     def purge_older_than(self, cutoff: datetime) -> PurgeReport:
         """Delete the oldest records (the longest prefix of the chain created before `cutoff`)

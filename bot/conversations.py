@@ -8,7 +8,7 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -62,6 +62,9 @@ class TurnResult:
     ended: bool
     identity_verified: bool = False  # channels bind an external identity (e.g. a WeChat openid) only after this
     fault: bool = False  # Rasa or the action server failed or was slow: `messages` end with the fault reply
+    # How long the turn waited for Rasa (0 when it did not ask): the rest of the turn's time is the gateway's own,
+    # reported to clients as Server-Timing so the gateway's overhead can be measured turn by turn.
+    rasa_seconds: float = 0.0
 
     def as_record(self) -> str:
         """Kept under the client's turn id, so a retry of the turn gets exactly this back."""
@@ -256,9 +259,19 @@ class ConversationService:
         # Before verification a message that reads as ID digits is the answer to the ID question: a secret
         # the audit needs the fact of, not the value (the ledger knows whether it matched).
         audited = cleaned if conversation.identity_verified else mask_id_last4(cleaned)
-        await asyncio.to_thread(
+        # Written while Rasa works on the turn; every path waits for it before anything else is audited, so the
+        # borrower's words always precede the reply in the chain.
+        borrower_audited = asyncio.ensure_future(asyncio.to_thread(
             self._audit.append, conversation_id, conversation.borrower_id, conversation.channel, "borrower", audited,
-        )
+        ))
+        try:
+            return await self._answer(conversation, cleaned, audited, signal, turn_key, borrower_audited)
+        finally:
+            await borrower_audited
+
+    async def _answer(self, conversation: Conversation, cleaned: str, audited: str, signal: DistressSignal | None,
+                      turn_key: str | None, borrower_audited: "asyncio.Future[str]") -> TurnResult:
+        conversation_id = conversation.conversation_id
         if self.handoff is not None and await self.handoff.holder(conversation_id) is not None:
             # An agent holds the conversation: the bot stays silent; the agent reads it in the transcript.
             if signal is not None:
@@ -266,11 +279,14 @@ class ConversationService:
             return TurnResult([], False)
         # Distress always takes the distress path (hand off first), however long the conversation.
         if signal is None and self._turn_cap is not None and await self._turn_cap.exceeded(conversation_id):
+            await borrower_audited
             return await self._close_long_conversation(conversation)
         if signal is None:
-            return await self._turn(conversation, cleaned, borrower_text=cleaned, turn_key=turn_key)
+            return await self._turn(conversation, cleaned, borrower_text=cleaned, turn_key=turn_key,
+                                    borrower_audited=borrower_audited)
         await asyncio.to_thread(self._flag_vulnerable, conversation, signal, audited)
-        return await self._turn(conversation, DISTRESS_INTENT, borrower_text=cleaned, distress=signal, turn_key=turn_key)
+        return await self._turn(conversation, DISTRESS_INTENT, borrower_text=cleaned, distress=signal, turn_key=turn_key,
+                                borrower_audited=borrower_audited)
 
     async def _close_long_conversation(self, conversation: Conversation) -> TurnResult:
         """Past the turn cap the borrower's words are kept (transcript, audit) and answered with a polite
@@ -342,7 +358,7 @@ class ConversationService:
 
     async def _turn(
         self, conversation: Conversation, text: str, borrower_text: str = "", distress: DistressSignal | None = None,
-        turn_key: str | None = None,
+        turn_key: str | None = None, borrower_audited: "asyncio.Future[str] | None" = None,
     ) -> TurnResult:
         metadata = {
             "borrower_id": conversation.borrower_id,
@@ -353,8 +369,9 @@ class ConversationService:
         if distress is not None:
             metadata["distress_kind"] = distress.kind
         context = {**self._context(conversation), "borrower_text": borrower_text}
+        asked = time.perf_counter()
         try:
-            turn = await self._ask_rasa(conversation.conversation_id, text, metadata)
+            turn = await self._ask_rasa(conversation.conversation_id, text, metadata, borrower_audited)
         except TurnTimedOut as slow:
             self._finish_late(conversation, slow.call, context, turn_key)
             return await self._fault(conversation, [], context)
@@ -364,16 +381,22 @@ class ConversationService:
         except RasaUnavailable as error:
             logger.error("rasa unavailable for conversation %s: %s", mask_reference(conversation.conversation_id), error)
             return await self._fault(conversation, [], context)
-        return await self._complete(conversation, turn, context)
+        rasa_seconds = time.perf_counter() - asked
+        return replace(await self._complete(conversation, turn, context), rasa_seconds=rasa_seconds)
 
-    async def _ask_rasa(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
-        """Rasa's answer within the borrower's wait, else TurnTimedOut carrying the call that goes on."""
+    async def _ask_rasa(self, conversation_id: str, text: str, metadata: dict[str, Any],
+                        borrower_audited: "asyncio.Future[str] | None") -> RasaTurn:
+        """Rasa's answer within the borrower's wait, else TurnTimedOut carrying the call that goes on. Returns or
+        raises only once the borrower's words are in the audit (a failed audit write raises its error)."""
         call = asyncio.ensure_future(self._rasa.send(conversation_id, text, metadata))
         try:
             done, _ = await asyncio.wait({call}, timeout=self.faults.reply_wait_seconds)
         except asyncio.CancelledError:
             call.cancel()  # the borrower went away mid-turn, as before: nobody is left to answer
             raise
+        finally:
+            if borrower_audited is not None:
+                await borrower_audited
         if not done:
             raise TurnTimedOut(call)
         return call.result()

@@ -10,7 +10,7 @@ from typing import Any
 from compliance_filters import check
 from compliance_filters.verdict import Verdict
 
-from bot.audit import AuditTrail
+from bot.audit import AuditEntry, AuditTrail
 from bot.sessions import Conversation, SessionStore
 
 
@@ -30,16 +30,19 @@ async def deliver(
     store: SessionStore, audit: AuditTrail, conversation: Conversation, bot_messages: list[dict[str, Any]],
     context: dict[str, Any], speaker: str = "bot",
 ) -> list[OutgoingMessage]:
-    """Checks each message, substitutes blocked ones, records both, returns what may be sent."""
+    """Checks each message, substitutes blocked ones, records both, returns what may be sent. The turn's audit
+    records go in one transaction."""
     outgoing: list[OutgoingMessage] = []
+    audited: list[AuditEntry] = []
     for message in bot_messages:
         text = message.get("text")
         if not text:
             continue
         verdict = check(text, context)
         sent = text if verdict.allowed else verdict.replacement
-        await _record(store, audit, conversation, speaker, text, verdict, sent)
+        audited += await _record(store, conversation, speaker, text, verdict, sent)
         outgoing.append(OutgoingMessage(sent, message.get("buttons") or [] if verdict.allowed else []))
+    await _audit(audit, conversation, audited)
     return outgoing
 
 
@@ -49,22 +52,20 @@ async def deliver_agent_text(
     """A human agent's message: checked and audited like the bot's, but a blocked one is withheld
     rather than replaced (the agent sees the verdict and rewrites it); nothing reaches the borrower."""
     verdict = check(text, context)
-    if not verdict.allowed:
-        await _record(store, audit, conversation, "agent", text, verdict, sent=None)
-        return None, verdict
-    await _record(store, audit, conversation, "agent", text, verdict, sent=text)
-    return OutgoingMessage(text), verdict
+    sent = text if verdict.allowed else None
+    await _audit(audit, conversation, await _record(store, conversation, "agent", text, verdict, sent))
+    return (OutgoingMessage(text) if sent is not None else None), verdict
 
 
 async def _record(
-    store: SessionStore, audit: AuditTrail, conversation: Conversation, speaker: str, text: str,
-    verdict: Verdict, sent: str | None,
-) -> None:
+    store: SessionStore, conversation: Conversation, speaker: str, text: str, verdict: Verdict, sent: str | None,
+) -> list[AuditEntry]:
     """Transcript gets what was sent (nothing when withheld); the audit keeps what was tried, with the
-    verdict, and what was sent instead. Blocked bot words are counted on the conversation in hand too,
-    so the handoff desk reads the count after the turn without another look at the store."""
+    verdict, and what was sent instead (returned, for _audit). Blocked bot words are counted on the conversation
+    in hand too, so the handoff desk reads the count after the turn without another look at the store."""
     if not verdict.allowed and speaker == "bot":
         conversation.blocked_bot_utterances = await store.count_blocked_bot_utterance(conversation.conversation_id)
+    entries = [AuditEntry(speaker, text, verdict.allowed, tuple(verdict.rules))]
     if sent is not None:
         entry = {
             "speaker": speaker, "text": sent, "at": datetime.now(timezone.utc).isoformat(),
@@ -72,13 +73,11 @@ async def _record(
         }
         if not verdict.allowed:
             entry["blocked_text"] = text
+            entries.append(AuditEntry(speaker, sent, True))
         await store.append(conversation.conversation_id, entry)
+    return entries
+
+
+async def _audit(audit: AuditTrail, conversation: Conversation, entries: list[AuditEntry]) -> None:
     await asyncio.to_thread(
-        audit.append, conversation.conversation_id, conversation.borrower_id, conversation.channel, speaker,
-        text, verdict.allowed, verdict.rules,
-    )
-    if not verdict.allowed and sent is not None:
-        await asyncio.to_thread(
-            audit.append, conversation.conversation_id, conversation.borrower_id, conversation.channel, speaker,
-            sent, True, (),
-        )
+        audit.append_many, conversation.conversation_id, conversation.borrower_id, conversation.channel, entries)

@@ -81,7 +81,9 @@ async def _send_turn(websocket: WebSocket, result: TurnResult) -> None:
     for message in result.messages:
         await websocket.send_json(message.as_json())
     # Tells the client this turn's replies are all out (and whether the conversation is over).
-    await websocket.send_json({"type": "turn_complete", "ended": result.ended, "fault": result.fault})
+    # rasa_ms: the REST reply's Server-Timing, for a socket (a turn's round trip minus it is the gateway's share).
+    await websocket.send_json({"type": "turn_complete", "ended": result.ended, "fault": result.fault,
+                               "rasa_ms": round(result.rasa_seconds * 1000, 1)})
 
 
 async def _refuse(websocket: WebSocket, refusal: Refusal) -> None:

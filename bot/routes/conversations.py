@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -40,6 +40,12 @@ def _turn_json(conversation_id: str, result: TurnResult) -> dict[str, Any]:
     }
 
 
+def server_timing(result: TurnResult) -> str:
+    """The time the turn waited for Rasa, as an HTTP Server-Timing entry: a client's round trip minus this is the
+    gateway's own share of the turn."""
+    return f"rasa;dur={result.rasa_seconds * 1000:.1f}"
+
+
 def invalid_link_response() -> JSONResponse:
     # One answer for a forged, expired or malformed link and for a borrower the ledger does not know.
     return JSONResponse({"error": "invalid_link"}, status_code=401)
@@ -59,10 +65,12 @@ async def open_conversation(body: OpenConversation, services: Services) -> dict[
 @router.post("/{conversation_id}/messages", dependencies=[MessageAllowed])
 async def post_message(
     conversation: BorrowerConversation, body: BorrowerMessage, services: Services,
-    idempotency_key: str | None = Header(default=None, max_length=128),
+    response: Response, idempotency_key: str | None = Header(default=None, max_length=128),
 ) -> dict[str, Any]:
     conversation_id = conversation.conversation_id
-    return _turn_json(conversation_id, await services.conversations.handle(conversation_id, body.text, idempotency_key))
+    result = await services.conversations.handle(conversation_id, body.text, idempotency_key)
+    response.headers["Server-Timing"] = server_timing(result)
+    return _turn_json(conversation_id, result)
 
 
 @router.get("/{conversation_id}")

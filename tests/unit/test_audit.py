@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from bot import audit
 from configuration.settings import AuditSettings, Settings
-from bot.audit import GENESIS_HASH, AuditTrail, canonical_json, unkeyed_hash_of
+from bot.audit import GENESIS_HASH, AuditEntry, AuditTrail, canonical_json, unkeyed_hash_of
 from bot.audit_seal import AnchorFile, AuditKeyError, load_audit_key
 from ledger.models import AuditRecord
 # The ledger tests' SQLite + PostgreSQL fixture (a fresh schema per test).
@@ -55,6 +55,20 @@ def test_appended_records_form_a_chain_that_verifies(trail, session_factory):  #
         first_prev = session.execute(text("SELECT prev_hash FROM audit_records ORDER BY id LIMIT 1")).scalar()
     assert first_prev == GENESIS_HASH
     assert trail.head() == hashes[-1]
+
+
+def test_a_turn_appended_at_once_continues_the_chain_in_order(trail, session_factory, anchor):  # noqa: F811
+    first = trail.append("c1", "B1", "web", "borrower", "我明天还两千", at=T0)
+    hashes = trail.append_many("c1", "B1", "web", [
+        AuditEntry("bot", "好的，已为您记录。", True), AuditEntry("bot", "再不还就上门", False, ("threat",)),
+        AuditEntry("bot", "请问还有其他需要帮助的吗？", True)], at=T0)
+    assert len(hashes) == 3 and trail.head() == hashes[-1] and anchor.read().head.record_hash == hashes[-1]
+    with session_factory() as session:
+        rows = session.execute(text("SELECT text, prev_hash, allowed, rules FROM audit_records ORDER BY id")).all()
+    assert [row.text for row in rows][1:] == ["好的，已为您记录。", "再不还就上门", "请问还有其他需要帮助的吗？"]
+    assert [row.prev_hash for row in rows][1:] == [first, *hashes[:2]]
+    assert (rows[2].allowed, json.loads(rows[2].rules)) == (False, ["threat"])
+    assert trail.verify().ok and trail.append_many("c1", "B1", "web", []) == []
 
 
 def test_empty_trail_verifies(trail):

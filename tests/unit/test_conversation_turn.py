@@ -3,6 +3,9 @@ conversation service keeps and hands to the desk; the holder is checked once; bl
 counted in the session store; words outside turns are checked without asking Rasa."""
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -18,6 +21,7 @@ from ledger.notices import notice, wait_notice
 from bot.handoff.policy import load_handoff_policy
 from bot.handoff.queue import InMemoryHandoffQueue
 from bot.rasa_client import RasaTurn
+from bot.routes.conversations import server_timing
 from bot.sessions import InMemorySessionStore
 from bot.turn_cap import TurnCap
 from ledger.models import AuditRecord
@@ -218,3 +222,60 @@ async def test_a_conversation_opened_for_a_client_admits_only_its_secret(gateway
                                        (phone.conversation_id, ""), (phone.conversation_id, secret), ("../x", secret)):
         with pytest.raises(UnknownConversation):
             await service.authorize(conversation_id, presented)
+
+
+class SlowAudit(AuditTrail):
+    """A borrower record is written only after Rasa was asked (waiting up to `delay` seconds) and then answered: the
+    reply is ready before the borrower's record is."""
+
+    def __init__(self, sessions, rasa: "SignallingRasa", delay: float) -> None:
+        super().__init__(sessions, AUDIT_KEY)
+        self._rasa, self._delay = rasa, delay
+        self.rasa_asked_while_writing = False
+
+    def append(self, conversation_id, borrower_id, channel, speaker, text, *args, **kwargs):
+        if speaker == "borrower":
+            self.rasa_asked_while_writing = self._rasa.asked.wait(self._delay)
+            time.sleep(0.2)
+        return super().append(conversation_id, borrower_id, channel, speaker, text, *args, **kwargs)
+
+
+class SignallingRasa(ScriptedRasa):
+    def __init__(self, *turns: RasaTurn) -> None:
+        super().__init__(*turns)
+        self.asked = threading.Event()
+
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
+        if text != "/start_conversation":
+            self.asked.set()
+        return await super().send(conversation_id, text, metadata)
+
+
+async def test_the_borrowers_words_are_audited_while_rasa_works_and_still_precede_the_reply(sessions, ledger):
+    rasa = SignallingRasa(rasa_turn("您好"), rasa_turn("好的，已为您记录。"))
+    audit = SlowAudit(sessions, rasa, delay=2.0)
+    service = ConversationService(InMemorySessionStore(), rasa, ledger, audit, lambda: NOW, 500, FAULTS)
+    conversation, _ = await service.open(BORROWER, "websocket")
+    await service.handle(conversation.conversation_id, "我下周一还款")
+    assert audit.rasa_asked_while_writing  # the audit write did not hold the turn back
+    with sessions() as session:
+        chain = session.execute(select(AuditRecord.speaker, AuditRecord.text)
+                                .where(AuditRecord.conversation_id == conversation.conversation_id)
+                                .order_by(AuditRecord.id)).all()
+    assert [tuple(row) for row in chain][-2:] == [("borrower", "我下周一还款"), ("bot", "好的，已为您记录。")]
+
+
+class SlowRasa(ScriptedRasa):
+    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
+        await asyncio.sleep(0.15)
+        return await super().send(conversation_id, text, metadata)
+
+
+async def test_a_turn_reports_its_wait_for_rasa_so_the_gateways_share_can_be_measured(gateway, sessions, ledger):
+    service = ConversationService(InMemorySessionStore(), SlowRasa(rasa_turn("您好"), rasa_turn("好的")), ledger,
+                                  AuditTrail(sessions, AUDIT_KEY), lambda: NOW, 500, FAULTS)
+    conversation, _ = await service.open(BORROWER, "websocket")
+    started = time.perf_counter()
+    result = await service.handle(conversation.conversation_id, "好的")
+    assert 0.15 <= result.rasa_seconds <= time.perf_counter() - started
+    assert server_timing(result) == f"rasa;dur={result.rasa_seconds * 1000:.1f}"
