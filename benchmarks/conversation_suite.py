@@ -13,15 +13,14 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from threading import Lock
 from typing import Any
 
 import yaml
 
 from benchmarks.bench_stack import UNTHROTTLED, benchmark_stack
 from ledger.repository import Ledger
-from ledger.seed import FIRST_US_NUMBER
 from tests.e2e.chat import Chat, discloses_debt
+from tests.stack import BorrowerPool
 
 DIALOGUES = Path(__file__).with_name("dialogues.yml")
 SEEDED = 1500
@@ -38,28 +37,9 @@ class Outcome:
     heard: list[tuple[str, str]] = field(default_factory=list)  # (borrower line, bot reply)
 
 
-class Borrowers:
-    """A fresh seeded borrower per dialogue (outcomes are per borrower in the ledger): a Chinese one, or a US one
-    (English, USD, a US time zone) for an English dialogue; tier B accounts of a size every dialogue's amounts fit."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-        self._lock = Lock()
-        self._next = {"zh": 5, "en": FIRST_US_NUMBER}
-        self._last = {"zh": SEEDED, "en": FIRST_US_NUMBER + SEEDED_US - 1}
-        self._wanted_tier = {"zh": "A", "en": "B"}  # the tiers the dialogues' expected plans are written for
-
-    def take(self, language: str):
-        with self._lock:
-            while self._next[language] <= self._last[language]:
-                borrower_id = f"B{self._next[language]:06d}"
-                self._next[language] += 1
-                borrower, account = self._ledger.get_borrower(borrower_id), self._ledger.get_primary_account(borrower_id)
-                if (borrower and account and borrower.language == language
-                        and account.risk_tier == self._wanted_tier[language]
-                        and account.status == "collecting" and account.balance_cents >= MIN_BALANCE_CENTS[language]):
-                    return borrower, account
-        raise LookupError(f"seeded {language} borrowers exhausted")
+# A fresh seeded borrower per dialogue (outcomes are per borrower in the ledger), on the tiers the dialogues' expected
+# plans are written for, with a balance every dialogue's amounts fit.
+WANTED_TIER = {"zh": "A", "en": "B"}
 
 
 def _wrong_digits(right: str) -> str:
@@ -112,9 +92,10 @@ def _check(ledger: Ledger, expect: dict[str, Any], chat: Chat, borrower, account
     return problems
 
 
-def run_dialogue(gateway_url: str, ledger: Ledger, borrowers: Borrowers, dialogue: dict[str, Any]) -> Outcome:
+def run_dialogue(gateway_url: str, ledger: Ledger, borrowers: BorrowerPool, dialogue: dict[str, Any]) -> Outcome:
     outcome = Outcome(dialogue)
-    borrower, account = borrowers.take(dialogue.get("language", "zh"))
+    language = dialogue.get("language", "zh")
+    borrower, account = borrowers.take(WANTED_TIER[language], MIN_BALANCE_CENTS[language], language=language)
     values = {"last4": borrower.id_last4, "wrong4": _wrong_digits(borrower.id_last4)}
     chat = Chat(gateway_url, borrower.borrower_id)
     replies: list[str] = []
@@ -170,7 +151,7 @@ def main() -> None:
         dialogues = [d for d in dialogues if d["category"] in args.only]
     with benchmark_stack("dialogues", borrowers=SEEDED, port_base=26000, redis_db=12, gateway_env=UNTHROTTLED,
                          us_borrowers=SEEDED_US) as (stack, ledger):
-        borrowers = Borrowers(ledger)
+        borrowers = BorrowerPool(ledger, seeded=SEEDED, seeded_us=SEEDED_US)
         with ThreadPoolExecutor(args.workers) as pool:
             outcomes = list(pool.map(lambda d: run_dialogue(stack.gateway_url, ledger, borrowers, d), dialogues))
     report(outcomes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
@@ -159,11 +160,15 @@ def ledger(ledger_url) -> Ledger:
 
 
 class BorrowerPool:
-    """Hands each test a seeded borrower nobody else has touched, so ledger assertions are its own."""
+    """Hands each test (or benchmark dialogue) a seeded borrower nobody else has touched, so ledger assertions are
+    its own. Safe to share between threads."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, seeded: int = SEEDED_BORROWERS, seeded_us: int = SEEDED_US_BORROWERS) -> None:
         self._ledger = ledger
+        self._seeded, self._seeded_us = seeded, seeded_us
         self._taken: set[str] = set()
+        self._views: dict[str, tuple] = {}  # borrower id -> (borrower, primary account): a pool scans often
+        self._lock = threading.Lock()
         self._first = 5  # B000001–B000004 are the fixed demo borrowers
 
     def take(self, tiers: str = "ABCD", min_balance_cents: int = 0, where=None, language: str = "zh",
@@ -172,21 +177,27 @@ class BorrowerPool:
         (fees to waive, say) asks for such an account instead of asserting only when it got one. `language`
         'en' takes a US borrower (English, USD, a US time zone). `keyable_id`: the ID's last four are digits a
         phone keypad can send (no X check character)."""
-        numbers = (range(FIRST_US_NUMBER, FIRST_US_NUMBER + SEEDED_US_BORROWERS) if language == "en"
-                   else range(self._first, SEEDED_BORROWERS + 1))
-        for number in numbers:
-            borrower_id = f"B{number:06d}"
-            if borrower_id in self._taken:
-                continue
-            borrower = self._ledger.get_borrower(borrower_id)
-            account = self._ledger.get_primary_account(borrower_id)
-            if (borrower and account and borrower.language == language and account.risk_tier in tiers
-                    and (not keyable_id or borrower.id_last4.isdigit())
-                    and account.status == "collecting" and account.balance_cents >= min_balance_cents
-                    and (where is None or where(account))):
-                self._taken.add(borrower_id)
-                return borrower, account
+        numbers = (range(FIRST_US_NUMBER, FIRST_US_NUMBER + self._seeded_us) if language == "en"
+                   else range(self._first, self._seeded + 1))
+        with self._lock:
+            for number in numbers:
+                borrower_id = f"B{number:06d}"
+                if borrower_id in self._taken:
+                    continue
+                borrower, account = self._view(borrower_id)
+                if (borrower and account and borrower.language == language and account.risk_tier in tiers
+                        and (not keyable_id or borrower.id_last4.isdigit())
+                        and account.status == "collecting" and account.balance_cents >= min_balance_cents
+                        and (where is None or where(account))):
+                    self._taken.add(borrower_id)
+                    return borrower, account
         raise LookupError(f"no unused seeded {language} borrower in tiers {tiers}")
+
+    def _view(self, borrower_id: str) -> tuple:
+        if borrower_id not in self._views:
+            self._views[borrower_id] = (self._ledger.get_borrower(borrower_id),
+                                        self._ledger.get_primary_account(borrower_id))
+        return self._views[borrower_id]
 
     def number_of(self, borrower_id: str) -> str:
         """The borrower's phone number on file: what a fake carrier calls from."""
