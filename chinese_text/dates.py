@@ -161,3 +161,18 @@ def parse_date(
             return found
     parsed = _jionlp_single_day(cleaned, base)
     return None if parsed is None else _roll_forward(cleaned, parsed, base)
+
+
+# A date the borrower rules out: "今天全额不行，这礼拜天先还八百", "明天不方便", "不是今天", "today doesn't work".
+_RULED_OUT_AFTER = re.compile(
+    r"^\s*(?:全额|全部|一次性|还清|还款|还|的话|肯定|真的|确实|可能|估计|恐怕)?\s*"
+    r"(?:不行|不方便|不可以|不成|不太行|够呛|没办法|没法|还不了|还不上|凑不齐|不了)(?!全|那么|这么|所有)"
+    r"|^\s*(?:doesn't|does not|won't|will not|isn't|is not|is no|'s no)\s*(?:work|good|possible)",
+    re.IGNORECASE)
+_RULED_OUT_BEFORE = re.compile(r"(?:不是|\bnot|\bcan't do|\bcannot do)\s*$", re.IGNORECASE)
+
+
+def ruled_out(text: str, start: int, end: int) -> bool:
+    """True when the date at text[start:end] is one the speaker says will not work ("明天还不了全部" is not: a part may
+    still come that day). The caller drops such a date only when the message names another."""
+    return bool(_RULED_OUT_AFTER.match(text[end:]) or _RULED_OUT_BEFORE.search(text[:start]))

@@ -20,6 +20,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from chinese_text import DEFAULT_TIMEZONE, bare_id_last4, normalise_entity, to_mandarin, to_simplified
+from chinese_text.dates import ruled_out
 from chinese_text.language import written_language
 from chinese_text.names import looks_like_chinese_name
 from chinese_text.unknown_words import content_words, only_unknown_words
@@ -82,6 +83,16 @@ def _with_amount_unit(entity: Dict[Text, Any], text: Text) -> Dict[Text, Any]:
     return {**entity, "end": unit.end()} if unit else entity
 
 
+def _without_ruled_out_dates(entities: List[Dict[Text, Any]], text: Text) -> List[Dict[Text, Any]]:
+    """"今天全额不行，这礼拜天先还八百" names two dates and means the second: a date the borrower rules out is dropped
+    when another remains (alone, "今天全额不行，先还八百" may still mean a part today: the dialogue asks)."""
+    dates = [entity for entity in entities if entity["entity"] == "date" and "start" in entity]
+    dropped = [entity for entity in dates if ruled_out(text, entity["start"], entity["end"])]
+    if not dropped or len(dropped) == len(dates):
+        return entities
+    return [entity for entity in entities if not any(entity is gone for gone in dropped)]
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class EntityValueNormaliser(GraphComponent):
     """Turns entity text into values: amounts → integer cents, dates → ISO dates on the
@@ -139,7 +150,7 @@ class EntityValueNormaliser(GraphComponent):
             if value is None:
                 continue
             kept.append({**entity, "value": value, "text": surface})
-        return kept
+        return _without_ruled_out_dates(kept, text)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)

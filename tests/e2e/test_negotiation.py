@@ -134,3 +134,10 @@ def test_traditional_characters_and_full_width_digits_are_understood(verified_ch
     promises = _mine(ledger.promises_for(account.account_id), chat)
     assert [(p.amount_cents, p.promised_date) for p in promises] == [(200_000, date(2026, 11, 27))]
     assert "2,000元" in reply
+
+
+def test_a_date_ruled_out_gives_way_to_the_date_offered(verified_chat, ledger):
+    chat, _, account = verified_chat(min_balance_cents=200_000)
+    reply = chat.say("明天不方便，后天先还一千")
+    promises = _mine(ledger.promises_for(account.account_id), chat)
+    assert [(p.amount_cents, p.promised_date) for p in promises] == [(100_000, date(2026, 11, 25))], reply

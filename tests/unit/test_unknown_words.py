@@ -30,6 +30,16 @@ def test_a_line_with_a_taught_word_or_a_number_is_not(words):
     assert not only_unknown_words(words, TAUGHT)
 
 
+@pytest.mark.parametrize("word", ["确认", "收到", "明白"])
+def test_a_common_chinese_word_the_training_data_lacks_is_still_a_word(word):
+    assert not only_unknown_words([word], TAUGHT)
+
+
+@pytest.mark.parametrize("word", ["阿巴", "巴拉", "呜呜"])
+def test_a_rare_dictionary_syllable_string_is_not(word):
+    assert only_unknown_words([word], TAUGHT)
+
+
 @pytest.mark.parametrize("text", ["周宇航", "李娜", "王小明。"])
 def test_a_bare_chinese_name_looks_like_a_name(text):
     assert looks_like_chinese_name(text)
