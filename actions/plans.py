@@ -15,7 +15,7 @@ from actions.replies import refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
 from ledger.plans import FIRST_INSTALMENT_AFTER_DAYS
 from ledger.policy import allowed_periods, hardship_offer
-from ledger.views import AccountView
+from ledger.views import AccountView, PlanView
 
 DEFAULT_PERIODS = 3
 
@@ -58,11 +58,17 @@ def _requested_periods(tracker: Tracker) -> int | None:
     return int(requested) if isinstance(requested, (int, float)) else None
 
 
-def _pending_periods(tracker: Tracker, account: AccountView) -> int | None:
+def pending_plan(tracker: Tracker, account: AccountView) -> PlanView | None:
+    """The plan on the table (proposed, not yet accepted or declined), if any."""
     plan_id = tracker.get_slot("pending_plan_id") if tracker.get_slot("plan_pending") else None
     if plan_id is None:
         return None
-    return next((plan.periods for plan in ledger().plans_for(account.account_id) if plan.plan_id == int(plan_id)), None)
+    return next((plan for plan in ledger().plans_for(account.account_id) if plan.plan_id == int(plan_id)), None)
+
+
+def _pending_periods(tracker: Tracker, account: AccountView) -> int | None:
+    plan = pending_plan(tracker, account)
+    return plan.periods if plan is not None else None
 
 
 def accept(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict]:
@@ -90,6 +96,22 @@ class ActionProposePlan(AccountAction):
         if requested is not None and requested == _pending_periods(tracker, account):
             return accept(dispatcher, tracker) + [FollowupAction("action_listen")]
         return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship")))
+
+
+class ActionRestatePlan(AccountAction):
+    """"每期多少钱" with a plan on the table asks about the plan, not the balance: its terms again, and the question."""
+
+    def name(self) -> str:
+        return "action_restate_plan"
+
+    async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
+        plan = pending_plan(tracker, account)
+        if plan is None:
+            dispatcher.utter_message(text=reply(tracker, "no_pending_plan"))
+            return [SlotSet("plan_pending", False)]
+        said = wording(tracker, account).summarise_plan(plan, local_today(tracker))
+        dispatcher.utter_message(text=reply(tracker, "plan_offer", plan=said))
+        return []
 
 
 class ActionAcceptPlan(AccountAction):

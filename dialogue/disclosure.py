@@ -13,6 +13,7 @@ DISCLOSURE_ACTIONS = frozenset({
     "action_propose_plan",
     "action_accept_plan",
     "action_decline_plan",
+    "action_restate_plan",
     "action_request_extension",
     "action_request_fee_waiver",
     "action_record_hardship",

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from chinese_text.dates import DEFAULT_TIMEZONE
 from ledger.models import HONORIFICS, LANGUAGES, RISK_TIERS, Borrower, LoanAccount
 
 COLUMNS = (
@@ -137,7 +138,7 @@ class _RowChecker:
         self.values[column] = value
 
     def zone(self, column: str) -> None:
-        value = (self.record.get(column) or "").strip() or "Asia/Shanghai"
+        value = (self.record.get(column) or "").strip() or DEFAULT_TIMEZONE
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):

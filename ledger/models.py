@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from chinese_text.dates import DEFAULT_TIMEZONE
+
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -84,7 +86,7 @@ class Borrower(Base):
     id_number_masked: Mapped[str] = mapped_column(String(18))
     date_of_birth: Mapped[date] = mapped_column(Date)
     phone: Mapped[str] = mapped_column(String(32), default="")
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     language: Mapped[str] = mapped_column(String(2), default="zh")
     collection_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from chinese_text.dates import DEFAULT_TIMEZONE
 from ledger.models import Borrower, LoanAccount
 
 LENDERS = (
@@ -78,13 +79,13 @@ class SeedReport:
 # Referenced by tests and the README: keep these values stable.
 FIXED_BORROWERS = (
     DemoBorrower("B000001", "张伟", "先生", "110101********3821", date(1988, 4, 12), "13800015210",
-                 "Asia/Shanghai", "zh",
+                 DEFAULT_TIMEZONE, "zh",
                  (DemoAccount("A000001-1", LENDERS[0], 1_100_000, 89_067, 45_500, 15, "A"),)),
     DemoBorrower("B000002", "李娜", "女士", "310101********5017", date(1992, 9, 3), "13900027781",
-                 "Asia/Shanghai", "zh",
+                 DEFAULT_TIMEZONE, "zh",
                  (DemoAccount("A000002-1", LENDERS[1], 650_000, 48_000, 32_000, 45, "B"),)),
     DemoBorrower("B000003", "王强", "先生", "440103********662X", date(1979, 1, 27), "18600030932",
-                 "Asia/Shanghai", "zh",
+                 DEFAULT_TIMEZONE, "zh",
                  (DemoAccount("A000003-1", LENDERS[2], 2_800_000, 310_000, 168_000, 120, "C"),)),
     DemoBorrower("B000004", "John Smith", "", "**************4417", date(1985, 6, 30), "+1-202-555-0143",
                  "America/New_York", "en",
@@ -114,7 +115,7 @@ def _generated_borrower(number: int, rng: random.Random) -> DemoBorrower:
                                     interest, fees, rng.randint(low, high), tier))
     return DemoBorrower(borrower_id, name, "先生" if male else "女士",
                         f"{rng.choice(REGION_PREFIXES)}********{last4}", born, phone,
-                        "Asia/Shanghai", "zh", tuple(accounts))
+                        DEFAULT_TIMEZONE, "zh", tuple(accounts))
 
 
 def _generated_us_borrower(number: int, rng: random.Random) -> DemoBorrower:

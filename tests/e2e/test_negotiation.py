@@ -141,3 +141,12 @@ def test_a_date_ruled_out_gives_way_to_the_date_offered(verified_chat, ledger):
     reply = chat.say("明天不方便，后天先还一千")
     promises = _mine(ledger.promises_for(account.account_id), chat)
     assert [(p.amount_cents, p.promised_date) for p in promises] == [(100_000, date(2026, 11, 25))], reply
+
+
+def test_asking_what_each_instalment_is_with_a_plan_on_the_table_repeats_the_plan(verified_chat, ledger):
+    chat, _, account = verified_chat(tiers="A", min_balance_cents=1_300_000)
+    chat.say("能不能帮我分六期还")
+    terms = chat.say("每期要还多少钱")
+    assert "分6期" in terms and "每期" in terms and "同意" in terms, terms
+    assert "已确认" in chat.say("可以")
+    assert [p.periods for p in _mine(ledger.plans_for(account.account_id), chat) if p.status == "accepted"] == [6]
