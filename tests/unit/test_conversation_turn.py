@@ -271,7 +271,7 @@ class SlowRasa(ScriptedRasa):
         return await super().send(conversation_id, text, metadata)
 
 
-async def test_a_turn_reports_its_wait_for_rasa_so_the_gateways_share_can_be_measured(gateway, sessions, ledger):
+async def test_a_turn_reports_its_wait_for_rasa_so_the_gateways_share_can_be_measured(sessions, ledger):
     service = ConversationService(InMemorySessionStore(), SlowRasa(rasa_turn("您好"), rasa_turn("好的")), ledger,
                                   AuditTrail(sessions, AUDIT_KEY), lambda: NOW, 500, FAULTS)
     conversation, _ = await service.open(BORROWER, "websocket")
