@@ -369,9 +369,8 @@ class ConversationService:
         if distress is not None:
             metadata["distress_kind"] = distress.kind
         context = {**self._context(conversation), "borrower_text": borrower_text}
-        asked = time.perf_counter()
         try:
-            turn = await self._ask_rasa(conversation.conversation_id, text, metadata, borrower_audited)
+            turn, rasa_seconds = await self._ask_rasa(conversation.conversation_id, text, metadata, borrower_audited)
         except TurnTimedOut as slow:
             self._finish_late(conversation, slow.call, context, turn_key)
             return await self._fault(conversation, [], context)
@@ -381,16 +380,18 @@ class ConversationService:
         except RasaUnavailable as error:
             logger.error("rasa unavailable for conversation %s: %s", mask_reference(conversation.conversation_id), error)
             return await self._fault(conversation, [], context)
-        rasa_seconds = time.perf_counter() - asked
         return replace(await self._complete(conversation, turn, context), rasa_seconds=rasa_seconds)
 
     async def _ask_rasa(self, conversation_id: str, text: str, metadata: dict[str, Any],
-                        borrower_audited: "asyncio.Future[str] | None") -> RasaTurn:
-        """Rasa's answer within the borrower's wait, else TurnTimedOut carrying the call that goes on. Returns or
-        raises only once the borrower's words are in the audit (a failed audit write raises its error)."""
+                        borrower_audited: "asyncio.Future[str] | None") -> tuple[RasaTurn, float]:
+        """Rasa's answer within the borrower's wait and the seconds it took, else TurnTimedOut carrying the call that
+        goes on. Returns or raises only once the borrower's words are in the audit (a failed audit write raises its
+        error); the seconds are Rasa's alone, without that wait."""
         call = asyncio.ensure_future(self._rasa.send(conversation_id, text, metadata))
+        asked = time.perf_counter()
         try:
             done, _ = await asyncio.wait({call}, timeout=self.faults.reply_wait_seconds)
+            waited = time.perf_counter() - asked
         except asyncio.CancelledError:
             call.cancel()  # the borrower went away mid-turn, as before: nobody is left to answer
             raise
@@ -399,7 +400,7 @@ class ConversationService:
                 await borrower_audited
         if not done:
             raise TurnTimedOut(call)
-        return call.result()
+        return call.result(), waited
 
     async def _fault(self, conversation: Conversation, said: list[dict[str, Any]], context: dict[str, Any]) -> TurnResult:
         """The fixed fault reply (after anything Rasa said before failing), through the egress like any reply."""

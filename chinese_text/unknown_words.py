@@ -26,7 +26,7 @@ def is_common_chinese_word(word: str) -> bool:
     return jieba.dt.FREQ.get(word, 0) >= COMMON_WORD_MIN_COUNT
 
 
-def only_unknown_words(words: list[str], vocabulary: frozenset[str], is_common=is_common_chinese_word) -> bool:
-    """True when there are words and none is in `vocabulary`, a common word or a number. Punctuation alone ('？？？')
-    is not judged."""
-    return bool(words) and not any(word in vocabulary or word.isdigit() or is_common(word) for word in words)
+def only_unknown_words(words: list[str], vocabulary: frozenset[str]) -> bool:
+    """True when there are words and none is in `vocabulary`, a common Chinese word or a number. Punctuation alone
+    ('？？？') is not judged."""
+    return bool(words) and not any(word in vocabulary or word.isdigit() or is_common_chinese_word(word) for word in words)
