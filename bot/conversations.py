@@ -8,7 +8,7 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -23,7 +23,7 @@ from bot.handoff.desk import HandoffDesk, TurnFacts
 from compliance_filters.verdict import Verdict
 from compliance_filters.distress import DistressSignal, detect_distress
 from bot.channels.state import ChannelState, InMemoryChannelState
-from bot.rasa_client import RasaClient, RasaTurn, RasaTurnFailed, RasaUnavailable
+from bot.rasa_client import RasaClient, RasaNotReached, RasaTurn, RasaTurnFailed, RasaUnavailable
 from bot.sessions import Conversation, SessionStore
 from ledger.notices import notice
 from bot.turn_cap import TurnCap
@@ -39,6 +39,9 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _TURN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _PENDING = "1"  # a claimed turn id whose turn has not finished (ChannelState.first_seen's value)
+# Beside a turn id whose turn never reached Rasa: what to send Rasa when the client retries it.
+_UNANSWERED = ":unanswered"
+_RETRYING = ":retrying"  # claimed by the one retry that re-sends an unanswered turn
 _TURN_POLL_SECONDS = 0.1
 
 
@@ -213,7 +216,9 @@ class ConversationService:
 
     async def handle(self, conversation_id: str, text: Any, turn_id: str | None = None) -> TurnResult:
         """One borrower turn. With a client `turn_id`, a retry of the same turn (a lost response, a resent
-        frame) gets the first attempt's result and the dialogue never runs twice."""
+        frame) gets the first attempt's result and the dialogue never runs twice. A turn that never reached
+        Rasa (it was down) is the exception: its retry sends the borrower's words to Rasa, once, without
+        recording them again, so a client that retries after the fault reply gets the real answer."""
         if turn_id is None:
             return await self._handle(conversation_id, text)
         if not valid_turn_id(turn_id):
@@ -241,10 +246,39 @@ class ConversationService:
             if record is None:
                 break  # its first attempt was refused or cut off
             if record != _PENDING:
-                return TurnResult.from_record(record)
+                unanswered = await self._turns.get(key + _UNANSWERED)
+                if unanswered is None:
+                    return TurnResult.from_record(record)
+                if await self._turns.first_seen(key + _RETRYING, int(self.faults.reply_wait_seconds) + 5):
+                    return await self._retry_unanswered(conversation_id, key, record, unanswered)
             await asyncio.sleep(_TURN_POLL_SECONDS)
         conversation = await self.get(conversation_id)
         return await self._fault(conversation, [], self._context(conversation))
+
+    async def _retry_unanswered(self, conversation_id: str, key: str, record: str, unanswered: str) -> TurnResult:
+        """Sends Rasa the turn it never received (the words are already in the transcript and the audit). Other
+        retries of the same turn id wait for this one's result; if Rasa is still unreachable, the fault reply
+        again and the turn stays retryable."""
+        ttl = self.faults.turn_result_ttl_seconds
+        try:
+            conversation = await self.get(conversation_id)
+            if conversation.ended:
+                return TurnResult.from_record(record)
+            await self._turns.set(key, _PENDING, ttl)
+            await self._turns.delete(key + _UNANSWERED)  # set again by _turn if Rasa is still out of reach
+            facts = json.loads(unanswered)
+            distress = DistressSignal(**facts["distress"]) if facts["distress"] else None
+            try:
+                result = await self._turn(conversation, facts["text"], borrower_text=facts["borrower_text"],
+                                          distress=distress, turn_key=key)
+            except BaseException:
+                await self._turns.set(key, record, ttl)
+                await self._turns.set(key + _UNANSWERED, unanswered, ttl)
+                raise
+            await self._turns.set(key, result.as_record(), ttl)
+            return result
+        finally:
+            await self._turns.delete(key + _RETRYING)
 
     async def _handle(self, conversation_id: str, text: Any, turn_key: str | None = None) -> TurnResult:
         conversation = await self.get(conversation_id)
@@ -379,6 +413,11 @@ class ConversationService:
             return await self._fault(conversation, failure.turn.messages, context)  # what was said before it failed
         except RasaUnavailable as error:
             logger.error("rasa unavailable for conversation %s: %s", mask_reference(conversation.conversation_id), error)
+            if turn_key is not None and isinstance(error, RasaNotReached):
+                await self._turns.set(turn_key + _UNANSWERED, json.dumps({
+                    "text": text, "borrower_text": borrower_text,
+                    "distress": asdict(distress) if distress else None,
+                }, ensure_ascii=False), self.faults.turn_result_ttl_seconds)
             return await self._fault(conversation, [], context)
         return replace(await self._complete(conversation, turn, context), rasa_seconds=rasa_seconds)
 

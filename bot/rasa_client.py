@@ -16,6 +16,11 @@ class RasaUnavailable(RuntimeError):
     pass
 
 
+class RasaNotReached(RasaUnavailable):
+    """The turn never reached Rasa (no connection could be made, or the circuit is open): nothing of it happened
+    there, so sending it again cannot make the dialogue run it twice."""
+
+
 class RasaTurnFailed(RasaUnavailable):
     """Rasa answered, but an action failed inside the turn (the action server down or erring): what was
     said before the failure is in `turn`, the rest of the turn is lost."""
@@ -57,8 +62,8 @@ class RasaClient:
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
         """One user turn, in one request: the bot messages Rasa produced for it and the turn's facts.
-        Raises RasaUnavailable when Rasa fails, times out or the circuit is open; RasaTurnFailed when an
-        action failed inside the turn. Both count towards opening the circuit."""
+        Raises RasaNotReached when no connection could be made or the circuit is open, RasaUnavailable when
+        Rasa fails or times out, RasaTurnFailed when an action failed inside the turn. Both count towards opening the circuit."""
         try:
             async with self.circuit.guard():
                 try:
@@ -68,13 +73,15 @@ class RasaClient:
                     )
                     response.raise_for_status()
                     body = response.json()
+                except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                    raise RasaNotReached(f"Rasa could not be reached: {error.__class__.__name__}") from error
                 except (httpx.HTTPError, ValueError) as error:
                     raise RasaUnavailable(f"Rasa did not answer: {error.__class__.__name__}") from error
                 turn = RasaTurn.from_json(body)
                 if turn.failed:
                     raise RasaTurnFailed(turn)
         except CircuitOpen as error:
-            raise RasaUnavailable(str(error)) from error
+            raise RasaNotReached(str(error)) from error
         return turn
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:

@@ -4,7 +4,8 @@ with the conversation's secret (bot.routes.credentials). Staff read transcripts 
 A turn Rasa or the action server could not answer is still a 200: the borrower's words are recorded and the
 reply is the fixed fault reply, with "fault": true (a slow turn's real reply follows on the push channels
 and in the transcript). 503 with the unavailable reply means nothing was recorded (storage down): send again.
-An `Idempotency-Key` header makes a retried POST return the first attempt's reply without a second turn."""
+An `Idempotency-Key` header makes a retried POST return the first attempt's reply without a second turn (or, if
+that turn never reached Rasa, the real answer once Rasa is back: ConversationService.handle)."""
 from __future__ import annotations
 
 from typing import Any

@@ -20,7 +20,7 @@ from bot.handoff.desk import HandoffDesk, TurnFacts
 from ledger.notices import notice, wait_notice
 from bot.handoff.policy import load_handoff_policy
 from bot.handoff.queue import InMemoryHandoffQueue
-from bot.rasa_client import RasaTurn
+from bot.rasa_client import RasaNotReached, RasaTurn, RasaTurnFailed, RasaUnavailable
 from bot.routes.conversations import server_timing
 from bot.sessions import InMemorySessionStore
 from bot.turn_cap import TurnCap
@@ -44,16 +44,19 @@ def rasa_turn(*texts: str, verified: bool = False, ended: bool = False, reasons:
 
 
 class ScriptedRasa:
-    """Answers each turn from a script and keeps what the gateway sent; it has no other way in, so a
-    second call per turn (or a tracker read) fails the test."""
+    """Answers each turn from a script (a turn, or the error to raise) and keeps what the gateway sent; it has
+    no other way in, so a second call per turn (or a tracker read) fails the test."""
 
-    def __init__(self, *turns: RasaTurn) -> None:
+    def __init__(self, *turns: RasaTurn | RasaUnavailable) -> None:
         self._turns = list(turns)
         self.sent: list[tuple[str, str, dict[str, Any]]] = []
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
         self.sent.append((conversation_id, text, metadata))
-        return self._turns.pop(0)
+        turn = self._turns.pop(0)
+        if isinstance(turn, RasaUnavailable):
+            raise turn
+        return turn
 
 
 class CountingAssignments(InMemoryAssignments):
@@ -83,7 +86,7 @@ def ledger(sessions):
 
 @pytest.fixture
 def gateway(sessions, ledger):
-    def _gateway(*turns: RasaTurn, max_turns: int = 1000):
+    def _gateway(*turns: RasaTurn | RasaUnavailable, max_turns: int = 1000):
         store = InMemorySessionStore()
         rasa = ScriptedRasa(*turns)
         policy = load_handoff_policy().model_copy(update={"large_balance_cents": None, "legal_stage_days_past_due": None})
@@ -280,3 +283,32 @@ async def test_a_turn_reports_its_wait_for_rasa_so_the_gateways_share_can_be_mea
     result = await service.handle(conversation.conversation_id, "好的")
     assert 0.15 <= result.rasa_seconds <= time.perf_counter() - started
     assert server_timing(result) == f"rasa;dur={result.rasa_seconds * 1000:.1f}"
+
+
+async def test_a_retried_turn_that_never_reached_rasa_is_sent_once_more_and_its_words_are_kept_once(gateway):
+    service, store, rasa, _ = gateway(
+        rasa_turn("您好"), RasaNotReached("connection refused"), RasaNotReached("circuit open"), rasa_turn("好的，您打算哪天还？"))
+    conversation, _ = await service.open(BORROWER, "rest")
+    cid = conversation.conversation_id
+    first = await service.handle(cid, "我想还一部分", "turn-1")
+    assert first.fault and [m.text for m in first.messages] == [FAULTS.fault_text]
+    assert (await service.handle(cid, "我想还一部分", "turn-1")).fault  # Rasa still out of reach: still retryable
+    answered = await service.handle(cid, "我想还一部分", "turn-1")
+    assert not answered.fault and [m.text for m in answered.messages] == ["好的，您打算哪天还？"]
+    assert [text for _, text, _ in rasa.sent] == ["/start_conversation"] + ["我想还一部分"] * 3
+    # Answered now: a further retry gets the same answer without another call (the script is empty).
+    again = await service.handle(cid, "我想还一部分", "turn-1")
+    assert (again.messages, again.fault) == (answered.messages, answered.fault)
+    said = [(e["speaker"], e["text"]) for e in await store.transcript(cid)]
+    assert said[1:] == [("borrower", "我想还一部分"), ("bot", FAULTS.fault_text), ("bot", FAULTS.fault_text),
+                        ("bot", "好的，您打算哪天还？")]
+
+
+@pytest.mark.parametrize("failure", [RasaUnavailable("HTTP 500"), RasaTurnFailed(rasa_turn("好的"))])
+async def test_a_retried_turn_that_rasa_may_have_run_is_not_sent_again(gateway, failure):
+    service, _, rasa, _ = gateway(rasa_turn("您好"), failure)
+    conversation, _ = await service.open(BORROWER, "rest")
+    first = await service.handle(conversation.conversation_id, "我想还一部分", "turn-1")
+    assert first.fault
+    assert await service.handle(conversation.conversation_id, "我想还一部分", "turn-1") == first
+    assert len(rasa.sent) == 2  # the opening and the one attempt
