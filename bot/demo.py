@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
+
+from bot.channels import webchat_binding
 
 ROOT = Path(__file__).resolve().parents[1]
 WEBCHAT_VERSION = "1.0.1"
@@ -37,10 +39,12 @@ def demo_router(webchat_bundle: Path = WEBCHAT_BUNDLE) -> APIRouter:
     headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"}
 
     @router.get("/webchat", response_model=None)
-    async def webchat_page() -> Response:
+    async def webchat_page(request: Request) -> Response:
         if not webchat_bundle.is_file():
             return _missing_bundle(webchat_bundle)
-        return FileResponse(STATIC_DIR / "demo_webchat.html", media_type="text/html", headers=headers)
+        page = FileResponse(STATIC_DIR / "demo_webchat.html", media_type="text/html", headers=headers)
+        webchat_binding.give_browser(request, page)  # the chat's sessions are bound to this browser
+        return page
 
     @router.get("/webchat/page.js", response_model=None)
     async def webchat_page_script() -> Response:

@@ -22,7 +22,9 @@ that first message carried (usually the widget's init payload) is not forwarded 
 session id -> conversation id mapping lives in a ChannelState (in-process, or Redis when REDIS_URL is
 set, so a restarted gateway can resume).
 
-Who receives a session's messages: holding its signed id is the credential. A socket that presents a
+Who receives a session's messages: holding its signed id is the credential, and on the gateway's own chat page
+also the browser's HttpOnly binding cookie (bot.channels.webchat_binding): a session issued to a socket that
+carried the cookie is resumed only by a socket carrying the same one. A socket that presents a
 valid id joins that session's room, so a reloaded tab (or a duplicated one, which copies sessionStorage)
 resumes and every socket of the session gets its replies and pushes. A socket that presents anything
 else (an id the client chose, a forged or altered signature, a conversation id, an id whose conversation
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import uuid
 import weakref
@@ -47,6 +50,7 @@ import socketio
 from itsdangerous import BadSignature, Signer
 from redis.exceptions import RedisError
 
+from bot.channels import webchat_binding
 from bot.channels.state import ChannelState, InMemoryChannelState, make_channel_state
 from bot.conversations import ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation
 from bot.egress import OutgoingMessage
@@ -84,22 +88,27 @@ def make_session_state(redis_url: str | None) -> ChannelState:
 
 
 class SessionIds:
-    """Issues session ids and recognises its own: a random value and its signature, '<hex>.<signature>'."""
+    """Issues session ids and recognises its own: a random value, the binding digest of the browser it was
+    issued to (webchat_binding; none for an unbound session) and their signature, '<hex>[-<binding>].<signature>'."""
 
     def __init__(self, key: bytes) -> None:
         self._signer = Signer(key, salt=_SESSION_SALT, digest_method=hashlib.sha256)
 
-    def issue(self) -> str:
-        return self._signer.sign(uuid.uuid4().hex).decode("ascii")
+    def issue(self, binding: str = webchat_binding.UNBOUND) -> str:
+        value = uuid.uuid4().hex + (f"-{binding}" if binding else "")
+        return self._signer.sign(value).decode("ascii")
 
-    def issued_here(self, session_id: Any) -> bool:
+    def issued_here(self, session_id: Any, binding: str = webchat_binding.UNBOUND) -> bool:
+        """Signed here, for the same binding: a bound session is no use without its browser's cookie, and a
+        socket that carries a cookie never takes over an unbound session."""
         if not isinstance(session_id, str) or len(session_id) > MAX_SESSION_ID_CHARS:
             return False
         try:
-            self._signer.unsign(session_id)  # constant-time comparison of the signature
+            value = self._signer.unsign(session_id).decode("ascii")  # constant-time comparison of the signature
         except BadSignature:
             return False
-        return True
+        _, _, issued_to = value.partition("-")
+        return hmac.compare_digest(issued_to, binding)
 
 
 def bot_uttered_payload(message: OutgoingMessage) -> dict[str, Any]:
@@ -134,6 +143,7 @@ class WebchatChannel:
         self._conversations = conversations
         self._services = services
         self._clients: dict[str, str] = {}  # sid -> client address, while connected
+        self._bindings: dict[str, str] = {}  # sid -> the binding digest of the cookie it carried, while connected
         self.session_ids = SessionIds(session_key)
         self.sessions: ChannelState = sessions or InMemoryChannelState()
         self._init_payloads = frozenset(init_payloads)
@@ -187,8 +197,10 @@ class WebchatChannel:
         if not self._services().sockets.acquire(client):
             raise socketio.exceptions.ConnectionRefusedError("too_many_connections")  # connect_error {"message": …}
         self._clients[sid] = client
+        self._bindings[sid] = webchat_binding.of_socket(environ)
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
+        self._bindings.pop(sid, None)
         client = self._clients.pop(sid, None)
         if client is not None:
             self._services().sockets.release(client)
@@ -199,7 +211,7 @@ class WebchatChannel:
         try:
             data = args[0] if args else None
             requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = await self._resolve_session(requested)
+            session_id = await self._resolve_session(requested, self._bindings.get(sid, webchat_binding.UNBOUND))
             previous = (await self.sio.get_session(sid)).get("session_id")
             if previous and previous != session_id:
                 await self.sio.leave_room(sid, previous)
@@ -210,20 +222,21 @@ class WebchatChannel:
             logger.exception("webchat session_request failed")
             await self._error(sid, "internal_error")
 
-    async def _resolve_session(self, requested: Any) -> str:
-        """The requested id if this gateway issued it and its conversation (if any) goes on; otherwise a new
-        one (null, anything not signed here, and sessions whose conversation has ended or is gone: the
-        widget then starts a fresh chat instead of being stuck on a closed one)."""
-        if not self.session_ids.issued_here(requested):
-            return self.session_ids.issue()
+    async def _resolve_session(self, requested: Any, binding: str) -> str:
+        """The requested id if this gateway issued it to this browser and its conversation (if any) goes on;
+        otherwise a new one (null, anything not signed here or for another browser, and sessions whose
+        conversation has ended or is gone: the widget then starts a fresh chat instead of being stuck on a
+        closed one)."""
+        if not self.session_ids.issued_here(requested, binding):
+            return self.session_ids.issue(binding)
         conversation_id = await self.sessions.get(requested)
         if conversation_id is None:
             return requested  # issued, no message yet (e.g. the tab reloaded before the chat opened)
         try:
             conversation = await self._conversations().get(conversation_id)
         except UnknownConversation:
-            return self.session_ids.issue()
-        return requested if not conversation.ended else self.session_ids.issue()
+            return self.session_ids.issue(binding)
+        return requested if not conversation.ended else self.session_ids.issue(binding)
 
     # --- user_uttered ------------------------------------------------------------------------------
 

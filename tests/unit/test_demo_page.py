@@ -6,6 +6,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.channels import webchat_binding
 from bot.demo import WEBCHAT_BUNDLE, demo_router
 
 
@@ -36,6 +37,19 @@ def test_page_loads_the_widget_from_this_gateway_only(tmp_path):
     assert client.get("/demo/webchat/rasa-webchat.js").text == "window.WebChat = {};"
     script = client.get("/demo/webchat/page.js")
     assert script.status_code == 200 and 'socketPath: "/socket.io/"' in script.text
+
+
+def test_the_page_gives_the_browser_an_httponly_binding_cookie_for_the_chat_socket_once(tmp_path):
+    bundle = tmp_path / "index.js"
+    bundle.write_text("window.WebChat = {};")
+    client = _client(bundle)
+    set_cookie = client.get("/demo/webchat").headers["set-cookie"]
+    assert set_cookie.startswith(f"{webchat_binding.COOKIE}=")
+    attributes = {part.strip().lower() for part in set_cookie.split(";")[1:]}
+    assert {"httponly", "samesite=strict", "path=/"} <= attributes
+    assert len(set_cookie.split(";")[0].split("=", 1)[1]) >= 43  # 32 random bytes
+    # A reload keeps the browser's cookie, so its sessions resume.
+    assert "set-cookie" not in client.get("/demo/webchat").headers
 
 
 def test_setup_vendored_the_unmodified_npm_bundle():

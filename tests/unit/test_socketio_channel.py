@@ -28,6 +28,7 @@ from fastapi import FastAPI
 from websockets.sync.client import connect as ws_connect
 
 from bot.asgi import create_asgi_app, wrap_fastapi
+from bot.channels import webchat_binding
 from bot.conversations import (
     ConversationEnded, TurnResult, UnknownConversation, clean_borrower_text, valid_conversation_id,
 )
@@ -45,7 +46,8 @@ except ImportError:
 
 BORROWER = "B000001"
 SESSION_KEY = b"unit-test link and session key"
-SIGNED_SESSION_ID = r"[0-9a-f]{32}\.[A-Za-z0-9_-]{20,}"  # issued by the gateway: random value and signature
+# issued by the gateway: random value, the binding digest of a browser's cookie if it carried one, and signature
+SIGNED_SESSION_ID = r"[0-9a-f]{32}(-[0-9a-f]{16})?\.[A-Za-z0-9_-]{20,}"
 
 
 LINKS = BorrowerLinks(SESSION_KEY)
@@ -120,12 +122,14 @@ class RunningServer:
 class Widget:
     """What rasa-webchat does on the wire, through the real Socket.IO client."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, binding_cookie: str | None = None) -> None:
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.sio = socketio.Client(reconnection=False)
         for name in ("session_confirm", "bot_uttered", "error"):
             self.sio.on(name, lambda *args, _name=name: self.events.put((_name, args[0] if args else None)))
-        self.sio.connect(url, transports=TRANSPORTS, socketio_path="socket.io", wait_timeout=5)
+        # What a browser sends on the Socket.IO path once the gateway's chat page has given it the cookie.
+        headers = {"Cookie": f"{webchat_binding.COOKIE}={binding_cookie}"} if binding_cookie else {}
+        self.sio.connect(url, transports=TRANSPORTS, socketio_path="socket.io", wait_timeout=5, headers=headers)
 
     def next(self, timeout: float = 30) -> tuple[str, Any]:
         try:
@@ -211,8 +215,8 @@ def widgets(server: RunningServer) -> Iterator[list[Widget]]:
         thread.join(timeout=30)
 
 
-def _widget(server: RunningServer, widgets: list[Widget]) -> Widget:
-    widget = Widget(server.url)
+def _widget(server: RunningServer, widgets: list[Widget], binding_cookie: str | None = None) -> Widget:
+    widget = Widget(server.url, binding_cookie)
     widgets.append(widget)
     return widget
 
@@ -304,6 +308,27 @@ def test_a_client_chosen_or_forged_session_id_gets_a_new_one(server, widgets, se
     widget.utter("你好", issued)
     assert widget.texts(2) == OPENING  # opened; the first message is not forwarded
     assert service.handled == []
+
+
+def test_a_session_bound_to_a_browsers_cookie_is_resumed_only_with_that_cookie(server, widgets, service) -> None:
+    browser = _widget(server, widgets, binding_cookie="the-browsers-own-random-value")
+    session_id = browser.request_session(None)
+    assert re.fullmatch(SIGNED_SESSION_ID, session_id) and "-" in session_id.split(".")[0]
+    browser.utter(None, session_id)
+    assert browser.texts(2) == OPENING
+    # Copied out of the page's sessionStorage: no use without the cookie, or with another browser's.
+    for thief in (_widget(server, widgets), _widget(server, widgets, binding_cookie="another-browsers-value")):
+        assert thief.request_session(session_id) != session_id
+        thief.utter("我还欠多少", session_id)  # the payload's session id steers nothing
+        assert thief.texts(2) == OPENING  # a fresh conversation of its own, not the borrower's
+    # The same browser (a reloaded tab) resumes.
+    reloaded = _widget(server, widgets, binding_cookie="the-browsers-own-random-value")
+    assert reloaded.request_session(session_id) == session_id
+    reloaded.utter("还在吗", session_id)
+    assert reloaded.texts(2) == ["收到：还在吗", "还有什么可以帮您？"]
+    # A socket with a cookie never takes over a session issued without one.
+    unbound = _widget(server, widgets).request_session(None)
+    assert _widget(server, widgets, binding_cookie="a").request_session(unbound) != unbound
 
 
 def test_a_conversation_id_is_never_a_session_id(server, widgets, service) -> None:
