@@ -43,8 +43,8 @@ def _saturday_on_or_after(day: date) -> date:
 
 def _prepare_date_text(text: str) -> str:
     cleaned = re.sub(r"\s+", "", to_simplified(text))
-    cleaned = cleaned.replace("明儿个", "明天").replace("今儿个", "今天")
-    cleaned = cleaned.replace("明儿", "明天").replace("今儿", "今天")
+    for spoken, written in (("个", ""), ("明儿", "明天"), ("今儿", "今天"), ("后儿", "后天")):
+        cleaned = re.sub(f"(?<=[今明后]儿){spoken}" if spoken == "个" else spoken, written, cleaned)
     cleaned = re.sub(r"(天|日)(?:之后|以后)$", r"\1后", cleaned)
     # A deadline ('周五之前', '15号前') is a promise for that day; '三天前' is not a deadline.
     deadline = re.match(r"^(.+?)(?:之前|以前|前)$", cleaned)
@@ -176,3 +176,18 @@ def ruled_out(text: str, start: int, end: int) -> bool:
     """True when the date at text[start:end] is one the speaker says will not work ("明天还不了全部" is not: a part may
     still come that day). The caller drops such a date only when the message names another."""
     return bool(_RULED_OUT_AFTER.match(text[end:]) or _RULED_OUT_BEFORE.search(text[:start]))
+
+
+# Single days said the common ways, for finding them in a sentence (DIET learns the forms its training shows;
+# these it must not miss): '明儿个', '这礼拜天', '下周三', '30号', '下个月5号', '月底', '这周末'.
+_DAY_WORD = r"大后天|大前天|今天|明天|后天|[今明后]儿个?|今晚|明早|明晚"
+_WEEKDAY_SPAN = rf"(?:这|本|下下?)?个?{_WEEKDAY}"
+_MONTH_DAY_SPAN = rf"(?:(?:这|本|下)个?月|{NUM}月份?)?{NUM}[号日]"
+_DATE_SPAN = re.compile(
+    rf"(?:{_DAY_WORD}|{_WEEKDAY_SPAN}|{_MONTH_DAY_SPAN}|(?:这|本|下)?个?月(?:底|末)|(?:这|本|下)?个?周末)")
+
+
+def date_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` names a single day in one of the common forms; not every date parse_date reads ('下下周',
+    '1月10号' in odd spellings are DIET's to find), only forms plain enough to find by pattern."""
+    return [(match.start(), match.end()) for match in _DATE_SPAN.finditer(text)]

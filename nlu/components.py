@@ -20,10 +20,11 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from chinese_text import DEFAULT_TIMEZONE, bare_id_last4, normalise_entity, to_mandarin, to_simplified
-from chinese_text.dates import ruled_out
+from chinese_text.date_entities import with_pattern_dates, without_ruled_out_dates
 from chinese_text.language import written_language
 from chinese_text.names import looks_like_chinese_name
 from chinese_text.unknown_words import content_words, only_unknown_words
+from chinese_text.value_answers import is_bare_value_answer
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +84,6 @@ def _with_amount_unit(entity: Dict[Text, Any], text: Text) -> Dict[Text, Any]:
     return {**entity, "end": unit.end()} if unit else entity
 
 
-def _without_ruled_out_dates(entities: List[Dict[Text, Any]], text: Text) -> List[Dict[Text, Any]]:
-    """"今天全额不行，这礼拜天先还八百" names two dates and means the second: a date the borrower rules out is dropped
-    when another remains (alone, "今天全额不行，先还八百" may still mean a part today: the dialogue asks)."""
-    dates = [entity for entity in entities if entity["entity"] == "date" and "start" in entity]
-    dropped = [entity for entity in dates if ruled_out(text, entity["start"], entity["end"])]
-    if not dropped or len(dropped) == len(dates):
-        return entities
-    return [entity for entity in entities if not any(entity is gone for gone in dropped)]
-
-
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class EntityValueNormaliser(GraphComponent):
     """Turns entity text into values: amounts → integer cents, dates → ISO dates on the
@@ -110,7 +101,8 @@ class EntityValueNormaliser(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            entities = self._with_bare_id(message.get(ENTITIES) or [], message.get(TEXT) or "")
+            text = message.get(TEXT) or ""
+            entities = with_pattern_dates(self._with_bare_id(message.get(ENTITIES) or [], text), text)
             if entities:
                 message.set(ENTITIES, self._normalised(entities, message), add_to_output=True)
         return messages
@@ -150,7 +142,7 @@ class EntityValueNormaliser(GraphComponent):
             if value is None:
                 continue
             kept.append({**entity, "value": value, "text": surface})
-        return _without_ruled_out_dates(kept, text)
+        return without_ruled_out_dates(kept, text)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
@@ -224,6 +216,29 @@ class UnknownWordsGuard(GraphComponent):
         if any(entity.get("entity") != "language" for entity in message.get(ENTITIES) or []):
             return False
         return only_unknown_words(_words(message), self._vocabulary)
+
+
+_INFORM = "inform"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class BareValueAnswer(GraphComponent):
+    """A message that is only a date, amount or instalment count and filler ('嗯，30号', '行就12期', '那就明儿个吧') is
+    `inform`: it answers the question asked with that value, whatever DIET guessed for so short a text."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "BareValueAnswer":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if intent != _INFORM and is_bare_value_answer(message.get(TEXT) or "", message.get(ENTITIES) or []):
+                message.set(INTENT, {INTENT_NAME_KEY: _INFORM, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+                ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != _INFORM]
+                message.set(INTENT_RANKING_KEY, [message.get(INTENT), *ranking], add_to_output=True)
+        return messages
 
 
 def _words(message: Message) -> List[str]:

@@ -1,0 +1,85 @@
+"""Short answers the intent model reads poorly: days said in common forms it missed ('明天不行，这礼拜天吧'), and a
+value with nothing but filler around it ('嗯，30号'), which answers the question asked."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from chinese_text.date_entities import with_pattern_dates, without_ruled_out_dates
+from chinese_text.dates import date_spans, parse_date
+from chinese_text.value_answers import is_bare_value_answer
+
+NOW = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)  # a Wednesday in Shanghai
+
+
+def entity(text: str, words: str, kind: str) -> dict:
+    start = text.index(words)
+    return {"entity": kind, "start": start, "end": start + len(words)}
+
+
+def dates_in(entities: list[dict], text: str) -> list[str]:
+    return [text[e["start"]:e["end"]] for e in entities if e["entity"] == "date"]
+
+
+@pytest.mark.parametrize(("text", "said", "day"), [
+    ("那就明儿个吧", "明儿个", date(2026, 12, 3)),
+    ("后儿个还", "后儿个", date(2026, 12, 4)),
+    ("这礼拜天我还五百", "这礼拜天", date(2026, 12, 6)),
+    ("下礼拜三转给你", "下礼拜三", date(2026, 12, 9)),
+    ("嗯，30号", "30号", date(2026, 12, 30)),
+    ("下个月5号发了工资就还", "下个月5号", date(2027, 1, 5)),
+    ("月底前还清", "月底", date(2026, 12, 31)),
+])
+def test_a_day_said_in_a_common_form_is_found_and_read(text, said, day):
+    assert [text[start:end] for start, end in date_spans(text)] == [said]
+    assert parse_date(said, NOW) == day
+
+
+@pytest.mark.parametrize("text", ["分12期", "我欠了3000块", "身份证号后四位", "第三期还不上", "三天后再说"])
+def test_text_without_a_plain_day_has_none(text):
+    assert date_spans(text) == []
+
+
+def test_a_day_diet_missed_is_added_and_the_ruled_out_one_then_dropped():
+    text = "明天不行，这礼拜天吧"
+    found = with_pattern_dates([entity(text, "明天", "date")], text)
+    assert dates_in(found, text) == ["明天", "这礼拜天"]
+    assert dates_in(without_ruled_out_dates(found, text), text) == ["这礼拜天"]
+
+
+def test_a_day_diet_cut_short_is_widened_and_a_time_of_day_after_it_is_part_of_it():
+    text = "这礼拜天下午转给你"
+    found = with_pattern_dates([entity(text, "礼拜天", "date"), entity(text, "下午", "date")], text)
+    assert dates_in(found, text) == ["这礼拜天"]
+
+
+def test_a_date_diet_read_wider_than_the_pattern_stands():
+    text = "我1月10号晚上8点还"
+    wide = entity(text, "1月10号晚上8点", "date")
+    assert with_pattern_dates([wide], text) == [wide]
+
+
+@pytest.mark.parametrize(("text", "value", "kind"), [
+    ("嗯，30号", "30号", "date"), ("行就12期", "12期", "periods"), ("那就明儿个吧", "明儿个", "date"),
+    ("好的，两千", "两千", "amount"), ("um, 500 then", "500", "amount"), ("ok 6 months", "6 months", "periods"),
+])
+def test_a_value_with_only_filler_is_a_bare_answer(text, value, kind):
+    assert is_bare_value_answer(text, [entity(text, value, kind)])
+
+
+@pytest.mark.parametrize(("text", "value", "kind"), [
+    ("明天还", "明天", "date"),            # a promise, said as one
+    ("不对，30号", "30号", "date"),        # a correction
+    ("30号行吗", "30号", "date"),          # a question
+    ("i can pay 500", "500", "amount"),
+    ("嗯，3000", "3000", "amount"),        # four bare digits may answer the ID question: the model decides
+    ("/inform", "inform", "amount"),
+])
+def test_anything_more_is_not(text, value, kind):
+    assert not is_bare_value_answer(text, [entity(text, value, kind)])
+
+
+def test_no_value_no_bare_answer():
+    assert not is_bare_value_answer("嗯嗯", [])
+    assert not is_bare_value_answer("嗯，我叫李娜", [{"entity": "language", "start": 0, "end": 6}])
