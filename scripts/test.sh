@@ -12,10 +12,11 @@ if ! validation="$(PYTHONPATH="$ROOT" RASA_TELEMETRY_ENABLED=false .venv-rasa/bi
 fi
 # Assigned first, then exported: `export X="$(cmd)"` would hide a failing command from `set -e`.
 model="$(bash scripts/train.sh)"
-redis_url="$(bash scripts/redis.sh)"
-export COLLECTIONS_TEST_MODEL="$model" COLLECTIONS_TEST_REDIS_URL="$redis_url"
+export COLLECTIONS_TEST_MODEL="$model"
+# No Redis URL: the tests start redis-servers of their own (tests/stack.py), so a developer's Redis is never
+# written to, and two test sessions on one machine never share one.
 # The ledger's PostgreSQL variants always run: the local server, or a private cluster started here.
 postgres_url="$(bash scripts/postgres.sh)"
 export LEDGER_TEST_PG_URL="$postgres_url"
-echo "[test] model $COLLECTIONS_TEST_MODEL, redis $COLLECTIONS_TEST_REDIS_URL, postgresql $LEDGER_TEST_PG_URL"
+echo "[test] model $COLLECTIONS_TEST_MODEL, postgresql $LEDGER_TEST_PG_URL"
 exec .venv/bin/python -m pytest tests --durations=40 "$@"

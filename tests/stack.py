@@ -4,9 +4,11 @@ through a counting proxy, so tests can see what reached Rasa."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Iterator
@@ -26,12 +28,7 @@ from tests.rasa_requests import RasaRequests
 # The conversation clock every e2e test runs on: Monday 23 November 2026, 10:00 in Shanghai.
 FIXED_NOW = "2026-11-23T10:00:00+08:00"
 TODAY = datetime.fromisoformat(FIXED_NOW).date()
-# A database of its own (never a user's data), flushed at the start of the session. Two test sessions on
-# one machine must never share it: one's flush would delete the other's conversations mid-test. Each
-# session claims its database in database 0 (a key that expires, so a killed run frees it in time).
-PREFERRED_TEST_REDIS_DBS = [int(os.environ["COLLECTIONS_TEST_REDIS_DB"])] if os.environ.get(
-    "COLLECTIONS_TEST_REDIS_DB") else [13, 14, 15, 12, 11]
-REDIS_DB_CLAIM_SECONDS = 3 * 3600
+PRIVATE_REDIS_DEADLINE_SECONDS = 120  # waits end on an event; the deadline only stops a hang
 SEEDED_BORROWERS = 400
 SEEDED_US_BORROWERS = 80
 # Gateway settings the shared stack runs with (one stack serves every e2e test; Rasa loads once).
@@ -89,26 +86,84 @@ def model_path() -> Path:
     return ROOT / path
 
 
+class PrivateRedis:
+    """redis-server on a free port with its own directory: a test's data is never anyone else's, so nothing
+    has to be claimed or flushed. `durable`: every write goes to an append-only file before it is
+    acknowledged, so a restarted (or killed) server comes back with it."""
+
+    def __init__(self, directory: Path, durable: bool = True) -> None:
+        self.directory = directory
+        self.durable = durable
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else ["--appendonly", "no"]
+        subprocess.run(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "yes",
+                        "--dir", str(self.directory), *persistence, "--save", "",
+                        "--pidfile", str(self.directory / "redis.pid"),
+                        "--logfile", str(self.directory / "redis.log")], check=True)
+        self._wait(lambda: redis.Redis.from_url(self.url).ping())
+
+    def stop(self) -> None:
+        try:
+            redis.Redis.from_url(self.url).shutdown()  # SHUTDOWN: the append-only file is flushed first
+        except redis.ConnectionError:
+            pass  # the connection closes as the server exits
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: only what the append-only file already holds survives."""
+        pid = int((self.directory / "redis.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + PRIVATE_REDIS_DEADLINE_SECONDS
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            assert time.monotonic() < deadline, "redis-server outlived SIGKILL"
+            time.sleep(0.05)
+        (self.directory / "redis.pid").unlink(missing_ok=True)
+
+    @staticmethod
+    def _wait(ready) -> None:
+        deadline = time.monotonic() + PRIVATE_REDIS_DEADLINE_SECONDS
+        while True:
+            try:
+                if ready():
+                    return
+            except redis.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    url = os.environ.get("COLLECTIONS_TEST_REDIS_URL") or subprocess.check_output(
-        ["bash", "scripts/redis.sh"], cwd=ROOT, text=True).strip()
-    base = url.rsplit("/", 1)[0]
-    claims = redis.Redis.from_url(f"{base}/0")
-    owner = f"{socket.gethostname()}:{os.getpid()}"
-    for database in PREFERRED_TEST_REDIS_DBS:
-        claim = f"collections:test-session-claim:{database}"
-        if claims.set(claim, owner, nx=True, ex=REDIS_DB_CLAIM_SECONDS):
-            break
-    else:
-        raise RuntimeError(f"every test Redis database {PREFERRED_TEST_REDIS_DBS} is claimed by another "
-                           "running test session (keys collections:test-session-claim:* in database 0)")
-    test_url = f"{base}/{database}"
-    redis.Redis.from_url(test_url).flushdb()
-    yield test_url
-    if claims.get(claim) == owner.encode():
-        claims.delete(claim)
-    claims.close()
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """The shared stack's Redis: a server of its own for the session (two test sessions on one machine, or a
+    developer's own Redis, can never see each other's keys)."""
+    server = PrivateRedis(tmp_path_factory.mktemp("stack-redis"), durable=False)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def unit_redis_url(tmp_path_factory) -> Iterator[str]:
+    """Redis for the unit tests that need a real one: COLLECTIONS_TEST_REDIS_URL exactly as given (a database
+    the caller set aside for tests), else a server of the session's own. Never a skip: redis-server is
+    installed by scripts/setup.sh, and a missing one fails here, naming it."""
+    if designated := os.environ.get("COLLECTIONS_TEST_REDIS_URL"):
+        try:
+            redis.Redis.from_url(designated).ping()
+        except redis.ConnectionError as error:
+            pytest.fail(f"COLLECTIONS_TEST_REDIS_URL={designated} does not answer ({error})")
+        yield designated
+        return
+    server = PrivateRedis(tmp_path_factory.mktemp("unit-redis"), durable=False)
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

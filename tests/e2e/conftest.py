@@ -5,21 +5,16 @@ each Rasa start costs up to a minute."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import pytest
-import redis
 
 from bot.launcher import Stack, StackConfig
 from tests.e2e.console_client import add_console_accounts
-from tests.stack import FIXED_NOW, GATEWAY_TEST_SETTINGS, _free_port
+from tests.stack import FIXED_NOW, GATEWAY_TEST_SETTINGS, PrivateRedis, _free_port
 
-DEADLINE_SECONDS = 120  # waits below end on an event; the deadline only stops a hang
+DEADLINE_SECONDS = 120  # waits in these tests end on an event; the deadline only stops a hang
 LOCKOUT_WINDOW_SECONDS = 5
 MAX_FAILED_SIGN_INS = 3
 # A turn Rasa has not answered in this long gets the fault reply (the shared stack keeps the 10 s default);
@@ -38,54 +33,6 @@ _RESTART_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stack-re
 async def restart_off_the_loop(restart: Callable[[], None]) -> None:
     """Runs a Stack restart without blocking the test's event loop (a call's line must keep going)."""
     await asyncio.get_running_loop().run_in_executor(_RESTART_THREAD, restart)
-
-
-class PrivateRedis:
-    """redis-server on a free port, persisting every write to an append-only file in its own directory."""
-
-    def __init__(self, directory) -> None:
-        self.directory = directory
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        subprocess.run(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "yes",
-                        "--dir", str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
-                        "--save", "", "--pidfile", str(self.directory / "redis.pid"),
-                        "--logfile", str(self.directory / "redis.log")], check=True)
-        self._wait(lambda: redis.Redis.from_url(self.url).ping())
-
-    def stop(self) -> None:
-        try:
-            redis.Redis.from_url(self.url).shutdown()  # SHUTDOWN: the append-only file is flushed first
-        except redis.ConnectionError:
-            pass  # the connection closes as the server exits
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash: only what the append-only file already holds survives."""
-        pid = int((self.directory / "redis.pid").read_text())
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while True:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            assert time.monotonic() < deadline, "redis-server outlived SIGKILL"
-            time.sleep(0.05)
-        (self.directory / "redis.pid").unlink(missing_ok=True)
-
-    @staticmethod
-    def _wait(ready) -> None:
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while True:
-            try:
-                if ready():
-                    return
-            except redis.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

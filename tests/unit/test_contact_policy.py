@@ -1,6 +1,6 @@
-"""Contact policy against the real Redis the test command provides (COLLECTIONS_TEST_REDIS_URL, in the
-suite's own test database COLLECTIONS_TEST_REDIS_DB) and a SQLite ledger. Only the policy's own `cp:*` keys
-are cleared around each test: the database is never flushed."""
+"""Contact policy against a real Redis (tests/stack.py's unit_redis_url: the session's own server, or the
+database COLLECTIONS_TEST_REDIS_URL sets aside for tests) and a SQLite ledger. Only the policy's own `cp:*`
+keys are cleared around each test: the database is never flushed."""
 import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,11 +14,9 @@ from ledger.repository import Ledger
 from ledger.seed import seed_demo_portfolio
 from compliance_filters.contact_policy import ContactPolicy, ContactPolicyConfig, load_config
 from configuration.files import validate_model
-from tests.unit.handoff_redis import redis_test_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
-REDIS_URL = redis_test_url()
 PHONE = "13800001234"
 
 
@@ -28,13 +26,8 @@ def _clear_contact_policy_keys(client: redis.Redis) -> None:
 
 
 @pytest.fixture
-def redis_client():
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        # Not a skip: the test command (scripts/test.sh) always provides a Redis.
-        pytest.fail(f"Redis at {REDIS_URL} not reachable ({error}); run the tests with bash scripts/test.sh")
+def redis_client(unit_redis_url):
+    client = redis.Redis.from_url(unit_redis_url)
     _clear_contact_policy_keys(client)
     yield client
     _clear_contact_policy_keys(client)
@@ -151,13 +144,13 @@ def test_wechat_messages_are_not_counted_against_voice_caps(policy):
     assert policy.may_contact("B000001", "wechat", now).allowed
 
 
-def test_twenty_five_racing_replicas_reserve_exactly_the_unanswered_cap(redis_client, factory):
+def test_twenty_five_racing_replicas_reserve_exactly_the_unanswered_cap(redis_client, factory, unit_redis_url):
     now = datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI)
     results, barrier = [], threading.Barrier(25)
 
     def replica():
         # Each thread is its own gateway replica: own Redis connection, own ledger handle.
-        client = redis.Redis.from_url(REDIS_URL)
+        client = redis.Redis.from_url(unit_redis_url)
         own = ContactPolicy(client, Ledger(factory), load_config())
         barrier.wait()
         results.append(own.record_attempt("B000001", "voice", now, "unanswered", PHONE).allowed)
@@ -171,14 +164,14 @@ def test_twenty_five_racing_replicas_reserve_exactly_the_unanswered_cap(redis_cl
     assert len(results) == 25 and results.count(True) == 6
 
 
-def test_thirty_racing_replicas_reserve_exactly_the_us_weekly_cap(redis_client, factory):
+def test_thirty_racing_replicas_reserve_exactly_the_us_weekly_cap(redis_client, factory, unit_redis_url):
     borrower = _us_borrower(factory)
     account = Ledger(factory).get_primary_account(borrower).account_id
     now = datetime(2025, 3, 10, 10, 0, tzinfo=NEW_YORK)
     results, barrier = [], threading.Barrier(30)
 
     def replica():
-        client = redis.Redis.from_url(REDIS_URL)
+        client = redis.Redis.from_url(unit_redis_url)
         own = ContactPolicy(client, Ledger(factory), load_config())
         barrier.wait()
         results.append(own.record_attempt(borrower, "voice", now, "unanswered", None, account).allowed)

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from bot.body_limit import BodySizeLimit
 from bot.rate_limits import KEY_PREFIX, RateLimits, Refusal, SocketSlots
 from configuration.settings import GatewaySettings
-from tests.unit.handoff_redis import redis_test_url
 
 LOW = GatewaySettings(messages_per_client="5/minute", messages_per_conversation="3/minute", opens_per_client="2/minute")
 
@@ -20,7 +19,7 @@ LOW = GatewaySettings(messages_per_client="5/minute", messages_per_conversation=
 @pytest.fixture(params=["memory", "redis"])
 def replicas(request):
     """Two gateways' limits: on Redis they count together, in memory each is alone (one process)."""
-    url = redis_test_url() if request.param == "redis" else None
+    url = request.getfixturevalue("unit_redis_url") if request.param == "redis" else None
     first = RateLimits(LOW, url)
     return (first, RateLimits(LOW, url)) if url else (first, first)
 
@@ -62,12 +61,12 @@ async def test_opens_are_limited_per_address(replicas):
 
 
 @pytest.mark.asyncio
-async def test_every_redis_key_expires():
-    limits = RateLimits(LOW, redis_test_url())
+async def test_every_redis_key_expires(unit_redis_url):
+    limits = RateLimits(LOW, unit_redis_url)
     identifiers = [_id(), _id(), _id()]
     await limits.message(identifiers[0], identifiers[1])
     await limits.open(identifiers[2])
-    client = redis.Redis.from_url(redis_test_url())
+    client = redis.Redis.from_url(unit_redis_url)
     keys = [key for identifier in identifiers for key in client.scan_iter(f"{KEY_PREFIX}*{identifier}*")]
     assert len(keys) == 3 and all(0 < client.ttl(key) <= 60 for key in keys)  # every window here is a minute
     await limits.aclose()
