@@ -280,28 +280,58 @@ class ConversationService:
         finally:
             await self._turns.delete(key + _RETRYING)
 
-    async def _handle(self, conversation_id: str, text: Any, turn_key: str | None = None) -> TurnResult:
+    async def note_borrower_words(self, conversation_id: str, text: Any) -> str:
+        """Borrower words the gateway answers itself, without a dialogue turn (on a call: a number heard unclearly,
+        held until the caller confirms it, and their yes or no): in the transcript and the audit like a turn's.
+        Returns the words as recorded, for `handle_recorded`."""
+        conversation = await self._open_conversation(conversation_id)
+        cleaned = clean_borrower_text(text, self._max_chars)
+        _, borrower_audited = await self._record_borrower(conversation, cleaned, None)
+        await borrower_audited
+        return cleaned
+
+    async def handle_recorded(self, conversation_id: str, text: str) -> TurnResult:
+        """A dialogue turn for words `note_borrower_words` already recorded (a number the caller confirmed)."""
+        conversation = await self._open_conversation(conversation_id)
+        cleaned = clean_borrower_text(text, self._max_chars)
+        recorded: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        recorded.set_result("")
+        audited = cleaned if conversation.identity_verified else mask_id_last4(cleaned)
+        return await self._answer(conversation, cleaned, audited, detect_distress(cleaned), None, recorded)
+
+    async def _open_conversation(self, conversation_id: str) -> Conversation:
         conversation = await self.get(conversation_id)
         if conversation.ended:
             raise ConversationEnded(conversation_id)
+        return conversation
+
+    async def _handle(self, conversation_id: str, text: Any, turn_key: str | None = None) -> TurnResult:
+        conversation = await self._open_conversation(conversation_id)
         cleaned = clean_borrower_text(text, self._max_chars)
         signal = detect_distress(cleaned)
-        entry = {"speaker": "borrower", "text": cleaned, "at": datetime.now(timezone.utc).isoformat()}
-        if signal is not None:
-            entry["distress"] = signal.kind  # the agent console highlights it
-        await self._store.append(conversation_id, entry)
-        # Before verification a message that reads as ID digits is the answer to the ID question: a secret
-        # the audit needs the fact of, not the value (the ledger knows whether it matched).
-        audited = cleaned if conversation.identity_verified else mask_id_last4(cleaned)
-        # Written while Rasa works on the turn; every path waits for it before anything else is audited, so the
-        # borrower's words always precede the reply in the chain.
-        borrower_audited = asyncio.ensure_future(asyncio.to_thread(
-            self._audit.append, conversation_id, conversation.borrower_id, conversation.channel, "borrower", audited,
-        ))
+        audited, borrower_audited = await self._record_borrower(conversation, cleaned, signal)
         try:
             return await self._answer(conversation, cleaned, audited, signal, turn_key, borrower_audited)
         finally:
             await borrower_audited
+
+    async def _record_borrower(self, conversation: Conversation, cleaned: str,
+                               signal: DistressSignal | None) -> tuple[str, "asyncio.Future[str]"]:
+        """Appends the words to the transcript and starts their audit record; returns the words as audited and the
+        audit write, which callers await before anything else is audited so the chain keeps the order."""
+        entry = {"speaker": "borrower", "text": cleaned, "at": datetime.now(timezone.utc).isoformat()}
+        if signal is not None:
+            entry["distress"] = signal.kind  # the agent console highlights it
+        await self._store.append(conversation.conversation_id, entry)
+        # Before verification a message that reads as ID digits is the answer to the ID question: a secret
+        # the audit needs the fact of, not the value (the ledger knows whether it matched).
+        audited = cleaned if conversation.identity_verified else mask_id_last4(cleaned)
+        # Written while Rasa works on the turn (for a turn's words).
+        borrower_audited = asyncio.ensure_future(asyncio.to_thread(
+            self._audit.append, conversation.conversation_id, conversation.borrower_id, conversation.channel,
+            "borrower", audited,
+        ))
+        return audited, borrower_audited
 
     async def _answer(self, conversation: Conversation, cleaned: str, audited: str, signal: DistressSignal | None,
                       turn_key: str | None, borrower_audited: "asyncio.Future[str]") -> TurnResult:

@@ -135,7 +135,8 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             console_sessions=console_sessions, console_agents=agents, contact_policy=contact_policy,
             callback_offers=CallbackOffers(
                 desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy),
-            voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus),
+            voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus,
+                                plan_lengths=collection_policy.plan_lengths()),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
         )
 

@@ -212,6 +212,9 @@ class VoiceSettings(Section):
         default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
     asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")
     asr_no_speech_threshold: float = Field(default=0.6, ge=0, le=1)
+    confirm_values_below_confidence: float = Field(
+        default=0.8, ge=0, le=1,
+        description="A number heard with less ASR confidence than this is read back before it is acted on (1: always)")
 
     # TTS
     tts_engine: Literal["espeak", "piper", "coqui"] = "espeak"

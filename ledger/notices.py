@@ -43,6 +43,12 @@ NOTICES = Phrasebook({
         "zh": "好像听不到您的声音，这次通话先到这里，再见。",
         "en": "I can't seem to hear you, so I'll end the call here. Goodbye.",
     },
+    # On a call: a number the recogniser was unsure of, or that the policy never allows, read back before use.
+    "confirm_heard": {
+        "zh": "跟您确认一下，您是说“{heard}”吗？对的请说“是”或按1，不对请说“不是”或按2。",
+        "en": "Just to check, did you say \"{heard}\"? Say yes or press 1; say no or press 2.",
+    },
+    "say_again": {"zh": "好的，请您再说一遍。", "en": "OK, please say it again."},
     # Past the turn cap: leaves the way open.
     "long_conversation": {
         "zh": "这次对话内容比较多，为了更好地为您服务，本次对话先到这里。如需继续沟通，欢迎稍后重新联系我们，也可以随时要求转接人工专员为您处理。",
@@ -67,4 +73,4 @@ def callback_notice(language: str, when: datetime, today: date) -> str:
 
 def call_notices() -> list[str]:
     """The fixed words of a call, in every language: rendered ahead so a call replays them."""
-    return [text for key in ("reprompt", "not_understood", "silence_goodbye") for text in NOTICES[key].values()]
+    return [text for key in ("reprompt", "not_understood", "silence_goodbye", "say_again") for text in NOTICES[key].values()]

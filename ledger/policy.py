@@ -85,6 +85,10 @@ class CollectionPolicy(BaseModel):
             raise ValueError(f"tiers must be exactly A, B, C, D (missing {missing}, unknown {extra})")
         return tiers
 
+    def plan_lengths(self) -> frozenset[int]:
+        """Every instalment count some tier may be offered: a count outside them is never a plan."""
+        return frozenset(periods for rules in self.tiers.values() for periods in rules.allowed_periods)
+
     def tier(self, risk_tier: str) -> TierPolicy:
         try:
             return self.tiers[risk_tier]

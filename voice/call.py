@@ -17,10 +17,13 @@ from typing import Any, Awaitable, Callable, Protocol
 from redis.exceptions import RedisError
 
 from chinese_text.language import written_language
+from compliance_filters.distress import detect_distress
 from ledger.notices import notice
 from ledger.references import mask_reference
 from voice.asr import AsrEngine, transcribe_async
+from voice.asr.base import Transcript
 from voice.codecs import StreamResampler
+from voice.heard_values import HeardValues, confirmation_answer, heard_values
 from voice.frames import (
     BorrowerText, BotText, CallEnding, ClearPlayback, Dtmf, InputAudio, OutboundFrame, OutputAudio, OutputMark,
     PlaybackMark,
@@ -50,6 +53,8 @@ class Conversations(Protocol):
 
     async def open(self, borrower_id: str, channel: str) -> tuple[Any, Any]: ...
     async def handle(self, conversation_id: str, text: Any) -> Any: ...
+    async def note_borrower_words(self, conversation_id: str, text: Any) -> str: ...
+    async def handle_recorded(self, conversation_id: str, text: str) -> Any: ...
     async def say(self, conversation_id: str, texts: list[str], speaker: str = "bot") -> list[Any]: ...
     async def record_interruption(self, conversation_id: str, text: str, heard_text: str) -> None: ...
     faults: Any  # bot.conversations.FaultReplies: what to say when storage is down
@@ -70,6 +75,7 @@ class VoiceServices:
     tts: TtsEngine
     settings: VoiceSettings
     pushes: Pushes | None = None
+    plan_lengths: frozenset[int] = frozenset()  # the policy's instalment counts; any other is read back (empty: none)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,18 @@ class AudioTurn:
 @dataclass(frozen=True)
 class TextTurn:
     text: str  # keyed digits
+
+
+@dataclass(frozen=True)
+class KeyedAnswer:
+    yes: bool  # 1 or 2 keyed while a number heard is being confirmed
+
+
+@dataclass(frozen=True)
+class HeldTurn:
+    """Words with a number the caller is asked to confirm before the dialogue acts on them."""
+    text: str
+    values: HeardValues
 
 
 Send = Callable[[OutboundFrame], Awaitable[None]]
@@ -98,7 +116,7 @@ class VoiceCall:
         self._channel = channel
         self._detector = TurnDetector(sample_rate, services.settings)
         self._playback = Playback()
-        self._turns: asyncio.Queue[AudioTurn | TextTurn] = asyncio.Queue(MAX_PENDING_TURNS)
+        self._turns: asyncio.Queue[AudioTurn | TextTurn | KeyedAnswer] = asyncio.Queue(MAX_PENDING_TURNS)
         self._speech: asyncio.Queue[list[str]] = asyncio.Queue(MAX_PENDING_SPEECH)
         self._tasks: list[asyncio.Task] = []
         self._speaker: asyncio.Task | None = None
@@ -112,6 +130,8 @@ class VoiceCall:
         self.conversation_id = ""
         self._language = "zh"  # the conversation's: the borrower's record, then the language the bot replies in
         self._early_decode: tuple[int, asyncio.Future] | None = None  # (audio length, decode) since the last pause
+        self._held: HeldTurn | None = None  # read back, waiting for the caller's yes or no
+        self._verified = False  # numbers are read back only once they can be acted on, and may be said
 
     # ---- life cycle -------------------------------------------------------------------------------
 
@@ -196,13 +216,16 @@ class VoiceCall:
             self._digits.clear()
         self._last_digit_at = now
         self._silent_reprompts = 0
+        if self._held is not None and frame.digit in ("1", "2") and not self._digits:
+            self._enqueue_turn(KeyedAnswer(frame.digit == "1"))
+            return
         if frame.digit.isdigit():
             self._digits.append(frame.digit)
         if (frame.digit == "#" and self._digits) or len(self._digits) == DTMF_DIGITS_FOR_ID:
             self._enqueue_turn(TextTurn(DTMF_ID_ANSWER.format(digits="".join(self._digits))))
             self._digits.clear()
 
-    def _enqueue_turn(self, turn: AudioTurn | TextTurn) -> None:
+    def _enqueue_turn(self, turn: AudioTurn | TextTurn | KeyedAnswer) -> None:
         if self._turns.full():
             self._turns.get_nowait()
             logger.warning("call %s: turns arrive faster than they are decoded; oldest dropped",
@@ -221,7 +244,8 @@ class VoiceCall:
                 self._turn_in_progress = False
                 self._idle_since = time.monotonic()
 
-    async def _take_turn(self, turn: AudioTurn | TextTurn) -> None:
+    async def _take_turn(self, turn: AudioTurn | TextTurn | KeyedAnswer) -> None:
+        transcript = None
         if isinstance(turn, AudioTurn):
             transcript = await (turn.early_decode or self._decode(turn.pcm16, turn.sample_rate))
             if not transcript.text:
@@ -231,20 +255,61 @@ class VoiceCall:
                     await self._say([notice(self._language, "not_understood")])  # speech, but not understood
                 return
             text = transcript.text
-        else:
+        elif isinstance(turn, TextTurn):
             text = turn.text
+        else:
+            text = "1" if turn.yes else "2"
         if self._ending:
             return
         await self._send(BorrowerText(text))
         try:
-            result = await self._services.conversations.handle(self.conversation_id, text)
+            result = await self._answer(turn, text, transcript)
         except RedisError:
             # Storage down: the caller hears that their words did not get through, and the line stays up.
             logger.error("call %s: storage unavailable", mask_reference(self.conversation_id))
             result = self._services.conversations.faults.unavailable()
+        if result is None:
+            return
+        if not result.fault:  # a fault reply (storage down) says nothing about who is on the line
+            self._verified = result.identity_verified
         await self._speak_replies(result)
         if result.ended:
             await self._end_call("conversation_ended")
+
+    async def _answer(self, turn: AudioTurn | TextTurn | KeyedAnswer, text: str, transcript: Transcript | None) -> Any:
+        """The dialogue's reply to the turn; None when the call answered it itself (a number read back, or the
+        caller's no to one). A held number goes to the dialogue only on the caller's yes; anything else they say
+        instead is a turn of its own."""
+        conversations = self._services.conversations
+        held, self._held = self._held, None
+        if held is not None:
+            answer = turn.yes if isinstance(turn, KeyedAnswer) else (
+                confirmation_answer(text) if isinstance(turn, AudioTurn) else None)
+            if answer is not None:
+                await conversations.note_borrower_words(self.conversation_id, text)
+                if answer:
+                    return await conversations.handle_recorded(self.conversation_id, held.text)
+                await self._say([notice(self._language, "say_again")])
+                return None
+        if isinstance(turn, KeyedAnswer):
+            return None  # a late key after the question was settled
+        values = heard_values(text) if transcript is not None else None
+        if values is not None and self._needs_confirmation(transcript, values):
+            recorded = await conversations.note_borrower_words(self.conversation_id, text)
+            self._held = HeldTurn(recorded, values)
+            await self._say([notice(self._language, "confirm_heard", heard="、".join(values.said))])
+            return None
+        return await conversations.handle(self.conversation_id, text)
+
+    def _needs_confirmation(self, transcript: Transcript, values: HeardValues) -> bool:
+        """After verification (before it, no number is acted on, and none may be said back to whoever answered): a
+        number heard with low confidence, or an instalment count the policy never offers; never distress, which
+        must reach the dialogue at once."""
+        if not self._verified or not values.said or detect_distress(transcript.text) is not None:
+            return False
+        lengths = self._services.plan_lengths
+        return (transcript.confidence < self._settings.confirm_values_below_confidence
+                or any(count not in lengths for count in values.periods if lengths))
 
     async def _speak_replies(self, result: Any) -> None:
         texts = [message.text for message in result.messages]
