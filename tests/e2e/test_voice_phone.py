@@ -33,10 +33,18 @@ async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise
         assert yuan(account.balance_cents) in heard, heard
         await carrier.say_fixture("d06.wav")  # 我这周五先还两千块钱
         assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
+        # The numbers heard are read back before anything is recorded (the stack reads back every one).
+        read_back = bot_texts(transcript(stack, conversation_id)).splitlines()[-1]
+        assert "您是说" in read_back and "周五" in read_back, read_back
+        assert all(p.conversation_id != conversation_id for p in ledger.promises_for(account.account_id))
+        await carrier.send_json({"event": "dtmf", "streamSid": carrier.stream_sid, "sequenceNumber": "9",
+                                 "dtmf": {"track": "inbound_track", "digit": "1"}})  # yes
+        assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
     promises = [p for p in ledger.promises_for(account.account_id) if p.conversation_id == conversation_id]
     assert [(p.amount_cents, p.promised_date) for p in promises] == [(200_000, date(2026, 11, 27))]
     said = transcript(stack, conversation_id)
     assert "2,000元" in bot_texts(said)
+    assert [entry["text"] for entry in said if entry["speaker"] == "borrower"][-1] == "1"
     assert [entry["speaker"] for entry in said].count("borrower") >= 3  # d01 over a phone line may be too unclear
 
 
