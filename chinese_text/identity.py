@@ -41,6 +41,21 @@ def bare_id_last4(text: str) -> str | None:
     return parse_id_last4(text) if _BARE_ID_ANSWER.match(to_simplified(text)) else None
 
 
+# What may surround four ID characters in a corrected answer ('不对不对，5448', '哦说错了，是5448', '应该是5448').
+_CORRECTION = re.compile(r"^(?:不对|不是|说错了|错了|搞错了|刚才|应该是|重新说|我说|是|哦|噢|啊|嗯|呃|额|sorry|no|oops|"
+                         r"[\s，。,.!！…~])*$", re.IGNORECASE)
+
+
+def corrected_id_span(text: str) -> tuple[int, int] | None:
+    """Where four ID characters sit in a message that is only them and words correcting an earlier answer, else
+    None: a correction answers the ID question like the bare digits do."""
+    runs = [match for match in _SPACED_ID_RUN.finditer(text) if len(re.sub(r"\s", "", match.group())) == 4]
+    if len(runs) != 1 or parse_id_last4(runs[0].group()) is None:
+        return None
+    run = runs[0]
+    return (run.start(), run.end()) if _CORRECTION.match(text[:run.start()] + text[run.end():]) else None
+
+
 def mask_id_last4(text: str) -> str:
     """The text with its ID characters starred ('后四位是3821' → '后四位是****') when it gives the last four
     of an ID at all (full-width digits too, as the NLU's NFKC would read them); otherwise unchanged."""

@@ -55,3 +55,16 @@ def parse_amount_cents(text: str) -> int | None:
     if cents < 0 or cents != cents.to_integral_value():
         return None
     return int(cents)
+
+
+# Money said in the forms a model trained on few examples misses: 'a grand', 'two grand', '$300', '1.5k', '300 bucks'.
+_AMOUNT_SPAN = re.compile(
+    r"\$\s?\d[\d,]*(?:\.\d+)?k?\b|\b\d[\d,]*(?:\.\d+)?\s?(?:k|grand|bucks|dollars?)\b"
+    r"|\b(?:a|one|two|three|four|five|six|seven|eight|nine|ten|a couple|a few)\s+(?:grand|hundred(?:\s+(?:bucks|dollars))?)\b",
+    re.IGNORECASE)
+
+
+def amount_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` names money in one of those forms."""
+    return [(match.start(), match.end()) for match in _AMOUNT_SPAN.finditer(text)
+            if parse_amount_cents(match.group()) is not None]

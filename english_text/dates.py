@@ -179,3 +179,16 @@ def parse_date(text: str, now: datetime, tz: str) -> date | None:
         return None
     weekdays = {named.weekday() for rule, named in found if rule is _weekday and named is not None}
     return day if weekdays <= {day.weekday()} else None
+
+
+def date_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` names a day in a form parse_date reads, found in the text as typed (number words are left
+    to the model: reading them would move the positions)."""
+    lowered = text.lower()
+    taken: list[tuple[int, int]] = []
+    for pattern, _rule in _RULES:
+        for match in pattern.finditer(lowered):
+            if match.end() > match.start() and not any(start < match.end() and match.start() < end
+                                                       for start, end in taken):
+                taken.append((match.start(), match.end()))
+    return sorted(taken)

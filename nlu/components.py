@@ -19,8 +19,9 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from chinese_text import DEFAULT_TIMEZONE, bare_id_last4, normalise_entity, to_mandarin, to_simplified
-from chinese_text.date_entities import with_pattern_dates, without_ruled_out_dates
+from chinese_text import DEFAULT_TIMEZONE, normalise_entity, to_mandarin, to_simplified
+from chinese_text.date_entities import with_pattern_amounts, with_pattern_dates, without_ruled_out_dates
+from chinese_text.identity import corrected_id_span
 from chinese_text.language import written_language
 from chinese_text.names import looks_like_chinese_name
 from chinese_text.unknown_words import content_words, only_unknown_words
@@ -102,21 +103,23 @@ class EntityValueNormaliser(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            entities = with_pattern_dates(self._with_bare_id(message.get(ENTITIES) or [], text), text)
+            entities = self._with_bare_id(message.get(ENTITIES) or [], text)
+            entities = with_pattern_amounts(with_pattern_dates(entities, text), text)
             if entities:
                 message.set(ENTITIES, self._normalised(entities, message), add_to_output=True)
         return messages
 
     @staticmethod
     def _with_bare_id(entities: List[Dict[Text, Any]], text: Text) -> List[Dict[Text, Any]]:
-        """A message that is nothing but four ID characters ('3821', '三八二一', '382X') is ID digits
-        as well as whatever DIET made of it; the question asked decides which slot takes it. Without
-        this, whether a bare '3821' answers the ID question depended on how training happened to fall."""
-        if any(entity["entity"] == "id_last4" for entity in entities) or bare_id_last4(text) is None:
+        """A message that is nothing but four ID characters ('3821', '三八二一', '382X'), or those and words
+        correcting an earlier answer ('不对不对，5448'), is ID digits as well as whatever DIET made of it; the
+        question asked decides which slot takes it. Without this, whether a bare '3821' answers the ID question
+        depended on how training happened to fall."""
+        span = corrected_id_span(text)
+        if any(entity["entity"] == "id_last4" for entity in entities) or span is None:
             return entities
-        start = len(text) - len(text.lstrip())
         return entities + [{
-            "entity": "id_last4", "start": start, "end": len(text.rstrip()), "extractor": "EntityValueNormaliser",
+            "entity": "id_last4", "start": span[0], "end": span[1], "extractor": "EntityValueNormaliser",
         }]
 
     @staticmethod

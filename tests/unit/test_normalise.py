@@ -20,6 +20,7 @@ from chinese_text import (
     parse_periods,
     to_simplified,
 )
+from chinese_text.identity import corrected_id_span
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 2026-11-23, 10:00 in Shanghai.
@@ -139,6 +140,20 @@ def test_id_last4_needs_exactly_four_digits(text: str) -> None:
 def test_a_message_of_only_four_id_characters_is_a_bare_id_answer(text: str, expected: str | None) -> None:
     # The NLU adds these as id_last4 whatever intent it predicts; the form's question decides the slot.
     assert bare_id_last4(text) == expected
+
+
+@pytest.mark.parametrize(("text", "digits"), [
+    ("不对不对，5448", "5448"), ("哦说错了，是5448", "5448"), ("应该是三八二一", "三八二一"), ("sorry, 4417", "4417"),
+    ("3821", "3821"),
+])
+def test_four_id_characters_correcting_an_earlier_answer_are_an_id_answer(text: str, digits: str) -> None:
+    start, end = corrected_id_span(text)
+    assert text[start:end] == digits
+
+
+@pytest.mark.parametrize("text", ["我明天还5448", "不对，3000块", "身份证后四位是5448", "3821和4567", "不对不对"])
+def test_other_words_around_four_digits_leave_them_to_the_model(text: str) -> None:
+    assert corrected_id_span(text) is None
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from chinese_text.date_entities import with_pattern_dates, without_ruled_out_dates
+from chinese_text.date_entities import with_pattern_amounts, with_pattern_dates, without_ruled_out_dates
 from chinese_text.dates import date_spans, parse_date
 from chinese_text.value_answers import is_bare_value_answer
 
@@ -83,3 +83,22 @@ def test_anything_more_is_not(text, value, kind):
 def test_no_value_no_bare_answer():
     assert not is_bare_value_answer("嗯嗯", [])
     assert not is_bare_value_answer("嗯，我叫李娜", [{"entity": "language", "start": 0, "end": 6}])
+
+
+@pytest.mark.parametrize(("text", "diet_found", "expected"), [
+    ("ok, I'll pay 1.5k the day after tomorrow", "tomorrow", "the day after tomorrow"),
+    ("can i pay 200 on dec 4th?", None, "dec 4th"),
+    ("ok I'll send a grand on Wednesday", "Wednesday", "Wednesday"),
+])
+def test_english_days_diet_missed_or_cut_short_are_found(text, diet_found, expected):
+    entities = [entity(text, diet_found, "date")] if diet_found else []
+    assert dates_in(with_pattern_dates(entities, text), text) == [expected]
+
+
+def test_english_money_diet_missed_is_found_and_a_number_it_found_stands():
+    text = "ok I'll send a grand on Wednesday"
+    found = with_pattern_amounts([entity(text, "Wednesday", "date")], text)
+    assert [text[e["start"]:e["end"]] for e in found if e["entity"] == "amount"] == ["a grand"]
+    text = "i can do $300 next friday"
+    wide = entity(text, "$300", "amount")
+    assert with_pattern_amounts([wide], text) == [wide]
