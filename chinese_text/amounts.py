@@ -112,3 +112,24 @@ def parse_periods(text: str) -> int | None:
         count = cn_int(cleaned)
         return count if count and count > 0 else None
     return None
+
+
+_PAY_VERB_BEFORE = re.compile(r"(?:还|转|付|交|凑|打款)\s*$")
+_NOT_MONEY_AFTER_VERB = re.compile(r"^\s*(?:遍|回|下|会|部分|些|点|笔)")
+
+
+def amount_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` names money plainly, for finding it in a sentence: a number with a currency word ('五百块',
+    '300元') or right after a verb of paying ('先还伍佰', '转两千'); not a date, a count or an ordinal."""
+    spans = []
+    for match in _AMOUNT_SPAN.finditer(text):
+        before, after = text[:match.start()], text[match.end():]
+        if _NOT_MONEY_AFTER.match(after) or before.rstrip().endswith(_NOT_MONEY_BEFORE):
+            continue
+        currency = re.match(rf"\s*{_CURRENCY_AFTER}", after, re.IGNORECASE)
+        if currency:
+            spans.append((match.start(), match.end() + currency.end()))
+        elif (_PAY_VERB_BEFORE.search(before) and not _NOT_MONEY_AFTER_VERB.match(after)
+              and (len(match.group()) > 1 or match.group().isdigit())):
+            spans.append((match.start(), match.end()))
+    return [(start, end) for start, end in spans if parse_amount_cents(text[start:end]) is not None]

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import english_text
+from chinese_text.amounts import amount_spans
 from chinese_text.dates import date_spans, ruled_out
 
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
@@ -22,16 +23,19 @@ def with_pattern_dates(entities: list[dict[str, Any]], text: str) -> list[dict[s
 
 
 def with_pattern_amounts(entities: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """Adds money said in English forms DIET missed ('a grand', 'two grand', '$300', '1.5k')."""
-    spans = english_text.amount_spans(text) if _LATIN_LETTER.search(text) else []
+    """Adds money said plainly that DIET missed ('先还伍佰', '五百块', 'a grand', 'two grand', '$300', '1.5k')."""
+    spans = amount_spans(text) + (english_text.amount_spans(text) if _LATIN_LETTER.search(text) else [])
     return _with_pattern_entities(entities, text, "amount", spans)
 
 
 def _with_pattern_entities(entities: list[dict[str, Any]], text: str, kind: str,
                            spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
     found = [entity for entity in entities if entity["entity"] == kind and "start" in entity]
+    others = [entity for entity in entities if entity["entity"] not in (kind, "language") and "start" in entity]
     kept = list(entities)
     for start, end in spans:
+        if any(entity["start"] < end and start < entity["end"] for entity in others):
+            continue  # DIET read those words as something else (a count, ID digits): its reading stands
         overlapping = [entity for entity in found if entity["start"] < end and start < entity["end"]]
         if any(not start <= entity["start"] <= entity["end"] <= end for entity in overlapping):
             continue

@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from chinese_text.date_entities import with_pattern_amounts, with_pattern_dates, without_ruled_out_dates
+from chinese_text.amounts import amount_spans
 from chinese_text.dates import date_spans, parse_date
 from chinese_text.value_answers import is_bare_value_answer
 
@@ -102,3 +103,17 @@ def test_english_money_diet_missed_is_found_and_a_number_it_found_stands():
     text = "i can do $300 next friday"
     wide = entity(text, "$300", "amount")
     assert with_pattern_amounts([wide], text) == [wide]
+
+
+@pytest.mark.parametrize(("text", "money"), [
+    ("啊全额不方便，下个月3号吧，先还伍佰", ["伍佰"]), ("我这周五先还两千块钱", ["两千块钱"]), ("转两千给你", ["两千"]),
+    ("还三期", []), ("先还一部分", []), ("打了一万遍", []), ("后四位3821", []), ("还一下", []),
+])
+def test_chinese_money_said_plainly_is_found(text, money):
+    assert [text[start:end] for start, end in amount_spans(text)] == money
+
+
+def test_a_pattern_never_overrides_what_diet_read_as_something_else():
+    text = "我还3821"
+    digits = entity(text, "3821", "id_last4")
+    assert with_pattern_amounts([digits], text) == [digits]
