@@ -20,6 +20,10 @@ def content_words(tokens: Iterable[str]) -> list[str]:
 
 
 def is_common_chinese_word(word: str) -> bool:
+    """A word of two or more characters that jieba's dictionary counts often ('确认'). Single characters are not
+    judged by it: interjections and syllables of babble ('呜', '啦') are all common as characters."""
+    if len(word) < 2:
+        return False
     import jieba
 
     jieba.dt.check_initialized()  # loads the dictionary once (inside Rasa the tokenizer already has)

@@ -40,6 +40,10 @@ def test_a_rare_dictionary_syllable_string_is_not(word):
     assert only_unknown_words([word], TAUGHT)
 
 
+def test_single_characters_common_in_the_dictionary_do_not_make_babble_words():
+    assert only_unknown_words(["呜", "啦", "呜", "啦", "zzz"], TAUGHT)  # '呜啦呜啦 zzz' as jieba cuts it
+
+
 @pytest.mark.parametrize("text", ["周宇航", "李娜", "王小明。"])
 def test_a_bare_chinese_name_looks_like_a_name(text):
     assert looks_like_chinese_name(text)
