@@ -17,12 +17,14 @@ import re
 from compliance_filters.lexicon import Hit
 from compliance_filters.normalise import Clause, compact
 
-_WINDOW_ZH = 14
+_WINDOW_ZH = 20
 _WINDOW_EN = 60
 
 _NEGATOR_ZH = re.compile(
     r"绝不|决不|从不|从未|从来不|从来没有|永远不|并不|并没有|不会|不能|不得(?!不)|不再|不必|无需|无须|不用|不需要"
-    r"|没有|没(?![收出])|未(?![来曾必])|禁止|严禁|杜绝"
+    r"|没有|没(?![收出])|未(?![来曾必])|禁止|严禁|杜绝|无权"
+    # "别" as "don't", not in 别人/别的/特别/区别…, nor 别怪/别说 ("别怪我没提醒你" warns, it does not deny)
+    r"|(?<![特区分级个告离性识类差辨派送鉴])别(?![人的处怪说看])"
     r"|不(?![仅只但光止断停少管论然久好过还付交缴接回理配得要])"
 )
 # "不要" is a negator only when it is not "不要逼我们/让我们…" (checked by the blockers below).
@@ -187,7 +189,10 @@ def is_advice_against(hit: Hit) -> bool:
 # '判决生效后有能力履行而拒不履行的，才可能被列入失信名单', '只有被执行人本人才会被限制高消费'.
 _COURT_PROCESS_ZH = re.compile(
     r"判决生效|生效判决|生效的判决|拒不履行|有能力履行|经法院判决|经过法院判决|法院依法|依法判决|执行程序中|只有.{0,8}被执行人"
+    r"|恶意透支|经.{0,4}催收"
 )
+# The consequence named as the court's own measure: '限制高消费是法院对被执行人采取的措施'.
+_COURT_MEASURE_AFTER_ZH = re.compile(r"^(是|属于|由|只能由|只有|需要|须经|需经|要经过|必须经过)(人民)?法院")
 _COURT_PROCESS_EN = re.compile(r"\b(only )?(after|if|once) (a |the )?court (judgment|order|rules|enters|grants)|court judgment|only a court\b")
 
 
@@ -200,6 +205,8 @@ def is_stated_with_court_process(hit: Hit, clauses: list[Clause] = ()) -> bool:
     """The clause names the court process on which the consequence depends, before the consequence —
     or the clause is the consequent ('…拒不履行的，才可能被列入失信名单') of a previous clause that does."""
     before = hit.view_text[:hit.start]
+    if hit.view == "compact" and _COURT_MEASURE_AFTER_ZH.match(hit.view_text[hit.end:]):
+        return True
     process = _COURT_PROCESS_ZH if hit.view == "compact" else _COURT_PROCESS_EN
     found = list(process.finditer(before))
     if found:  # …unless the consequence is then aimed at 'you' now: '拒不履行的话你明天就要坐牢'

@@ -23,7 +23,9 @@ simplified = lru_cache(maxsize=1024)(to_simplified)
 
 # Clause boundaries after NFKC (full-width "，！？；：" become ASCII). A comma between digits is a
 # thousands separator, and "." only ends an English sentence when followed by a space or the end.
-_CLAUSE_SPLIT = re.compile(r"[。!?;\n]+|(?<!\d)[,:、]|[,:、](?!\d)|\.(?=\s|$)")
+# The enumeration comma "、" joins items of one clause ("不会在朋友圈、微信群曝光"), so a negation
+# before the list still covers its last item.
+_CLAUSE_SPLIT = re.compile(r"[。!?;\n]+|(?<!\d)[,:]|[,:](?!\d)|\.(?=\s|$)")
 # Word characters are letters/digits of any script; everything else is a separator or symbol.
 _CHUNK = re.compile(r"[^\W_]+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # keeps "won't", "you'll" whole in the spaced view
