@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from compliance_filters.lexicon import Hit, Matcher
 from compliance_filters.negation import (
-    is_advice_against, is_borrower_report, is_fraud_warning, is_named_conduct, is_negated, is_quoted_mention,
+    is_advice_against, is_borrower_report, is_fraud_warning, is_named_conduct, is_negated, is_quoted_mention, is_refuted_claim,
     is_reported_abuse, is_reported_speech, is_stated_with_court_process, strip_echo,
 )
 from compliance_filters.normalise import clauses as split_clauses
@@ -101,6 +101,8 @@ def _excused(hit: Hit, rule: Any, clauses: list, fraud_warning: bool, category: 
         return True  # the consequence with the court process it needs is the law stated, not a false threat
     if not rule.reportable:
         return False
+    if rule.restatable and is_refuted_claim(hit):
+        return True  # the claim is named to be denied
     if fraud_warning and is_reported_speech(hit, clauses):
         return True
     if rule.restatable:

@@ -30,8 +30,11 @@ _NEGATOR_ZH = re.compile(
 # "不要" is a negator only when it is not "不要逼我们/让我们…" (checked by the blockers below).
 _NEGATOR_ZH_WEAK = re.compile(r"不要|请勿|切勿|勿")
 _CONDITION_BEFORE_ZH = re.compile(r"(如果|要是|假如|若|只要|一旦|万一|敢)$")
-# "不会因为逾期而坐牢": the 而 of 因为…而 joins a cause to the negated verb, it does not contrast.
-_CAUSE_ER_ZH = re.compile(r"(因为|由于|因)[^而]{0,10}而")
+# "不会因为逾期而坐牢", "不会因为您没接电话就联系家人": the 而/就 of 因为…而/就 joins a cause to the
+# negated verb, it does not contrast.
+_CAUSE_ER_ZH = re.compile(r"(因为|由于|因)[^而就]{0,10}(而|就)")
+# "别以为我们不敢…", "你以为我们不会…？": a negation the speaker mocks, not one they make.
+_RHETORICAL_BEFORE_ZH = re.compile(r"(以为|难道|当我们|当真)[^,]{0,6}$")
 _BLOCKER_ZH = re.compile(
     r"就|则|那么|否则|不然|才|逼|迫使|让我们|的话|所以|因此|必须|但|却|而|可是|只是|不过|还会|只会|照样|仍然|仍会|还是"
 )
@@ -54,7 +57,12 @@ def is_negated(hit: Hit) -> bool:
 def _negated_zh(text: str, start: int) -> bool:
     lo = max(0, start - _WINDOW_ZH)
     candidates = [m for rx in (_NEGATOR_ZH, _NEGATOR_ZH_WEAK) for m in rx.finditer(text, lo, start)]
+    causes = [c.span() for c in _CAUSE_ER_ZH.finditer(text, lo, start)]
     for m in sorted(candidates, key=lambda m: m.start(), reverse=True):
+        if any(c_start < m.start() < c_end for c_start, c_end in causes):
+            continue  # a negator inside the cause ('因为您没接电话就') does not negate the verb
+        if _RHETORICAL_BEFORE_ZH.search(text[lo:m.start()]):
+            return False
         if _CONDITION_BEFORE_ZH.search(text[max(0, m.start() - 3):m.start()]):
             continue
         if m.start() > 0 and text[m.start() - 1] == text[m.start() + 1:m.start() + 2]:
@@ -85,6 +93,7 @@ _FRAUD_CONTEXT = re.compile(
 )
 _REPORTER = re.compile(
     r"冒充|假冒|冒用|自称|谎称|声称|伪装成|假扮|有人说|有人以|有人打电话说|对方说|对方称"
+    r"|(骗子|不法分子|诈骗分子|犯罪分子)(常|会|往往|一般)?(说|讲|称)|任何人说|谁说"
     r"|impersonat\w*|pretend\w*|claiming to be|claims to be|claim to be|posing as|someone says|someone claims|anyone who says"
 )
 _FIRST_PERSON_AFTER_ZH = re.compile(r"我")
@@ -97,7 +106,7 @@ def is_fraud_warning(clauses: list[Clause]) -> bool:
 
 # The bot restating what the borrower reported, or what a third party might tell them.
 _BORROWER_REPORT = re.compile(
-    r"您说|你说|您提到|您刚才提到|您反映|您是担心|您担心|您遇到|如果有人|若有人"
+    r"您说|你说|您提到|您刚才提到|您反映|您是担心|您担心|您遇到|如果有人|若有人|(如果|若|如|一旦)(您)?(发现|遇到)"
     r"|you mentioned|you said|you told us|you reported|if anyone|if someone|anyone tells you"
 )
 
@@ -172,7 +181,10 @@ def is_named_conduct(hit: Hit, clauses: list[Clause]) -> bool:
 
 # Advice against the act rather than for it: '以贷养贷会越陷越深', '远离高利贷', 'avoid payday loans'.
 _AVOID_BEFORE_ZH = re.compile(r"(避免|防止|警惕|谨防|远离|拒绝|以免|小心|慎用|当心)$")
-_HARMS_AFTER_ZH = re.compile(r"^.{0,8}(越陷越深|陷阱|骗局|得不偿失|雪上加霜|恶性循环|不可取|害了自己|负担更重|更难还)")
+_HARMS_AFTER_ZH = re.compile(
+    r"^.{0,8}(越陷越深|陷阱|骗局|得不偿失|雪上加霜|恶性循环|不可取|害了自己|负担更重|更难还|违法|不合法|不是(唯一的|好)?办法"
+    r"|只会(让|使)|更严重|更糟)"
+)
 _AVOID_BEFORE_EN = re.compile(r"\b(avoid|avoiding|beware of|stay away from|steer clear of|refuse|resist)\s+(\w+\s+){0,2}$")
 _HARMS_AFTER_EN = re.compile(r"^.{0,30}\b(trap|debt spiral|vicious cycle|makes things worse|a bad idea|risky|dangerous|predatory)\b")
 
@@ -217,6 +229,18 @@ def is_stated_with_court_process(hit: Hit, clauses: list[Clause] = ()) -> bool:
         previous = [c for c in clauses if c.index == index - 1]
         return bool(previous and process.search(previous[0].compact))
     return False
+
+
+# A claim named and refuted in the same clause: '冻结家属账户的说法是错误的', 'saying you'll be jailed is false'.
+_REFUTED_AFTER_ZH = re.compile(
+    r"^[^你您]{0,6}?(的)?(说法|这种说法|言论|话)?(都|全|纯属|完全)?(是|属于)?(错误|谣言|假的|吓唬|骗人|诈骗|不实|不对|没有(法律)?依据)"
+)
+_REFUTED_AFTER_EN = re.compile(r"^[\w' ]{0,20}?\b(is|are|was|that's|it's)( simply| just| completely)? (false|untrue|a lie|a scam|not true|wrong|a myth)\b")
+
+
+def is_refuted_claim(hit: Hit) -> bool:
+    after = hit.view_text[hit.end:]
+    return bool((_REFUTED_AFTER_ZH if hit.view == "compact" else _REFUTED_AFTER_EN).match(after))
 
 
 def is_borrower_report(hit: Hit, clauses: list[Clause]) -> bool:

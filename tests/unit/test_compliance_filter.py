@@ -131,6 +131,13 @@ MUST_PASS = [
     "we will never contact your employer",
     "We won't tell your family about this debt.",
     "我们也不会要求您去借网贷还款",
+    "我们无权冻结您家人的账户", "千万别去借高利贷还款", "我们不会因为您没接电话就联系您的家人",
+    "我们不会在您的朋友圈、微信群或者任何网站曝光您的信息",
+    # a legal consequence with the element or the court it needs; a claim named to be refuted
+    "恶意透支信用卡且经催收仍不归还的才可能涉及刑事责任", "限制高消费是法院对被执行人采取的措施",
+    "冻结家属账户的说法是错误的", "起诉需要法院立案受理", "骗子常说“不还钱就上门抓人”，请提高警惕",
+    # advice against borrowing, and a hypothetical the borrower may meet
+    "拆东墙补西墙只会让问题更严重", "高利贷和裸贷都是违法的", "如果您发现自己的信息被人挂到网上，可以向网信部门举报",
     # ordinary words that look like evasion targets
     "请问谁不方便接电话", "沙发上的文件", "我们一直打不通您的电话，请问您现在方便吗",
     "您可以找公司客服咨询", "请您先去四川的营业网点", "这是SBA贷款的说明",
@@ -148,6 +155,10 @@ def test_negation_does_not_excuse_a_conditional_threat():
     assert not rules_only("我们不会只打电话，还会联系你的家人").allowed
     assert not rules_only("不要逼我们联系你的家人").allowed
     assert not rules_only("if you don't pay we will call your employer").allowed
+    assert not rules_only("别以为我们不敢联系你的家人").allowed
+    assert not rules_only("你以为我们不会因为这点钱就联系你家人？").allowed
+    assert not rules_only("你会坐牢，这不是吓唬你").allowed
+    assert not rules_only("你家人、同事、朋友我们都会通知").allowed
 
 
 def test_anti_fraud_framing_does_not_excuse_our_own_threat():
