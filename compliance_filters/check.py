@@ -7,6 +7,7 @@ only add blocks, never lift one and never overrule an excuse the rules made for 
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -92,21 +93,27 @@ def classifier_blocks(
     ]
 
 
+# A quoted act is a mention only when nobody is told it will happen to them: '威胁借款人“坐牢”' is,
+# '你就等着“坐牢”吧' is not.
+_ADDRESSED_BEFORE_QUOTE = re.compile(r"你|您|\byou\b|\byour\b")
+
+
 def _excused(hit: Hit, rule: Any, clauses: list, fraud_warning: bool, category: str = "") -> bool:
     if rule.negatable and is_negated(hit):
         return True
-    if category == "inducing_borrowing" and rule.negatable and is_advice_against(hit):
+    if category == "inducing_borrowing" and rule.negatable and is_advice_against(hit, clauses):
         return True  # advising against borrowing is the lawful opposite of inducing it
     if category == "false_legal_consequences" and rule.negatable and is_stated_with_court_process(hit, clauses):
         return True  # the consequence with the court process it needs is the law stated, not a false threat
     if not rule.reportable:
         return False
-    if rule.restatable and is_refuted_claim(hit):
+    if rule.restatable and is_refuted_claim(hit, clauses):
         return True  # the claim is named to be denied
     if fraud_warning and is_reported_speech(hit, clauses):
         return True
     if rule.restatable:
-        return is_borrower_report(hit, clauses) or is_named_conduct(hit, clauses)
+        return (is_borrower_report(hit, clauses) or is_named_conduct(hit, clauses)
+                or (is_quoted_mention(hit, clauses) and not _ADDRESSED_BEFORE_QUOTE.search(hit.view_text[:hit.start])))
     # Words harmful in themselves (insults): only someone else's abuse restated as wrong, or the
     # word quoted and explained. A threat in quotation marks is not excused by the quotes.
     return is_reported_abuse(hit, clauses) or is_quoted_mention(hit, clauses)

@@ -120,7 +120,7 @@ _ABUSE_REPORT = re.compile(
     r"[\w' ]{0,20}\b(called|calls|referred to) you\b"
 )
 _CONDEMNING = re.compile(
-    r"违规|违法|不允许|不应该|严禁|禁止|道歉|抱歉|投诉|举报|报警|录音|处理|处罚|不文明"
+    r"违规|违法|违反|不允许|不应该|严禁|禁止|道歉|抱歉|投诉|举报|报警|录音|处理|处罚|不文明"
     r"|unacceptable|not allowed|against our policy|apologi[sz]e|sorry|report|complain|prohibited"
 )
 
@@ -139,7 +139,7 @@ def is_reported_abuse(hit: Hit, clauses: list[Clause]) -> bool:
 # …请举报'), when the line explains or condemns it — and is not aimed at the borrower ('你就是个“老赖”').
 _QUOTED_SPAN = re.compile(r"[“\"「『‘']([^”\"」』’'“「『‘]{1,24})[”\"」』’']")
 _EXPLAINING = re.compile(
-    r"俗称|称呼|说法|所谓|字眼|词语|这个词|这种词|不属于|并不是|不是指"
+    r"俗称|称呼|说法|所谓|字眼|词语|这个词|这种词|不属于|并不是|不是指|是指"
     r"|so-called|the word|the term|the label|that word|that term"
 )
 _ADDRESSED_ZH = re.compile(r"(你|您)(们)?(这个|这种|这样的|就是|真是|简直是|是个|是|个|这|那)*$|(叫|称|骂|喊|说)(你|您)(们)?(是|为|做|作)?$")
@@ -181,19 +181,27 @@ def is_named_conduct(hit: Hit, clauses: list[Clause]) -> bool:
 
 # Advice against the act rather than for it: '以贷养贷会越陷越深', '远离高利贷', 'avoid payday loans'.
 _AVOID_BEFORE_ZH = re.compile(r"(避免|防止|警惕|谨防|远离|拒绝|以免|小心|慎用|当心)$")
-_HARMS_AFTER_ZH = re.compile(
-    r"^.{0,8}(越陷越深|陷阱|骗局|得不偿失|雪上加霜|恶性循环|不可取|害了自己|负担更重|更难还|违法|不合法|不是(唯一的|好)?办法"
-    r"|只会(让|使)|更严重|更糟)"
-)
+_HARMS_ZH = (r"(越陷越深|越滚越大|陷阱|骗局|得不偿失|雪上加霜|恶性循环|不可取|害了自己|负担更重|更难还|违法|违规|不合法"
+             r"|不是(唯一的|好)?办法|只会(让|使)|更严重|更糟|风险(很|更|太|极|非常)?(大|高))")
+_HARMS_AFTER_ZH = re.compile(r"^.{0,8}" + _HARMS_ZH)
+_HARMS_ZH_RE = re.compile(_HARMS_ZH)
+# The harm said in the next clause: '很多人借网贷还信用卡，最后债务越滚越大', '…，这样做风险很大'.
+_HARMS_NEXT_ZH = re.compile(r"^(最后|结果|最终|这样|这样做|这么做|这种做法|这|只会|反而|往往)?.{0,6}" + _HARMS_ZH)
+# An example of what the previous clause warned against: '不要…做违法的事情，比如套现'.
+_EXAMPLE_ZH = re.compile(r"^(比如|例如|像|包括|诸如)")
 _AVOID_BEFORE_EN = re.compile(r"\b(avoid|avoiding|beware of|stay away from|steer clear of|refuse|resist)\s+(\w+\s+){0,2}$")
 _HARMS_AFTER_EN = re.compile(r"^.{0,30}\b(trap|debt spiral|vicious cycle|makes things worse|a bad idea|risky|dangerous|predatory)\b")
 
 
-def is_advice_against(hit: Hit) -> bool:
+def is_advice_against(hit: Hit, clauses: list[Clause] = ()) -> bool:
     text = hit.view_text
     if hit.view == "compact":
+        following = [c for c in clauses if c.index == hit.clause.index + 1]
+        preceding = [c for c in clauses if c.index == hit.clause.index - 1]
         return bool(_AVOID_BEFORE_ZH.search(text[max(0, hit.start - 4):hit.start])
-                    or _HARMS_AFTER_ZH.search(text[hit.end:]))
+                    or _HARMS_AFTER_ZH.search(text[hit.end:])
+                    or (following and _HARMS_NEXT_ZH.search(following[0].compact))
+                    or (preceding and _EXAMPLE_ZH.match(text) and _HARMS_ZH_RE.search(preceding[0].compact)))
     return bool(_AVOID_BEFORE_EN.search(text[:hit.start]) or _HARMS_AFTER_EN.search(text[hit.end:]))
 
 
@@ -201,10 +209,13 @@ def is_advice_against(hit: Hit) -> bool:
 # '判决生效后有能力履行而拒不履行的，才可能被列入失信名单', '只有被执行人本人才会被限制高消费'.
 _COURT_PROCESS_ZH = re.compile(
     r"判决生效|生效判决|生效的判决|拒不履行|有能力履行|经法院判决|经过法院判决|法院依法|依法判决|执行程序中|只有.{0,8}被执行人"
-    r"|恶意透支|经.{0,4}催收"
+    r"|恶意透支|经.{0,4}催收|法院(可以|才能|才可以|有权|依法|会)|对(失信)?被执行人"
 )
 # The consequence named as the court's own measure: '限制高消费是法院对被执行人采取的措施'.
-_COURT_MEASURE_AFTER_ZH = re.compile(r"^(是|属于|由|只能由|只有|需要|须经|需经|要经过|必须经过)(人民)?法院")
+_COURT_MEASURE_AFTER_ZH = re.compile(
+    r"^(令|措施)?((是|属于|只能|只有|必须|需要|须|需|要)?(由|经|经过)?(人民)?法院"
+    r"|(是指|指的是|针对的是|是针对|要求|的构成要件|的前提是|只适用于|适用于))"
+)
 _COURT_PROCESS_EN = re.compile(r"\b(only )?(after|if|once) (a |the )?court (judgment|order|rules|enters|grants)|court judgment|only a court\b")
 
 
@@ -232,15 +243,26 @@ def is_stated_with_court_process(hit: Hit, clauses: list[Clause] = ()) -> bool:
 
 
 # A claim named and refuted in the same clause: '冻结家属账户的说法是错误的', 'saying you'll be jailed is false'.
+_REFUTATION_ZH = r"(错误|误解|谣言|假的|吓唬|骗人|诈骗|不实|不对|没有.{0,4}依据|违规|违法|恐吓)"
 _REFUTED_AFTER_ZH = re.compile(
-    r"^[^你您]{0,6}?(的)?(说法|这种说法|言论|话)?(都|全|纯属|完全)?(是|属于)?(错误|谣言|假的|吓唬|骗人|诈骗|不实|不对|没有(法律)?依据)"
+    r"^[^你您]{0,6}?(的)?(说法|这种说法|言论|话)?(都|全|纯属|完全)?(是|属于)?(一种|一个)?" + _REFUTATION_ZH
 )
+# '有人说您家人的账户会被冻结，这是吓唬人的话': the next clause refutes a claim someone else made.
+_REFUTED_NEXT_ZH = re.compile(r"^(这|那|这种说法|这些|此类|这都|这些都)(种说法|个说法|些话|话)?(都|全|纯属|完全)?(是|属于)?(一种|一个)?" + _REFUTATION_ZH)
+_CLAIM_REPORTED_ZH = re.compile(r"说|称|威胁|扬言|听到|听说|所谓|讲")
 _REFUTED_AFTER_EN = re.compile(r"^[\w' ]{0,20}?\b(is|are|was|that's|it's)( simply| just| completely)? (false|untrue|a lie|a scam|not true|wrong|a myth)\b")
 
 
-def is_refuted_claim(hit: Hit) -> bool:
+def is_refuted_claim(hit: Hit, clauses: list[Clause] = ()) -> bool:
     after = hit.view_text[hit.end:]
-    return bool((_REFUTED_AFTER_ZH if hit.view == "compact" else _REFUTED_AFTER_EN).match(after))
+    if (_REFUTED_AFTER_ZH if hit.view == "compact" else _REFUTED_AFTER_EN).match(after):
+        return True
+    if hit.view != "compact":
+        return False
+    before = hit.view_text[:hit.start]
+    following = [c for c in clauses if c.index == hit.clause.index + 1]
+    return bool(following and _REFUTED_NEXT_ZH.match(following[0].compact)
+                and _CLAIM_REPORTED_ZH.search(before) and "我" not in before)
 
 
 def is_borrower_report(hit: Hit, clauses: list[Clause]) -> bool:

@@ -138,6 +138,10 @@ MUST_PASS = [
     "冻结家属账户的说法是错误的", "起诉需要法院立案受理", "骗子常说“不还钱就上门抓人”，请提高警惕",
     # advice against borrowing, and a hypothetical the borrower may meet
     "拆东墙补西墙只会让问题更严重", "高利贷和裸贷都是违法的", "如果您发现自己的信息被人挂到网上，可以向网信部门举报",
+    "很多人借网贷还信用卡，最后债务越滚越大", "不要为了还钱去做违法的事情，比如套现或者借高利贷",
+    "有人说您家人的账户会被冻结，这是吓唬人的话", "您听到的“欠钱要坐牢”是一种误解",
+    "催收时威胁借款人“坐牢”“上黑名单”，违反《信用卡业务管理办法》第六十八条",
+    "法院可以对失信被执行人采取限制高消费措施", "信用卡诈骗罪要求以非法占有为目的",
     # ordinary words that look like evasion targets
     "请问谁不方便接电话", "沙发上的文件", "我们一直打不通您的电话，请问您现在方便吗",
     "您可以找公司客服咨询", "请您先去四川的营业网点", "这是SBA贷款的说明",
@@ -159,6 +163,9 @@ def test_negation_does_not_excuse_a_conditional_threat():
     assert not rules_only("你以为我们不会因为这点钱就联系你家人？").allowed
     assert not rules_only("你会坐牢，这不是吓唬你").allowed
     assert not rules_only("你家人、同事、朋友我们都会通知").allowed
+    assert not rules_only("你就等着“坐牢”吧").allowed
+    assert not rules_only("我说了你会坐牢，这是违法的后果").allowed
+    assert not rules_only("去借高利贷还我们，风险你自己担").allowed
 
 
 def test_anti_fraud_framing_does_not_excuse_our_own_threat():
