@@ -250,6 +250,9 @@ _REFUTED_AFTER_ZH = re.compile(
 # '有人说您家人的账户会被冻结，这是吓唬人的话': the next clause refutes a claim someone else made.
 _REFUTED_NEXT_ZH = re.compile(r"^(这|那|这种说法|这些|此类|这都|这些都)(种说法|个说法|些话|话)?(都|全|纯属|完全)?(是|属于)?(一种|一个)?" + _REFUTATION_ZH)
 _CLAIM_REPORTED_ZH = re.compile(r"说|称|威胁|扬言|听到|听说|所谓|讲")
+_REFUTED_NEXT_EN = re.compile(r"^(that|this|it|which)( is|'s| was)( simply| just| completely)? (not true|false|untrue|a lie|a scam|illegal|wrong|a myth)\b")
+_CLAIM_REPORTED_EN = re.compile(r"\b(says|said|claims|claimed|tells you|told you|threatens|threatened|warns|warned)\b")
+_FIRST_PERSON_EN = re.compile(r"\b(i|we|i'm|we're|i'll|we'll)\b")
 _REFUTED_AFTER_EN = re.compile(r"^[\w' ]{0,20}?\b(is|are|was|that's|it's)( simply| just| completely)? (false|untrue|a lie|a scam|not true|wrong|a myth)\b")
 
 
@@ -257,12 +260,14 @@ def is_refuted_claim(hit: Hit, clauses: list[Clause] = ()) -> bool:
     after = hit.view_text[hit.end:]
     if (_REFUTED_AFTER_ZH if hit.view == "compact" else _REFUTED_AFTER_EN).match(after):
         return True
-    if hit.view != "compact":
-        return False
     before = hit.view_text[:hit.start]
     following = [c for c in clauses if c.index == hit.clause.index + 1]
-    return bool(following and _REFUTED_NEXT_ZH.match(following[0].compact)
-                and _CLAIM_REPORTED_ZH.search(before) and "我" not in before)
+    if not following:
+        return False
+    if hit.view != "compact":
+        return bool(_REFUTED_NEXT_EN.match(following[0].spaced) and _CLAIM_REPORTED_EN.search(before)
+                    and not _FIRST_PERSON_EN.search(before))
+    return bool(_REFUTED_NEXT_ZH.match(following[0].compact) and _CLAIM_REPORTED_ZH.search(before) and "我" not in before)
 
 
 def is_borrower_report(hit: Hit, clauses: list[Clause]) -> bool:
