@@ -106,7 +106,7 @@ def is_fraud_warning(clauses: list[Clause]) -> bool:
 
 # The bot restating what the borrower reported, or what a third party might tell them.
 _BORROWER_REPORT = re.compile(
-    r"您说|你说|您提到|您刚才提到|您反映|您是担心|您担心|您遇到|如果有人|若有人|(如果|若|如|一旦)(您)?(发现|遇到)"
+    r"您说|你说|您提到|您刚才提到|您反映|您是担心|您担心|您遇到|如果有人|若有人|(如果|若|如|一旦)(您)?(发现|遇到|看到|收到|听到)"
     r"|you mentioned|you said|you told us|you reported|if anyone|if someone|anyone tells you"
 )
 
@@ -214,7 +214,8 @@ _COURT_PROCESS_ZH = re.compile(
 # The consequence named as the court's own measure: '限制高消费是法院对被执行人采取的措施'.
 _COURT_MEASURE_AFTER_ZH = re.compile(
     r"^(令|措施)?((是|属于|只能|只有|必须|需要|须|需|要)?(由|经|经过)?(人民)?法院"
-    r"|(是指|指的是|针对的是|是针对|要求|的构成要件|的前提是|只适用于|适用于))"
+    r"|(是指|指的是|针对的是|是针对|只针对|针对|要求|的构成要件|的前提是|只适用于|适用于|(是|属于)(一种)?(刑事|刑罚|司法))"
+    r"|.{0,6}?(都)?(需要|必须|须|要|只能)(经过|经|通过|由)(司法|法院|诉讼|法定))"
 )
 _COURT_PROCESS_EN = re.compile(r"\b(only )?(after|if|once) (a |the )?court (judgment|order|rules|enters|grants)|court judgment|only a court\b")
 
@@ -243,13 +244,17 @@ def is_stated_with_court_process(hit: Hit, clauses: list[Clause] = ()) -> bool:
 
 
 # A claim named and refuted in the same clause: '冻结家属账户的说法是错误的', 'saying you'll be jailed is false'.
-_REFUTATION_ZH = r"(错误|误解|谣言|假的|吓唬|骗人|诈骗|不实|不对|没有.{0,4}依据|违规|违法|恐吓)"
+_REFUTATION_ZH = r"(错误|误解|谣言|假的|吓唬|骗人|诈骗|不实|不对|没有.{0,4}依据|违规|违法|恐吓|不可能)"
 _REFUTED_AFTER_ZH = re.compile(
     r"^[^你您]{0,6}?(的)?(说法|这种说法|言论|话)?(都|全|纯属|完全)?(是|属于)?(一种|一个)?" + _REFUTATION_ZH
 )
 # '有人说您家人的账户会被冻结，这是吓唬人的话': the next clause refutes a claim someone else made.
-_REFUTED_NEXT_ZH = re.compile(r"^(这|那|这种说法|这些|此类|这都|这些都)(种说法|个说法|些话|话)?(都|全|纯属|完全)?(是|属于)?(一种|一个)?" + _REFUTATION_ZH)
-_CLAIM_REPORTED_ZH = re.compile(r"说|称|威胁|扬言|听到|听说|所谓|讲")
+_REFUTED_NEXT_ZH = re.compile(
+    r"^((这|那|这种说法|这些|此类|这都|这些都)?(种说法|个说法|些话|话)?(都|全|纯属|完全)?(是|属于)?(在)?(一种|一个)?" + _REFUTATION_ZH
+    + r"|其实.{0,8}不(会|是)|不会的|(您|你)?(可以|请)放心|说了不算)"
+)
+# Whose claim or worry it is: someone else's ('有人说', '有的平台会'), or the borrower's ('您担心', '很多人以为').
+_CLAIM_REPORTED_ZH = re.compile(r"说|称|威胁|扬言|听到|听说|所谓|讲|担心|害怕|以为|有人|有的|有些|个别|很多人|不少人|催收员")
 _REFUTED_NEXT_EN = re.compile(r"^(that|this|it|which)( is|'s| was)( simply| just| completely)? (not true|false|untrue|a lie|a scam|illegal|wrong|a myth)\b")
 _CLAIM_REPORTED_EN = re.compile(r"\b(says|said|claims|claimed|tells you|told you|threatens|threatened|warns|warned)\b")
 _FIRST_PERSON_EN = re.compile(r"\b(i|we|i'm|we're|i'll|we'll)\b")

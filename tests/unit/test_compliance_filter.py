@@ -142,6 +142,8 @@ MUST_PASS = [
     "有人说您家人的账户会被冻结，这是吓唬人的话", "您听到的“欠钱要坐牢”是一种误解",
     "催收时威胁借款人“坐牢”“上黑名单”，违反《信用卡业务管理办法》第六十八条",
     "法院可以对失信被执行人采取限制高消费措施", "信用卡诈骗罪要求以非法占有为目的",
+    "这是系统群发的还款提醒短信", "很多人以为欠钱会坐牢，其实民事欠款不会", "拘留、判刑都需要经过司法程序",
+    "有的平台会把逾期用户挂出来，这是违法的", "说逾期会被“全国通缉”的，都是在吓唬您",
     # ordinary words that look like evasion targets
     "请问谁不方便接电话", "沙发上的文件", "我们一直打不通您的电话，请问您现在方便吗",
     "您可以找公司客服咨询", "请您先去四川的营业网点", "这是SBA贷款的说明",
@@ -166,6 +168,8 @@ def test_negation_does_not_excuse_a_conditional_threat():
     assert not rules_only("你就等着“坐牢”吧").allowed
     assert not rules_only("我说了你会坐牢，这是违法的后果").allowed
     assert not rules_only("去借高利贷还我们，风险你自己担").allowed
+    assert not rules_only("很多人以为欠钱不会坐牢，其实你会坐牢").allowed
+    assert not rules_only("你不还钱，我们就群发给你所有亲戚").allowed
 
 
 def test_anti_fraud_framing_does_not_excuse_our_own_threat():
