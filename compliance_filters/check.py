@@ -2,7 +2,9 @@
 
 Layers, in order: normalise (evasion) → rule hits (lexicon + regex, rules.yml) → excuses
 (negation, anti-fraud quotation, borrower echo; negation.py) → the learned classifier, which may
-only add blocks, never lift one and never overrule an excuse the rules made for the same category.
+add blocks, never overrules an excuse the rules made for the same category, and lifts a rule hit
+only in a category rules.yml lets it lift, when its harm probability is below the calibrated lift
+threshold (the law on 坐牢 stated, advice against 网贷: words of a topic, not a threat).
 """
 from __future__ import annotations
 
@@ -98,6 +100,21 @@ def classifier_blocks(
 _ADDRESSED_BEFORE_QUOTE = re.compile(r"你|您|\byou\b|\byour\b")
 
 
+def lifted_by_classifier(text: str, rules: RuleSet, fired_categories: set[str], classifier: Any | None) -> bool:
+    """True when every fired category may be lifted and the classifier's harm probability is below
+    its lift threshold."""
+    lift_threshold = getattr(classifier, "lift_threshold", None)
+    if (lift_threshold is None or not rules.classifier.enabled or not fired_categories
+            or not fired_categories <= set(rules.classifier.may_lift)):
+        return False
+    try:
+        _, harm = classifier.predict_with_harm(text)
+    except Exception:
+        log.exception("compliance classifier failed on one utterance; rules-only verdict")
+        return False
+    return harm is not None and harm < lift_threshold
+
+
 def _excused(hit: Hit, rule: Any, clauses: list, fraud_warning: bool, category: str = "") -> bool:
     if rule.negatable and is_negated(hit):
         return True
@@ -151,6 +168,9 @@ def check(
             excused[hit.rule_id] = None
         else:
             fired[hit.rule_id] = None
+    if lifted_by_classifier(screened, rules, {rule_category[r] for r in fired}, classifier):
+        excused.update(fired)
+        fired = {}
     categories: dict[str, None] = {}
     for rule_id in sorted(fired, key=lambda r: order.index(rule_category[r])):
         categories[rule_category[rule_id]] = None

@@ -18,6 +18,10 @@ out-of-fold predictions (FOLDS-fold cross-validation over the corpus and supplem
 rows stay in every training fold). The harm threshold likewise, with HARM_FALSE_BLOCK_BUDGET over
 all lawful rows. Never on the held-out corpus rows, never on the evaluation set.
 
+Lift threshold: the highest grid threshold below which no harmful collection row, blocked by the
+rules of liftable categories only (rules.yml classifier.may_lift), falls out of fold — under it the
+classifier lifts such a rule hit (compliance_filters.check).
+
 Prints a per-category table on the held-out corpus rows, and saves the model to
 var/compliance_classifier.v2.joblib and the table to var/compliance_classifier.v2.report.txt.
 Deterministic: fixed seeds, liblinear, folds by hash.
@@ -162,6 +166,25 @@ def calibrate_harm(collection: list[dict[str, str]], harm: np.ndarray) -> float:
                 DEFAULT_THRESHOLD)
 
 
+def calibrate_lift(collection: list[dict[str, str]], harm: np.ndarray) -> float | None:
+    """The highest grid threshold under which no harmful row that only liftable rules block would be
+    lifted; None when even the lowest would lift one."""
+    from compliance_filters.check import check
+    from compliance_filters.rules import default_rules
+
+    liftable = set(default_rules().classifier.may_lift)
+    verified = {"identity_verified": True}
+    floor = 1.0
+    for row, h in zip(collection, harm):
+        if row["label"] == "ok":
+            continue
+        fired = check(row["text"], verified, classifier=None).categories
+        if fired and set(fired) <= liftable:
+            floor = min(floor, float(h))
+    below = [float(t) for t in THRESHOLD_GRID if t <= floor]
+    return max(below) if below else None
+
+
 def evaluate(clf: Classifier, rows: list[dict[str, str]]) -> dict[str, Any]:
     """Decision: Classifier.blocked (the harm regression decides whether, the most probable category which), else ok."""
     gold, pred, blocked = [], [], []
@@ -235,6 +258,7 @@ def train(save: bool = True, verbose: bool = True) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     bundle["thresholds"] = thresholds
     bundle["harm_threshold"] = calibrate_harm(collection, harm)
+    bundle["lift_threshold"] = calibrate_lift(collection, harm)
     bundle["bundle_format"] = BUNDLE_FORMAT
     bundle["training_sha256"] = training_files_sha256()
     bundle["feature_version"] = FEATURE_VERSION
@@ -244,6 +268,7 @@ def train(save: bool = True, verbose: bool = True) -> dict[str, Any]:
     latency = measure_latency(clf, [r["text"] for r in test_rows])
     report = format_report(result, thresholds, len(rows), len(test_rows), seconds, latency)
     report += f"harm threshold (any category): {bundle['harm_threshold']:.2f}\n"
+    report += f"lift threshold (liftable rule hits): {bundle['lift_threshold']}\n"
     if save:
         import joblib
 

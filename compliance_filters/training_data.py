@@ -24,6 +24,7 @@ CORPUS_PATH = DATA_DIR / "corpus.tsv"
 SUPPLEMENT_PATH = DATA_DIR / "supplement.tsv"
 COLD_TRAIN_PATH = DATA_DIR / "cold" / "train.csv"
 ROLES_PATH = Path(__file__).resolve().parent / "threat_roles.yml"
+RULES_PATH = Path(__file__).resolve().parent / "rules.yml"
 EVALUATION_DIR = (ROOT / "tests" / "compliance_eval").resolve()
 
 # COLD is large and about group offence, not collections: it teaches insults without drowning the
@@ -60,8 +61,9 @@ def load_cold(path: Path = COLD_TRAIN_PATH) -> list[dict[str, str]]:
 
 
 def training_files() -> tuple[Path, ...]:
-    """The rows, and the role lexicon that shapes the features (threat_structure.py)."""
-    return CORPUS_PATH, SUPPLEMENT_PATH, COLD_TRAIN_PATH, ROLES_PATH
+    """The rows, the role lexicon that shapes the features (threat_structure.py), and the rules whose
+    hits the lift threshold is calibrated on (train.calibrate_lift)."""
+    return CORPUS_PATH, SUPPLEMENT_PATH, COLD_TRAIN_PATH, ROLES_PATH, RULES_PATH
 
 
 def training_files_sha256() -> str:

@@ -404,6 +404,41 @@ def test_classifier_cannot_overrule_a_negation_the_rules_made():
     assert verdict.allowed
 
 
+class LiftingClassifier:
+    """A harm regression that finds every utterance lawful (harm 0.05), lifting below 0.2."""
+    harm_threshold, lift_threshold, thresholds = 0.7, 0.2, {}
+
+    def __init__(self, harm=0.05):
+        self.harm = harm
+
+    def predict_with_harm(self, text):
+        return {"false_legal_consequences": 0.01}, self.harm
+
+
+def test_the_classifier_lifts_a_liftable_rule_hit_it_finds_lawful():
+    verdict = check("你会坐牢", VERIFIED, classifier=LiftingClassifier())
+    assert verdict.allowed and verdict.excused == ("FLC-001",)
+
+
+def test_the_classifier_does_not_lift_a_hit_it_finds_harmful_enough():
+    assert not check("你会坐牢", VERIFIED, classifier=LiftingClassifier(harm=0.3)).allowed
+
+
+def test_the_classifier_never_lifts_an_insult_or_a_threat_of_violence():
+    assert not check("你是个废物", VERIFIED, classifier=LiftingClassifier()).allowed
+    assert not check("再不还钱就打死你", VERIFIED, classifier=LiftingClassifier()).allowed
+    assert not check("你会坐牢，你这个废物", VERIFIED, classifier=LiftingClassifier()).allowed
+
+
+def test_may_lift_must_name_known_categories(tmp_path):
+    data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    data["classifier"]["may_lift"] = ["no_such_category"]
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(Exception, match="no_such_category"):
+        load_rules(path)
+
+
 def test_classifier_failure_falls_back_to_rules():
     class Broken:
         def predict(self, text):

@@ -10,7 +10,7 @@ import pytest
 
 from compliance_filters.classifier import CATEGORIES, LABELS
 from compliance_filters.threat_structure import lexicon, roles, structure_features
-from compliance_filters.train import FALSE_BLOCK_BUDGET, calibrate
+from compliance_filters.train import FALSE_BLOCK_BUDGET, calibrate, calibrate_lift
 from compliance_filters.training_data import (CORPUS_PATH, SUPPLEMENT_PATH, load_cold, load_tsv,
                                               refuse_evaluation_data)
 from chinese_text import to_simplified
@@ -87,3 +87,12 @@ def test_calibration_takes_the_lowest_threshold_within_the_false_block_budget():
     blocked_lawful = np.mean(probabilities[:1000, 0] >= thresholds["violence"])
     assert blocked_lawful <= FALSE_BLOCK_BUDGET
     assert np.mean(probabilities[:1000, 0] >= thresholds["violence"] - 0.01) > FALSE_BLOCK_BUDGET
+
+
+def test_the_lift_threshold_lifts_no_harmful_row_that_only_liftable_rules_block():
+    rows = [{"text": "你会坐牢", "label": "false_legal_consequences"},  # liftable rule: sets the floor
+            {"text": "再不还钱就打死你", "label": "violence"},  # never lifted, so its low score is no limit
+            {"text": "您好", "label": "ok"}]
+    threshold = calibrate_lift(rows, np.array([0.3, 0.01, 0.0]))
+    assert threshold == pytest.approx(0.30)
+    assert calibrate_lift(rows, np.array([0.01, 0.9, 0.0])) is None
