@@ -5,7 +5,9 @@ Three kinds in one vocabulary:
   collide with the prefixed kinds, and skipping the prefix saves a string per n-gram) (script, case, spaces and symbols undone), which
   survive evasion such as "打 死 你" or Traditional script;
 * ``w:`` English words and ``b:`` English word bigrams (Chinese words are already character
-  n-grams; a Chinese word segmenter cost more than the whole latency budget);
+  n-grams; a Chinese word segmenter cost more than the whole latency budget); a word in the scope of
+  a negation ("we will never *post* your *photo*") is ``w:~post`` instead, so the words of a promise
+  not to act do not count as the words of a threat to act;
 * ``s:`` threat-structure roles and their pairs (threat_structure.py), which carry the shape of a
   threat — condition, harm, target, actor — or of a lawful line — negation, protective frame, fact.
 """
@@ -17,9 +19,29 @@ from compliance_filters.threat_structure import structure_features
 
 CHAR_NGRAM_RANGE = (1, 3)
 # Stored with a trained model; a model whose features were computed differently is retrained.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 _NON_WORD = re.compile(r"[\W_]+")
 _ENGLISH_WORD = re.compile(r"[a-z][a-z']*")
+_CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
+_NEGATOR = frozenset({"not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "without", "cannot"})
+# A condition, a contrast or a new speaker ends the scope: "we won't call your boss *if* you pay",
+# "if you don't pay *we* will call your boss".
+_SCOPE_END = frozenset({"but", "unless", "if", "or", "otherwise", "until", "except", "and", "so", "then",
+                        "we", "we'll", "i", "i'll", "they", "they'll", "someone", "our"})
+
+
+def english_words(normalised: str) -> list[str]:
+    """English words, each marked "~" while it lies after a negator in its clause."""
+    words = []
+    for clause in _CLAUSE_END.split(normalised):
+        negated = False
+        for word in _ENGLISH_WORD.findall(clause):
+            if word in _SCOPE_END:
+                negated = False
+            words.append(f"~{word}" if negated else word)
+            if word in _NEGATOR or word.endswith("n't"):
+                negated = True
+    return words
 
 
 def model_text(text: str) -> str:
@@ -43,7 +65,7 @@ def features(text: str) -> list[str]:
     tokens = _ENGLISH_WORD.findall(normalised)
     return (
         char_ngrams(compacted)
-        + [f"w:{w}" for w in tokens]
+        + [f"w:{w}" for w in english_words(normalised)]
         + [f"b:{a}_{b}" for a, b in zip(tokens, tokens[1:])]
         + structure_features(normalised)
     )
