@@ -18,8 +18,10 @@ from compliance_filters.normalise import simplified
 from compliance_filters.threat_structure import structure_features
 
 CHAR_NGRAM_RANGE = (1, 3)
+LATIN_NGRAM_RANGE = (2, 4)
+_LATIN_RUN = re.compile(r"[a-z']+")
 # Stored with a trained model; a model whose features were computed differently is retrained.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 _NON_WORD = re.compile(r"[\W_]+")
 _ENGLISH_WORD = re.compile(r"[a-z][a-z']*")
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
@@ -59,12 +61,26 @@ def char_ngrams(compacted: str, ngram_range: tuple[int, int] = CHAR_NGRAM_RANGE)
     return [compacted[i:i + n] for n in range(lo, hi + 1) for i in range(len(compacted) - n + 1)]
 
 
+def word_ngrams(words: list[str], ngram_range: tuple[int, int] = LATIN_NGRAM_RANGE) -> list[str]:
+    """Character n-grams inside each English word, its edges marked: "<ca", "all", "ll>"."""
+    lo, hi = ngram_range
+    grams = []
+    for word in words:
+        marked = f"<{word}>"
+        grams += [marked[i:i + n] for n in range(lo, hi + 1) for i in range(len(marked) - n + 1)]
+    return grams
+
+
 def features(text: str) -> list[str]:
     normalised = model_text(text)
     compacted = _NON_WORD.sub("", normalised)
     tokens = _ENGLISH_WORD.findall(normalised)
+    # Chinese (and digits) as before; an English n-gram across two words ("ndy" of "and you") says
+    # nothing, so English is read word by word.
+    non_latin = [run for run in _LATIN_RUN.split(compacted) if run]
     return (
-        char_ngrams(compacted)
+        [gram for run in non_latin for gram in char_ngrams(run)]
+        + word_ngrams(tokens)
         + [f"w:{w}" for w in english_words(normalised)]
         + [f"b:{a}_{b}" for a, b in zip(tokens, tokens[1:])]
         + structure_features(normalised)

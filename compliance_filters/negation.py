@@ -121,7 +121,7 @@ _ABUSE_REPORT = re.compile(
 )
 _CONDEMNING = re.compile(
     r"违规|违法|违反|不允许|不应该|严禁|禁止|道歉|抱歉|投诉|举报|报警|录音|处理|处罚|不文明"
-    r"|unacceptable|not allowed|against our policy|apologi[sz]e|sorry|report|complain|prohibited"
+    r"|unacceptable|not allowed|against our policy|apologi[sz]e|sorry|report|complain|prohibited|illegal|unlawful|violat\w*|abusive"
 )
 
 
@@ -258,7 +258,10 @@ _CLAIM_REPORTED_ZH = re.compile(r"说|称|威胁|扬言|听到|听说|所谓|讲
 _REFUTED_NEXT_EN = re.compile(r"^(that|this|it|which)( is|'s| was)( simply| just| completely)? (not true|false|untrue|a lie|a scam|illegal|wrong|a myth)\b")
 _CLAIM_REPORTED_EN = re.compile(r"\b(says|said|claims|claimed|tells you|told you|threatens|threatened|warns|warned)\b")
 _FIRST_PERSON_EN = re.compile(r"\b(i|we|i'm|we're|i'll|we'll)\b")
-_REFUTED_AFTER_EN = re.compile(r"^[\w' ]{0,20}?\b(is|are|was|that's|it's)( simply| just| completely)? (false|untrue|a lie|a scam|not true|wrong|a myth)\b")
+_REFUTED_AFTER_EN = re.compile(
+    r"^[\w' ]{0,20}?\b(is|are|was|that's|it's)( simply| just| completely)? (false|untrue|a lie|a scam|not true|wrong|a myth"
+    r"|illegal|unlawful|against the law|breaking the law|prohibited|not allowed|lying)\b"
+)
 
 
 def is_refuted_claim(hit: Hit, clauses: list[Clause] = ()) -> bool:

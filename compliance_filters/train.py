@@ -43,18 +43,19 @@ from compliance_filters.training_data import (COLD_WEIGHT, CORPUS_PATH, SUPPLEME
                                               load_cold, load_tsv, training_files_sha256)
 
 HELDOUT_PERCENT = 20
-ALPHA = 1e-5  # L2 penalty of the regression
+ALPHA = 3e-5  # L2 penalty of the regression (tuned with SUPPLEMENT_WEIGHT on the dev set)
 EPOCHS = 20
 SEED = 0
 FOLDS = 5
 # Per category, the share of lawful rows it may block at its threshold; nine categories together
 # then stay near the 2 % goal for lawful lines.
 FALSE_BLOCK_BUDGET = 0.002
-# The share of lawful rows (out of fold) the harm regression may block at its threshold: the loosest
-# that kept lawful blocked <= 0.02 on tests/compliance_eval/dev_set.tsv (never the independent set).
-# With the rules, on the dev set: 0.015 → recall 0.94 / lawful blocked 0.013, 0.02 → 0.965 / 0.020,
-# 0.025 → 0.974 / 0.033.
-HARM_FALSE_BLOCK_BUDGET = 0.02
+# The share of lawful rows (out of fold) the harm regression may block at its threshold, chosen on
+# tests/compliance_eval/dev_set.tsv (never the independent set). The training rows hold many hard
+# lawful lines (legal facts, promises not to act), so a training budget above the 2 % goal still
+# blocks few lawful lines elsewhere. With the rules, on the dev set: 0.02 → recall 0.981 / lawful
+# blocked 0.010, 0.03 → 0.990 / 0.010, 0.04 → 0.994 / 0.026.
+HARM_FALSE_BLOCK_BUDGET = 0.03
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
