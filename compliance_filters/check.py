@@ -18,7 +18,7 @@ from compliance_filters.negation import (
     is_advice_against, is_borrower_report, is_fraud_warning, is_named_conduct, is_negated, is_quoted_mention, is_refuted_claim,
     is_reported_abuse, is_reported_speech, is_stated_with_court_process, strip_echo,
 )
-from compliance_filters.normalise import clauses as split_clauses
+from compliance_filters.normalise import clauses as split_clauses, sentences
 from compliance_filters.rules import RuleSet, default_rules
 from compliance_filters.verdict import Verdict
 
@@ -100,19 +100,38 @@ def classifier_blocks(
 _ADDRESSED_BEFORE_QUOTE = re.compile(r"你|您|\byou\b|\byour\b")
 
 
-def lifted_by_classifier(text: str, rules: RuleSet, fired_categories: set[str], classifier: Any | None) -> bool:
-    """True when every fired category may be lifted and the classifier's harm probability is below
-    its lift threshold."""
+def lifted_by_classifier(text: str, rules: RuleSet, fired: Mapping[str, Hit | None], rule_category: Mapping[str, str],
+                         classifier: Any | None) -> bool:
+    """True when every fired category may be lifted and the classifier's harm probability is below its
+    lift threshold for the sentence holding each fired hit, and for the hit with the few words before
+    it and, apart, with the few words after it. Not for the whole utterance or clause: lawful words
+    run on after a threat ('电话轰炸你理解您现在…'), with or without punctuation, would dilute it."""
     lift_threshold = getattr(classifier, "lift_threshold", None)
-    if (lift_threshold is None or not rules.classifier.enabled or not fired_categories
-            or not fired_categories <= set(rules.classifier.may_lift)):
+    categories = {rule_category[r] for r in fired}
+    if (lift_threshold is None or not rules.classifier.enabled or not categories
+            or not categories <= set(rules.classifier.may_lift)):
         return False
+    all_sentences = sentences(text)
+    holding = {part for hit in fired.values() if hit
+               for part in (*_sides(hit), next((s for s in all_sentences if hit.clause.raw in s), text))}
     try:
-        _, harm = classifier.predict_with_harm(text)
+        return all((harm := classifier.predict_with_harm(part)[1]) is not None and harm < lift_threshold
+                   for part in holding)
     except Exception:
         log.exception("compliance classifier failed on one utterance; rules-only verdict")
         return False
-    return harm is not None and harm < lift_threshold
+
+
+# How much of the clause around a hit the lift reads: a short threat with its subject and object.
+_AROUND_COMPACT = 10
+_AROUND_SPACED = 40
+
+
+def _sides(hit: Hit) -> tuple[str, str]:
+    """The hit with the words before it, and the hit with the words after it."""
+    reach = _AROUND_COMPACT if hit.view == "compact" else _AROUND_SPACED
+    text = hit.view_text
+    return text[max(0, hit.start - reach):hit.end], text[hit.start:hit.end + reach]
 
 
 def _excused(hit: Hit, rule: Any, clauses: list, fraud_warning: bool, category: str = "") -> bool:
@@ -159,7 +178,7 @@ def check(
     fraud_warning = is_fraud_warning(clauses)
 
     _, matcher, rule_index, rule_category, order = _compiled(rules)
-    fired: dict[str, None] = {}
+    fired: dict[str, Hit | None] = {}  # a rule id → its first hit (None for a classifier block)
     excused: dict[str, None] = {}
     for hit in matcher.hits(clauses, active):
         if hit.rule_id in fired:
@@ -167,9 +186,9 @@ def check(
         if _excused(hit, rule_index[hit.rule_id], clauses, fraud_warning, rule_category[hit.rule_id]):
             excused[hit.rule_id] = None
         else:
-            fired[hit.rule_id] = None
-    if lifted_by_classifier(screened, rules, {rule_category[r] for r in fired}, classifier):
-        excused.update(fired)
+            fired[hit.rule_id] = hit
+    if lifted_by_classifier(screened, rules, fired, rule_category, classifier):
+        excused.update(dict.fromkeys(fired))
         fired = {}
     categories: dict[str, None] = {}
     for rule_id in sorted(fired, key=lambda r: order.index(rule_category[r])):

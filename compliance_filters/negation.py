@@ -17,7 +17,10 @@ import re
 from compliance_filters.lexicon import Hit
 from compliance_filters.normalise import Clause, compact
 
-_WINDOW_ZH = 20
+_WINDOW_ZH = 14
+# A negation reaches over a list of what it denies: '不会在您的朋友圈、微信群或者任何网站曝光'.
+_WINDOW_ZH_OVER_LIST = 20
+_LIST_JOINER_ZH = re.compile(r"或者|或是|以及|还是|或|及")
 _WINDOW_EN = 60
 
 _NEGATOR_ZH = re.compile(
@@ -37,6 +40,7 @@ _CAUSE_ER_ZH = re.compile(r"(因为|由于|因)[^而就]{0,10}(而|就)")
 _RHETORICAL_BEFORE_ZH = re.compile(r"(以为|难道|当我们|当真)[^,]{0,6}$")
 _BLOCKER_ZH = re.compile(
     r"就|则|那么|否则|不然|才|逼|迫使|让我们|的话|所以|因此|必须|但|却|而|可是|只是|不过|还会|只会|照样|仍然|仍会|还是"
+    r"|我们会|我们将|我们要|我会|我要|你是|您是"  # a new assertion: "我们不会联系您的家人或同事我们会…"
 )
 
 _NEGATOR_EN = re.compile(
@@ -56,6 +60,8 @@ def is_negated(hit: Hit) -> bool:
 
 def _negated_zh(text: str, start: int) -> bool:
     lo = max(0, start - _WINDOW_ZH)
+    if _LIST_JOINER_ZH.search(text, max(0, start - _WINDOW_ZH_OVER_LIST), start):
+        lo = max(0, start - _WINDOW_ZH_OVER_LIST)
     candidates = [m for rx in (_NEGATOR_ZH, _NEGATOR_ZH_WEAK) for m in rx.finditer(text, lo, start)]
     causes = [c.span() for c in _CAUSE_ER_ZH.finditer(text, lo, start)]
     for m in sorted(candidates, key=lambda m: m.start(), reverse=True):

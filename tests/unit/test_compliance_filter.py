@@ -170,6 +170,8 @@ def test_negation_does_not_excuse_a_conditional_threat():
     assert not rules_only("去借高利贷还我们，风险你自己担").allowed
     assert not rules_only("很多人以为欠钱不会坐牢，其实你会坐牢").allowed
     assert not rules_only("你不还钱，我们就群发给你所有亲戚").allowed
+    assert not rules_only("我们不会联系您的家人或同事我们会联系你的家人").allowed
+    assert not rules_only("We will call your employer您好").allowed  # Latin run into Chinese still ends a word
 
 
 def test_anti_fraud_framing_does_not_excuse_our_own_threat():
@@ -437,6 +439,16 @@ def test_may_lift_must_name_known_categories(tmp_path):
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(Exception, match="no_such_category"):
         load_rules(path)
+
+
+@pytest.mark.parametrize("threat", ["电话轰炸你", "我们会联系你的家人", "不还钱你就要坐牢", "把你的照片发到朋友圈",
+                                    "你可以去借网贷还", "We will call your employer", "you will be arrested"])
+@pytest.mark.parametrize("lawful", ["理解您现在心情不好。我们希望和您一起找到解决办法。",
+                                    "已记录您的异议。核实期间我们会暂停催收。", "您可以通过官方App还款，谨防诈骗。"])
+def test_lawful_words_run_on_after_a_threat_do_not_get_it_lifted(threat, lawful):
+    """The lift reads the words next to the hit, not a whole line that lawful words would dilute."""
+    assert not check(threat + lawful, VERIFIED).allowed
+    assert not check(threat + " " + lawful, VERIFIED).allowed
 
 
 def test_classifier_failure_falls_back_to_rules():
