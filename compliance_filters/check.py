@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from compliance_filters.lexicon import Hit, Matcher
 from compliance_filters.negation import (
-    is_advice_against, is_borrower_report, is_fraud_warning, is_named_conduct, is_negated, is_quoted_mention, is_refuted_claim,
+    is_advice_against, is_borrower_report, is_condemned_conduct_of_others, is_fraud_warning, is_named_conduct, is_negated, is_quoted_mention, is_refuted_claim,
     is_reported_abuse, is_reported_speech, is_stated_with_court_process, strip_echo,
 )
 from compliance_filters.normalise import clauses as split_clauses, sentences
@@ -123,8 +123,8 @@ def lifted_by_classifier(text: str, rules: RuleSet, fired: Mapping[str, Hit | No
 
 
 # How much of the clause around a hit the lift reads: a short threat with its subject and object.
-_AROUND_COMPACT = 10
-_AROUND_SPACED = 40
+_AROUND_COMPACT = 4
+_AROUND_SPACED = 16
 
 
 def _sides(hit: Hit) -> tuple[str, str]:
@@ -149,6 +149,7 @@ def _excused(hit: Hit, rule: Any, clauses: list, fraud_warning: bool, category: 
         return True
     if rule.restatable:
         return (is_borrower_report(hit, clauses) or is_named_conduct(hit, clauses)
+                or is_condemned_conduct_of_others(hit, clauses)
                 or (is_quoted_mention(hit, clauses) and not _ADDRESSED_BEFORE_QUOTE.search(hit.view_text[:hit.start])))
     # Words harmful in themselves (insults): only someone else's abuse restated as wrong, or the
     # word quoted and explained. A threat in quotation marks is not excused by the quotes.

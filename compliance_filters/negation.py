@@ -186,8 +186,10 @@ def is_named_conduct(hit: Hit, clauses: list[Clause]) -> bool:
 
 
 # Advice against the act rather than for it: '以贷养贷会越陷越深', '远离高利贷', 'avoid payday loans'.
-_AVOID_BEFORE_ZH = re.compile(r"(避免|防止|警惕|谨防|远离|拒绝|以免|小心|慎用|当心)$")
-_HARMS_ZH = (r"(越陷越深|越滚越大|陷阱|骗局|得不偿失|雪上加霜|恶性循环|不可取|害了自己|负担更重|更难还|违法|违规|不合法"
+# Within a few characters before the hit, so a list may stand between: '远离各类网贷、套现中介'; 诱导
+# and its kin name someone else's inducement as the wrong ('不法分子诱导借款人借新还旧').
+_AVOID_BEFORE_ZH = re.compile(r"(避免|防止|警惕|谨防|远离|拒绝|以免|小心|慎用|当心|诱导|怂恿|教唆|引诱)[^你您]{0,6}$")
+_HARMS_ZH = (r"(越陷越深|越滚越大|陷入困境|困境|陷阱|骗局|得不偿失|雪上加霜|恶性循环|不可取|害了自己|负担更重|更难还|违法|违规|不合法"
              r"|不是(唯一的|好)?办法|只会(让|使)|更严重|更糟|风险(很|更|太|极|非常)?(大|高))")
 _HARMS_AFTER_ZH = re.compile(r"^.{0,8}" + _HARMS_ZH)
 _HARMS_ZH_RE = re.compile(_HARMS_ZH)
@@ -204,7 +206,7 @@ def is_advice_against(hit: Hit, clauses: list[Clause] = ()) -> bool:
     if hit.view == "compact":
         following = [c for c in clauses if c.index == hit.clause.index + 1]
         preceding = [c for c in clauses if c.index == hit.clause.index - 1]
-        return bool(_AVOID_BEFORE_ZH.search(text[max(0, hit.start - 4):hit.start])
+        return bool(_AVOID_BEFORE_ZH.search(text[max(0, hit.start - 10):hit.start])
                     or _HARMS_AFTER_ZH.search(text[hit.end:])
                     or (following and _HARMS_NEXT_ZH.search(following[0].compact))
                     or (preceding and _EXAMPLE_ZH.match(text) and _HARMS_ZH_RE.search(preceding[0].compact)))
@@ -282,6 +284,29 @@ def is_refuted_claim(hit: Hit, clauses: list[Clause] = ()) -> bool:
         return bool(_REFUTED_NEXT_EN.match(following[0].spaced) and _CLAIM_REPORTED_EN.search(before)
                     and not _FIRST_PERSON_EN.search(before))
     return bool(_REFUTED_NEXT_ZH.match(following[0].compact) and _CLAIM_REPORTED_ZH.search(before) and "我" not in before)
+
+
+# Conduct of collectors or others, named with its sanction: '催收人员在朋友圈曝光借款人，已被法院判决
+# 侵犯名誉权', '暴力催收可能构成催收非法债务罪，会被判刑'. The wrongdoer is named before the hit, and
+# the line says it is punished or unlawful.
+_WRONGDOER_ZH = re.compile(
+    r"暴力催收|软暴力|违规催收|非法催收|催收非法债务|催收人员|催收员|催收公司|不法分子|个别机构|有的平台|有的催收"
+    r"|冒充|假冒|寻衅滋事|招摇撞骗"
+)
+_SANCTIONED_ZH = re.compile(r"构成|罪|判决|判刑|处罚|查处|追究|违法|违规|投诉|举报|报警|侵犯")
+
+
+def is_condemned_conduct_of_others(hit: Hit, clauses: list[Clause]) -> bool:
+    if hit.view != "compact":
+        return False
+    index = hit.clause.index
+    before = "".join(c.compact for c in clauses if c.index == index - 1) + hit.view_text[:hit.start]
+    wrongdoer = list(_WRONGDOER_ZH.finditer(before))
+    aimed = before[wrongdoer[-1].end():] + hit.text + hit.view_text[hit.end:hit.end + 2] if wrongdoer else ""
+    if not wrongdoer or re.search(r"我|你|您", aimed):
+        return False  # '我们是催收员，你会坐牢', '催收员马上上门抓你': aimed at the borrower, or the speaker acts
+    rest = "".join(c.compact for c in clauses if c.index >= index)
+    return bool(_SANCTIONED_ZH.search(rest))
 
 
 def is_borrower_report(hit: Hit, clauses: list[Clause]) -> bool:

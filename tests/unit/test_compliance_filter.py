@@ -144,6 +144,9 @@ MUST_PASS = [
     "法院可以对失信被执行人采取限制高消费措施", "信用卡诈骗罪要求以非法占有为目的",
     "这是系统群发的还款提醒短信", "很多人以为欠钱会坐牢，其实民事欠款不会", "拘留、判刑都需要经过司法程序",
     "有的平台会把逾期用户挂出来，这是违法的", "说逾期会被“全国通缉”的，都是在吓唬您",
+    # others' conduct named with its sanction; advice against borrowing over a list
+    "暴力催收可能构成催收非法债务罪，会被判刑", "催收人员在朋友圈曝光借款人，已被法院判决侵犯名誉权",
+    "请远离各类网贷、套现中介", "有不法分子诱导借款人“撸口子”、借新还旧，请提高警惕",
     # ordinary words that look like evasion targets
     "请问谁不方便接电话", "沙发上的文件", "我们一直打不通您的电话，请问您现在方便吗",
     "您可以找公司客服咨询", "请您先去四川的营业网点", "这是SBA贷款的说明",
@@ -171,6 +174,8 @@ def test_negation_does_not_excuse_a_conditional_threat():
     assert not rules_only("很多人以为欠钱不会坐牢，其实你会坐牢").allowed
     assert not rules_only("你不还钱，我们就群发给你所有亲戚").allowed
     assert not rules_only("我们不会联系您的家人或同事我们会联系你的家人").allowed
+    assert not rules_only("催收员马上上门抓你，你这是违法").allowed
+    assert not rules_only("我们是催收公司的，你不还就去坐牢，这是违法的").allowed
     assert not rules_only("We will call your employer您好").allowed  # Latin run into Chinese still ends a word
 
 
