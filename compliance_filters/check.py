@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -100,28 +101,70 @@ def classifier_blocks(
 _ADDRESSED_BEFORE_QUOTE = re.compile(r"你|您|\byou\b|\byour\b")
 
 
-def lifted_by_classifier(text: str, rules: RuleSet, fired: Mapping[str, Hit | None], rule_category: Mapping[str, str],
-                         classifier: Any | None) -> bool:
-    """True when every fired category may be lifted and the classifier's harm probability is below its
-    lift threshold for the sentence holding each fired hit, and for the hit with the few words before
-    it and, apart, with the few words after it. Not for the whole utterance or clause: lawful words
-    run on after a threat ('电话轰炸你理解您现在…'), with or without punctuation, would dilute it."""
+@dataclass(frozen=True)
+class RuleHits:
+    """What the rule layers found in one utterance: the text they read (the borrower's echo removed),
+    each fired rule's first hit, and the rules that matched but were excused."""
+    screened: str
+    fired: dict[str, Hit]
+    excused: dict[str, None]
+
+
+def rule_hits(text: str, context: Mapping[str, Any], rules: RuleSet) -> RuleHits:
+    active = {
+        name for name, cat in rules.categories.items()
+        if cat.applies_when == "always" or context.get("identity_verified") is not True
+    }
+    borrower_text = context.get("borrower_text")
+    screened = strip_echo(text, borrower_text if isinstance(borrower_text, str) else None)
+    clauses = split_clauses(screened)
+    fraud_warning = is_fraud_warning(clauses)
+    _, matcher, rule_index, rule_category, _ = _compiled(rules)
+    fired: dict[str, Hit] = {}
+    excused: dict[str, None] = {}
+    for hit in matcher.hits(clauses, active):
+        if hit.rule_id in fired:
+            continue
+        if _excused(hit, rule_index[hit.rule_id], clauses, fraud_warning, rule_category[hit.rule_id]):
+            excused[hit.rule_id] = None
+        else:
+            fired[hit.rule_id] = hit
+    return RuleHits(screened, fired, excused)
+
+
+def lift_score(hits: RuleHits, rules: RuleSet, classifier: Any) -> float | None:
+    """The harm probability the lift compares with its threshold, or None when a fired category may
+    not be lifted. The highest over the sentence holding each fired hit, the hit with the few words
+    before it and, apart, the hit with the few words after it. Not the whole utterance or clause:
+    lawful words run on after a threat ('电话轰炸你理解您现在…'), punctuated or not, would dilute it."""
+    rule_category = _compiled(rules)[3]
+    categories = {rule_category[r] for r in hits.fired}
+    if not categories or not categories <= set(rules.classifier.may_lift):
+        return None
+    if any(_SECOND_PERSON.search(hit.text) for hit in hits.fired.values()):
+        return None  # words aimed at the borrower ('电话轰炸你', 'arrest you') never merely name a topic
+    all_sentences = sentences(hits.screened)
+    parts = {part for hit in hits.fired.values()
+             for part in (*_sides(hit), next((s for s in all_sentences if hit.clause.raw in s), hits.screened))}
+    harms = [classifier.predict_with_harm(part)[1] for part in parts]
+    return None if any(h is None for h in harms) else max(harms)
+
+
+def lifted_by_classifier(hits: RuleHits, rules: RuleSet, classifier: Any | None) -> bool:
+    """True when every fired category may be lifted and the lift score is below the classifier's lift threshold."""
     lift_threshold = getattr(classifier, "lift_threshold", None)
-    categories = {rule_category[r] for r in fired}
-    if (lift_threshold is None or not rules.classifier.enabled or not categories
-            or not categories <= set(rules.classifier.may_lift)):
+    if lift_threshold is None or not rules.classifier.enabled:
         return False
-    all_sentences = sentences(text)
-    holding = {part for hit in fired.values() if hit
-               for part in (*_sides(hit), next((s for s in all_sentences if hit.clause.raw in s), text))}
     try:
-        return all((harm := classifier.predict_with_harm(part)[1]) is not None and harm < lift_threshold
-                   for part in holding)
+        score = lift_score(hits, rules, classifier)
     except Exception:
         log.exception("compliance classifier failed on one utterance; rules-only verdict")
         return False
+    return score is not None and score < lift_threshold
 
 
+# 你 and "you", not the polite 您 of lawful bot speech ("限制您高消费需要法院判决").
+_SECOND_PERSON = re.compile(r"你|\byou\b|\byour\b")
 # How much of the clause around a hit the lift reads: a short threat with its subject and object.
 _AROUND_COMPACT = 4
 _AROUND_SPACED = 16
@@ -169,27 +212,12 @@ def check(
     rules = rules or default_rules()
     if classifier is ...:
         classifier = load_classifier_once()
-    active = {
-        name for name, cat in rules.categories.items()
-        if cat.applies_when == "always" or context.get("identity_verified") is not True
-    }
-    borrower_text = context.get("borrower_text")
-    screened = strip_echo(text, borrower_text if isinstance(borrower_text, str) else None)
-    clauses = split_clauses(screened)
-    fraud_warning = is_fraud_warning(clauses)
-
-    _, matcher, rule_index, rule_category, order = _compiled(rules)
-    fired: dict[str, Hit | None] = {}  # a rule id → its first hit (None for a classifier block)
-    excused: dict[str, None] = {}
-    for hit in matcher.hits(clauses, active):
-        if hit.rule_id in fired:
-            continue
-        if _excused(hit, rule_index[hit.rule_id], clauses, fraud_warning, rule_category[hit.rule_id]):
-            excused[hit.rule_id] = None
-        else:
-            fired[hit.rule_id] = hit
-    if lifted_by_classifier(screened, rules, fired, rule_category, classifier):
-        excused.update(dict.fromkeys(fired))
+    _, _, _, rule_category, order = _compiled(rules)
+    hits = rule_hits(text, context, rules)
+    screened, excused = hits.screened, dict(hits.excused)
+    fired: dict[str, None] = dict.fromkeys(hits.fired)
+    if lifted_by_classifier(hits, rules, classifier):
+        excused.update(fired)
         fired = {}
     categories: dict[str, None] = {}
     for rule_id in sorted(fired, key=lambda r: order.index(rule_category[r])):

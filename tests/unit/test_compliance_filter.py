@@ -437,6 +437,11 @@ def test_the_classifier_never_lifts_an_insult_or_a_threat_of_violence():
     assert not check("你会坐牢，你这个废物", VERIFIED, classifier=LiftingClassifier()).allowed
 
 
+def test_the_classifier_never_lifts_words_aimed_at_the_borrower():
+    assert not check("电话轰炸你", VERIFIED, classifier=LiftingClassifier()).allowed
+    assert not check("you will be arrested", VERIFIED, classifier=LiftingClassifier()).allowed
+
+
 def test_may_lift_must_name_known_categories(tmp_path):
     data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
     data["classifier"]["may_lift"] = ["no_such_category"]

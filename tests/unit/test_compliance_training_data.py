@@ -89,10 +89,9 @@ def test_calibration_takes_the_lowest_threshold_within_the_false_block_budget():
     assert np.mean(probabilities[:1000, 0] >= thresholds["violence"] - 0.01) > FALSE_BLOCK_BUDGET
 
 
-def test_the_lift_threshold_lifts_no_harmful_row_that_only_liftable_rules_block():
-    rows = [{"text": "你会坐牢", "label": "false_legal_consequences"},  # liftable rule: sets the floor
-            {"text": "再不还钱就打死你", "label": "violence"},  # never lifted, so its low score is no limit
-            {"text": "您好", "label": "ok"}]
-    threshold = calibrate_lift(rows, np.array([0.3, 0.01, 0.0]))
-    assert threshold == pytest.approx(0.30)
-    assert calibrate_lift(rows, np.array([0.01, 0.9, 0.0])) is None
+def test_the_lift_threshold_lifts_no_harmful_row_whose_lift_score_it_reads():
+    rows = [{"label": "false_legal_consequences"},  # a liftable rule's hit: its score sets the floor
+            {"label": "violence"},  # never liftable: no score
+            {"label": "ok"}]
+    assert calibrate_lift(rows, np.array([0.3, np.nan, 0.0])) == pytest.approx(0.30)
+    assert calibrate_lift(rows, np.array([0.01, np.nan, 0.0])) is None
