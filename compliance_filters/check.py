@@ -141,7 +141,7 @@ def lift_score(hits: RuleHits, rules: RuleSet, classifier: Any) -> float | None:
     categories = {rule_category[r] for r in hits.fired}
     if not categories or not categories <= set(rules.classifier.may_lift):
         return None
-    if any(_SECOND_PERSON.search(hit.text) for hit in hits.fired.values()):
+    if any(_SECOND_PERSON.search(side) for hit in hits.fired.values() for side in _sides(hit)):
         return None  # words aimed at the borrower ('电话轰炸你', 'arrest you') never merely name a topic
     all_sentences = sentences(hits.screened)
     parts = {part for hit in hits.fired.values()
@@ -163,7 +163,7 @@ def lifted_by_classifier(hits: RuleHits, rules: RuleSet, classifier: Any | None)
     return score is not None and score < lift_threshold
 
 
-# 你 and "you", not the polite 您 of lawful bot speech ("限制您高消费需要法院判决").
+# 你 and "you" beside a hit aim it at the borrower; the polite 您 of lawful bot speech does not ("限制您高消费需要法院判决").
 _SECOND_PERSON = re.compile(r"你|\byou\b|\byour\b")
 # How much of the clause around a hit the lift reads: a short threat with its subject and object.
 _AROUND_COMPACT = 4

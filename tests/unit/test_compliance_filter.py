@@ -423,22 +423,23 @@ class LiftingClassifier:
 
 
 def test_the_classifier_lifts_a_liftable_rule_hit_it_finds_lawful():
-    verdict = check("你会坐牢", VERIFIED, classifier=LiftingClassifier())
+    verdict = check("民事欠款与坐牢无关", VERIFIED, classifier=LiftingClassifier())
     assert verdict.allowed and verdict.excused == ("FLC-001",)
 
 
 def test_the_classifier_does_not_lift_a_hit_it_finds_harmful_enough():
-    assert not check("你会坐牢", VERIFIED, classifier=LiftingClassifier(harm=0.3)).allowed
+    assert not check("民事欠款与坐牢无关", VERIFIED, classifier=LiftingClassifier(harm=0.3)).allowed
 
 
 def test_the_classifier_never_lifts_an_insult_or_a_threat_of_violence():
     assert not check("你是个废物", VERIFIED, classifier=LiftingClassifier()).allowed
     assert not check("再不还钱就打死你", VERIFIED, classifier=LiftingClassifier()).allowed
-    assert not check("你会坐牢，你这个废物", VERIFIED, classifier=LiftingClassifier()).allowed
+    assert not check("欠款与坐牢无关，废物", VERIFIED, classifier=LiftingClassifier()).allowed
 
 
 def test_the_classifier_never_lifts_words_aimed_at_the_borrower():
     assert not check("电话轰炸你", VERIFIED, classifier=LiftingClassifier()).allowed
+    assert not check("你会坐牢", VERIFIED, classifier=LiftingClassifier()).allowed
     assert not check("you will be arrested", VERIFIED, classifier=LiftingClassifier()).allowed
 
 
