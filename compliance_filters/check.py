@@ -101,6 +101,13 @@ def classifier_blocks(
 _ADDRESSED_BEFORE_QUOTE = re.compile(r"你|您|\byou\b|\byour\b")
 
 
+# 你 and "you" beside a hit aim it at the borrower; the polite 您 of lawful bot speech does not ("限制您高消费需要法院判决").
+_SECOND_PERSON = re.compile(r"你|\byou\b|\byour\b")
+# How much of the clause around a hit the lift reads: a short threat with its subject and object.
+_AROUND_COMPACT = 4
+_AROUND_SPACED = 16
+
+
 @dataclass(frozen=True)
 class RuleHits:
     """What the rule layers found in one utterance: the text they read (the borrower's echo removed),
@@ -161,13 +168,6 @@ def lifted_by_classifier(hits: RuleHits, rules: RuleSet, classifier: Any | None)
         log.exception("compliance classifier failed on one utterance; rules-only verdict")
         return False
     return score is not None and score < lift_threshold
-
-
-# 你 and "you" beside a hit aim it at the borrower; the polite 您 of lawful bot speech does not ("限制您高消费需要法院判决").
-_SECOND_PERSON = re.compile(r"你|\byou\b|\byour\b")
-# How much of the clause around a hit the lift reads: a short threat with its subject and object.
-_AROUND_COMPACT = 4
-_AROUND_SPACED = 16
 
 
 def _sides(hit: Hit) -> tuple[str, str]:

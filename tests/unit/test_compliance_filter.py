@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import collections
 import re
 import string
 from pathlib import Path
@@ -320,8 +321,13 @@ def test_every_reply_has_both_languages_with_the_same_values():
 BOT_LINES = _bot_lines()
 
 
-def test_bot_lines_were_found():
-    assert len(BOT_LINES) > 40
+def test_the_filter_holds_back_bot_lines_that_state_the_debt_before_verification():
+    """BOT_LINES is the bot's real speech, so the passes below are passes of lines the filter reads: in
+    each language, lines that state the debt are stopped before verification."""
+    held_back = collections.Counter(
+        where.rsplit(":", 1)[-1] for where, text in BOT_LINES
+        if where.startswith("replies:") and rules_only(text, UNVERIFIED).categories == ("disclosure_before_verification",))
+    assert held_back["zh"] >= 5 and held_back["en"] >= 5, held_back
 
 
 @pytest.mark.parametrize(("where", "text"), BOT_LINES, ids=[w for w, _ in BOT_LINES])
@@ -474,7 +480,7 @@ def test_check_with_the_installed_classifier_gives_the_same_answers_as_the_rules
     """The default path (packaged rules plus whatever classifier is installed) lets a greeting and a
     lawful fact through and blocks a threat, with the category's replacement."""
     greeting = check("您好", VERIFIED)
-    assert isinstance(greeting, Verdict) and greeting.allowed and not greeting.categories
+    assert greeting == Verdict(allowed=True)
     assert check("逾期记录会按规定上报征信", VERIFIED).allowed
     threat = check("再不还钱就打死你", VERIFIED)
     assert not threat.allowed and "violence" in threat.categories
