@@ -127,7 +127,7 @@ _ABUSE_REPORT = re.compile(
 )
 _CONDEMNING = re.compile(
     r"违规|违法|违反|不允许|不应该|严禁|禁止|道歉|抱歉|投诉|举报|报警|录音|处理|处罚|不文明"
-    r"|unacceptable|not allowed|against our policy|apologi[sz]e|sorry|report|complain|prohibited|illegal|unlawful|violat\w*|abusive"
+    r"|unacceptable|not allowed|against our policy|apologi[sz]e|sorry|report|complain|prohibited|illegal|unlawful|violat\w*|abus\w*"
 )
 
 
