@@ -123,11 +123,12 @@ _ABUSE_REPORT = re.compile(
     r"(催收员|催收人员|工作人员|员工|客服|对方|他们|他|她|有人|别人|家人|家里人|那个人|那人)"
     r"(之前|以前|曾经|曾|还|一直|总)?(辱骂|骂|称|说|叫)(您|你)"
     r"|\b(agent|collector|caller|someone|somebody|they|he|she|person|rep|representative|employee)\b"
-    r"[\w' ]{0,20}\b(called|calls|referred to) you\b"
+    r"[\w' ]{0,20}\b(called|calls|call|referred to) (you|people|customers|borrowers|consumers|debtors|someone)\b"
 )
 _CONDEMNING = re.compile(
     r"违规|违法|违反|不允许|不应该|严禁|禁止|道歉|抱歉|投诉|举报|报警|录音|处理|处罚|不文明"
     r"|unacceptable|not allowed|against our policy|apologi[sz]e|sorry|report|complain|prohibited|illegal|unlawful|violat\w*|abus\w*"
+    r"|banned|forbidden|not permitted|against the law|break\w* the law"
 )
 
 
@@ -146,7 +147,7 @@ def is_reported_abuse(hit: Hit, clauses: list[Clause]) -> bool:
 _QUOTED_SPAN = re.compile(r"[“\"「『‘']([^”\"」』’'“「『‘]{1,24})[”\"」』’']")
 _EXPLAINING = re.compile(
     r"俗称|称呼|说法|所谓|字眼|词语|这个词|这种词|不属于|并不是|不是指|是指"
-    r"|so-called|the word|the term|the label|that word|that term"
+    r"|so-called|the word|the term|the label|that word|that term|words like|terms like|names like|language like"
 )
 _ADDRESSED_ZH = re.compile(r"(你|您)(们)?(这个|这种|这样的|就是|真是|简直是|是个|是|个|这|那)*$|(叫|称|骂|喊|说)(你|您)(们)?(是|为|做|作)?$")
 _ADDRESSED_EN = re.compile(r"\b(you|you're|ya|u)( are| is)?( such| a| an| the| a real| an absolute)*\s*$")
