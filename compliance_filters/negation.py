@@ -226,7 +226,14 @@ _COURT_MEASURE_AFTER_ZH = re.compile(
     r"|(是指|指的是|针对的是|是针对|只针对|针对|要求|的构成要件|的前提是|只适用于|适用于|(是|属于)(一种)?(刑事|刑罚|司法))"
     r"|.{0,6}?(都)?(需要|必须|须|要|只能)(经过|经|通过|由)(司法|法院|诉讼|法定))"
 )
-_COURT_PROCESS_EN = re.compile(r"\b(only )?(after|if|once) (a |the )?court (judgment|order|rules|enters|grants)|court judgment|only a court\b")
+_COURT_PROCESS_EN = re.compile(
+    r"\b(only )?(after|if|once) (a |the )?court (judgment|order|rules|enters|grants)|court judgment|only a (court|judge)\b"
+)
+# The consequence said to need a crime or a court: 'a criminal record is only for crimes'.
+_COURT_MEASURE_AFTER_EN = re.compile(
+    r"^ (is|are) (only )?(for|reserved for)\b.{0,20}\b(crimes?|convictions?|courts?|judges?)\b"
+    r"|^ (only )?(applies|apply|requires|require|needs|need) (to )?.{0,20}\b(crimes?|convictions?|courts?|judges?|judgments?)\b"
+)
 
 
 _AIMED_NOW_ZH = re.compile(r"你|马上|立刻|立即|明天|今天|今晚|就要|等着|准备")
@@ -238,7 +245,7 @@ def is_stated_with_court_process(hit: Hit, clauses: list[Clause] = ()) -> bool:
     """The clause names the court process on which the consequence depends, before the consequence —
     or the clause is the consequent ('…拒不履行的，才可能被列入失信名单') of a previous clause that does."""
     before = hit.view_text[:hit.start]
-    if hit.view == "compact" and _COURT_MEASURE_AFTER_ZH.match(hit.view_text[hit.end:]):
+    if (_COURT_MEASURE_AFTER_ZH if hit.view == "compact" else _COURT_MEASURE_AFTER_EN).match(hit.view_text[hit.end:]):
         return True
     process = _COURT_PROCESS_ZH if hit.view == "compact" else _COURT_PROCESS_EN
     found = list(process.finditer(before))

@@ -148,6 +148,10 @@ MUST_PASS = [
     # others' conduct named with its sanction; advice against borrowing over a list
     "暴力催收可能构成催收非法债务罪，会被判刑", "催收人员在朋友圈曝光借款人，已被法院判决侵犯名誉权",
     "请远离各类网贷、套现中介", "有不法分子诱导借款人“撸口子”、借新还旧，请提高警惕",
+    "Your kids will not be affected by this.", "A criminal record is only for crimes, not unpaid bills.",
+    "Only a judge can issue an arrest warrant.", "There are no stupid questions here.",
+    "Please shred the old statement rather than putting it in the trash.",
+    "A collector who calls people deadbeats is breaking the law.",
     # ordinary words that look like evasion targets
     "请问谁不方便接电话", "沙发上的文件", "我们一直打不通您的电话，请问您现在方便吗",
     "您可以找公司客服咨询", "请您先去四川的营业网点", "这是SBA贷款的说明",
@@ -176,6 +180,10 @@ def test_negation_does_not_excuse_a_conditional_threat():
     assert not rules_only("你不还钱，我们就群发给你所有亲戚").allowed
     assert not rules_only("我们不会联系您的家人或同事我们会联系你的家人").allowed
     assert not rules_only("催收员马上上门抓你，你这是违法").allowed
+    assert not rules_only("Your children won't be allowed to go to school.").allowed
+    assert not rules_only("Your kids will be kicked out of school.").allowed
+    assert not rules_only("You are so stupid.").allowed
+    assert not rules_only("We call people like you scum, report that if you want.").allowed
     assert not rules_only("我们是催收公司的，你不还就去坐牢，这是违法的").allowed
     assert not rules_only("We will call your employer您好").allowed  # Latin run into Chinese still ends a word
 
