@@ -47,8 +47,8 @@ CATEGORIES = LABELS[1:]
 # Blocking threshold of a category the calibration could not set (it never happens for a model
 # train.py made; kept for a bundle without thresholds).
 DEFAULT_THRESHOLD = 0.85
-# Stored with a trained model; a bundle of another format (e.g. without the harm regression) is retrained.
-BUNDLE_FORMAT = 3
+# Stored with a trained model; a bundle of another format (e.g. without the lift threshold) is retrained.
+BUNDLE_FORMAT = 4
 
 
 def normalise_for_model(text: str) -> str:
@@ -62,12 +62,15 @@ class Classifier:
 
     def __init__(self, vectorizer: Any, estimators: list[Any], categories: tuple[str, ...] = CATEGORIES,
                  thresholds: Mapping[str, float] | None = None, harm_estimator: Any | None = None,
-                 harm_threshold: float | None = None):
+                 harm_threshold: float | None = None, lift_threshold: float | None = None):
         self.categories = tuple(categories)
         self.thresholds = {c: float((thresholds or {}).get(c, DEFAULT_THRESHOLD)) for c in self.categories}
         # None when the bundle has no harm regression: then only the per-category thresholds block.
         self.harm_threshold = (float(harm_threshold if harm_threshold is not None else DEFAULT_THRESHOLD)
                                if harm_estimator is not None else None)
+        # Below this harm probability a hit of a liftable rule (rules.yml classifier.may_lift) is lifted;
+        # None: no rule hit is ever lifted.
+        self.lift_threshold = float(lift_threshold) if lift_threshold is not None and harm_estimator is not None else None
         self._vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
         self._idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self._sublinear = bool(vectorizer.sublinear_tf)
@@ -110,7 +113,7 @@ class Classifier:
 
 def from_bundle(bundle: Mapping[str, Any]) -> Classifier:
     return Classifier(bundle["vectorizer"], bundle["estimators"], tuple(bundle["categories"]), bundle.get("thresholds"),
-                      bundle.get("harm_estimator"), bundle.get("harm_threshold"))
+                      bundle.get("harm_estimator"), bundle.get("harm_threshold"), bundle.get("lift_threshold"))
 
 
 _lock = threading.Lock()

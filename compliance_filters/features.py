@@ -5,7 +5,9 @@ Three kinds in one vocabulary:
   collide with the prefixed kinds, and skipping the prefix saves a string per n-gram) (script, case, spaces and symbols undone), which
   survive evasion such as "打 死 你" or Traditional script;
 * ``w:`` English words and ``b:`` English word bigrams (Chinese words are already character
-  n-grams; a Chinese word segmenter cost more than the whole latency budget);
+  n-grams; a Chinese word segmenter cost more than the whole latency budget); a word in the scope of
+  a negation ("we will never *post* your *photo*") is ``w:~post`` instead, so the words of a promise
+  not to act do not count as the words of a threat to act;
 * ``s:`` threat-structure roles and their pairs (threat_structure.py), which carry the shape of a
   threat — condition, harm, target, actor — or of a lawful line — negation, protective frame, fact.
 """
@@ -16,10 +18,32 @@ from compliance_filters.normalise import simplified
 from compliance_filters.threat_structure import structure_features
 
 CHAR_NGRAM_RANGE = (1, 3)
+LATIN_NGRAM_RANGE = (2, 4)
+_LATIN_RUN = re.compile(r"[a-z']+")
 # Stored with a trained model; a model whose features were computed differently is retrained.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 4
 _NON_WORD = re.compile(r"[\W_]+")
 _ENGLISH_WORD = re.compile(r"[a-z][a-z']*")
+_CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
+_NEGATOR = frozenset({"not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "without", "cannot"})
+# A condition, a contrast or a new speaker ends the scope: "we won't call your boss *if* you pay",
+# "if you don't pay *we* will call your boss".
+_SCOPE_END = frozenset({"but", "unless", "if", "or", "otherwise", "until", "except", "and", "so", "then",
+                        "we", "we'll", "i", "i'll", "they", "they'll", "someone", "our"})
+
+
+def english_words(normalised: str) -> list[str]:
+    """English words, each marked "~" while it lies after a negator in its clause."""
+    words = []
+    for clause in _CLAUSE_END.split(normalised):
+        negated = False
+        for word in _ENGLISH_WORD.findall(clause):
+            if word in _SCOPE_END:
+                negated = False
+            words.append(f"~{word}" if negated else word)
+            if word in _NEGATOR or word.endswith("n't"):
+                negated = True
+    return words
 
 
 def model_text(text: str) -> str:
@@ -37,13 +61,27 @@ def char_ngrams(compacted: str, ngram_range: tuple[int, int] = CHAR_NGRAM_RANGE)
     return [compacted[i:i + n] for n in range(lo, hi + 1) for i in range(len(compacted) - n + 1)]
 
 
+def word_ngrams(words: list[str], ngram_range: tuple[int, int] = LATIN_NGRAM_RANGE) -> list[str]:
+    """Character n-grams inside each English word, its edges marked: "<ca", "all", "ll>"."""
+    lo, hi = ngram_range
+    grams = []
+    for word in words:
+        marked = f"<{word}>"
+        grams += [marked[i:i + n] for n in range(lo, hi + 1) for i in range(len(marked) - n + 1)]
+    return grams
+
+
 def features(text: str) -> list[str]:
     normalised = model_text(text)
     compacted = _NON_WORD.sub("", normalised)
     tokens = _ENGLISH_WORD.findall(normalised)
+    # Chinese (and digits) as before; an English n-gram across two words ("ndy" of "and you") says
+    # nothing, so English is read word by word.
+    non_latin = [run for run in _LATIN_RUN.split(compacted) if run]
     return (
-        char_ngrams(compacted)
-        + [f"w:{w}" for w in tokens]
+        [gram for run in non_latin for gram in char_ngrams(run)]
+        + word_ngrams(tokens)
+        + [f"w:{w}" for w in english_words(normalised)]
         + [f"b:{a}_{b}" for a, b in zip(tokens, tokens[1:])]
         + structure_features(normalised)
     )

@@ -23,7 +23,9 @@ simplified = lru_cache(maxsize=1024)(to_simplified)
 
 # Clause boundaries after NFKC (full-width "，！？；：" become ASCII). A comma between digits is a
 # thousands separator, and "." only ends an English sentence when followed by a space or the end.
-_CLAUSE_SPLIT = re.compile(r"[。!?;\n]+|(?<!\d)[,:、]|[,:、](?!\d)|\.(?=\s|$)")
+# The enumeration comma "、" joins items of one clause ("不会在朋友圈、微信群曝光"), so a negation
+# before the list still covers its last item.
+_CLAUSE_SPLIT = re.compile(r"[。!?;\n]+|(?<!\d)[,:]|[,:](?!\d)|\.(?=\s|$)")
 # Word characters are letters/digits of any script; everything else is a separator or symbol.
 _CHUNK = re.compile(r"[^\W_]+")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # keeps "won't", "you'll" whole in the spaced view
@@ -110,6 +112,14 @@ class Clause:
         return items[min(max(index, 0), len(items) - 1)][1] if items else 0
 
 
+_SENTENCE_END = re.compile(r"[。!?;\n]+|\.(?=\s|$)")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` after normalisation (the clause boundaries that end a sentence)."""
+    return [s for s in _SENTENCE_END.split(_base(text)) if _CHUNK.search(s)]
+
+
 def clauses(text: str) -> list[Clause]:
     """The clauses of ``text`` after normalisation, empty ones dropped."""
     base = _base(text)
@@ -122,6 +132,10 @@ def compact(text: str) -> str:
     return _SPACE_OR_SYMBOL.sub("", _DIGIT_GROUP.sub("", _base(text)))
 
 
+# Latin letters run straight into Chinese ('call your employer您在…') still end an English word.
+_LATIN_CJK_EDGE = re.compile(r"(?<=[a-z])(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff])(?=[a-z])")
+
+
 def spaced(text: str) -> str:
     """Words (apostrophes kept inside them) joined by single spaces."""
-    return " ".join(_WORD.findall(text.lower().replace("\u2019", "'")))
+    return " ".join(_WORD.findall(_LATIN_CJK_EDGE.sub(" ", text.lower().replace("\u2019", "'"))))

@@ -71,6 +71,11 @@ class ClassifierSettings(BaseModel):
     # None: the thresholds calibrated in training (compliance_filters.train: the harm regression's, or
     # each category's for a model without one); a number overrides them with one threshold.
     threshold: float | None = Field(None, gt=0.0, le=1.0)
+    # Categories whose rule hits the classifier may lift: their words also run through lawful talk about
+    # the same topic (the law on 坐牢, advice against 网贷, the rule against 曝光), and a hit is lifted when
+    # the harm probability is below the lift threshold calibrated in training. Insults and violence are
+    # harmful in the words themselves and are never listed.
+    may_lift: tuple[str, ...] = ()
 
 
 KNOWN_CATEGORIES = (
@@ -86,6 +91,13 @@ class RuleSet(BaseModel):
     version: int = 1
     classifier: ClassifierSettings = ClassifierSettings()
     categories: dict[str, Category]
+
+    @model_validator(mode="after")
+    def _liftable_categories_exist(self) -> "RuleSet":
+        unknown = set(self.classifier.may_lift) - set(self.categories)
+        if unknown:
+            raise ValueError(f"classifier.may_lift names unknown categories: {', '.join(sorted(unknown))}")
+        return self
 
     def rule_category(self) -> dict[str, str]:
         return {rule.id: name for name, cat in self.categories.items() for rule in cat.rules}

@@ -18,6 +18,10 @@ out-of-fold predictions (FOLDS-fold cross-validation over the corpus and supplem
 rows stay in every training fold). The harm threshold likewise, with HARM_FALSE_BLOCK_BUDGET over
 all lawful rows. Never on the held-out corpus rows, never on the evaluation set.
 
+Lift threshold: the highest grid threshold under which no harmful collection row that only the
+rules of liftable categories block (rules.yml classifier.may_lift) would have been lifted, its lift
+score (compliance_filters.check.lift_score: the parts of the line the lift reads) computed out of fold.
+
 Prints a per-category table on the held-out corpus rows, and saves the model to
 var/compliance_classifier.v2.joblib and the table to var/compliance_classifier.v2.report.txt.
 Deterministic: fixed seeds, liblinear, folds by hash.
@@ -34,23 +38,27 @@ import numpy as np
 
 from compliance_filters.classifier import (BUNDLE_FORMAT, CATEGORIES, DEFAULT_THRESHOLD, LABELS, MODEL_PATH,
                                            REPORT_PATH, Classifier, from_bundle, normalise_for_model)
+from compliance_filters.check import lift_score, rule_hits
 from compliance_filters.features import FEATURE_VERSION, features
+from compliance_filters.rules import default_rules
 from compliance_filters.training_data import (COLD_WEIGHT, CORPUS_PATH, SUPPLEMENT_PATH, SUPPLEMENT_WEIGHT,
                                               load_cold, load_tsv, training_files_sha256)
 
 HELDOUT_PERCENT = 20
-ALPHA = 1e-5  # L2 penalty of the regression
+_VERIFIED = {"identity_verified": True}
+ALPHA = 3e-5  # L2 penalty of the regression (tuned with SUPPLEMENT_WEIGHT on the dev set)
 EPOCHS = 20
 SEED = 0
 FOLDS = 5
 # Per category, the share of lawful rows it may block at its threshold; nine categories together
 # then stay near the 2 % goal for lawful lines.
 FALSE_BLOCK_BUDGET = 0.002
-# The share of lawful rows (out of fold) the harm regression may block at its threshold: the loosest
-# that kept lawful blocked <= 0.02 on tests/compliance_eval/dev_set.tsv (never the independent set).
-# With the rules, on the dev set: 0.015 → recall 0.94 / lawful blocked 0.013, 0.02 → 0.965 / 0.020,
-# 0.025 → 0.974 / 0.033.
-HARM_FALSE_BLOCK_BUDGET = 0.02
+# The share of lawful rows (out of fold) the harm regression may block at its threshold, chosen on
+# tests/compliance_eval/dev_set.tsv (never the independent set). The training rows hold many hard
+# lawful lines (legal facts, promises not to act), so a training budget above the 2 % goal still
+# blocks few lawful lines elsewhere. With the rules, on the dev set: 0.02 → recall 0.981 / lawful
+# blocked 0.010, 0.03 → 0.990 / 0.010, 0.04 → 0.994 / 0.026.
+HARM_FALSE_BLOCK_BUDGET = 0.03
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
@@ -119,9 +127,10 @@ def _weighted(collection: list[dict[str, str]], cold: list[dict[str, str]]) -> t
     return collection + cold, [float(r.get("weight", 1.0)) for r in collection] + [COLD_WEIGHT] * len(cold)
 
 
-def out_of_fold_probabilities(collection: list[dict[str, str]], cold: list[dict[str, str]]) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, categories) probabilities and (rows,) harm probabilities of each collection row from
-    regressions that never saw it.
+def out_of_fold_probabilities(collection: list[dict[str, str]], cold: list[dict[str, str]]
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, categories) probabilities, (rows,) harm probabilities and (rows,) lift scores (NaN where
+    the lift does not apply) of each collection row from regressions that never saw it.
 
     The TF-IDF vocabulary is fitted once on all rows (it reads no label); the regressions are
     refitted per fold."""
@@ -131,6 +140,9 @@ def out_of_fold_probabilities(collection: list[dict[str, str]], cold: list[dict[
     folds = np.array([_bucket(r["text"]) % FOLDS for r in collection] + [-1] * len(cold))
     probabilities = np.zeros((len(collection), len(CATEGORIES)))
     harm = np.zeros(len(collection))
+    lift_scores = np.full(len(collection), np.nan)
+    rules = default_rules()
+    hits = [rule_hits(r["text"], _VERIFIED, rules) for r in collection]
     for fold in range(FOLDS):
         inside = folds != fold
         weights_inside = np.asarray(weights)[inside]
@@ -139,7 +151,10 @@ def out_of_fold_probabilities(collection: list[dict[str, str]], cold: list[dict[
         for i in np.flatnonzero(folds == fold):
             scores, harm[i] = clf.predict_with_harm(collection[i]["text"])
             probabilities[i] = [scores[c] for c in CATEGORIES]
-    return probabilities, harm
+            score = lift_score(hits[i], rules, clf)
+            if score is not None:
+                lift_scores[i] = score
+    return probabilities, harm, lift_scores
 
 
 def calibrate(collection: list[dict[str, str]], probabilities: np.ndarray) -> dict[str, float]:
@@ -160,6 +175,15 @@ def calibrate_harm(collection: list[dict[str, str]], harm: np.ndarray) -> float:
     lawful_scores = harm[np.array([r["label"] == "ok" for r in collection])]
     return next((float(t) for t in THRESHOLD_GRID if np.mean(lawful_scores >= t) <= HARM_FALSE_BLOCK_BUDGET),
                 DEFAULT_THRESHOLD)
+
+
+def calibrate_lift(collection: list[dict[str, str]], lift_scores: np.ndarray) -> float | None:
+    """The highest grid threshold under which no harmful row's lift score falls (NaN: the lift does
+    not apply to the row); None when even the lowest would lift one."""
+    harmful = np.array([r["label"] != "ok" for r in collection]) & ~np.isnan(lift_scores)
+    floor = float(lift_scores[harmful].min()) if harmful.any() else 1.0
+    below = [float(t) for t in THRESHOLD_GRID if t <= floor]
+    return max(below) if below else None
 
 
 def evaluate(clf: Classifier, rows: list[dict[str, str]]) -> dict[str, Any]:
@@ -228,13 +252,14 @@ def measure_latency(clf: Classifier, texts: list[str], rounds: int = 3) -> float
 def train(save: bool = True, verbose: bool = True) -> dict[str, Any]:
     collection, cold = training_rows()
     start = time.perf_counter()
-    probabilities, harm = out_of_fold_probabilities(collection, cold)
+    probabilities, harm, lift_scores = out_of_fold_probabilities(collection, cold)
     thresholds = calibrate(collection, probabilities)
     rows, weights = _weighted(collection, cold)
     bundle = fit(rows, weights)
     seconds = time.perf_counter() - start
     bundle["thresholds"] = thresholds
     bundle["harm_threshold"] = calibrate_harm(collection, harm)
+    bundle["lift_threshold"] = calibrate_lift(collection, lift_scores)
     bundle["bundle_format"] = BUNDLE_FORMAT
     bundle["training_sha256"] = training_files_sha256()
     bundle["feature_version"] = FEATURE_VERSION
@@ -244,6 +269,7 @@ def train(save: bool = True, verbose: bool = True) -> dict[str, Any]:
     latency = measure_latency(clf, [r["text"] for r in test_rows])
     report = format_report(result, thresholds, len(rows), len(test_rows), seconds, latency)
     report += f"harm threshold (any category): {bundle['harm_threshold']:.2f}\n"
+    report += f"lift threshold (liftable rule hits): {bundle['lift_threshold']}\n"
     if save:
         import joblib
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import collections
 import re
 import string
 from pathlib import Path
@@ -131,6 +132,26 @@ MUST_PASS = [
     "we will never contact your employer",
     "We won't tell your family about this debt.",
     "我们也不会要求您去借网贷还款",
+    "我们无权冻结您家人的账户", "千万别去借高利贷还款", "我们不会因为您没接电话就联系您的家人",
+    "我们不会在您的朋友圈、微信群或者任何网站曝光您的信息",
+    # a legal consequence with the element or the court it needs; a claim named to be refuted
+    "恶意透支信用卡且经催收仍不归还的才可能涉及刑事责任", "限制高消费是法院对被执行人采取的措施",
+    "冻结家属账户的说法是错误的", "起诉需要法院立案受理", "骗子常说“不还钱就上门抓人”，请提高警惕",
+    # advice against borrowing, and a hypothetical the borrower may meet
+    "拆东墙补西墙只会让问题更严重", "高利贷和裸贷都是违法的", "如果您发现自己的信息被人挂到网上，可以向网信部门举报",
+    "很多人借网贷还信用卡，最后债务越滚越大", "不要为了还钱去做违法的事情，比如套现或者借高利贷",
+    "有人说您家人的账户会被冻结，这是吓唬人的话", "您听到的“欠钱要坐牢”是一种误解",
+    "催收时威胁借款人“坐牢”“上黑名单”，违反《信用卡业务管理办法》第六十八条",
+    "法院可以对失信被执行人采取限制高消费措施", "信用卡诈骗罪要求以非法占有为目的",
+    "这是系统群发的还款提醒短信", "很多人以为欠钱会坐牢，其实民事欠款不会", "拘留、判刑都需要经过司法程序",
+    "有的平台会把逾期用户挂出来，这是违法的", "说逾期会被“全国通缉”的，都是在吓唬您",
+    # others' conduct named with its sanction; advice against borrowing over a list
+    "暴力催收可能构成催收非法债务罪，会被判刑", "催收人员在朋友圈曝光借款人，已被法院判决侵犯名誉权",
+    "请远离各类网贷、套现中介", "有不法分子诱导借款人“撸口子”、借新还旧，请提高警惕",
+    "Your kids will not be affected by this.", "A criminal record is only for crimes, not unpaid bills.",
+    "Only a judge can issue an arrest warrant.", "There are no stupid questions here.",
+    "Please shred the old statement rather than putting it in the trash.",
+    "A collector who calls people deadbeats is breaking the law.",
     # ordinary words that look like evasion targets
     "请问谁不方便接电话", "沙发上的文件", "我们一直打不通您的电话，请问您现在方便吗",
     "您可以找公司客服咨询", "请您先去四川的营业网点", "这是SBA贷款的说明",
@@ -148,6 +169,23 @@ def test_negation_does_not_excuse_a_conditional_threat():
     assert not rules_only("我们不会只打电话，还会联系你的家人").allowed
     assert not rules_only("不要逼我们联系你的家人").allowed
     assert not rules_only("if you don't pay we will call your employer").allowed
+    assert not rules_only("别以为我们不敢联系你的家人").allowed
+    assert not rules_only("你以为我们不会因为这点钱就联系你家人？").allowed
+    assert not rules_only("你会坐牢，这不是吓唬你").allowed
+    assert not rules_only("你家人、同事、朋友我们都会通知").allowed
+    assert not rules_only("你就等着“坐牢”吧").allowed
+    assert not rules_only("我说了你会坐牢，这是违法的后果").allowed
+    assert not rules_only("去借高利贷还我们，风险你自己担").allowed
+    assert not rules_only("很多人以为欠钱不会坐牢，其实你会坐牢").allowed
+    assert not rules_only("你不还钱，我们就群发给你所有亲戚").allowed
+    assert not rules_only("我们不会联系您的家人或同事我们会联系你的家人").allowed
+    assert not rules_only("催收员马上上门抓你，你这是违法").allowed
+    assert not rules_only("Your children won't be allowed to go to school.").allowed
+    assert not rules_only("Your kids will be kicked out of school.").allowed
+    assert not rules_only("You are so stupid.").allowed
+    assert not rules_only("We call people like you scum, report that if you want.").allowed
+    assert not rules_only("我们是催收公司的，你不还就去坐牢，这是违法的").allowed
+    assert not rules_only("We will call your employer您好").allowed  # Latin run into Chinese still ends a word
 
 
 def test_anti_fraud_framing_does_not_excuse_our_own_threat():
@@ -291,8 +329,13 @@ def test_every_reply_has_both_languages_with_the_same_values():
 BOT_LINES = _bot_lines()
 
 
-def test_bot_lines_were_found():
-    assert len(BOT_LINES) > 40
+def test_the_filter_holds_back_bot_lines_that_state_the_debt_before_verification():
+    """BOT_LINES is the bot's real speech, so the passes below are passes of lines the filter reads: in
+    each language, lines that state the debt are stopped before verification."""
+    held_back = collections.Counter(
+        where.rsplit(":", 1)[-1] for where, text in BOT_LINES
+        if where.startswith("replies:") and rules_only(text, UNVERIFIED).categories == ("disclosure_before_verification",))
+    assert held_back["zh"] >= 5 and held_back["en"] >= 5, held_back
 
 
 @pytest.mark.parametrize(("where", "text"), BOT_LINES, ids=[w for w, _ in BOT_LINES])
@@ -382,6 +425,57 @@ def test_classifier_cannot_overrule_a_negation_the_rules_made():
     assert verdict.allowed
 
 
+class LiftingClassifier:
+    """A harm regression that finds every utterance lawful (harm 0.05), lifting below 0.2."""
+    harm_threshold, lift_threshold, thresholds = 0.7, 0.2, {}
+
+    def __init__(self, harm=0.05):
+        self.harm = harm
+
+    def predict_with_harm(self, text):
+        return {"false_legal_consequences": 0.01}, self.harm
+
+
+def test_the_classifier_lifts_a_liftable_rule_hit_it_finds_lawful():
+    verdict = check("民事欠款与坐牢无关", VERIFIED, classifier=LiftingClassifier())
+    assert verdict.allowed and verdict.excused == ("FLC-001",)
+
+
+def test_the_classifier_does_not_lift_a_hit_it_finds_harmful_enough():
+    assert not check("民事欠款与坐牢无关", VERIFIED, classifier=LiftingClassifier(harm=0.3)).allowed
+
+
+def test_the_classifier_never_lifts_an_insult_or_a_threat_of_violence():
+    assert not check("你是个废物", VERIFIED, classifier=LiftingClassifier()).allowed
+    assert not check("再不还钱就打死你", VERIFIED, classifier=LiftingClassifier()).allowed
+    assert not check("欠款与坐牢无关，废物", VERIFIED, classifier=LiftingClassifier()).allowed
+
+
+def test_the_classifier_never_lifts_words_aimed_at_the_borrower():
+    assert not check("电话轰炸你", VERIFIED, classifier=LiftingClassifier()).allowed
+    assert not check("你会坐牢", VERIFIED, classifier=LiftingClassifier()).allowed
+    assert not check("you will be arrested", VERIFIED, classifier=LiftingClassifier()).allowed
+
+
+def test_may_lift_must_name_known_categories(tmp_path):
+    data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    data["classifier"]["may_lift"] = ["no_such_category"]
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(Exception, match="no_such_category"):
+        load_rules(path)
+
+
+@pytest.mark.parametrize("threat", ["电话轰炸你", "我们会联系你的家人", "不还钱你就要坐牢", "把你的照片发到朋友圈",
+                                    "你可以去借网贷还", "We will call your employer", "you will be arrested"])
+@pytest.mark.parametrize("lawful", ["理解您现在心情不好。我们希望和您一起找到解决办法。",
+                                    "已记录您的异议。核实期间我们会暂停催收。", "您可以通过官方App还款，谨防诈骗。"])
+def test_lawful_words_run_on_after_a_threat_do_not_get_it_lifted(threat, lawful):
+    """The lift reads the words next to the hit, not a whole line that lawful words would dilute."""
+    assert not check(threat + lawful, VERIFIED).allowed
+    assert not check(threat + " " + lawful, VERIFIED).allowed
+
+
 def test_classifier_failure_falls_back_to_rules():
     class Broken:
         def predict(self, text):
@@ -394,7 +488,7 @@ def test_check_with_the_installed_classifier_gives_the_same_answers_as_the_rules
     """The default path (packaged rules plus whatever classifier is installed) lets a greeting and a
     lawful fact through and blocks a threat, with the category's replacement."""
     greeting = check("您好", VERIFIED)
-    assert isinstance(greeting, Verdict) and greeting.allowed and not greeting.categories
+    assert greeting == Verdict(allowed=True)
     assert check("逾期记录会按规定上报征信", VERIFIED).allowed
     threat = check("再不还钱就打死你", VERIFIED)
     assert not threat.allowed and "violence" in threat.categories

@@ -10,7 +10,7 @@ import pytest
 
 from compliance_filters.classifier import CATEGORIES, LABELS
 from compliance_filters.threat_structure import lexicon, roles, structure_features
-from compliance_filters.train import FALSE_BLOCK_BUDGET, calibrate
+from compliance_filters.train import FALSE_BLOCK_BUDGET, calibrate, calibrate_lift
 from compliance_filters.training_data import (CORPUS_PATH, SUPPLEMENT_PATH, load_cold, load_tsv,
                                               refuse_evaluation_data)
 from chinese_text import to_simplified
@@ -87,3 +87,11 @@ def test_calibration_takes_the_lowest_threshold_within_the_false_block_budget():
     blocked_lawful = np.mean(probabilities[:1000, 0] >= thresholds["violence"])
     assert blocked_lawful <= FALSE_BLOCK_BUDGET
     assert np.mean(probabilities[:1000, 0] >= thresholds["violence"] - 0.01) > FALSE_BLOCK_BUDGET
+
+
+def test_the_lift_threshold_lifts_no_harmful_row_whose_lift_score_it_reads():
+    rows = [{"label": "false_legal_consequences"},  # a liftable rule's hit: its score sets the floor
+            {"label": "violence"},  # never liftable: no score
+            {"label": "ok"}]
+    assert calibrate_lift(rows, np.array([0.3, np.nan, 0.0])) == pytest.approx(0.30)
+    assert calibrate_lift(rows, np.array([0.01, np.nan, 0.0])) is None
