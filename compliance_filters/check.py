@@ -16,8 +16,9 @@ from typing import Any, Mapping
 
 from compliance_filters.lexicon import Hit, Matcher
 from compliance_filters.negation import (
-    is_advice_against, is_borrower_report, is_condemned_conduct_of_others, is_fraud_warning, is_named_conduct, is_negated, is_quoted_mention, is_refuted_claim,
-    is_reported_abuse, is_reported_speech, is_stated_with_court_process, strip_echo,
+    is_advice_against, is_borrower_report, is_condemned_conduct_of_others, is_fraud_warning, is_named_conduct,
+    is_negated, is_quoted_mention, is_refuted_claim, is_reported_abuse, is_reported_speech,
+    is_stated_with_court_process, strip_echo,
 )
 from compliance_filters.normalise import clauses as split_clauses, sentences
 from compliance_filters.rules import RuleSet, default_rules
