@@ -41,8 +41,8 @@ def bare_id_last4(text: str) -> str | None:
     return parse_id_last4(text) if _BARE_ID_ANSWER.match(to_simplified(text)) else None
 
 
-# What may surround four ID characters in a corrected answer ('不对不对，5448', '哦说错了，是5448', '应该是5448').
-_CORRECTION = re.compile(r"^(?:不对|不是|说错了|错了|搞错了|刚才|应该是|重新说|我说|是|哦|噢|啊|嗯|呃|额|sorry|no|oops|"
+# What may surround four ID characters in a corrected or resumed answer ('不对不对，5448', '哦说错了，是5448', '好了，5448').
+_CORRECTION = re.compile(r"^(?:不对|不是|说错了|错了|搞错了|刚才|应该是|重新说|我说|好了|好|行|是|哦|噢|啊|嗯|呃|额|sorry|no|oops|"
                          r"[\s，。,.!！…~])*$", re.IGNORECASE)
 
 

@@ -25,6 +25,7 @@ from chinese_text.identity import corrected_id_span
 from chinese_text.language import written_language
 from chinese_text.names import looks_like_chinese_name
 from chinese_text.unknown_words import content_words, only_unknown_words
+from chinese_text.stop_requests import says_not_to_stop
 from chinese_text.value_answers import is_bare_value_answer
 
 logger = logging.getLogger(__name__)
@@ -240,6 +241,30 @@ class BareValueAnswer(GraphComponent):
             if intent != _INFORM and is_bare_value_answer(message.get(TEXT) or "", message.get(ENTITIES) or []):
                 message.set(INTENT, {INTENT_NAME_KEY: _INFORM, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
                 ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != _INFORM]
+                message.set(INTENT_RANKING_KEY, [message.get(INTENT), *ranking], add_to_output=True)
+        return messages
+
+
+_STOP_CONTACT = "stop_contact"
+_DENY = "deny"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class NegatedStopRequest(GraphComponent):
+    """"nah it's fine, don't stop" is no request to stop contact, which takes effect at once: `deny` (the answer to
+    "would you like us to stop contacting you?"), whatever DIET made of the word "stop"."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "NegatedStopRequest":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if intent == _STOP_CONTACT and says_not_to_stop(message.get(TEXT) or ""):
+                message.set(INTENT, {INTENT_NAME_KEY: _DENY, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+                ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != _DENY]
                 message.set(INTENT_RANKING_KEY, [message.get(INTENT), *ranking], add_to_output=True)
         return messages
 

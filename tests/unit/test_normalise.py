@@ -108,7 +108,7 @@ def test_periods_without_a_count_is_none(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("3821", "3821"),
+        ("3821", "3821"), ("好了，4452", "4452"),
         ("三八二一", "3821"),
         ("三 八 二 一", "3821"),
         ("幺二三四", "1234"),
@@ -144,7 +144,7 @@ def test_a_message_of_only_four_id_characters_is_a_bare_id_answer(text: str, exp
 
 @pytest.mark.parametrize(("text", "digits"), [
     ("不对不对，5448", "5448"), ("哦说错了，是5448", "5448"), ("应该是三八二一", "三八二一"), ("sorry, 4417", "4417"),
-    ("3821", "3821"),
+    ("3821", "3821"), ("好了，4452", "4452"),
 ])
 def test_four_id_characters_correcting_an_earlier_answer_are_an_id_answer(text: str, digits: str) -> None:
     start, end = corrected_id_span(text)

@@ -9,6 +9,7 @@ import pytest
 from chinese_text.date_entities import with_pattern_amounts, with_pattern_dates, without_ruled_out_dates
 from chinese_text.amounts import amount_spans
 from chinese_text.dates import date_spans, parse_date
+from chinese_text.stop_requests import says_not_to_stop
 from chinese_text.value_answers import is_bare_value_answer
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)  # a Wednesday in Shanghai
@@ -117,3 +118,15 @@ def test_a_pattern_never_overrides_what_diet_read_as_something_else():
     text = "我还3821"
     digits = entity(text, "3821", "id_last4")
     assert with_pattern_amounts([digits], text) == [digits]
+
+
+@pytest.mark.parametrize("text", ["nah its fine, dont stop. how do i pay", "no, you don't have to stop", "不用停，我就抱怨两句",
+                                  "不是要你们停，少打点就好"])
+def test_words_saying_not_to_stop_are_no_stop_request(text):
+    assert says_not_to_stop(text)
+
+
+@pytest.mark.parametrize("text", ["please stop calling me", "why don't you stop calling me", "stop it", "别再打了",
+                                  "I told you to stop, don't call again"])
+def test_a_stop_request_stays_one(text):
+    assert not says_not_to_stop(text)
