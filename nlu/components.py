@@ -207,10 +207,7 @@ class UnknownWordsGuard(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             if self._is_babble(message):
-                message.set(INTENT, {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0},
-                            add_to_output=True)
-                ranking = message.get(INTENT_RANKING_KEY) or []
-                message.set(INTENT_RANKING_KEY, [message.get(INTENT), *ranking], add_to_output=True)
+                _decide_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME)
         return messages
 
     def _is_babble(self, message: Message) -> bool:
@@ -239,9 +236,7 @@ class BareValueAnswer(GraphComponent):
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if intent != _INFORM and is_bare_value_answer(message.get(TEXT) or "", message.get(ENTITIES) or []):
-                message.set(INTENT, {INTENT_NAME_KEY: _INFORM, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
-                ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != _INFORM]
-                message.set(INTENT_RANKING_KEY, [message.get(INTENT), *ranking], add_to_output=True)
+                _decide_intent(message, _INFORM)
         return messages
 
 
@@ -263,10 +258,16 @@ class NegatedStopRequest(GraphComponent):
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if intent == _STOP_CONTACT and says_not_to_stop(message.get(TEXT) or ""):
-                message.set(INTENT, {INTENT_NAME_KEY: _DENY, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
-                ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != _DENY]
-                message.set(INTENT_RANKING_KEY, [message.get(INTENT), *ranking], add_to_output=True)
+                _decide_intent(message, _DENY)
         return messages
+
+
+def _decide_intent(message: Message, intent: Text) -> None:
+    """A rule's decision overrides the classifier's: `intent` with confidence 1.0, first in the ranking (once)."""
+    decided = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+    ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get(INTENT_NAME_KEY) != intent]
+    message.set(INTENT, decided, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [decided, *ranking], add_to_output=True)
 
 
 def _words(message: Message) -> List[str]:
