@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.errors import NotFound
-from ledger.models import CAMPAIGN_CONTACT_STATUSES, CallbackRequest, CampaignContact, CampaignState, SegmentChange
+from ledger.models import (
+    CAMPAIGN_CONTACT_STATUSES, CallbackRequest, CampaignContact, CampaignState, PromiseToPay, SegmentChange,
+)
 from ledger.references import mask_reference
 
 # A contact in one of these states may be tried again under the same key (no line was free).
@@ -65,6 +67,21 @@ class CampaignContactView:
     provider_id: str | None
     planned_at: datetime
     updated_at: datetime
+
+
+@dataclass
+class CampaignCounts:
+    by_status: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)  # reason -> count (refused by policy, or failed closed)
+    promised: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return sum(self.by_status.get(status, 0) for status in CONTACTED_STATUSES)
+
+    @property
+    def reached(self) -> int:
+        return self.by_status.get("answered", 0)
 
 
 @dataclass(frozen=True)
@@ -194,14 +211,36 @@ class CampaignRecords:
                                    .order_by(CampaignContact.planned_at, CampaignContact.attempt_id))
             return tuple(_contact_view(row) for row in rows)
 
-    def counts(self, since: datetime) -> dict[tuple[str, str, str], int]:
-        """(campaign, status, reason) -> contacts planned since `since`: the console's live counts."""
+    def campaign_counts(self, since: datetime) -> dict[str, CampaignCounts]:
+        """Per campaign, what happened to the contacts planned since `since` (the console's live counts)."""
         with self._sessions() as session:
             rows = session.execute(
                 select(CampaignContact.campaign, CampaignContact.status, CampaignContact.reason, func.count())
                 .where(CampaignContact.planned_at >= since)
                 .group_by(CampaignContact.campaign, CampaignContact.status, CampaignContact.reason)).all()
-        return {(campaign, status, reason): count for campaign, status, reason, count in rows}
+            # A promise counts for a campaign when it was made after one of its contacts with that account.
+            promised = session.execute(
+                select(CampaignContact.campaign, func.count(func.distinct(PromiseToPay.id))).join(
+                    PromiseToPay, PromiseToPay.account_id == CampaignContact.account_id).where(
+                    CampaignContact.planned_at >= since, PromiseToPay.created_at >= CampaignContact.planned_at)
+                .group_by(CampaignContact.campaign)).all()
+        counts: dict[str, CampaignCounts] = {}
+        for campaign, status, reason, count in rows:
+            entry = counts.setdefault(campaign, CampaignCounts())
+            entry.by_status[status] = entry.by_status.get(status, 0) + count
+            if status in ("refused", "error"):
+                entry.refused[reason] = entry.refused.get(reason, 0) + count
+        for campaign, count in promised:
+            counts.setdefault(campaign, CampaignCounts()).promised = count
+        return counts
+
+    def borrowers_in_segments(self) -> dict[str, int]:
+        """segment -> how many borrowers are in it now."""
+        current = self.current_segments()
+        tally: dict[str, int] = {}
+        for placed in current.values():
+            tally[placed.segment] = tally.get(placed.segment, 0) + 1
+        return tally
 
     def already_decided(self, plans: Iterable[ContactPlan]) -> set[tuple[str, str]]:
         """(borrower, contact key) of the plans a contact row already settles (anything but a deferred one)."""
