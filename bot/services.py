@@ -28,6 +28,7 @@ from bot.handoff.callbacks import CallbackOffers
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.policy import load_handoff_policy
 from bot.handoff.queue import make_handoff_queue
+from bot.lender_key import LenderKey, load_payments_api_key
 from bot.links import BorrowerLinks, load_link_key
 from bot.rasa_client import RasaClient
 from bot.rate_limits import RateLimits, SocketSlots
@@ -39,6 +40,7 @@ from compliance_filters.distress import shipped_lexicon
 from compliance_filters.rules import default_rules
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.payments import Payments
 from ledger.policy import load_policy
 from ledger.repository import Ledger
 from voice.asr import make_asr_engine, make_decode_pool
@@ -64,6 +66,8 @@ class GatewayServices:
     voice: VoiceServices
     limits: RateLimits
     sockets: SocketSlots  # chat sockets open per client address, in this process
+    payments: Payments  # the lender's payments (bot.routes.payments)
+    lender_key: LenderKey  # what the lender presents on /api/payments
 
 
 def _load_files(settings: Settings) -> tuple:
@@ -94,6 +98,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
     audit = AuditTrail(session_factory, audit_key, AnchorFile(settings.audit.anchor_file, audit_key))
     link_key = load_link_key(settings.gateway)  # a missing key file is created now
     links = BorrowerLinks(link_key)
+    lender_key = LenderKey(load_payments_api_key(settings.gateway))  # a missing key file is created now
     redis_url = settings.redis_url
     async with AsyncExitStack() as closing:
         closing.callback(engine.dispose)
@@ -138,5 +143,6 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus,
                                 plan_lengths=collection_policy.plan_lengths()),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
+            payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
         )
 
