@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -86,7 +86,8 @@ def _view(session: Session, row: Payment) -> PaymentView:
                                  .order_by(PaymentAllocation.position))
     return PaymentView(
         payment_id=row.payment_id, account_id=row.account_id, amount_cents=row.amount_cents, currency=row.currency,
-        paid_at=row.paid_at, received_at=row.received_at, source=row.source, applied_cents=row.applied_cents,
+        # In UTC, as stored: the row just written still holds the caller's offset, a row read back has UTC.
+        paid_at=row.paid_at.astimezone(UTC), received_at=row.received_at.astimezone(UTC), source=row.source, applied_cents=row.applied_cents,
         credit_cents=row.credit_cents, balance_after_cents=row.balance_after_cents,
         components=tuple((share.component, share.amount_cents) for share in components),
         instalments=tuple(InstalmentShare(share.plan_id, share.seq, due_date, share.amount_cents)
