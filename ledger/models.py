@@ -451,11 +451,6 @@ class Payment(Base):
     credit_cents: Mapped[int] = mapped_column(BigInteger)
     balance_after_cents: Mapped[int] = mapped_column(BigInteger)
 
-    allocations: Mapped[list[PaymentAllocation]] = relationship(
-        order_by="PaymentAllocation.position", cascade="all, delete-orphan")
-    instalment_allocations: Mapped[list[PaymentInstalmentAllocation]] = relationship(
-        order_by="(PaymentInstalmentAllocation.plan_id, PaymentInstalmentAllocation.seq)", cascade="all, delete-orphan")
-
 
 class PaymentAllocation(Base):
     """How much of a payment went to one balance component; position is the policy's order at the time."""

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.allocation import split_over_components, split_over_instalments
-from ledger.errors import LedgerError, NotFound, PolicyViolation
+from ledger.errors import LedgerError, PolicyViolation
 from ledger.follow_up import (
     instalments_owing,
     lock_account,
