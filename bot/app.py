@@ -24,7 +24,7 @@ from bot.demo import demo_router
 from bot.handoff.bus import PushBus
 from bot.rasa_client import RasaUnavailable
 from bot.rate_limits import RateLimited
-from bot.routes import chat_socket, conversations
+from bot.routes import chat_socket, conversations, payments
 from bot.services import gateway_services
 from configuration.settings import Settings
 from chinese_text.language import written_language
@@ -78,6 +78,7 @@ def create_app(
 
     app.include_router(conversations.router)  # REST: /api/conversations
     app.include_router(chat_socket.router)  # WebSocket: /ws/chat
+    app.include_router(payments.router)  # REST: /api/payments, the lender's payment reports
     app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
     app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff
     app.include_router(campaigns_router())  # /api/console/campaigns: the supervisor's outbound view

@@ -28,6 +28,7 @@ from bot.handoff.callbacks import CallbackOffers
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.policy import load_handoff_policy
 from bot.handoff.queue import make_handoff_queue
+from bot.lender_key import LenderKey, load_payments_api_key
 from bot.links import BorrowerLinks, load_link_key
 from bot.rasa_client import RasaClient
 from bot.rate_limits import RateLimits, SocketSlots
@@ -42,6 +43,7 @@ from compliance_filters.rules import default_rules
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.campaign_records import CampaignRecords
+from ledger.payments import Payments
 from ledger.policy import load_policy
 from ledger.portfolio import Portfolio
 from ledger.repository import Ledger
@@ -71,6 +73,8 @@ class GatewayServices:
     strategy: Strategy  # campaigns/strategy.yml
     campaign_records: CampaignRecords
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
+    payments: Payments  # the lender's payments (bot.routes.payments)
+    lender_key: LenderKey  # what the lender presents on /api/payments
 
 
 def _load_files(settings: Settings) -> tuple:
@@ -103,6 +107,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
     audit = AuditTrail(session_factory, audit_key, AnchorFile(settings.audit.anchor_file, audit_key))
     link_key = load_link_key(settings.gateway)  # a missing key file is created now
     links = BorrowerLinks(link_key)
+    lender_key = LenderKey(load_payments_api_key(settings.gateway))  # a missing key file is created now
     redis_url = settings.redis_url
     async with AsyncExitStack() as closing:
         closing.callback(engine.dispose)
@@ -150,5 +155,6 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
             strategy=strategy, campaign_records=campaign_records,
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
+            payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
         )
 

@@ -56,6 +56,13 @@ class GatewaySettings(Section):
                                   "link_key_file when unset")
     link_key_file: Path = Field(
         default=ROOT / "var" / "link.key", description="Created (random, mode 0600) on first start when missing")
+    payments_api_key: SecretStr | None = Field(
+        default=None, description="The lender's bearer key for /api/payments (at least 16 characters); "
+                                  "payments_api_key_file when unset")
+    payments_api_key_file: Path = Field(
+        default=ROOT / "var" / "payments.key",
+        description="Created (random, mode 0600) on first start when missing; the lender sends its content as "
+                    "Authorization: Bearer")
 
     @field_validator("webchat_cors_origins")
     @classmethod

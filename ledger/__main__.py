@@ -1,4 +1,4 @@
-"""Operator CLI: python -m ledger {init, seed, import FILE, show BORROWER_ID, clear-flag, unlock-verification,
+"""Operator CLI: python -m ledger {init, seed, import FILE, import-payments FILE, show BORROWER_ID, clear-flag, unlock-verification,
 review-requests, apply-request, dismiss-request}."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from ledger.csv_import import import_portfolio_csv
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.errors import NotFound, PolicyViolation
+from ledger.payment_csv import import_payments_csv
+from ledger.payments import Payments
 from ledger.policy import load_policy
 from ledger.repository import Ledger
 from ledger.seed import seed_demo_portfolio
@@ -32,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--rng-seed", type=int, default=7)
     imported = commands.add_parser("import", help="import a portfolio CSV (all rows or none)")
     imported.add_argument("file")
+    paid = commands.add_parser(
+        "import-payments", help="record the payments in a CSV (each valid row; a re-import records nothing twice)")
+    paid.add_argument("file")
     show = commands.add_parser("show", help="print one borrower and their accounts")
     show.add_argument("borrower_id")
     clear = commands.add_parser("clear-flag", help="a person clears a flag (e.g. distress) so contact may resume")
@@ -75,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "import":
         report = import_portfolio_csv(sessions, args.file)
+        print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+        return 0 if report.ok else 1
+    if args.command == "import-payments":
+        payments = Payments(sessions, load_policy(Settings().ledger.policy_file))
+        report = import_payments_csv(payments, args.file)
         print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
         return 0 if report.ok else 1
     if args.command == "show":

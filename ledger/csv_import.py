@@ -10,7 +10,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -70,7 +70,7 @@ def _yuan_to_cents(text: str) -> int:
     return int((Decimal(text) * 100).to_integral_exact())
 
 
-class _RowChecker:
+class RowChecker:
     """Turns one CSV record into typed values, collecting every problem it finds."""
 
     def __init__(self, line: int, record: dict[str, str], errors: list[RowError]) -> None:
@@ -122,6 +122,19 @@ class _RowChecker:
         except InvalidOperation:
             self.fail(column, f"{value!r} is not a number")
 
+    def moment(self, column: str) -> None:
+        """An ISO 8601 date and time with its UTC offset: a time without one would be a guess."""
+        value = (self.record.get(column) or "").strip()
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(column, f"{value[:40]!r} is not an ISO 8601 date and time, e.g. 2026-11-23T14:05:00+08:00")
+            return
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            self.fail(column, "needs a UTC offset, e.g. 2026-11-23T14:05:00+08:00")
+            return
+        self.values[column] = moment
+
     def whole_days(self, column: str) -> None:
         value = (self.record.get(column) or "").strip()
         if not value.isdigit():
@@ -148,7 +161,7 @@ class _RowChecker:
 
 
 def _check_row(line: int, record: dict[str, str], errors: list[RowError]) -> _Row:
-    check = _RowChecker(line, record, errors)
+    check = RowChecker(line, record, errors)
     check.text("borrower_id", max_len=32)
     check.text("full_name")
     check.choice("honorific", HONORIFICS, default="")
@@ -170,7 +183,7 @@ def _check_row(line: int, record: dict[str, str], errors: list[RowError]) -> _Ro
     return _Row(line, check.values)
 
 
-def _decode(raw: bytes, errors: list[RowError]) -> str | None:
+def decode_csv(raw: bytes, errors: list[RowError]) -> str | None:
     try:
         return raw.decode("utf-8-sig")  # the BOM Excel writes is optional
     except UnicodeDecodeError as exc:
@@ -238,7 +251,7 @@ def import_portfolio_csv(session_factory: sessionmaker[Session], path: str | Pat
         raw = Path(path).read_bytes()
     except OSError as exc:
         return ImportReport(ok=False, errors=(RowError(0, "", f"cannot read file: {exc.strerror}"),))
-    text = _decode(raw, errors)
+    text = decode_csv(raw, errors)
     rows = _read_rows(text, errors) if text is not None else []
 
     with session_factory.begin() as session:

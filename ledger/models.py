@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -479,3 +480,114 @@ class ConsoleAgent(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+# --- payments and follow-up (ledger.payments, ledger.follow_up) ----------------------------------------------
+
+PAYMENT_SOURCES = ("api", "csv")
+PAYMENT_COMPONENTS = ("fees", "interest", "principal")
+INSTALMENT_OUTCOMES = ("paid", "missed", "cancelled")
+FOLLOW_UP_EVENT_KINDS = (
+    "payment_received", "account_settled", "promise_kept", "promise_broken", "instalment_paid", "instalment_missed",
+)
+
+
+class Payment(Base):
+    """A payment the lender reports, keyed by the lender's own payment id (a retry or a re-imported file is the
+    same payment). amount = applied (off the account's balances) + credit (beyond the balance, kept for a person
+    to refund)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        _one_of("source", PAYMENT_SOURCES),
+        CheckConstraint("amount_cents > 0", name="ck_payment_positive"),
+        CheckConstraint("applied_cents >= 0 AND credit_cents >= 0 AND applied_cents + credit_cents = amount_cents",
+                        name="ck_payment_applied_plus_credit"),
+        CheckConstraint("balance_after_cents >= 0", name="ck_payment_balance_after"),
+    )
+
+    payment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("loan_accounts.account_id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str] = mapped_column(String(8))
+    applied_cents: Mapped[int] = mapped_column(BigInteger)
+    credit_cents: Mapped[int] = mapped_column(BigInteger)
+    balance_after_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class PaymentAllocation(Base):
+    """How much of a payment went to one balance component; position is the policy's order at the time."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (
+        _one_of("component", PAYMENT_COMPONENTS),
+        CheckConstraint("amount_cents > 0", name="ck_payment_allocation_positive"),
+    )
+
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.payment_id"), primary_key=True)
+    component: Mapped[str] = mapped_column(String(16), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class PaymentInstalmentAllocation(Base):
+    """How much of a payment went to one instalment of an accepted plan (earliest due first)."""
+
+    __tablename__ = "payment_instalment_allocations"
+    __table_args__ = (
+        ForeignKeyConstraint(["plan_id", "seq"], ["instalment_plan_items.plan_id", "instalment_plan_items.seq"],
+                             name="fk_payment_instalment_item"),
+        CheckConstraint("amount_cents > 0", name="ck_payment_instalment_positive"),
+        Index("ix_payment_instalment_item", "plan_id", "seq"),
+    )
+
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.payment_id"), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class InstalmentOutcome(Base):
+    """The judgement on one instalment of an accepted plan: paid (covered in full), missed (not covered when
+    judged), cancelled (the account was settled before it fell due). One per instalment, never changed."""
+
+    __tablename__ = "instalment_outcomes"
+    __table_args__ = (
+        ForeignKeyConstraint(["plan_id", "seq"], ["instalment_plan_items.plan_id", "instalment_plan_items.seq"],
+                             name="fk_instalment_outcome_item"),
+        _one_of("outcome", INSTALMENT_OUTCOMES),
+    )
+
+    plan_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    paid_cents: Mapped[int] = mapped_column(BigInteger)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FollowUpEvent(Base):
+    """What happened to a borrower's account that the strategy re-segments on (an outbox: read in id order with
+    ledger.follow_up.FollowUp.events_after). One per kind and reference, so recording it twice is one event.
+
+    reference: the lender's payment id (payment_received), the account id (account_settled), the promise id
+    (promise_*), "plan_id/seq" (instalment_*). amount_cents: the payment's, promise's or instalment's amount;
+    paid_cents: what payments covered of a promise or instalment."""
+
+    __tablename__ = "follow_up_events"
+    __table_args__ = (
+        _one_of("kind", FOLLOW_UP_EVENT_KINDS),
+        UniqueConstraint("kind", "reference", name="uq_follow_up_event_once"),
+        {"sqlite_autoincrement": True},  # ids only grow: a reader resumes after the last id it handled
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("loan_accounts.account_id"))
+    reference: Mapped[str] = mapped_column(String(64))
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    paid_cents: Mapped[int | None] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)

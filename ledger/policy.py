@@ -20,7 +20,9 @@ from ledger.lockout import VerificationPolicy
 from ledger.views import AccountView
 
 __all__ = [
+    "BALANCE_COMPONENTS",
     "CollectionPolicy",
+    "FollowUpPolicy",
     "ExtensionDecision",
     "PolicyViolation",
     "TierPolicy",
@@ -38,6 +40,8 @@ DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yml")
 PLAN_LENGTHS = frozenset({2, 3, 6, 12})
 
 NonNegative = Annotated[StrictInt, Field(ge=0)]
+# The account's balance columns a payment reduces (LoanAccount.fees_cents, interest_cents, principal_cents).
+BALANCE_COMPONENTS = ("fees", "interest", "principal")
 
 
 class FeeWaiverRule(BaseModel):
@@ -68,12 +72,28 @@ class TierPolicy(BaseModel):
         return tuple(sorted(set(periods)))
 
 
+class FollowUpPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    grace_days: Annotated[StrictInt, Field(ge=0, le=30)]
+
+
 class CollectionPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     currency: str = "CNY"
     tiers: dict[str, TierPolicy]
     verification: VerificationPolicy
+    payment_allocation: tuple[str, ...]
+    follow_up: FollowUpPolicy
+
+    @field_validator("payment_allocation")
+    @classmethod
+    def _every_component_once(cls, order: tuple[str, ...]) -> tuple[str, ...]:
+        if sorted(order) != sorted(BALANCE_COMPONENTS):
+            raise ValueError(f"must name each of {', '.join(BALANCE_COMPONENTS)} exactly once, in the order "
+                             f"a payment pays them off")
+        return order
 
     @field_validator("tiers")
     @classmethod

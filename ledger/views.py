@@ -162,3 +162,62 @@ class ReviewRequestView:
     created_at: datetime
     reviewed_at: datetime | None
     reviewed_by: str | None
+
+
+@dataclass(frozen=True)
+class InstalmentShare:
+    plan_id: int
+    seq: int
+    due_date: date
+    amount_cents: int  # of this payment, toward the instalment
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """A recorded payment as it was applied when it arrived (a replay returns exactly this)."""
+
+    payment_id: str  # the lender's
+    account_id: str
+    amount_cents: int
+    currency: str
+    paid_at: datetime
+    received_at: datetime
+    source: str  # api | csv
+    applied_cents: int
+    credit_cents: int  # beyond the whole balance, kept for a person to refund
+    balance_after_cents: int
+    components: tuple[tuple[str, int], ...]  # (fees | interest | principal, cents), in the order paid
+    instalments: tuple[InstalmentShare, ...]
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    payment: PaymentView
+    created: bool  # False: this payment id was already recorded with the same content
+
+
+@dataclass(frozen=True)
+class FollowUpEventView:
+    """kind: payment_received | account_settled | promise_kept | promise_broken | instalment_paid |
+    instalment_missed. reference: the lender's payment id, the account id, the promise id, or "plan_id/seq"."""
+
+    event_id: int
+    kind: str
+    borrower_id: str
+    account_id: str
+    reference: str
+    amount_cents: int | None
+    paid_cents: int | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """A promise or instalment falling due on the borrower's next local day, with what is still owed on it."""
+
+    borrower_id: str
+    account_id: str
+    kind: str  # promise | instalment
+    reference: str  # the promise id, or "plan_id/seq"
+    due_date: date
+    amount_cents: int  # still owed: the amount less payments already counted toward it
