@@ -18,6 +18,7 @@ from campaigns.dialer import CallRequest, Dialer, DialerBusy, DialerError
 from campaigns.messenger import Invitation, Messenger, MessengerError, NoRecipient
 from compliance_filters.contact_policy import ContactPolicy
 from ledger.campaign_records import CampaignContactView, CampaignRecords, ContactPlan
+from ledger.phones import e164
 from ledger.references import mask_reference
 from ledger.repository import Ledger
 
@@ -26,7 +27,10 @@ log = logging.getLogger(__name__)
 LOCK_SECONDS = 120  # longer than any one contact takes to place; a dead worker's lock frees itself
 # The strategy's script variant -> the messenger's purpose (an invitation names no debt either way).
 MESSAGE_PURPOSES = {"reminder": "pre_due_reminder", "hardship": "overdue", "overdue_gentle": "overdue",
-                    "overdue_firm": "overdue", "callback": "callback"}
+                    "overdue_firm": "overdue", "callback": "callback", "promise_due": "promise_due",
+                    "instalment_due": "instalment_due"}
+# ... and the dialer's: the bot's opening differs only before and after the due date.
+CALL_SCRIPTS = {"reminder": "reminder"}
 # Messages go by WeChat where the borrower follows the lender's account, else by SMS.
 MESSAGE_CHANNELS = ("wechat", "sms")
 
@@ -82,12 +86,12 @@ class Contactor:
 
     async def _call(self, plan: ContactPlan, attempt: str) -> CampaignContactView:
         s = self._s
-        phone = await asyncio.to_thread(s.ledger.contact_phone, plan.borrower_id)
-        if not phone:
+        phone = e164(await asyncio.to_thread(s.ledger.contact_phone, plan.borrower_id))
+        if phone is None:
             return await self._finish(attempt, "refused", reason="no_phone_number")
         try:
-            placed = await s.dialer.place_call(CallRequest(attempt_id=attempt, borrower_id=plan.borrower_id,
-                                                           to_number=phone, script=plan.script))
+            placed = await s.dialer.place_call(CallRequest(attempt_id=attempt, borrower_id=plan.borrower_id, to_number=phone,
+                                                           script=CALL_SCRIPTS.get(plan.script, "overdue")))
         except DialerBusy:
             await self._finish(attempt, "deferred", reason="no_free_line")
             raise Deferred(attempt) from None

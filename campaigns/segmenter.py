@@ -18,6 +18,9 @@ from ledger.campaign_records import CampaignRecords
 from ledger.portfolio import BorrowerFacts, Portfolio
 
 
+CLOSED_SEGMENT = "closed"
+
+
 class Segmenter:
     def __init__(self, strategy: Strategy, portfolio: Portfolio, records: CampaignRecords) -> None:
         self.strategy = strategy
@@ -25,13 +28,21 @@ class Segmenter:
         self._records = records
 
     def place_all(self, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
-        return self._place(self._portfolio.facts(now), "", now)
+        return self._place(self._portfolio.facts(now), None, "", now)
 
     def place_now(self, borrower_ids: Iterable[str], event: str, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
-        return self._place(self._portfolio.facts(now, borrower_ids), event, now)
+        wanted = list(borrower_ids)
+        return self._place(self._portfolio.facts(now, wanted), wanted, event, now)
 
-    def _place(self, facts: list[BorrowerFacts], event: str, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
-        current = self._records.current_segments(None if len(facts) > 200 else [f.borrower_id for f in facts])
+    def _place(self, facts: list[BorrowerFacts], wanted: list[str] | None, event: str,
+               now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
+        current = self._records.current_segments(wanted)
+        # Nothing left to collect (settled, sold, written off): the borrower leaves the strategy, on the record.
+        still_open = {borrower.borrower_id for borrower in facts}
+        for borrower_id, known in current.items():
+            if borrower_id not in still_open and known.segment != CLOSED_SEGMENT:
+                self._records.place(borrower_id, known.account_id, CLOSED_SEGMENT,
+                                    f"{event}; nothing left to collect" if event else "nothing left to collect", now)
         placed = []
         for borrower in facts:
             placement = self.strategy.place(borrower)

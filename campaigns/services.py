@@ -21,6 +21,7 @@ from compliance_filters.contact_policy import ContactPolicy, load_config as load
 from configuration.settings import Settings
 from ledger.campaign_records import CampaignRecords
 from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.follow_up import FollowUp
 from ledger.policy import load_policy
 from ledger.portfolio import Portfolio
 from ledger.repository import Ledger
@@ -60,7 +61,7 @@ async def campaign_services(settings: Settings, clock: Callable[[], datetime] | 
             records=records, ledger=ledger, policy=ContactPolicy(policy_redis, ledger, contact_config),
             dialer=dialer, messenger=messenger, invitation_link=make_invitation_links(settings), redis=lock_redis,
             clock=clock))
-        tick = CampaignTick(Segmenter(strategy, Portfolio(sessions), records), records)
+        tick = CampaignTick(Segmenter(strategy, Portfolio(sessions), records), records, FollowUp(sessions, ledger.policy))
         broker = make_broker(redis_url)
         jobs = CampaignJobs(broker, tick, contactor, clock, settings.campaigns.tick_seconds)
         yield CampaignServices(broker=broker, jobs=jobs, tick=tick, contactor=contactor, records=records, clock=clock)

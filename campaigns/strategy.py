@@ -143,6 +143,7 @@ class Strategy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     campaigns: dict[str, Campaign]
+    follow_up_reminders: str
     treatments: dict[str, Treatment]
     segments: tuple[Segment, ...]
 
@@ -161,6 +162,10 @@ class Strategy(BaseModel):
                 if segment in owners:
                     raise ValueError(f"segment {segment!r} is in campaigns {owners[segment]!r} and {campaign_name!r}")
                 owners[segment] = campaign_name
+        reminders = self.treatments.get(self.follow_up_reminders)
+        if reminders is None or "message" not in reminders.channels:
+            raise ValueError(f"follow_up_reminders names {self.follow_up_reminders!r}: it must be a treatment that "
+                             "sends messages")
         for segment in self.segments:
             if segment.treatment not in self.treatments:
                 raise ValueError(f"segment {segment.name!r} names unknown treatment {segment.treatment!r}")

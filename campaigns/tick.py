@@ -4,11 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
 from campaigns.planner import due_contacts
 from campaigns.segmenter import Segmenter
 from ledger.campaign_records import CampaignRecords, ContactPlan, callback_key
+from ledger.follow_up import FollowUp
 
 CALLBACK_CAMPAIGN = "callbacks"
+REMINDER_CAMPAIGN = "follow_up_reminders"
 # A booked callback is made within this long after its time, or left to a person.
 CALLBACK_GRACE = timedelta(hours=2)
 
@@ -20,21 +25,52 @@ class TickResult:
 
 
 class CampaignTick:
-    def __init__(self, segmenter: Segmenter, records: CampaignRecords) -> None:
+    def __init__(self, segmenter: Segmenter, records: CampaignRecords, follow_up: FollowUp) -> None:
         self._segmenter = segmenter
         self._records = records
+        self._follow_up = follow_up
 
     def run(self, now: datetime) -> TickResult:
+        self._settle(now)
         placed = self._segmenter.place_all(now)
         segments = self._records.current_segments()
         histories = self._records.histories([facts.borrower_id for facts, _ in placed], segments)
         paused = self._records.paused_campaigns()
         due = due_contacts(self._segmenter.strategy, placed, histories, paused, now)
+        by_borrower = {facts.borrower_id: (facts, placement) for facts, placement in placed}
         if CALLBACK_CAMPAIGN not in paused:
-            due.extend(self._callbacks(now, {facts.borrower_id: (facts, placement) for facts, placement in placed}))
+            due.extend(self._callbacks(now, by_borrower))
+        if REMINDER_CAMPAIGN not in paused:
+            due.extend(self._reminders(now, by_borrower))
         decided = self._records.already_decided(due)
         return TickResult(placed=len(placed), due=[plan for plan in due
                                                    if (plan.borrower_id, plan.contact_key) not in decided])
+
+    def _settle(self, now: datetime) -> None:
+        """Promises and instalments whose day has passed are judged; whoever that moves is placed again, with why."""
+        happened: dict[str, list[str]] = defaultdict(list)
+        for event in self._follow_up.settle_due(now):
+            happened[event.borrower_id].append(f"{event.kind.replace('_', ' ')} {event.reference}")
+        for borrower_id, events in happened.items():
+            self._segmenter.place_now([borrower_id], "; ".join(events), now)
+
+    def _reminders(self, now: datetime, placed: dict) -> list[ContactPlan]:
+        """The day before a promise or an instalment falls due: a message, in the reminder treatment's hours."""
+        strategy = self._segmenter.strategy
+        treatment = strategy.treatments[strategy.follow_up_reminders]
+        plans = []
+        for due in self._follow_up.due_tomorrow(now):
+            if due.borrower_id not in placed:
+                continue
+            facts, placement = placed[due.borrower_id]
+            if facts.open_dispute:
+                continue  # nobody reminds a borrower whose debt is in dispute
+            if not treatment.in_preferred_hours(now.astimezone(ZoneInfo(facts.timezone)).time()):
+                continue
+            plans.append(ContactPlan(borrower_id=due.borrower_id, account_id=due.account_id, campaign=REMINDER_CAMPAIGN,
+                                     segment=placement.segment, contact_key=f"reminder:{due.kind}:{due.reference}",
+                                     channel="message", script=f"{due.kind}_due"))
+        return plans
 
     def _callbacks(self, now: datetime, placed: dict) -> list[ContactPlan]:
         plans = []

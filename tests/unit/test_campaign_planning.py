@@ -9,6 +9,7 @@ from sqlalchemy import update
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import load_strategy
 from campaigns.tick import CampaignTick
+from ledger.follow_up import FollowUp
 from ledger.campaign_records import CampaignRecords, ContactPlan
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.models import PromiseToPay
@@ -42,8 +43,8 @@ def segmenter(sessions, records):
 
 
 @pytest.fixture
-def tick(segmenter, records):
-    return CampaignTick(segmenter, records)
+def tick(sessions, segmenter, records):
+    return CampaignTick(segmenter, records, FollowUp(sessions, Ledger(sessions).policy))
 
 
 def test_facts_count_days_in_the_borrowers_own_calendar(sessions):
@@ -154,3 +155,40 @@ def test_claims_race_between_workers(sessions, records, tick):
         results = list(pool.map(lambda _: records.claim_contact(plan, SHANGHAI_MORNING), range(8)))
     assert sum(result is not None for result in results) == 1
     assert isinstance(plan, ContactPlan)
+
+
+def test_the_day_before_a_promise_falls_due_a_reminder_is_planned_once(sessions, tick, records):
+    ledger = Ledger(sessions)
+    promise = ledger.record_promise("A000002-1", "conv-3", 50_000, AS_OF + timedelta(days=1), AS_OF)
+    reminders = [p for p in tick.run(SHANGHAI_MORNING).due if p.campaign == "follow_up_reminders"]
+    assert [(p.borrower_id, p.channel, p.script, p.contact_key) for p in reminders] == [
+        ("B000002", "message", "promise_due", f"reminder:promise:{promise.promise_id}")]
+    sent = records.claim_contact(reminders[0], SHANGHAI_MORNING)
+    records.finish_contact(sent.attempt_id, "sent", SHANGHAI_MORNING, provider_id="SM9")
+    assert not any(p.campaign == "follow_up_reminders" for p in tick.run(SHANGHAI_MORNING + timedelta(hours=1)).due)
+
+
+def test_a_broken_promise_found_by_the_tick_moves_the_borrower_with_the_reason(sessions, tick, records):
+    ledger = Ledger(sessions)
+    promise = ledger.record_promise("A000001-1", "conv-4", 80_000, AS_OF + timedelta(days=1), AS_OF)
+    tick.run(SHANGHAI_MORNING)
+    assert records.current_segments(["B000001"])["B000001"].segment == "dpd_1_30"
+    tick.run(SHANGHAI_MORNING + timedelta(days=3))  # the promised day and its grace day have passed unpaid
+    moved = records.current_segments(["B000001"])["B000001"]
+    assert moved.segment == "promise_broken"
+    assert moved.reason.startswith(f"promise broken {promise.promise_id}; ")
+
+
+def test_a_settled_account_leaves_the_strategy_on_the_record(sessions, segmenter, records):
+    from ledger.payments import Payments
+
+    segmenter.place_all(SHANGHAI_MORNING)
+    account = Ledger(sessions).get_account("A000001-1")
+    Payments(sessions, Ledger(sessions).policy, lambda: SHANGHAI_MORNING).record(
+        "P-SETTLE-1", "A000001-1", account.balance_cents, "CNY", SHANGHAI_MORNING, "api")
+    segmenter.place_now(["B000001"], "payment P-SETTLE-1 received", SHANGHAI_MORNING)
+    last = records.segment_history("B000001")[-1]
+    assert (last.previous_segment, last.segment) == ("dpd_1_30", "closed")
+    assert last.reason == "payment P-SETTLE-1 received; nothing left to collect"
+    segmenter.place_all(SHANGHAI_MORNING + timedelta(hours=1))
+    assert len(records.segment_history("B000001")) == 2
