@@ -6,7 +6,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import conversation_id, is_voice, ledger, local_today
+from actions.conversation_context import conversation_id, is_voice, ledger, local_today, now
 from actions.entities import as_date, latest_value
 from ledger.views import AccountView
 from actions.guarded import AccountAction
@@ -47,7 +47,7 @@ class ActionPayInFull(AccountAction):
         pay_on = as_date(latest_value(tracker, "date")) or today
         try:
             promise = ledger().record_promise(
-                account.account_id, conversation_id(tracker), account.balance_cents, pay_on, today
+                account.account_id, conversation_id(tracker), account.balance_cents, pay_on, today, at=now(tracker)
             )
         except PolicyViolation as refusal:
             dispatcher.utter_message(

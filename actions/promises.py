@@ -7,7 +7,7 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import borrower_id, conversation_id, ledger, local_today
+from actions.conversation_context import borrower_id, conversation_id, ledger, local_today, now
 from actions.entities import as_cents, as_date
 from actions.guarded import DisclosureAction
 from actions.replies import refusal_reply, reply, wording
@@ -62,7 +62,8 @@ class ActionRecordPromise(DisclosureAction):
             return reset
         today = local_today(tracker)
         try:
-            promise = ledger().record_promise(account.account_id, conversation_id(tracker), cents, day, today)
+            promise = ledger().record_promise(account.account_id, conversation_id(tracker), cents, day, today,
+                                              at=now(tracker))
         except PolicyViolation as refusal:
             dispatcher.utter_message(text=refusal_reply(tracker, refusal, account, today, ledger().policy))
             return reset

@@ -372,7 +372,9 @@ class Ledger:
         amount_cents: int,
         promised_date: date,
         today: date,
+        at: datetime | None = None,
     ) -> PromiseView:
+        """`at`: when it was made, on the conversation's clock (payments after it keep it); now if None."""
         if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
             raise TypeError("amount_cents must be an int")
         with self._transaction() as session:
@@ -402,7 +404,8 @@ class Ledger:
                     # Savepoint: a concurrent retry may win the unique constraint; then reuse its row.
                     with session.begin_nested():
                         row = PromiseToPay(account_id=account_id, conversation_id=conversation_id,
-                                           amount_cents=amount_cents, promised_date=promised_date)
+                                           amount_cents=amount_cents, promised_date=promised_date,
+                                           created_at=at or utc_now())
                         session.add(row)
                 except IntegrityError:
                     row = existing()
