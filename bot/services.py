@@ -33,6 +33,8 @@ from bot.rasa_client import RasaClient
 from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
+from campaigns.demo_inbox import DemoInbox
+from campaigns.messaging import demo_inbox_in_use
 from compliance_filters.check import load_classifier_once
 from compliance_filters.contact_policy import ContactPolicyConfig, load_config as load_contact_policy
 from compliance_filters.distress import shipped_lexicon
@@ -64,6 +66,7 @@ class GatewayServices:
     voice: VoiceServices
     limits: RateLimits
     sockets: SocketSlots  # chat sockets open per client address, in this process
+    demo_inbox: DemoInbox | None = None  # reminders the demo messenger kept (/demo/inbox), while it is in use
 
 
 def _load_files(settings: Settings) -> tuple:
@@ -138,5 +141,6 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus,
                                 plan_lengths=collection_policy.plan_lengths()),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
+            demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None,
         )
 
