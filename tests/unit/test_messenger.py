@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+import uuid
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -14,9 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from bot.channels.state import InMemoryChannelState
+from bot.channels.state import InMemoryChannelState, RedisChannelState
+from bot.channels.wechat import WeChatChannel
 from bot.channels.wechat_api import WeChatApiClient
 from bot.channels.wechat_bindings import WeChatBindings
+from bot.conversations import TurnResult
 from bot.links import BorrowerLinks, InvalidLink
 from campaigns.chat_links import ChatLinks
 from campaigns.demo_inbox import DemoInbox, DemoMessenger
@@ -398,3 +401,43 @@ async def test_bindings_are_found_both_ways_and_forgotten_on_unfollow():
     assert await bindings.openid_of("B000001") == "o-2" and await bindings.borrower_of("o-1") == "B000001"
     await bindings.forget("o-2")
     assert await bindings.openid_of("B000001") is None and await bindings.borrower_of("o-2") is None
+
+
+@pytest.mark.asyncio
+async def test_the_worker_finds_in_redis_the_wechat_user_the_gateway_verified(unit_redis_url, ledger, sessions,
+                                                                            borrower_id):
+    """The gateway's WeChat channel and the worker's messenger are separate processes with separate Redis
+    connections: what a verified WeChat conversation binds is what the reminder reads."""
+    openid = f"o-redis-{uuid.uuid4().hex}"
+    with FakeWeChatApi(APP_ID, APP_SECRET) as fake:
+        settings = Settings(_env_file=None, redis_url=unit_redis_url,
+                            wechat={"token": "token", "app_id": APP_ID, "app_secret": APP_SECRET,
+                                    "api_base": fake.base_url},
+                            messenger={"wechat_template_id": TEMPLATE_ID})
+        gateway = WeChatChannel(settings)
+        worker = make_messenger(settings, ledger, sessions)
+        try:
+            await gateway._after_turn(openid, "conv-redis", borrower_id, TurnResult([], False, identity_verified=True))
+            sent = await worker.send(invitation(borrower_id, "wechat", "en", "callback"))
+            await gateway._forget(openid)  # unfollowed
+            with pytest.raises(NoRecipient):
+                await worker.send(invitation(borrower_id, "wechat"))
+        finally:
+            await worker.aclose()
+            await gateway._state.delete(f"conv:{openid}")
+            await gateway._state.delete("push-to:conv-redis")
+            await gateway._state.aclose()
+    assert [(card["touser"], card["data"]["content"]["value"]) for card in fake.templates] == [(openid, sent.text)]
+
+
+@pytest.mark.asyncio
+async def test_with_redis_down_a_wechat_reminder_fails_closed_and_may_succeed_later(ledger, texts, borrower_id):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        bindings = WeChatBindings(RedisChannelState(f"redis://127.0.0.1:{unused.getsockname()[1]}/0", "test"))
+        with FakeWeChatApi(APP_ID, APP_SECRET) as fake:
+            with pytest.raises(MessengerError) as raised:
+                await _wechat(fake, ledger, texts, bindings).send(invitation(borrower_id, "wechat"))
+        await bindings.aclose()
+    assert raised.value.reason == "lookup_unavailable" and not raised.value.permanent
+    assert fake.template_requests == 0
