@@ -20,15 +20,19 @@ class ActionTellBalance(AccountAction):
 
     async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
         words = wording(tracker, account)
-        amounts = {"lender": account.lender_name, "balance": words.money(account.balance_cents),
-                   "days": account.days_past_due}
+        today = local_today(tracker)
+        # Counted today, in the borrower's calendar: the imported days_past_due is as old as the import.
+        days = (today - account.due_date).days
+        amounts = {"lender": account.lender_name, "balance": words.money(account.balance_cents), "days": days,
+                   "due": words.date(account.due_date, today)}
+        # Before (or on) the due date this is a reminder, not a collection: nothing is late yet.
+        stage = "balance" if days > 0 else "balance_not_yet_due"
         if is_voice(tracker):
-            dispatcher.utter_message(text=reply(tracker, "balance_spoken", **amounts))
+            dispatcher.utter_message(text=reply(tracker, f"{stage}_spoken", **amounts))
             return []
         dispatcher.utter_message(text=reply(
-            tracker, "balance_written", **amounts, principal=words.money(account.principal_cents),
-            interest=words.money(account.interest_cents), fees=words.money(account.fees_cents),
-            due=words.date(account.due_date, local_today(tracker))))
+            tracker, f"{stage}_written", **amounts, principal=words.money(account.principal_cents),
+            interest=words.money(account.interest_cents), fees=words.money(account.fees_cents)))
         return []
 
 

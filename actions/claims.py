@@ -17,6 +17,7 @@ from actions.guarded import DisclosureAction
 from actions.plans import propose
 from actions.replies import reply, wording
 from actions.review import record_for_review
+from actions.strategy import place_again
 from chinese_text import parse_date
 
 
@@ -33,6 +34,7 @@ class ActionRecordHardship(DisclosureAction):
             known_id, account.account_id if account else None, conversation_id(tracker), "hardship",
             detail=borrower_words(tracker),
         )
+        place_again(tracker, known_id, "hardship claim")
         dispatcher.utter_message(text=reply(tracker, "hardship_recorded"))
         events: list[dict] = [SlotSet("hardship", True)]
         if account is not None:
@@ -60,6 +62,7 @@ class ActionRecordDispute(Action):
             known_id, account.account_id if account else None, conversation_id(tracker), "dispute",
             detail=borrower_words(tracker),
         )
+        place_again(tracker, known_id, "dispute")
         dispatcher.utter_message(text=reply(tracker, "dispute_recorded"))
         return events
 

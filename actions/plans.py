@@ -14,7 +14,8 @@ from actions.guarded import AccountAction, DisclosureAction
 from actions.replies import refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
 from ledger.plans import FIRST_INSTALMENT_AFTER_DAYS
-from ledger.policy import allowed_periods, hardship_offer
+from actions.strategy import offer_limit
+from ledger.policy import allowed_periods
 from ledger.views import AccountView, PlanView
 
 DEFAULT_PERIODS = 3
@@ -29,14 +30,20 @@ def choose_periods(requested: int | None, options: list[int]) -> int:
     return max(shorter) if shorter else min(options)
 
 
+def offered_periods(account: AccountView, hardship: bool) -> list[int]:
+    """The ledger policy's lengths, within the borrower's strategy segment's offer limit."""
+    limit = offer_limit(account.borrower_id)
+    return [periods for periods in allowed_periods(account, hardship, ledger().policy) if limit is None or periods <= limit]
+
+
 def propose(
     dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView, requested: int | None, hardship: bool
 ) -> list[dict]:
-    options = allowed_periods(account, hardship, ledger().policy)
+    options = offered_periods(account, hardship)
     if not options:
         dispatcher.utter_message(text=reply(tracker, "no_plan_possible"))
         return [SlotSet("plan_pending", False), FollowupAction("action_listen")]
-    periods = hardship_offer(account, ledger().policy) if hardship and requested is None else choose_periods(requested, options)
+    periods = max(options) if hardship and requested is None else choose_periods(requested, options)
     today = local_today(tracker)
     first_due = today + timedelta(days=FIRST_INSTALMENT_AFTER_DAYS)
     try:
@@ -134,7 +141,7 @@ class ActionDeclinePlan(DisclosureAction):
 
     async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         account = ledger().get_primary_account(borrower_id(tracker))
-        options = allowed_periods(account, bool(tracker.get_slot("hardship")), ledger().policy) if account else []
+        options = offered_periods(account, bool(tracker.get_slot("hardship"))) if account else []
         choices = reply(tracker, "plan_choices", options=wording(tracker, account).options(options)) if options else ""
         dispatcher.utter_message(text=reply(tracker, "plan_declined", choices=choices))
         return [SlotSet("plan_pending", False), SlotSet("pending_plan_id", None)]

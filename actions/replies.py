@@ -67,6 +67,17 @@ REPLIES = Phrasebook({
               "{fees}). It was due on {due} and is {days} days past due. May I ask what made the payment late? "
               "Would you be able to pay it in full today?",
     },
+    "balance_not_yet_due_spoken": {
+        "zh": "您在{lender}的借款应还{balance}，还款日是{due}。温馨提醒您按时还款，请问到时方便还款吗？",
+        "en": "Your balance with {lender} is {balance}, due {due}. This is a friendly reminder before the due date. "
+              "Will you be able to pay on time?",
+    },
+    "balance_not_yet_due_written": {
+        "zh": "您在{lender}的借款应还{balance}（本金{principal}、利息{interest}、其他费用{fees}），还款日是{due}。"
+              "温馨提醒您按时还款，请问到时方便还款吗？",
+        "en": "Your balance with {lender} is {balance} (principal {principal}, interest {interest}, fees {fees}), "
+              "due {due}. This is a friendly reminder before the due date. Will you be able to pay on time?",
+    },
     "full_payment_recorded": {
         "zh": "好的，已为您登记：{date}前全额还款{amount}。",
         "en": "Got it. I've noted that you'll pay the full {amount} by {date}.",

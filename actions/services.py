@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from campaigns.segmenter import Segmenter
+from campaigns.strategy import Strategy, load_strategy
 from compliance_filters.contact_policy import ContactPolicyConfig, load_config as load_contact_policy
 from configuration.settings import Settings
+from ledger.campaign_records import CampaignRecords
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.policy import load_policy
+from ledger.portfolio import Portfolio
 from ledger.repository import Ledger
 
 
@@ -16,14 +20,21 @@ from ledger.repository import Ledger
 class ActionServices:
     ledger: Ledger
     contact_policy: ContactPolicyConfig
+    strategy: Strategy
+    campaign_records: CampaignRecords
+    segmenter: Segmenter
 
 
 def build_action_services(settings: Settings) -> ActionServices:
     engine = make_engine(settings.ledger.url())
     create_schema(engine)
+    sessions = make_session_factory(engine)
+    contact_policy = load_contact_policy(settings.compliance.contact_policy_file)
+    strategy = load_strategy(settings.campaigns.strategy_file, contact_policy)
+    records = CampaignRecords(sessions)
     return ActionServices(
-        ledger=Ledger(make_session_factory(engine), load_policy(settings.ledger.policy_file)),
-        contact_policy=load_contact_policy(settings.compliance.contact_policy_file),
+        ledger=Ledger(sessions, load_policy(settings.ledger.policy_file)), contact_policy=contact_policy,
+        strategy=strategy, campaign_records=records, segmenter=Segmenter(strategy, Portfolio(sessions), records),
     )
 
 

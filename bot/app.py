@@ -17,6 +17,7 @@ from bot.body_limit import BodySizeLimit
 from bot.channels.voice import voice_router
 from bot.channels.wechat import WeChatChannel
 from bot.console.protection import ConsoleProtection
+from bot.console.campaigns import campaigns_router
 from bot.console.routes import console_router
 from bot.conversations import ConversationEnded, InvalidMessage, UnknownConversation
 from bot.demo import demo_router
@@ -81,6 +82,7 @@ def create_app(
     app.include_router(chat_socket.router)  # WebSocket: /ws/chat
     app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
     app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff
+    app.include_router(campaigns_router())  # /api/console/campaigns: the supervisor's outbound view
     app.include_router(voice_router())  # /voice/twilio, /voice/browser, /demo/voice: phone and browser calls
     if demo_inbox_in_use(settings):  # /demo/inbox: reminders kept by the demo messenger (campaigns.demo_inbox)
         app.include_router(demo_inbox_router())

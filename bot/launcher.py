@@ -43,6 +43,10 @@ class StackConfig:
     action_token: str = field(default_factory=lambda: secrets.token_hex(24))
     log_dir: Path = ROOT / "var" / "logs"
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. COLLECTIONS_* settings a test needs
+    # The outbound campaign worker (campaigns/) and the Redis its jobs, locks and contact caps live in (REDIS_URL
+    # when None). Off unless asked: a test stack must not start contacting its seeded borrowers.
+    campaign_worker: bool = False
+    campaign_redis_url: str | None = None
 
 
 # Ledger, logs, audit key and anchor, models: whatever the services create is for this user only.
@@ -113,6 +117,8 @@ class Stack:
             env["COLLECTIONS_LEDGER_DATABASE_URL"] = self.config.ledger_url
         if self.config.fixed_now:
             env["COLLECTIONS_GATEWAY_FIXED_NOW"] = self.config.fixed_now
+        if self.config.campaign_redis_url:
+            env["COLLECTIONS_CAMPAIGNS_REDIS_URL"] = self.config.campaign_redis_url
         env.update(self.config.extra_env)
         return env
 
@@ -151,10 +157,15 @@ class Stack:
                                 "--ws-max-size", str(_ws_max_message_bytes(self._env()))],
                     {"COLLECTIONS_RASA_TOKEN": self.config.rasa_token})  # the action server never needs it
 
+    def start_campaign_worker(self) -> None:
+        self._spawn("campaigns", [str(APP_PYTHON), "-m", "campaigns"])
+
     def start(self) -> "Stack":
         self.start_action_server()
         self.start_rasa()
         self.start_gateway()
+        if self.config.campaign_worker:
+            self.start_campaign_worker()
         self.wait_until_ready()
         return self
 
@@ -242,10 +253,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Start the collections assistant on this machine.")
     parser.add_argument("--model", required=True, type=Path)
     parser.add_argument("--gateway-port", type=int, default=8000)
+    parser.add_argument("--campaign-redis-url", help="Redis for the campaign worker when REDIS_URL is not set")
+    parser.add_argument("--no-campaigns", action="store_true", help="do not start the outbound campaign worker")
     args = parser.parse_args()
     stack = Stack(StackConfig(model=args.model, gateway_port=args.gateway_port,
-                              redis_url=os.environ.get("REDIS_URL") or None))
-    print("Starting action server, Rasa (about a minute to load the model) and gateway ...", flush=True)
+                              redis_url=os.environ.get("REDIS_URL") or None, campaign_worker=not args.no_campaigns,
+                              campaign_redis_url=args.campaign_redis_url))
+    print("Starting action server, Rasa (about a minute to load the model), gateway and campaign worker ...", flush=True)
     stack.start()
     store = "Redis at " + stack.config.redis_url if stack.config.redis_url else "in-memory stores"
     # Signed with the key the gateway created on start (its settings are the defaults: see _env).

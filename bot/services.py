@@ -35,13 +35,17 @@ from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
 from campaigns.demo_inbox import DemoInbox
 from campaigns.messaging import demo_inbox_in_use
+from campaigns.segmenter import Segmenter
+from campaigns.strategy import Strategy, load_strategy
 from compliance_filters.check import load_classifier_once
 from compliance_filters.contact_policy import ContactPolicyConfig, load_config as load_contact_policy
 from compliance_filters.distress import shipped_lexicon
 from compliance_filters.rules import default_rules
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.campaign_records import CampaignRecords
 from ledger.policy import load_policy
+from ledger.portfolio import Portfolio
 from ledger.repository import Ledger
 from voice.asr import make_asr_engine, make_decode_pool
 from voice.call import VoiceServices
@@ -66,6 +70,9 @@ class GatewayServices:
     voice: VoiceServices
     limits: RateLimits
     sockets: SocketSlots  # chat sockets open per client address, in this process
+    strategy: Strategy  # campaigns/strategy.yml
+    campaign_records: CampaignRecords
+    segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
     demo_inbox: DemoInbox | None = None  # reminders the demo messenger kept (/demo/inbox), while it is in use
 
 
@@ -74,19 +81,21 @@ def _load_files(settings: Settings) -> tuple:
     default_rules()
     shipped_lexicon()
     load_classifier_once()  # first run trains it (about a minute), never on a borrower's turn
+    contact_policy = load_contact_policy(settings.compliance.contact_policy_file)
     return (
         FaultReplies(settings.gateway.fault_reply_text, settings.gateway.unavailable_reply_text,
                      settings.rasa.reply_wait_seconds, settings.gateway.turn_result_ttl_seconds,
                      fault_text_en=settings.gateway.fault_reply_text_en).checked(),
         load_policy(settings.ledger.policy_file),
         load_handoff_policy(settings.handoff.policy_file),
-        load_contact_policy(settings.compliance.contact_policy_file),
+        contact_policy,
+        load_strategy(settings.campaigns.strategy_file, contact_policy),
     )
 
 
 @asynccontextmanager
 async def gateway_services(settings: Settings, clock: Callable[[], datetime]) -> AsyncIterator[GatewayServices]:
-    faults, collection_policy, handoff_policy, contact_policy = await asyncio.to_thread(_load_files, settings)
+    faults, collection_policy, handoff_policy, contact_policy, strategy = await asyncio.to_thread(_load_files, settings)
     asr, tts = await asyncio.gather(asyncio.to_thread(make_asr_engine, settings.voice),
                                     asyncio.to_thread(make_tts_engine, settings.voice))
     engine = make_engine(settings.ledger.url())
@@ -132,6 +141,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             handoff=desk, bus=bus, turns=closable(make_channel_state(redis_url, "collections:turn-results")),
             turn_cap=turn_cap,
         )
+        campaign_records = CampaignRecords(session_factory)
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
             bus=bus, links=links, phone=PhoneArrival(settings.voice, link_key, ledger.borrowers_at_number),
@@ -141,6 +151,8 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus,
                                 plan_lengths=collection_policy.plan_lengths()),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
+            strategy=strategy, campaign_records=campaign_records,
+            segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
             demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None,
         )
 

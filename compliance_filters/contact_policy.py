@@ -239,7 +239,7 @@ class ContactPolicy:
         """Would a contact be allowed now? Read-only for the caps; the decision is recorded."""
         decision = self._evaluate(borrower_id, channel, now, None, account_id, phone, profile, state)
         self._record(borrower_id, channel, conversation_id,
-                     "allowed_by_policy" if decision.allowed else "refused_by_policy", decision)
+                     "allowed_by_policy" if decision.allowed else "refused_by_policy", decision, now)
         return decision
 
     def record_attempt(self, borrower_id: str, channel: str, now: datetime, outcome: Outcome,
@@ -251,7 +251,7 @@ class ContactPolicy:
             raise ValueError(f"outcome must be 'answered' or 'unanswered', not {outcome!r}")
         decision = self._evaluate(borrower_id, channel, now, outcome, account_id, phone, profile, state)
         self._record(borrower_id, channel, conversation_id,
-                     outcome if decision.allowed else "refused_by_policy", decision)
+                     outcome if decision.allowed else "refused_by_policy", decision, now)
         return decision
 
     # --- evaluation -------------------------------------------------------------------------
@@ -362,11 +362,11 @@ class ContactPolicy:
         return self._next_window_start(local, profile)
 
     def _record(self, borrower_id: str, channel: str, conversation_id: str, outcome: str,
-                decision: Decision) -> None:
+                decision: Decision, now: datetime) -> None:
         if decision.reason == "unknown_borrower":
             return  # the ledger has no row to attach it to
         reason = decision.reason if decision.profile is None else f"{decision.reason} (profile={decision.profile})"
-        self._ledger.record_contact_attempt(borrower_id, channel, conversation_id, outcome, reason)
+        self._ledger.record_contact_attempt(borrower_id, channel, conversation_id, outcome, reason, at=now)
         if not decision.allowed:
             log.info("contact refused reason=%s", decision.reason)
 

@@ -281,6 +281,23 @@ class MessengerSettings(Section):
         return bool(self.sms_account_sid and self.sms_auth_token is not None and self.sms_from)
 
 
+class CampaignSettings(Section):
+    strategy_file: Path = ROOT / "campaigns" / "strategy.yml"
+    redis_url: str | None = Field(
+        default=None, description="The campaign worker's Redis (job queue, contact-policy caps, locks); REDIS_URL "
+        "when unset. The launcher starts a private redis-server when neither is set (scripts/redis.sh)")
+    tick_seconds: int = Field(default=60, ge=5, le=3600,
+                              description="How often the worker looks for borrowers due a contact")
+    max_concurrent_contacts: int = Field(default=20, ge=1, le=1000,
+                                         description="Contacts one worker process places at the same time")
+
+    def broker_url(self, fallback: str | None) -> str:
+        url = self.redis_url or fallback
+        if not url:
+            raise ValueError("the campaign worker needs Redis: set COLLECTIONS_CAMPAIGNS_REDIS_URL or REDIS_URL")
+        return url
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COLLECTIONS_", env_nested_delimiter="_", env_nested_max_split=1, extra="ignore", frozen=True,
@@ -297,4 +314,5 @@ class Settings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     wechat: WeChatSettings = WeChatSettings()
     voice: VoiceSettings = VoiceSettings()
+    campaigns: CampaignSettings = CampaignSettings()
     messenger: MessengerSettings = MessengerSettings()

@@ -399,6 +399,72 @@ class AuditCheckpoint(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
 
+# --- outbound campaigns (campaigns/) ----------------------------------------------------------
+
+class SegmentChange(Base):
+    """A borrower moved to a strategy segment (campaigns/strategy.yml), and why. Rows are never updated: the
+    latest row per borrower is the borrower's segment, the rest is the history a supervisor reads."""
+
+    __tablename__ = "segment_changes"
+    __table_args__ = (Index("ix_segment_changes_borrower_time", "borrower_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("loan_accounts.account_id"))
+    segment: Mapped[str] = mapped_column(String(64))
+    previous_segment: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+CAMPAIGN_STATUSES = ("active", "paused")
+
+
+class CampaignState(Base):
+    """Whether a supervisor paused a campaign; a campaign with no row is active."""
+
+    __tablename__ = "campaign_states"
+    __table_args__ = (_one_of("status", CAMPAIGN_STATUSES),)
+
+    campaign: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# planned -> refused (contact policy said no) | deferred (no free line; tried again) | error (fail closed) |
+# sent (a message) | dialled -> answered / no_answer / busy / failed / canceled / machine (the carrier's word).
+CAMPAIGN_CONTACT_STATUSES = ("planned", "deferred", "refused", "error", "sent", "dialled", "answered",
+                             "no_answer", "busy", "failed", "canceled", "machine")
+
+
+class CampaignContact(Base):
+    """One contact the campaign worker decided on. `contact_key` (campaign and local day, or the callback) is
+    unique per borrower, so two workers, or one restarted after a crash, never contact a borrower twice for it."""
+
+    __tablename__ = "campaign_contacts"
+    __table_args__ = (
+        _one_of("status", CAMPAIGN_CONTACT_STATUSES),
+        UniqueConstraint("borrower_id", "contact_key", name="uq_campaign_contact_once"),
+        Index("ix_campaign_contacts_borrower_time", "borrower_id", "planned_at"),
+        Index("ix_campaign_contacts_campaign_time", "campaign", "planned_at"),
+    )
+
+    attempt_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("loan_accounts.account_id"))
+    campaign: Mapped[str] = mapped_column(String(64))
+    segment: Mapped[str] = mapped_column(String(64))
+    contact_key: Mapped[str] = mapped_column(String(96))
+    channel: Mapped[str] = mapped_column(String(16))  # call | message
+    script: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    provider_id: Mapped[str | None] = mapped_column(String(64))  # the carrier's call id, the provider's message id
+    planned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 AGENT_ROLES = ("agent", "supervisor")
 
 

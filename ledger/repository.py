@@ -645,12 +645,13 @@ class Ledger:
             return moved
 
     def record_contact_attempt(self, borrower_id: str, channel: str, conversation_id: str,
-                               outcome: str, reason: str = "") -> ContactAttemptView:
+                               outcome: str, reason: str = "", at: datetime | None = None) -> ContactAttemptView:
+        """`at`: when it happened (the caller's clock: a simulated month records its own time); now if None."""
         with self._transaction() as session:
             if session.get(BorrowerRow, borrower_id) is None:
                 raise NotFound(f"no borrower {mask_reference(borrower_id)}")
-            row = ContactAttempt(borrower_id=borrower_id, channel=channel,
-                                 conversation_id=conversation_id, outcome=outcome, reason=reason)
+            row = ContactAttempt(borrower_id=borrower_id, channel=channel, conversation_id=conversation_id,
+                                 outcome=outcome, reason=reason, created_at=at or utc_now())
             session.add(row)
             session.flush()
             return ContactAttemptView(row.id, row.borrower_id, row.channel, row.conversation_id,

@@ -13,4 +13,6 @@ mkdir -p var && chmod -R go= var
 .venv/bin/python -m ledger seed --count 1000
 .venv/bin/python -m bot.console seed-demo   # console logins agent1 / supervisor1 (README)
 model="$(bash scripts/train.sh)"
-exec .venv/bin/python -m bot.launcher --model "$model" "$@"
+# The campaign worker's jobs, locks and contact caps need Redis even when conversations stay in memory: the one
+# REDIS_URL names, the local default, or a private redis-server under var/ (scripts/redis.sh).
+exec .venv/bin/python -m bot.launcher --model "$model" --campaign-redis-url "$(bash scripts/redis.sh)" "$@"

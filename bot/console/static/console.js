@@ -54,6 +54,7 @@ function showWork(me) {
   $("logout").hidden = false;
   $("who").textContent = `${me.name}（${me.role === "supervisor" ? "主管" : "坐席"}）`;
   $("supervisor").hidden = me.role !== "supervisor";
+  $("campaigns-view").hidden = me.role !== "supervisor";
   clearInterval(state.timer);
   refresh();
   state.timer = setInterval(refresh, POLL_MS);
@@ -92,9 +93,51 @@ async function refresh() {
     }
     const reviews = await api("GET", "/api/console/review-requests");
     if (reviews.ok) $("pending-reviews").replaceChildren(...reviews.data.review_requests.map(reviewItem));
+    const campaigns = await api("GET", "/api/console/campaigns");
+    if (campaigns.ok) $("campaigns").tBodies[0].replaceChildren(...campaigns.data.campaigns.map(campaignRow));
   }
   if (state.current) await loadConversation();
 }
+
+function campaignRow(campaign) {
+  const row = el("tr", undefined, campaign.status);
+  const refused = Object.entries(campaign.refused).map(([reason, count]) => `${reason} ${count}`).join("，") || "—";
+  const cells = [campaign.description || campaign.name, campaign.status === "paused" ? "已暂停" : "进行中",
+    campaign.borrowers, campaign.planned, campaign.attempted, campaign.reached, campaign.promised, refused];
+  for (const value of cells) row.append(el("td", String(value)));
+  const toggle = el("button", campaign.status === "paused" ? "恢复" : "暂停");
+  toggle.dataset.campaign = campaign.name;
+  toggle.addEventListener("click", async () => {
+    await api("POST", `/api/console/campaigns/${encodeURIComponent(campaign.name)}/${campaign.status === "paused" ? "resume" : "pause"}`);
+    await refresh();
+  });
+  const action = el("td");
+  action.append(toggle);
+  row.append(action);
+  return row;
+}
+
+function historyList(title, entries, line) {
+  const box = el("div");
+  box.append(el("h3", title));
+  const list = el("ol");
+  list.replaceChildren(...entries.map((entry) => el("li", line(entry))));
+  if (!entries.length) list.append(el("li", "（无）"));
+  box.append(list);
+  return box;
+}
+
+$("history-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const result = await api("GET", `/api/console/borrowers/${encodeURIComponent($("history-borrower").value.trim())}/contacts`);
+  if (!result.ok) { $("history").replaceChildren(el("p", `未找到：${result.data.detail}`, "error")); return; }
+  const data = result.data;
+  $("history").replaceChildren(
+    historyList("分层变更", data.segments, (s) => `${s.at} · ${s.previous || "—"} → ${s.segment} · ${s.reason}`),
+    historyList("活动联系", data.contacts, (c) => `${c.planned_at} · ${c.campaign} · ${c.channel} · ${c.status}${c.reason ? `（${c.reason}）` : ""}`),
+    historyList("联系规则判定", data.policy_decisions, (d) => `${d.at} · ${d.channel} · ${d.outcome} · ${d.reason}`),
+  );
+});
 
 async function openConversation(id) {
   state.current = id;

@@ -1,0 +1,44 @@
+"""Places borrowers in the strategy's segments and records every move with its reason.
+
+    segmenter = Segmenter(strategy, Portfolio(sessions), CampaignRecords(sessions))
+    segmenter.place_all(now)                                   # the worker, each tick: everyone
+    segmenter.place_now(["B000001"], "payment P-1 received", now)   # at once, after an event
+
+The event's words come first in the reason ("payment P-1 received; days past due 12, …"), so the history says what
+moved the borrower and what the borrower looked like then.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from campaigns.planner import placement_reason
+from campaigns.strategy import Placement, Strategy
+from ledger.campaign_records import CampaignRecords
+from ledger.portfolio import BorrowerFacts, Portfolio
+
+
+class Segmenter:
+    def __init__(self, strategy: Strategy, portfolio: Portfolio, records: CampaignRecords) -> None:
+        self.strategy = strategy
+        self._portfolio = portfolio
+        self._records = records
+
+    def place_all(self, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
+        return self._place(self._portfolio.facts(now), "", now)
+
+    def place_now(self, borrower_ids: Iterable[str], event: str, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
+        return self._place(self._portfolio.facts(now, borrower_ids), event, now)
+
+    def _place(self, facts: list[BorrowerFacts], event: str, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
+        current = self._records.current_segments(None if len(facts) > 200 else [f.borrower_id for f in facts])
+        placed = []
+        for borrower in facts:
+            placement = self.strategy.place(borrower)
+            known = current.get(borrower.borrower_id)
+            if known is None or known.segment != placement.segment or known.account_id != borrower.account_id:
+                reason = placement_reason(borrower)
+                self._records.place(borrower.borrower_id, borrower.account_id, placement.segment,
+                                    f"{event}; {reason}" if event else reason, now)
+            placed.append((borrower, placement))
+        return placed

@@ -1,0 +1,74 @@
+"""The campaign worker's composition root: every service built once, every file validated, before any job runs."""
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import AsyncIterator, Callable
+
+import redis as sync_redis
+
+from bot.redis_connection import connect
+from campaigns.contact import ContactServices, Contactor
+from campaigns.dialer import make_dialer
+from campaigns.messenger import make_invitation_links, make_messenger
+from campaigns.segmenter import Segmenter
+from campaigns.strategy import load_strategy
+from campaigns.tick import CampaignTick
+from campaigns.worker import CampaignJobs, make_broker
+from compliance_filters.contact_policy import ContactPolicy, load_config as load_contact_policy
+from configuration.settings import Settings
+from ledger.campaign_records import CampaignRecords
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.policy import load_policy
+from ledger.portfolio import Portfolio
+from ledger.repository import Ledger
+
+
+@dataclass(frozen=True)
+class CampaignServices:
+    broker: object
+    jobs: CampaignJobs
+    tick: CampaignTick
+    contactor: Contactor
+    records: CampaignRecords
+    clock: Callable[[], datetime]
+
+
+def _clock(settings: Settings) -> Callable[[], datetime]:
+    return lambda: settings.gateway.fixed_now or datetime.now(UTC)
+
+
+@asynccontextmanager
+async def campaign_services(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[CampaignServices]:
+    clock = clock or _clock(settings)
+    redis_url = settings.campaigns.broker_url(settings.redis_url)
+    contact_config = load_contact_policy(settings.compliance.contact_policy_file)
+    strategy = load_strategy(settings.campaigns.strategy_file, contact_config)
+    engine = make_engine(settings.ledger.url())
+    await asyncio.to_thread(create_schema, engine)
+    sessions = make_session_factory(engine)
+    ledger = Ledger(sessions, load_policy(settings.ledger.policy_file))
+    records = CampaignRecords(sessions)
+    policy_redis = sync_redis.Redis.from_url(redis_url, decode_responses=True)
+    lock_redis = connect(redis_url)
+    dialer = make_dialer(settings, lock_redis)
+    messenger = make_messenger(settings, ledger)
+    try:
+        contactor = Contactor(ContactServices(
+            records=records, ledger=ledger, policy=ContactPolicy(policy_redis, ledger, contact_config),
+            dialer=dialer, messenger=messenger, invitation_link=make_invitation_links(settings), redis=lock_redis,
+            clock=clock))
+        tick = CampaignTick(Segmenter(strategy, Portfolio(sessions), records), records)
+        broker = make_broker(redis_url)
+        jobs = CampaignJobs(broker, tick, contactor, clock, settings.campaigns.tick_seconds)
+        yield CampaignServices(broker=broker, jobs=jobs, tick=tick, contactor=contactor, records=records, clock=clock)
+    finally:
+        for closable in (dialer, messenger):
+            close = getattr(closable, "aclose", None)
+            if close is not None:
+                await close()
+        await lock_redis.aclose()
+        policy_redis.close()
+        engine.dispose()
