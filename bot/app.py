@@ -26,7 +26,7 @@ from bot.rasa_client import RasaUnavailable
 from bot.rate_limits import RateLimited
 from bot.routes import chat_socket, conversations
 from campaigns.demo_inbox import demo_inbox_router
-from campaigns.messaging import demo_inbox_in_use
+from campaigns.messenger import demo_inbox_in_use
 from bot.services import gateway_services
 from configuration.settings import Settings
 from chinese_text.language import written_language

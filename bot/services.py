@@ -34,7 +34,7 @@ from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
 from campaigns.demo_inbox import DemoInbox
-from campaigns.messaging import demo_inbox_in_use
+from campaigns.messenger import demo_inbox_in_use
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
 from compliance_filters.check import load_classifier_once

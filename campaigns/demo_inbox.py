@@ -2,10 +2,10 @@
 database (table demo_inbox_messages, so the campaign worker and the gateway see the same inbox without Redis)
 instead of being sent, and /demo/inbox lists them per borrower with the chat link to click.
 
-It refuses exactly what the real messengers refuse (unknown or stopped borrowers, no number on file for an SMS,
-a text the compliance filter refuses) except that a WeChat reminder needs no bound WeChat user. The page shows
+It refuses exactly what the real messengers refuse (unknown or stopped borrowers, no number on file for an SMS, no
+WeChat user verified as the borrower for a WeChat card, a text the compliance filter refuses). The page shows
 what a borrower's phone would: the invitation and the link, the number masked, never a debt detail; it is off
-when every channel has a real provider (campaigns.messaging.demo_inbox_in_use)."""
+when every channel has a real provider (campaigns.messenger.demo_inbox_in_use)."""
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from campaigns.messenger import Invitation, InvitationTexts, MessengerError, SentMessage
+from campaigns.invitations import Invitation, InvitationTexts, MessengerError, SentMessage
 from campaigns.recipients import LOOKUP_UNAVAILABLE, Recipients
 from ledger.models import DemoInboxMessage
 
@@ -80,7 +80,7 @@ class DemoMessenger:
         if invitation.channel == "sms":
             recipient = masked_number(await self._recipients.phone(invitation.borrower_id))
         else:
-            await self._recipients.contactable(invitation.borrower_id)
+            await self._recipients.openid(invitation.borrower_id)
             recipient = "WeChat"
         text = self._texts.for_channel(invitation)
         try:

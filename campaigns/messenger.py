@@ -1,180 +1,103 @@
-"""Chat reminders: what the campaign worker calls to invite a borrower into a verified chat by SMS or WeChat.
+"""Chat reminders: what the campaign worker calls to invite a borrower into a verified chat by SMS or WeChat
+(the invitation and its words: campaigns.invitations).
 
-A reminder may be read by someone other than the borrower (a shared phone, a family WeChat), so it carries no
-debt detail: an invitation, in the borrower's language, worded per purpose from campaigns/invitations.yml, and a
-signed link into the web chat (campaigns.chat_links), where the bot verifies identity before it says anything
-about an account. Every text passes the compliance filter the egress uses, as said to an unverified person,
-before it is sent; a refused text is never sent.
+    messenger = make_messenger(settings, ledger)
+    link = make_invitation_links(settings)(borrower_id)       # the web chat page with a signed borrower link
+    sent = await messenger.send(Invitation(borrower_id, "sms", "zh", "overdue", link))
 
-    messenger = make_messenger(settings, ledger, session_factory)      # campaigns.messaging
-    sent = await messenger.send(Invitation("B000001", "sms", "zh", "overdue", chat_links.for_borrower("B000001")))
-
-Failures are `MessengerError`s with a short `reason` the worker records (`NoRecipient` when there is nobody to
-send to); `permanent` says whether the same invitation could succeed later. Nothing here retries a send.
-"""
+Which messenger each channel uses comes from the settings: SMS through Twilio when its account SID, auth token
+and sender are set; WeChat as template messages when the WeChat app id, app secret and template id are set;
+otherwise the channel's reminders go to the demo inbox (campaigns.demo_inbox). The wording file is read and
+checked here, so a bad one stops the worker at start."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from string import Formatter
-from typing import Literal, Protocol
-from urllib.parse import urlsplit
+from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from compliance_filters import check
-from configuration.files import ConfigFileError, load_yaml_model
-from ledger.phrasebook import Phrasebook
+from bot.channels.wechat_api import WeChatApiClient
+from bot.channels.wechat_bindings import WeChatBindings, make_wechat_bindings
+from campaigns.chat_links import ChatLinks
+from campaigns.demo_inbox import DemoInbox, DemoMessenger
+from campaigns.invitations import (
+    CHANNELS, LANGUAGES, PURPOSES, Invitation, InvitationTexts, Messenger, MessengerError, NoRecipient, SentMessage,
+    TextRefused,
+)
+from campaigns.recipients import Recipients
+from campaigns.sms import SmsMessenger, TwilioSms
+from campaigns.wechat_messenger import WeChatMessenger
+from configuration.settings import Settings
+from ledger.db import make_engine, make_session_factory
+from ledger.repository import Ledger
 
-Channel = Literal["sms", "wechat"]
-Language = Literal["zh", "en"]
-Purpose = Literal["pre_due_reminder", "overdue", "promise_due", "instalment_due", "callback"]
-CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
-LANGUAGES: tuple[str, ...] = Language.__args__  # type: ignore[attr-defined]
-PURPOSES: tuple[str, ...] = Purpose.__args__  # type: ignore[attr-defined]
-MAX_LINK_CHARS = 1024
-MAX_INVITATION_CHARS = 200  # the invitation, before the link: a few SMS segments at most
-# Said before anyone is verified: the filter's disclosure rules apply.
-_UNVERIFIED = {"identity_verified": False}
-# An amount needs a digit or a currency sign; the wording file may have neither.
-_MONEY_SIGNS = set("0123456789０１２３４５６７８９$¥￥€£元")
-_SAMPLE_LINK = "https://chat.example/demo/webchat?link=sample"
-
-
-# ---- what the worker hands over and gets back ------------------------------------------------------
+__all__ = [
+    "CHANNELS", "LANGUAGES", "PURPOSES", "ChannelMessenger", "Invitation", "Messenger", "MessengerError", "NoRecipient",
+    "SentMessage", "TextRefused", "demo_inbox_in_use", "make_invitation_links", "make_messenger", "wechat_configured",
+]
 
 
-@dataclass(frozen=True)
-class Invitation:
-    borrower_id: str
-    channel: Channel
-    language: Language
-    purpose: Purpose
-    link: str  # the chat page with a signed borrower link (campaigns.chat_links.ChatLinks.for_borrower)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.borrower_id, str) or not 0 < len(self.borrower_id) <= 64:
-            raise ValueError("a borrower id has 1 to 64 characters")
-        for name, allowed in (("channel", CHANNELS), ("language", LANGUAGES), ("purpose", PURPOSES)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}")
-        parts = urlsplit(self.link) if isinstance(self.link, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname \
-                or len(self.link) > MAX_LINK_CHARS or any(c.isspace() for c in self.link):
-            raise ValueError("the link must be an http(s) address of at most 1024 characters")
+def wechat_configured(settings: Settings) -> bool:
+    return bool(settings.wechat.app_id and settings.wechat.app_secret is not None
+                and settings.messenger.wechat_template_id)
 
 
-@dataclass(frozen=True)
-class SentMessage:
-    provider_message_id: str
-    channel: Channel
-    text: str  # exactly what went out (a WeChat card opens the link; its text does not repeat it)
+def demo_inbox_in_use(settings: Settings) -> bool:
+    return not (settings.messenger.sms_configured() and wechat_configured(settings))
 
 
-class MessengerError(Exception):
-    """`reason` is a short code for the attempt record; `detail` never holds a number, an openid or the text."""
+class ChannelMessenger:
+    """Hands each invitation to its channel's messenger; `aclose` closes what it opened (Redis, a database engine)."""
 
-    def __init__(self, reason: str, *, permanent: bool, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.permanent = permanent
-        self.detail = detail
+    def __init__(self, by_channel: dict[str, Messenger], bindings: WeChatBindings | None = None,
+                 engine: Engine | None = None) -> None:
+        self._by_channel = by_channel
+        self._bindings = bindings
+        self._engine = engine
 
+    async def send(self, invitation: Invitation) -> SentMessage:
+        return await self._by_channel[invitation.channel].send(invitation)
 
-class NoRecipient(MessengerError):
-    """Nobody to send to: an unknown borrower, no usable number on file, no WeChat user bound, contact stopped."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(reason, permanent=True, detail=detail)
-
-
-class TextRefused(MessengerError):
-    def __init__(self, rules: tuple[str, ...]) -> None:
-        super().__init__("text_refused", permanent=True, detail=",".join(rules))
-        self.rules = rules
+    async def aclose(self) -> None:
+        if self._bindings is not None:
+            await self._bindings.aclose()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
-class Messenger(Protocol):
-    async def send(self, invitation: Invitation) -> SentMessage: ...
+def make_messenger(settings: Settings, ledger: Ledger, sessions: sessionmaker[Session] | None = None,
+                   bindings: WeChatBindings | None = None) -> ChannelMessenger:
+    """`sessions`: the ledger database's, for the demo inbox (its own engine on settings.ledger when not given).
+    `bindings`: who verified as whom on WeChat, by default the WeChat channel's state at REDIS_URL; without Redis
+    the gateway's bindings cannot be seen from here, so no WeChat reminder finds its recipient (the worker then
+    sends an SMS)."""
+    config = settings.messenger
+    texts = InvitationTexts.load(config.wording_file)
+    owned_bindings = make_wechat_bindings(settings.redis_url) if bindings is None and settings.redis_url else None
+    recipients = Recipients(ledger, bindings or owned_bindings)
+    owned_engine = None
+    demo = None
+    if demo_inbox_in_use(settings):
+        if sessions is None:
+            owned_engine = make_engine(settings.ledger.url())
+            sessions = make_session_factory(owned_engine)
+        demo = DemoMessenger(DemoInbox(sessions), recipients, texts)
+    sms: Messenger | None = demo
+    if config.sms_configured():
+        assert config.sms_account_sid and config.sms_auth_token and config.sms_from
+        sms = SmsMessenger(TwilioSms(config.sms_api_base, config.sms_account_sid,
+                                     config.sms_auth_token.get_secret_value(), config.sms_from,
+                                     config.timeout_seconds), recipients, texts)
+    chat: Messenger | None = demo
+    if wechat_configured(settings):
+        assert settings.wechat.app_id and settings.wechat.app_secret and config.wechat_template_id
+        api = WeChatApiClient(settings.wechat.api_base, settings.wechat.app_id,
+                              settings.wechat.app_secret.get_secret_value(), config.timeout_seconds)
+        chat = WeChatMessenger(api, recipients, texts, config.wechat_template_id, config.wechat_template_field)
+    assert sms is not None and chat is not None
+    return ChannelMessenger({"sms": sms, "wechat": chat}, owned_bindings, owned_engine)
 
 
-# ---- the words -----------------------------------------------------------------------------------------
-
-
-class _BothLanguages(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    zh: str = Field(min_length=1, max_length=MAX_INVITATION_CHARS)
-    en: str = Field(min_length=1, max_length=MAX_INVITATION_CHARS)
-
-
-class _Purposes(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    pre_due_reminder: _BothLanguages
-    overdue: _BothLanguages
-    promise_due: _BothLanguages
-    instalment_due: _BothLanguages
-    callback: _BothLanguages
-
-
-class InvitationWordingFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    purposes: _Purposes
-    link_line: _BothLanguages
-
-    @field_validator("purposes")
-    @classmethod
-    def _no_values_or_money(cls, purposes: _Purposes) -> _Purposes:
-        for purpose, texts in purposes:
-            for language, text in texts:
-                if _value_names(text):
-                    raise ValueError(f"{purpose}.{language}: an invitation has no {{values}}")
-                if _MONEY_SIGNS & set(text):
-                    raise ValueError(f"{purpose}.{language}: no digits or currency signs (an amount reveals a debt)")
-        return purposes
-
-    @field_validator("link_line")
-    @classmethod
-    def _only_the_link(cls, line: _BothLanguages) -> _BothLanguages:
-        for language, text in line:
-            if _value_names(text) != {"link"} or _MONEY_SIGNS & set(text.replace("{link}", "")):
-                raise ValueError(f"{language}: the link line has {{link}} and nothing else to fill, and no digits")
-        return line
-
-
-def _value_names(text: str) -> set[str]:
-    return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
-
-
-@dataclass(frozen=True)
-class InvitationTexts:
-    """The words of every invitation, read and checked once (a bad file stops start-up, not a send)."""
-
-    purposes: Phrasebook
-    link_line: Phrasebook = field(repr=False)
-
-    @classmethod
-    def load(cls, path: Path) -> "InvitationTexts":
-        wording = load_yaml_model(path, InvitationWordingFile)
-        texts = cls(Phrasebook({purpose: dict(texts) for purpose, texts in wording.purposes}),
-                    Phrasebook({"link": dict(wording.link_line)}))
-        for purpose in PURPOSES:
-            for language in LANGUAGES:
-                for channel in CHANNELS:
-                    sample = Invitation("B000000", channel, language, purpose, _SAMPLE_LINK)  # type: ignore[arg-type]
-                    try:
-                        texts.for_channel(sample)
-                    except TextRefused as refused:
-                        raise ConfigFileError(path, f"purposes.{purpose}.{language}",
-                                              f"refused by the compliance filter ({refused.detail})") from None
-        return texts
-
-    def for_channel(self, invitation: Invitation) -> str:
-        """An SMS is the invitation and the link line; a WeChat card is the invitation (the card opens the link).
-        Raises TextRefused when the compliance filter refuses it."""
-        text = self.purposes.say(invitation.language, invitation.purpose)
-        if invitation.channel == "sms":
-            text = f"{text}\n{self.link_line.say(invitation.language, 'link', link=invitation.link)}"
-        verdict = check(text, {**_UNVERIFIED, "channel": invitation.channel})
-        if not verdict.allowed:
-            raise TextRefused(verdict.rules)
-        return text
+def make_invitation_links(settings: Settings) -> Callable[[str], str]:
+    """borrower id -> the chat page with a signed link for them (campaigns.chat_links)."""
+    return ChatLinks.from_settings(settings).for_borrower

@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.wechat_bindings import WeChatBindings
-from campaigns.messenger import MessengerError, NoRecipient
+from campaigns.invitations import MessengerError, NoRecipient
 from ledger.phones import e164
 from ledger.repository import Ledger
 

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import httpx
 
-from campaigns.messenger import Invitation, InvitationTexts, MessengerError, SentMessage
+from campaigns.invitations import Invitation, InvitationTexts, MessengerError, SentMessage
 from campaigns.recipients import Recipients
 
 logger = logging.getLogger("campaigns.sms")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from bot.channels.wechat_api import WeChatApiClient, WeChatApiError
-from campaigns.messenger import Invitation, InvitationTexts, MessengerError, NoRecipient, SentMessage
+from campaigns.invitations import Invitation, InvitationTexts, MessengerError, NoRecipient, SentMessage
 from campaigns.recipients import Recipients
 from campaigns.sms import PROVIDER_REJECTED, PROVIDER_UNAVAILABLE
 

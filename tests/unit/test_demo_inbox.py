@@ -19,9 +19,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.asgi import create_asgi_app
-from campaigns.chat_links import ChatLinks
-from campaigns.messaging import make_messenger
-from campaigns.messenger import Invitation
+from campaigns.messenger import Invitation, make_invitation_links, make_messenger
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.models import Borrower
@@ -67,12 +65,15 @@ async def client(settings) -> AsyncIterator[httpx.AsyncClient]:
         listener.close()
 
 
-@pytest.fixture(scope="module")
-def campaign_side(settings):
-    """What the campaign worker holds: its own engine on the same database, the messenger and the link helper."""
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def campaign_side(settings):
+    """What the campaign worker holds (campaigns.services): its own ledger on the same database, the messenger
+    (which opens its own engine for the demo inbox) and the link helper."""
     engine = make_engine(settings.ledger.url())
     sessions = make_session_factory(engine)
-    yield make_messenger(settings, Ledger(sessions), sessions), ChatLinks.from_settings(settings), sessions
+    messenger = make_messenger(settings, Ledger(sessions))
+    yield messenger, make_invitation_links(settings), sessions
+    await messenger.aclose()
     engine.dispose()
 
 
@@ -81,8 +82,8 @@ async def test_a_sent_reminder_appears_in_the_inbox_and_its_link_opens_a_chat(cl
     messenger, links, sessions = campaign_side
     with sessions() as session:
         first, second = session.scalars(select(Borrower.borrower_id).order_by(Borrower.borrower_id)).all()[:2]
-    sent = await messenger.send(Invitation(first, "sms", "zh", "overdue", links.for_borrower(first)))
-    await messenger.send(Invitation(second, "wechat", "en", "pre_due_reminder", links.for_borrower(second)))
+    sent = await messenger.send(Invitation(first, "sms", "zh", "overdue", links(first)))
+    await messenger.send(Invitation(second, "sms", "en", "pre_due_reminder", links(second)))
 
     page = await client.get("/demo/inbox")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

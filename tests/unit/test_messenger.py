@@ -23,9 +23,10 @@ from bot.conversations import TurnResult
 from bot.links import BorrowerLinks, InvalidLink
 from campaigns.chat_links import ChatLinks
 from campaigns.demo_inbox import DemoInbox, DemoMessenger
-from campaigns.messaging import ChannelMessenger, demo_inbox_in_use, make_messenger
+from campaigns.invitations import InvitationTexts
 from campaigns.messenger import (
-    CHANNELS, LANGUAGES, PURPOSES, Invitation, InvitationTexts, MessengerError, NoRecipient, TextRefused,
+    CHANNELS, LANGUAGES, PURPOSES, ChannelMessenger, Invitation, MessengerError, NoRecipient, TextRefused,
+    demo_inbox_in_use, make_messenger,
 )
 from campaigns.recipients import Recipients
 from campaigns.sms import SmsMessenger, TwilioSms
@@ -351,12 +352,18 @@ async def test_a_chat_link_opens_the_chat_page_for_that_borrower_until_it_expire
 @pytest.mark.asyncio
 async def test_the_demo_messenger_keeps_what_would_be_sent_with_the_number_masked(ledger, sessions, texts,
                                                                                  borrower_id):
+    """And refuses what the real ones refuse: a WeChat card needs a WeChat user verified as the borrower."""
     inbox = DemoInbox(sessions)
-    messenger = DemoMessenger(inbox, Recipients(ledger), texts)
+    bindings = WeChatBindings(InMemoryChannelState())
+    messenger = DemoMessenger(inbox, Recipients(ledger, bindings), texts)
     sms = await messenger.send(invitation(borrower_id, "sms", "zh", "instalment_due"))
-    card = await messenger.send(invitation(borrower_id, "wechat", "en", "callback"))  # no WeChat user needed
-    with pytest.raises(NoRecipient):
+    with pytest.raises(NoRecipient) as unbound:
+        await messenger.send(invitation(borrower_id, "wechat", "en", "callback"))
+    await bindings.bind(OPENID, borrower_id)
+    card = await messenger.send(invitation(borrower_id, "wechat", "en", "callback"))
+    with pytest.raises(NoRecipient) as unknown:
         await messenger.send(invitation("B999999"))
+    assert (unbound.value.reason, unknown.value.reason) == ("no_wechat_binding", "unknown_borrower")
     kept = inbox.latest(borrower_id)
     assert [(m.channel, m.text, m.link) for m in kept] == [("wechat", card.text, LINK), ("sms", sms.text, LINK)]
     number = e164(ledger.contact_phone(borrower_id))
