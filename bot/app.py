@@ -25,6 +25,8 @@ from bot.handoff.bus import PushBus
 from bot.rasa_client import RasaUnavailable
 from bot.rate_limits import RateLimited
 from bot.routes import chat_socket, conversations, payments
+from campaigns.demo_inbox import demo_inbox_router
+from campaigns.messenger import demo_inbox_in_use
 from bot.services import gateway_services
 from configuration.settings import Settings
 from chinese_text.language import written_language
@@ -83,6 +85,8 @@ def create_app(
     app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff
     app.include_router(campaigns_router())  # /api/console/campaigns: the supervisor's outbound view
     app.include_router(voice_router())  # /voice/twilio, /voice/browser, /demo/voice: phone and browser calls
+    if demo_inbox_in_use(settings):  # /demo/inbox: reminders kept by the demo messenger (campaigns.demo_inbox)
+        app.include_router(demo_inbox_router())
     if wechat is not None:  # WeChat Official Account channel: /wechat/callback
         app.include_router(wechat.router)
     return app

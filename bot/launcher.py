@@ -108,6 +108,8 @@ class Stack:
             "RASA_TELEMETRY_ENABLED": "false",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.config.action_port}/webhook",
             "COLLECTIONS_RASA_URL": self.config.gateway_rasa_url or self.rasa_url,
+            # Reminders link into this gateway's web chat, whatever its port.
+            "COLLECTIONS_MESSENGER_CHAT_PAGE_URL": f"{self.gateway_url}/demo/webchat",
         })
         env.pop("REDIS_URL", None)
         if self.config.redis_url:
@@ -272,6 +274,7 @@ def main() -> None:
           f"REST: POST {stack.gateway_url}/api/conversations {{\"borrower_link\": \"<link>\"}}\n"
           f"Web chat widget: {webchat_demo_url(stack.gateway_url, link)}\n"
           f"Voice in the browser: {stack.gateway_url}/demo/voice?link={link}\n"
+          f"Demo inbox (reminders while no SMS or WeChat provider is set): {stack.gateway_url}/demo/inbox\n"
           f"Agent console: {stack.gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
           f"Press Ctrl-C to stop.", flush=True)
     try:

@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import time
 from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from itsdangerous import BadData, URLSafeSerializer
 
@@ -62,8 +63,15 @@ class BorrowerLinks:
         return borrower_id
 
 
+def chat_page_url(page_url: str, link: str) -> str:
+    """The chat page's address with the link as its `link` parameter (beside any parameters it already has)."""
+    parts = urlsplit(page_url)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("link", link)])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
 def webchat_demo_url(gateway_url: str, link: str) -> str:
-    return f"{gateway_url.rstrip('/')}/demo/webchat?link={link}"
+    return chat_page_url(f"{gateway_url.rstrip('/')}/demo/webchat", link)
 
 
 def main(argv: list[str] | None = None) -> None:

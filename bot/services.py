@@ -34,6 +34,8 @@ from bot.rasa_client import RasaClient
 from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
+from campaigns.demo_inbox import DemoInbox
+from campaigns.messenger import demo_inbox_in_use
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
 from compliance_filters.check import load_classifier_once
@@ -75,6 +77,7 @@ class GatewayServices:
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
     payments: Payments  # the lender's payments (bot.routes.payments)
     lender_key: LenderKey  # what the lender presents on /api/payments
+    demo_inbox: DemoInbox | None = None  # reminders the demo messenger kept (/demo/inbox), while it is in use
 
 
 def _load_files(settings: Settings) -> tuple:
@@ -156,5 +159,6 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             strategy=strategy, campaign_records=campaign_records,
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
+            demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None,
         )
 

@@ -253,6 +253,41 @@ class VoiceSettings(Section):
         return None if url is None else exact_origin(url)
 
 
+class MessengerSettings(Section):
+    """Chat reminders (campaigns.messenger): an invitation and a signed link into the web chat, never a debt detail.
+    SMS goes through Twilio's Messages API when the account sid, auth token and sender are set; WeChat as a template
+    message when the WeChat app id/secret and `wechat_template_id` are set; a channel without its provider goes to
+    the demo inbox (/demo/inbox)."""
+
+    chat_page_url: str = Field(
+        default="http://127.0.0.1:8000/demo/webchat",
+        description="The web chat page a borrower's link opens; the signed link is added as ?link=")
+    link_hours: float = Field(default=72.0, gt=0, le=30 * 24, description="How long an invitation's link admits")
+    wording_file: Path = Field(
+        default=ROOT / "campaigns" / "invitations.yml", description="The invitation texts, per purpose, zh and en")
+    sms_api_base: str = Field(default="https://api.twilio.com", description="Twilio's REST API (a fake in tests)")
+    sms_account_sid: str | None = Field(default=None, description="Twilio account SID (AC…)")
+    sms_auth_token: SecretStr | None = Field(default=None, description="Twilio auth token (basic auth with the SID)")
+    sms_from: str | None = Field(default=None, description="Sender: an E.164 number or a Messaging Service SID (MG…)")
+    wechat_template_id: str | None = Field(
+        default=None, description="Template message id from the WeChat console; WeChat reminders are off while unset")
+    wechat_template_field: str = Field(
+        default="content", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$",
+        description="The template's field ({{content.DATA}}) that carries the invitation text")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60, description="Longest wait for a provider's answer")
+
+    @field_validator("chat_page_url", "sms_api_base")
+    @classmethod
+    def _web_address(cls, url: str) -> str:
+        parsed = urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.fragment:
+            raise ValueError(f"{url!r} is not an http(s) address")
+        return url
+
+    def sms_configured(self) -> bool:
+        return bool(self.sms_account_sid and self.sms_auth_token is not None and self.sms_from)
+
+
 class CampaignSettings(Section):
     strategy_file: Path = ROOT / "campaigns" / "strategy.yml"
     redis_url: str | None = Field(
@@ -287,3 +322,4 @@ class Settings(BaseSettings):
     wechat: WeChatSettings = WeChatSettings()
     voice: VoiceSettings = VoiceSettings()
     campaigns: CampaignSettings = CampaignSettings()
+    messenger: MessengerSettings = MessengerSettings()

@@ -591,3 +591,22 @@ class FollowUpEvent(Base):
     amount_cents: Mapped[int | None] = mapped_column(BigInteger)
     paid_cents: Mapped[int | None] = mapped_column(BigInteger)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+MESSAGE_CHANNELS = ("sms", "wechat")
+
+
+class DemoInboxMessage(Base):
+    """A reminder the demo messenger kept instead of sending (campaigns.demo_inbox), shown on /demo/inbox. Holds
+    only what a real message would carry: an invitation and a link, never a debt detail."""
+
+    __tablename__ = "demo_inbox_messages"
+    __table_args__ = (_one_of("channel", MESSAGE_CHANNELS), Index("ix_demo_inbox_borrower", "borrower_id", "id"))
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(64))  # masked: the page is open to anyone with the demo
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -10,7 +10,8 @@ Identity: an openid is not a borrower id. An openid with no live conversation an
 and the bot then verifies identity by name + ID digits exactly as on every other channel, so an
 impostor who guesses a number learns nothing. openid -> conversation is kept while the conversation
 lives; once a turn reports `identity_verified`, openid -> borrower is bound so the next conversation
-opens straight away (and is verified again by the bot).
+opens straight away (and is verified again by the bot), and a reminder finds the borrower's openid
+(bot.channels.wechat_bindings).
 
 Replies: every borrower-facing text is an `OutgoingMessage.text` from ConversationService (so it has
 passed the egress), except the fixed protocol texts below. A turn that finishes inside the passive
@@ -37,6 +38,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bot.channels.wechat_api import WeChatApiClient
+from bot.channels.wechat_bindings import STATE_PREFIX, WeChatBindings
 from bot.channels.state import ChannelState, make_channel_state
 from bot.conversations import (
     ConversationEnded, ConversationService, InvalidMessage, TurnResult, UnknownConversation,
@@ -51,7 +53,6 @@ CHANNEL = "wechat"
 MAX_BODY_BYTES = 64 * 1024
 MSGID_TTL_SECONDS = 3600            # WeChat retries within ~15 s; an hour is plenty
 CONVERSATION_TTL_SECONDS = 24 * 3600  # openid -> live conversation, refreshed on every turn
-BINDING_TTL_SECONDS = 180 * 24 * 3600  # openid -> borrower, after the bot verified identity
 ATTEMPT_WINDOW_SECONDS = 24 * 3600
 SUCCESS = "success"                  # WeChat's "received, nothing to say (now)"
 _SUBSCRIBE_EVENTS = {"subscribe", "subscribe_scan"}
@@ -83,7 +84,8 @@ class WeChatChannel:
         self._reference = re.compile(config.wechat.borrower_reference_pattern)
         self._max_attempts = config.wechat.max_reference_attempts_per_day
         self._clock = clock
-        self._state = state or make_channel_state(config.redis_url, "collections:wechat")
+        self._state = state or make_channel_state(config.redis_url, STATE_PREFIX)
+        self._bindings = WeChatBindings(self._state)  # openid <-> borrower, after the bot verified identity
         self._crypto: WeChatCrypto | None = None
         if config.wechat.encoding_aes_key is not None:
             if not config.wechat.app_id:
@@ -236,7 +238,7 @@ class WeChatChannel:
                     return _too_long(self._max_chars) if error.code == "text_too_long" else EMPTY_TEXT
                 else:
                     return await self._after_turn(openid, conversation_id, borrower_id, result)
-            bound = await self._state.get(f"bind:{openid}")
+            bound = await self._bindings.borrower_of(openid)
             if bound:
                 return await self._open(service, openid, bound)
             reference = unicodedata.normalize("NFKC", text).strip().upper() if isinstance(text, str) else ""
@@ -250,7 +252,7 @@ class WeChatChannel:
         async with self._lock(openid):
             if await self._state.get(f"conv:{openid}"):
                 return None
-            bound = await self._state.get(f"bind:{openid}")
+            bound = await self._bindings.borrower_of(openid)
             return await self._open(service, openid, bound) if bound else ASK_REFERENCE
 
     async def _open(self, service: ConversationService, openid: str, borrower_id: str) -> str | None:
@@ -265,14 +267,14 @@ class WeChatChannel:
             await self._state.set(f"conv:{openid}", json.dumps([conversation_id, borrower_id]), CONVERSATION_TTL_SECONDS)
             await self._state.set(f"push-to:{conversation_id}", openid, CONVERSATION_TTL_SECONDS)
         if getattr(result, "identity_verified", False):
-            await self._state.set(f"bind:{openid}", borrower_id, BINDING_TTL_SECONDS)
+            await self._bindings.bind(openid, borrower_id)
         return "\n".join(message.text for message in result.messages) or None
 
     async def _forget(self, openid: str) -> None:
         """An unfollow drops the live conversation and the binding."""
         async with self._lock(openid):
             await self._state.delete(f"conv:{openid}")
-            await self._state.delete(f"bind:{openid}")
+            await self._bindings.forget(openid)
 
     def _lock(self, openid: str) -> asyncio.Lock:
         lock = self._locks.get(openid)

@@ -1,5 +1,6 @@
 """The WeChat Official Account API calls the channel needs, on httpx.AsyncClient (never blocks the loop):
-the access token (cached until shortly before it expires) and the customer-service text message."""
+the access token (cached until shortly before it expires), the customer-service text message and the template
+message (reminders: campaigns.wechat_messenger)."""
 from __future__ import annotations
 
 import asyncio
@@ -58,29 +59,44 @@ class WeChatApiClient:
 
     async def send_text(self, openid: str, content: str) -> None:
         """Customer-service text message; one retry on an API error (errcode != 0) or transport error."""
-        body = json.dumps(
-            {"touser": openid, "msgtype": "text", "text": {"content": content}}, ensure_ascii=False,
-        ).encode("utf-8")  # WeChat shows \\uXXXX escapes literally, so the JSON must be raw UTF-8
+        await self._post("/cgi-bin/message/custom/send", "custom/send",
+                         {"touser": openid, "msgtype": "text", "text": {"content": content}}, retry_any_error=True)
+
+    async def send_template(self, openid: str, template_id: str, url: str, fields: dict[str, str]) -> str:
+        """Template message (a card that opens `url`); returns WeChat's msgid. Retried only after an expired
+        access token, when WeChat surely sent nothing: a reminder sent twice is worse than one not sent."""
+        data = await self._post("/cgi-bin/message/template/send", "template/send", {
+            "touser": openid, "template_id": template_id, "url": url,
+            "data": {name: {"value": value} for name, value in fields.items()},
+        }, retry_any_error=False)
+        return str(data.get("msgid", ""))
+
+    async def _post(self, path: str, where: str, payload: dict, retry_any_error: bool) -> dict:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")  # raw UTF-8: WeChat shows \\uXXXX literally
         last_error: Exception | None = None
         async with httpx.AsyncClient(timeout=self._timeout) as client:
             for attempt in (1, 2):
+                stale_token = False
                 try:
                     token = await self._access_token(client)
                     response = await client.post(
-                        f"{self._base}/cgi-bin/message/custom/send", params={"access_token": token},
+                        f"{self._base}{path}", params={"access_token": token},
                         content=body, headers={"Content-Type": "application/json; charset=utf-8"},
                     )
-                    data = response.json()
+                    data = response.json() if response.status_code == 200 else {}
                     errcode = data.get("errcode", 0) if response.status_code == 200 else response.status_code
                     if errcode == 0:
-                        return
+                        return data
                     if errcode in _TOKEN_ERRCODES:
                         self._forget_token()
-                    last_error = WeChatApiError(errcode, "custom/send")
+                        stale_token = True
+                    last_error = WeChatApiError(errcode, where)
                 except (httpx.HTTPError, ValueError, WeChatApiError) as error:
                     last_error = error
                 # Never the openid or the text: only what went wrong.
                 # (httpx messages can carry the URL, whose query has the token or secret: type name only)
                 reason = str(last_error) if isinstance(last_error, WeChatApiError) else type(last_error).__name__
                 logger.warning("wechat api call failed (attempt %d): %s", attempt, reason)
-        raise last_error if last_error else WeChatApiError(None, "custom/send")
+                if not (retry_any_error or stale_token):
+                    break
+        raise last_error if last_error else WeChatApiError(None, where)

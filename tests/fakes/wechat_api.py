@@ -1,4 +1,5 @@
-"""A fake WeChat Official Account API: /cgi-bin/token and /cgi-bin/message/custom/send.
+"""A fake WeChat Official Account API: /cgi-bin/token, /cgi-bin/message/custom/send and
+/cgi-bin/message/template/send.
 
 Runs uvicorn in a thread on a free 127.0.0.1 port and records what it received:
 
@@ -35,6 +36,10 @@ class FakeWeChatApi:
         self.messages: list[dict[str, Any]] = []      # accepted custom/send bodies
         self.rejected: list[dict[str, Any]] = []      # custom/send bodies answered with an errcode
         self.fail_next_sends = 0                     # answer this many sends with errcode -1 (system busy)
+        self.templates: list[dict[str, Any]] = []     # accepted template/send bodies
+        self.template_requests = 0                   # every template/send, accepted or not
+        self.template_errcodes: list[int] = []       # answer the next template sends with these errcodes
+        self.unfollowed: set[str] = set()            # openids that no longer follow the account (43004)
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
         self._server = uvicorn.Server(uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning"))
@@ -69,7 +74,31 @@ class FakeWeChatApi:
                 self.messages.append(body)
             return {"errcode": 0, "errmsg": "ok"}
 
+        @app.post("/cgi-bin/message/template/send")
+        async def template(request: Request, access_token: str = "") -> dict[str, Any]:
+            raw = await request.body()
+            body = json.loads(raw.decode("utf-8"))
+            with self._lock:
+                self.template_requests += 1
+                if access_token not in self._tokens:
+                    return {"errcode": 40001, "errmsg": "invalid credential"}
+                if self.template_errcodes:
+                    return {"errcode": self.template_errcodes.pop(0), "errmsg": "scripted"}
+                if body.get("touser") in self.unfollowed:
+                    return {"errcode": 43004, "errmsg": "require subscribe"}
+                if not body.get("template_id") or not isinstance(body.get("data"), dict):
+                    return {"errcode": 40037, "errmsg": "invalid template_id"}
+                body["_raw_utf8"] = "\\u" not in raw.decode("utf-8")
+                self.templates.append(body)
+                msgid = len(self.templates) + 1000
+            return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
         return app
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far stops working (WeChat's 40001 until a new one is fetched)."""
+        with self._lock:
+            self._tokens.clear()
 
     def __enter__(self) -> "FakeWeChatApi":
         self._thread.start()

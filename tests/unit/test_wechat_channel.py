@@ -26,6 +26,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.channels.wechat import ASK_REFERENCE, TEXT_ONLY, TOO_MANY_ATTEMPTS, WeChatChannel
 from bot.channels.state import InMemoryChannelState
+from bot.channels.wechat_bindings import WeChatBindings
 from bot.rate_limits import SLOW_DOWN_TEXT, RateLimits
 from bot.conversations import ConversationEnded, TurnResult, UnknownConversation
 from bot.egress import OutgoingMessage
@@ -110,8 +111,8 @@ def _settings(**overrides) -> Settings:
     return Settings(wechat=WeChatSettings(**values))
 
 
-def _app(service: StandInConversations, config: Settings) -> FastAPI:
-    channel = WeChatChannel(config, state=InMemoryChannelState())
+def _app(service: StandInConversations, config: Settings, state: InMemoryChannelState | None = None) -> FastAPI:
+    channel = WeChatChannel(config, state=state or InMemoryChannelState())
     app = FastAPI()
     app.include_router(channel.router)
     app.state.services = SimpleNamespace(conversations=service, limits=RateLimits(config.gateway, None))
@@ -333,6 +334,19 @@ def test_subscribe_greets_with_the_reference_prompt_or_opens_for_a_bound_openid(
     response = wire.post(_event_xml("subscribe", create_time=first + 3))   # unfollowing dropped the binding
     assert _reply_text(response.text) == ASK_REFERENCE
     assert len(service.opened) == 2
+
+
+def test_a_reminder_finds_the_wechat_user_verified_as_the_borrower_until_they_unfollow(service):
+    state = InMemoryChannelState()  # what Redis is to the gateway and the campaign worker
+    bindings = WeChatBindings(state)
+    with TestClient(_app(service, _settings(), state)) as client:
+        wire = Wire(client)
+        _start(wire, "B000005")
+        assert asyncio.run(bindings.openid_of("B000005")) is None   # a reference number alone binds nothing
+        assert wire.say("张伟 3821").startswith("身份核实通过")
+        assert asyncio.run(bindings.openid_of("B000005")) == OPENID
+        assert wire.post(_event_xml("unsubscribe")).text == "success"
+        assert asyncio.run(bindings.openid_of("B000005")) is None
 
 
 def test_reference_number_attempts_are_limited(service):

@@ -1,0 +1,127 @@
+"""/demo/inbox on the gateway as it starts (bot.asgi, every service built by bot.services), served by uvicorn over
+real HTTP: a reminder the campaign side sends through the default (demo) messenger appears there, per borrower,
+with no debt detail, and its link opens a chat for that borrower; bad input gets a clear error; the page is off
+when every channel has a real provider."""
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import date
+from typing import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.asgi import create_asgi_app
+from campaigns.messenger import Invitation, make_invitation_links, make_messenger
+from configuration.settings import Settings
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.models import Borrower
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
+
+IN_MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")  # one gateway for the module
+LINK_KEY = "a link key for the demo inbox tests"
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory) -> Settings:
+    directory = tmp_path_factory.mktemp("demo-inbox")
+    url = f"sqlite:///{directory / 'ledger.sqlite3'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    seed_demo_portfolio(make_session_factory(engine), count=4, as_of=date(2026, 11, 23), us_count=1)
+    engine.dispose()
+    return Settings(
+        _env_file=None, redis_url=None, ledger={"database_url": url},
+        gateway={"link_key": LINK_KEY},
+        audit={"key_file": directory / "audit.key", "anchor_file": directory / "audit.anchor"},
+        rasa={"url": "http://127.0.0.1:9", "reply_wait_seconds": 2},  # no Rasa: an opened chat gets the fault reply
+        messenger={"chat_page_url": "http://127.0.0.1:8000/demo/webchat"},
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(settings) -> AsyncIterator[httpx.AsyncClient]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        while not server.started:
+            assert not serving.done(), "the gateway did not start"
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=60) as http:
+            yield http
+    finally:
+        server.should_exit = True
+        await serving
+        listener.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def campaign_side(settings):
+    """What the campaign worker holds (campaigns.services): its own ledger on the same database, the messenger
+    (which opens its own engine for the demo inbox) and the link helper."""
+    engine = make_engine(settings.ledger.url())
+    sessions = make_session_factory(engine)
+    messenger = make_messenger(settings, Ledger(sessions))
+    yield messenger, make_invitation_links(settings), sessions
+    await messenger.aclose()
+    engine.dispose()
+
+
+@IN_MODULE_LOOP
+async def test_a_sent_reminder_appears_in_the_inbox_and_its_link_opens_a_chat(client, campaign_side):
+    messenger, links, sessions = campaign_side
+    with sessions() as session:
+        first, second = session.scalars(select(Borrower.borrower_id).order_by(Borrower.borrower_id)).all()[:2]
+    sent = await messenger.send(Invitation(first, "sms", "zh", "overdue", links(first)))
+    await messenger.send(Invitation(second, "sms", "en", "pre_due_reminder", links(second)))
+
+    page = await client.get("/demo/inbox")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    assert '<script src="/demo/inbox/page.js">' in page.text
+    script = await client.get("/demo/inbox/page.js")
+    assert script.status_code == 200 and "textContent" in script.text and "innerHTML" not in script.text
+
+    listed = (await client.get("/demo/inbox/messages", params={"borrower_id": first})).json()["messages"]
+    assert [(m["borrower_id"], m["channel"], m["text"]) for m in listed] == [(first, "sms", sent.text)]
+    assert "****" in listed[0]["recipient"]
+    everyone = (await client.get("/demo/inbox/messages")).json()["messages"]
+    assert [m["borrower_id"] for m in everyone] == [second, first]  # newest first
+
+    # The link is the web chat page with a signed link that opens a conversation for this borrower.
+    chat_url = urlsplit(listed[0]["link"])
+    assert chat_url.path == "/demo/webchat"
+    borrower_link = parse_qs(chat_url.query)["link"][0]
+    opened = await client.post("/api/conversations", json={"borrower_link": borrower_link})
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["conversation_id"] and opened.json()["secret"]
+    tampered = borrower_link[:-3] + ("AAA" if not borrower_link.endswith("AAA") else "BBB")
+    assert (await client.post("/api/conversations", json={"borrower_link": tampered})).status_code == 401
+
+
+@IN_MODULE_LOOP
+async def test_bad_inbox_queries_get_a_clear_error(client):
+    assert (await client.get("/demo/inbox/messages", params={"borrower_id": "B" * 65})).status_code == 422
+    assert (await client.get("/demo/inbox/messages", params={"borrower_id": ""})).status_code == 422
+    nobody = await client.get("/demo/inbox/messages", params={"borrower_id": "x' OR '1'='1"})
+    assert nobody.status_code == 200 and nobody.json() == {"messages": []}
+
+
+def test_the_inbox_is_off_when_every_channel_has_a_real_provider():
+    real = Settings(_env_file=None, wechat={"token": "t", "app_id": "wx1", "app_secret": "s"},
+                    messenger={"sms_account_sid": "AC1", "sms_auth_token": "tok", "sms_from": "+15005550006",
+                               "wechat_template_id": "tmpl"})
+    # No `with`: the lifespan never starts; the page itself needs no service.
+    assert TestClient(create_app(real)).get("/demo/inbox").status_code == 404
+    assert TestClient(create_app(Settings(_env_file=None))).get("/demo/inbox").status_code == 200
