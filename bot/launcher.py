@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import httpx
 
 from bot.links import BorrowerLinks, load_link_key, webchat_demo_url
-from configuration.settings import GatewaySettings
+from configuration.settings import GatewaySettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -258,14 +258,16 @@ def main() -> None:
     parser.add_argument("--campaign-redis-url", help="Redis for the campaign worker when REDIS_URL is not set")
     parser.add_argument("--no-campaigns", action="store_true", help="do not start the outbound campaign worker")
     args = parser.parse_args()
+    # The operator's own settings (a Twilio account, a WeChat app, a PostgreSQL ledger) reach every service.
+    operator_settings = {name: value for name, value in os.environ.items() if name.startswith("COLLECTIONS_")}
     stack = Stack(StackConfig(model=args.model, gateway_port=args.gateway_port,
                               redis_url=os.environ.get("REDIS_URL") or None, campaign_worker=not args.no_campaigns,
-                              campaign_redis_url=args.campaign_redis_url))
+                              campaign_redis_url=args.campaign_redis_url, extra_env=operator_settings))
     print("Starting action server, Rasa (about a minute to load the model), gateway and campaign worker ...", flush=True)
     stack.start()
     store = "Redis at " + stack.config.redis_url if stack.config.redis_url else "in-memory stores"
-    # Signed with the key the gateway created on start (its settings are the defaults: see _env).
-    link = BorrowerLinks(load_link_key(GatewaySettings())).issue("B000001")
+    # Signed with the key the gateway uses (created on its start unless the operator set one).
+    link = BorrowerLinks(load_link_key(Settings().gateway)).issue("B000001")
     print(f"\nReady: gateway {stack.gateway_url} ({store}); logs in {stack.config.log_dir}\n"
           f"Signed chat link for demo borrower 张伟 (ID last four 3821), valid 72 hours; issue others with\n"
           f"`.venv/bin/python -m bot.links <borrower id>`:\n  {link}\n"
