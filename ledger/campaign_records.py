@@ -193,6 +193,8 @@ class CampaignRecords:
             row = session.get(CampaignContact, attempt_id)
             if row is None:
                 raise NotFound(f"no campaign contact {mask_reference(attempt_id)}")
+            if status == "dialled" and row.status != "planned":
+                status = row.status  # the carrier's final word arrived before the dialer's: keep it
             row.status, row.updated_at = status, at
             if reason:
                 row.reason = reason
