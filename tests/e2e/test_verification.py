@@ -1,9 +1,15 @@
 """Opening and right-party verification: nothing about the debt before the borrower is verified."""
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import update
+
+from ledger.db import make_engine
+from ledger.models import LoanAccount
 from tests.e2e.chat import discloses_debt
+from tests.stack import TODAY
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +33,22 @@ def test_right_party_hears_balance_and_due_date_from_the_ledger(open_chat, borro
     assert yuan(account.balance_cents) in reply
     assert f"{account.due_date.month}月{account.due_date.day}日" in reply
     assert f"逾期{account.days_past_due}天" in reply
+
+
+def test_before_the_due_date_the_balance_is_a_friendly_reminder_not_a_delinquency(open_chat, borrowers, ledger_url):
+    from ledger.wording import yuan
+    borrower, account = borrowers.take()
+    due = TODAY + timedelta(days=2)
+    engine = make_engine(ledger_url)
+    with engine.begin() as connection:  # a pre-due account, as a D-3 reminder campaign reaches it
+        connection.execute(update(LoanAccount).where(LoanAccount.account_id == account.account_id).values(due_date=due))
+    engine.dispose()
+    chat = open_chat(borrower.borrower_id)
+    chat.say("对，是我")
+    reply = chat.say(f"{borrower.id_last4}")
+    assert "核实通过" in reply and yuan(account.balance_cents) in reply
+    assert f"还款日是{due.month}月{due.day}日" in reply and "温馨提醒" in reply
+    assert "逾期" not in reply
 
 
 def test_wrong_person_ends_politely_without_disclosure(open_chat, borrowers, ledger):
