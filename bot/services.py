@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import AsyncIterator, Callable
 
+import redis
+
 from bot.audit import AuditTrail
 from bot.audit_seal import AnchorFile, load_audit_key
 from bot.channels.state import make_channel_state
 from bot.console.agents import AgentDirectory
 from bot.console.auth import ConsoleSessions
+from bot.channels.outbound_call import OutboundCalls
 from bot.channels.phone_arrival import PhoneArrival
 from bot.circuit import Circuit
 from bot.conversations import ConversationService, FaultReplies
@@ -30,11 +33,14 @@ from bot.handoff.policy import load_handoff_policy
 from bot.handoff.queue import make_handoff_queue
 from bot.links import BorrowerLinks, load_link_key
 from bot.rasa_client import RasaClient
+from bot.redis_connection import connect as connect_redis
 from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
 from compliance_filters.check import load_classifier_once
-from compliance_filters.contact_policy import ContactPolicyConfig, load_config as load_contact_policy
+from campaigns.call_slots import CallSlots
+from campaigns.dial_tickets import DialTickets
+from compliance_filters.contact_policy import ContactPolicy, ContactPolicyConfig, load_config as load_contact_policy
 from compliance_filters.distress import shipped_lexicon
 from compliance_filters.rules import default_rules
 from configuration.settings import Settings
@@ -57,6 +63,8 @@ class GatewayServices:
     bus: PushBus
     links: BorrowerLinks
     phone: PhoneArrival  # who a carrier's call is for (bot.channels.phone_arrival)
+    outbound: OutboundCalls | None  # calls our dialer placed (bot.channels.outbound_call); needs phone calls and Redis
+    dial_tickets: DialTickets
     console_sessions: ConsoleSessions
     console_agents: AgentDirectory
     contact_policy: ContactPolicyConfig
@@ -129,14 +137,27 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             handoff=desk, bus=bus, turns=closable(make_channel_state(redis_url, "collections:turn-results")),
             turn_cap=turn_cap,
         )
+        phone = PhoneArrival(settings.voice, link_key, ledger.borrowers_at_number)
+        outbound = None
+        if redis_url and phone.signatures.enabled:
+            policy_redis = redis.Redis.from_url(redis_url)  # ContactPolicy is synchronous (run off the loop)
+            closing.callback(policy_redis.close)
+            outbound_redis = closable(connect_redis(redis_url))
+            dialer = settings.dialer
+            outbound = OutboundCalls(
+                dialer, phone.signatures, phone.tokens, ledger, audit,
+                ContactPolicy(policy_redis, ledger, contact_policy), outbound_redis,
+                CallSlots(outbound_redis, dialer.max_concurrent_calls, dialer.max_call_seconds), clock,
+            ).checked()
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
-            bus=bus, links=links, phone=PhoneArrival(settings.voice, link_key, ledger.borrowers_at_number),
+            bus=bus, links=links, phone=phone, outbound=outbound,
+            dial_tickets=DialTickets(link_key, settings.dialer.max_call_seconds),
             console_sessions=console_sessions, console_agents=agents, contact_policy=contact_policy,
             callback_offers=CallbackOffers(
                 desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy),
             voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus,
-                                plan_lengths=collection_policy.plan_lengths()),
+                                plan_lengths=collection_policy.plan_lengths(), outbound=outbound),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
         )
 

@@ -1,0 +1,1 @@
+"""Outbound collections: who is contacted when, and how (the dialer: campaigns.dialer)."""
