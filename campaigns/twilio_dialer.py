@@ -60,14 +60,14 @@ class TwilioDialer:
     async def _create(self, request: CallRequest) -> CallPlaced:
         ticket = urlencode({TICKET_PARAMETER: self._tickets.issue(
             DialTicket(request.borrower_id, request.attempt_id, request.script))})
-        form: list[tuple[str, Any]] = [
-            ("To", request.to_number), ("From", self._settings.from_number),
-            ("Url", f"{self._public_url}{OUTBOUND_WEBHOOK_PATH}?{ticket}"), ("Method", "POST"),
-            ("StatusCallback", f"{self._public_url}{STATUS_CALLBACK_PATH}?{ticket}"), ("StatusCallbackMethod", "POST"),
-            *(("StatusCallbackEvent", event) for event in STATUS_EVENTS),
-            ("MachineDetection", MACHINE_DETECTION[self._settings.machine_policy]),
-            ("Timeout", str(self._settings.ring_seconds)),
-        ]
+        form: dict[str, Any] = {
+            "To": request.to_number, "From": self._settings.from_number,
+            "Url": f"{self._public_url}{OUTBOUND_WEBHOOK_PATH}?{ticket}", "Method": "POST",
+            "StatusCallback": f"{self._public_url}{STATUS_CALLBACK_PATH}?{ticket}", "StatusCallbackMethod": "POST",
+            "StatusCallbackEvent": list(STATUS_EVENTS),  # one field per event, as Twilio's own library sends them
+            "MachineDetection": MACHINE_DETECTION[self._settings.machine_policy],
+            "Timeout": str(self._settings.ring_seconds),
+        }
         try:
             response = await self._client.post(self._calls_url, data=form, auth=self._auth,
                                                timeout=self._settings.request_timeout_seconds)
