@@ -30,7 +30,7 @@ from campaigns.twilio_dialer import TwilioDialer
 from compliance_filters.contact_policy import ContactPolicy, load_config
 from configuration.settings import DialerSettings, VoiceSettings
 from ledger.db import create_schema, make_engine, make_session_factory
-from ledger.models import AuditRecord
+from ledger.models import AuditRecord, Borrower
 from ledger.repository import Ledger
 from ledger.seed import seed_demo_portfolio
 from tests.fakes.twilio_carrier import INVALID_NUMBER, FakeTwilio, Machine, NoAnswer
@@ -42,7 +42,8 @@ AUTH_TOKEN = "unit-carrier-token"
 LINK_KEY = b"l" * 32
 NOW = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
 BORROWER = "B000005"
-NUMBER = "+8613800051234"
+NUMBER_ON_FILE = "138 0005 1234"  # as the lender wrote it
+NUMBER = "+8613800051234"  # as the dialer dials it
 TODAY = "2026-11-23"
 DEADLINE_SECONDS = 30
 SLOTS_KEY = "collections:dialer:call-slots"
@@ -68,6 +69,8 @@ def sessions(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
     create_schema(engine)
     seed_demo_portfolio(make_session_factory(engine), count=8, as_of=date(2026, 11, 23))
+    with make_session_factory(engine).begin() as session:
+        session.get(Borrower, BORROWER).phone = NUMBER_ON_FILE
     yield make_session_factory(engine)
     engine.dispose()
 
@@ -183,6 +186,7 @@ async def test_a_call_nobody_answers_is_recorded_counted_unanswered_and_frees_it
     assert [o for o, _ in recorded] == [outcome, "unanswered"], recorded
     assert placed.provider_call_id in recorded[0][1]
     assert _unanswered_today(redis_client) == 1
+    assert _unanswered_today(redis_client, NUMBER_ON_FILE) == 1  # the counter the policy reads for the ledger's number
     assert redis_client.zscore(SLOTS_KEY, attempt) is None
 
 
