@@ -9,6 +9,7 @@ import uuid
 
 import httpx
 import pytest
+import pytest_asyncio
 import redis
 
 from bot.redis_connection import connect
@@ -36,7 +37,7 @@ def fake_twilio(redis_url):
         yield carrier
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def dialer(stack, fake_twilio, redis_url):
     settings = DialerSettings(account_sid=ACCOUNT_SID, from_number=OUR_NUMBER, api_base=fake_twilio.base_url,
                               machine_policy="leave_message")
