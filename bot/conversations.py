@@ -174,22 +174,31 @@ class ConversationService:
         self._turns = turns or InMemoryChannelState()  # client turn id -> its result (or _PENDING)
         self._late_turns: set[asyncio.Task[None]] = set()
 
-    async def open(self, borrower_id: str, channel: str, *, secret_digest: str = "") -> tuple[Conversation, TurnResult]:
+    async def open(self, borrower_id: str, channel: str, *, secret_digest: str = "", conversation_id: str | None = None,
+                   call_script: str = "", opening: bool = True) -> tuple[Conversation, TurnResult]:
         """`channel` is the entrance's own name, never a client's claim; `secret_digest` is the credential
-        a borrower client will present (bot.conversation_secret), none for calls and WeChat."""
+        a borrower client will present (bot.conversation_secret), none for calls and WeChat. A call the dialer
+        placed brings its own id (the attempt's, so the ledger's rows of one attempt share it) and its script,
+        which every turn's metadata carries; `opening` False opens it without a dialogue turn (a call the contact
+        policy refused once answered: only a goodbye is said)."""
         if not is_unicode_text(borrower_id):
             raise InvalidMessage("invalid_borrower_id", "borrower_id must be a string of Unicode characters")
+        if conversation_id is not None and not valid_conversation_id(conversation_id):
+            raise InvalidMessage("invalid_conversation_id", "a conversation id is 8-64 letters, digits, _ or -")
         borrower = self._ledger.get_borrower(borrower_id)
         conversation = Conversation(
-            conversation_id=uuid.uuid4().hex,
+            conversation_id=conversation_id or uuid.uuid4().hex,
             borrower_id=borrower_id,
             channel=channel,
             timezone=borrower.timezone if borrower else DEFAULT_TIMEZONE,
             started_at=datetime.now(timezone.utc).isoformat(),
             secret_digest=secret_digest,
             language=borrower.language if borrower else "zh",
+            call_script=call_script,
         )
         await self._store.create(conversation)
+        if not opening:
+            return conversation, TurnResult([], False)
         result = await self._turn(conversation, OPENING_INTENT)
         return conversation, result
 
@@ -432,6 +441,8 @@ class ConversationService:
         }
         if distress is not None:
             metadata["distress_kind"] = distress.kind
+        if conversation.call_script:
+            metadata["call_script"] = conversation.call_script
         context = {**self._context(conversation), "borrower_text": borrower_text}
         try:
             turn, rasa_seconds = await self._ask_rasa(conversation.conversation_id, text, metadata, borrower_audited)

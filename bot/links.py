@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from itsdangerous import BadData, URLSafeSerializer
@@ -44,23 +44,39 @@ class BorrowerLinks:
         self._clock = clock  # wall-clock time, not the conversation clock a demo may freeze
 
     def issue(self, borrower_id: str, hours: float = DEFAULT_HOURS) -> str:
-        if not 0 < len(borrower_id) <= MAX_BORROWER_ID_CHARS:
-            raise ValueError(f"a borrower id has 1 to {MAX_BORROWER_ID_CHARS} characters")
-        return self._serializer.dumps([borrower_id, int(self._clock() + hours * 3600)])
+        return self.issue_claims([borrower_id], hours)
 
     def admit(self, link: Any) -> str:
         """The borrower id a valid, unexpired link names. Whether the ledger knows that id is not checked here:
         a conversation for an unknown id runs exactly like a known one and fails at verification, so opening
         a chat tells nobody whether an id exists (issue 10 finding 5)."""
+        claims = self.admit_claims(link)
+        if len(claims) != 1:
+            raise InvalidLink()
+        return claims[0]
+
+    def issue_claims(self, claims: Sequence[str], hours: float = DEFAULT_HOURS) -> str:
+        """Signed [*claims, expiry]: a borrower id first, then what else the use needs (a phone call placed by
+        the dialer names its attempt and script)."""
+        if not claims or not all(0 < len(claim) <= MAX_BORROWER_ID_CHARS for claim in claims):
+            raise ValueError(f"a borrower id (and each claim) has 1 to {MAX_BORROWER_ID_CHARS} characters")
+        return self._serializer.dumps([*claims, int(self._clock() + hours * 3600)])
+
+    def admit_claims(self, link: Any) -> tuple[str, ...]:
+        """The claims of a valid, unexpired signed value; InvalidLink otherwise."""
         if not isinstance(link, str) or not 0 < len(link) <= MAX_LINK_CHARS:
             raise InvalidLink()
         try:
-            borrower_id, expires_at = self._serializer.loads(link)  # compares signatures in constant time
+            payload = self._serializer.loads(link)  # compares signatures in constant time
         except (BadData, TypeError, ValueError):
             raise InvalidLink() from None
-        if not isinstance(borrower_id, str) or not isinstance(expires_at, int) or expires_at <= self._clock():
+        if not isinstance(payload, list) or len(payload) < 2:
             raise InvalidLink()
-        return borrower_id
+        *claims, expires_at = payload
+        if not all(isinstance(claim, str) and claim for claim in claims) or not isinstance(expires_at, int) \
+                or isinstance(expires_at, bool) or expires_at <= self._clock():
+            raise InvalidLink()
+        return tuple(claims)
 
 
 def chat_page_url(page_url: str, link: str) -> str:

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import AsyncIterator, Callable
 
+import redis
+
 from bot.audit import AuditTrail
 from bot.audit_seal import AnchorFile, load_audit_key
 from bot.channels.state import make_channel_state
 from bot.console.agents import AgentDirectory
 from bot.console.auth import ConsoleSessions
+from bot.channels.outbound_call import OutboundCalls
 from bot.channels.phone_arrival import PhoneArrival
 from bot.circuit import Circuit
 from bot.conversations import ConversationService, FaultReplies
@@ -31,6 +34,7 @@ from bot.handoff.queue import make_handoff_queue
 from bot.lender_key import LenderKey, load_payments_api_key
 from bot.links import BorrowerLinks, load_link_key
 from bot.rasa_client import RasaClient
+from bot.redis_connection import connect as connect_redis
 from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
@@ -39,7 +43,9 @@ from campaigns.messenger import demo_inbox_in_use
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
 from compliance_filters.check import load_classifier_once
-from compliance_filters.contact_policy import ContactPolicyConfig, load_config as load_contact_policy
+from campaigns.call_slots import CallSlots
+from campaigns.dial_tickets import DialTickets
+from compliance_filters.contact_policy import ContactPolicy, ContactPolicyConfig, load_config as load_contact_policy
 from compliance_filters.distress import shipped_lexicon
 from compliance_filters.rules import default_rules
 from configuration.settings import Settings
@@ -65,6 +71,8 @@ class GatewayServices:
     bus: PushBus
     links: BorrowerLinks
     phone: PhoneArrival  # who a carrier's call is for (bot.channels.phone_arrival)
+    outbound: OutboundCalls | None  # calls our dialer placed (bot.channels.outbound_call); needs phone calls and Redis
+    dial_tickets: DialTickets
     console_sessions: ConsoleSessions
     console_agents: AgentDirectory
     contact_policy: ContactPolicyConfig
@@ -147,14 +155,29 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             turn_cap=turn_cap,
         )
         campaign_records = CampaignRecords(session_factory)
+        phone = PhoneArrival(settings.voice, link_key, ledger.borrowers_at_number)
+        outbound = None
+        # The contact caps, call slots and call marks live where the campaign worker keeps its own.
+        campaign_redis_url = settings.campaigns.redis_url or redis_url
+        if campaign_redis_url and phone.signatures.enabled:
+            policy_redis = redis.Redis.from_url(campaign_redis_url)  # ContactPolicy is synchronous (run off the loop)
+            closing.callback(policy_redis.close)
+            outbound_redis = closable(connect_redis(campaign_redis_url))
+            dialer = settings.dialer
+            outbound = OutboundCalls(
+                dialer, phone.signatures, phone.tokens, ledger, audit,
+                ContactPolicy(policy_redis, ledger, contact_policy), outbound_redis,
+                CallSlots(outbound_redis, dialer.max_concurrent_calls, dialer.max_call_seconds), clock, campaign_records,
+            ).checked()
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
-            bus=bus, links=links, phone=PhoneArrival(settings.voice, link_key, ledger.borrowers_at_number),
+            bus=bus, links=links, phone=phone, outbound=outbound,
+            dial_tickets=DialTickets(link_key, settings.dialer.max_call_seconds),
             console_sessions=console_sessions, console_agents=agents, contact_policy=contact_policy,
             callback_offers=CallbackOffers(
                 desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy),
             voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus,
-                                plan_lengths=collection_policy.plan_lengths()),
+                                plan_lengths=collection_policy.plan_lengths(), outbound=outbound),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
             strategy=strategy, campaign_records=campaign_records,
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),

@@ -1,1 +1,1 @@
-"""Outbound collections: reaching borrowers instead of only answering them (issue 12)."""
+"""Outbound collections: reaching borrowers instead of only answering them (strategy, worker, dialer, messenger)."""

@@ -11,11 +11,12 @@ import redis as sync_redis
 
 from bot.redis_connection import connect
 from campaigns.contact import ContactServices, Contactor
-from campaigns.dialer import make_dialer
+from campaigns.dialer import Dialer, NoCarrier
 from campaigns.messenger import make_invitation_links, make_messenger
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import load_strategy
 from campaigns.tick import CampaignTick
+from campaigns.twilio_dialer import make_twilio_dialer
 from campaigns.worker import CampaignJobs, make_broker
 from compliance_filters.contact_policy import ContactPolicy, load_config as load_contact_policy
 from configuration.settings import Settings
@@ -35,6 +36,14 @@ class CampaignServices:
     contactor: Contactor
     records: CampaignRecords
     clock: Callable[[], datetime]
+
+
+def make_dialer(settings: Settings, redis_client) -> Dialer:
+    """Twilio when its account, number, auth token and public address are set; else no carrier (calls are recorded
+    as failed with the reason, messages still go)."""
+    if settings.dialer.enabled and settings.voice.twilio_auth_token is not None and settings.voice.public_url:
+        return make_twilio_dialer(settings, redis_client)
+    return NoCarrier()
 
 
 def _clock(settings: Settings) -> Callable[[], datetime]:

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from configuration.files import load_yaml_model
+from ledger.phones import e164
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,9 @@ def _text(value: Any) -> str:
 
 
 def _hash_phone(phone: str) -> str:
+    """One key per line however the number is written: the ledger's "13800001234" and the dialer's
+    "+8613800001234" are the same number (a masked one is kept as written)."""
+    phone = e164(phone) or phone
     digits = "".join(ch for ch in phone if ch.isdigit() or ch == "*") or phone
     return hashlib.sha256(digits.encode()).hexdigest()[:16]
 

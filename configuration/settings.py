@@ -305,6 +305,45 @@ class CampaignSettings(Section):
         return url
 
 
+E164 = r"^\+[1-9]\d{6,14}$"
+
+
+class DialerSettings(Section):
+    """Outbound calls through Twilio's REST API (campaigns.twilio_dialer): on when account_sid and from_number
+    are set, with COLLECTIONS_VOICE_TWILIO_AUTH_TOKEN and COLLECTIONS_VOICE_PUBLIC_URL (where the carrier asks
+    what to do with an answered call and reports how it went)."""
+
+    account_sid: str | None = Field(default=None, pattern=r"^AC[0-9a-fA-F]{32}$", description="The Twilio account")
+    from_number: str | None = Field(default=None, pattern=E164, description="Caller id: a number of the account, E.164")
+    api_base: str = Field(default="https://api.twilio.com", description="Twilio's REST API (a fake in tests)")
+    machine_policy: Literal["hang_up", "leave_message"] = Field(
+        default="hang_up", description="On an answering machine: hang up, or leave machine_message_text after the "
+                                       "greeting (limited content: no creditor, no debt) and hang up")
+    machine_message_text: str = Field(
+        default="您好，这里是客户服务中心，请您方便时回电，谢谢。",
+        description="Left on a machine of a borrower in Chinese; must pass the compliance filter before verification")
+    machine_message_text_en: str = Field(
+        default="Hello, this is a message from the customer service center. Please call us back when convenient. "
+                "Thank you.", description="machine_message_text for a borrower in English")
+    max_concurrent_calls: int = Field(
+        default=4, ge=1, description="Calls up at once across every worker (Redis slots): what the voice pipeline "
+                                     "(ASR workers, TTS) carries; place_call raises DialerBusy beyond it")
+    max_call_seconds: int = Field(
+        default=1800, ge=60, le=4 * 3600,
+        description="A call's slot is freed by its final status callback, or after this long if that never comes")
+    ring_seconds: int = Field(default=30, ge=5, le=600, description="Twilio's Timeout: how long to let it ring")
+    request_timeout_seconds: float = Field(default=10.0, gt=0, description="Longest wait for Twilio's REST API")
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_origin(cls, url: str) -> str:
+        return exact_origin(url)
+
+    @property
+    def enabled(self) -> bool:
+        return self.account_sid is not None and self.from_number is not None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COLLECTIONS_", env_nested_delimiter="_", env_nested_max_split=1, extra="ignore", frozen=True,
@@ -323,3 +362,6 @@ class Settings(BaseSettings):
     voice: VoiceSettings = VoiceSettings()
     campaigns: CampaignSettings = CampaignSettings()
     messenger: MessengerSettings = MessengerSettings()
+
+
+    dialer: DialerSettings = DialerSettings()

@@ -43,6 +43,11 @@ NOTICES = Phrasebook({
         "zh": "好像听不到您的声音，这次通话先到这里，再见。",
         "en": "I can't seem to hear you, so I'll end the call here. Goodbye.",
     },
+    # On a call the dialer placed that the contact policy refused once answered (a cap reached by a race).
+    "call_declined": {
+        "zh": "您好，这里是客户服务中心，抱歉打扰您了，再见。",
+        "en": "Hello, this is the customer service center. Sorry to have disturbed you. Goodbye.",
+    },
     # On a call: a number the recogniser was unsure of, or that the policy never allows, read back before use.
     "confirm_heard": {
         "zh": "跟您确认一下，您是说“{heard}”吗？对的请说“是”或按1，不对请说“不是”或按2。",
@@ -73,4 +78,4 @@ def callback_notice(language: str, when: datetime, today: date) -> str:
 
 def call_notices() -> list[str]:
     """The fixed words of a call, in every language: rendered ahead so a call replays them."""
-    return [text for key in ("reprompt", "not_understood", "silence_goodbye", "say_again") for text in NOTICES[key].values()]
+    return [text for key in ("reprompt", "not_understood", "silence_goodbye", "say_again", "call_declined") for text in NOTICES[key].values()]

@@ -77,6 +77,8 @@ GATEWAY_TEST_SETTINGS.update({
 })
 # Voice calls: a silent line is re-prompted after 4 s (not 8), so the silence test takes seconds.
 GATEWAY_TEST_SETTINGS["COLLECTIONS_VOICE_REPROMPT_AFTER_SILENCE_SECONDS"] = "4"
+# Calls our dialer places (tests/e2e/test_outbound_call.py): a machine hears the limited-content message.
+GATEWAY_TEST_SETTINGS["COLLECTIONS_DIALER_MACHINE_POLICY"] = "leave_message"
 # Every number heard after verification is read back, so what a call test hears does not depend on how sure the
 # recogniser happened to be of synthesised speech over a μ-law line.
 GATEWAY_TEST_SETTINGS["COLLECTIONS_VOICE_CONFIRM_VALUES_BELOW_CONFIDENCE"] = "1"

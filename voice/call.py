@@ -51,13 +51,30 @@ NO_SPEECH = "no_speech"       # Transcript.rejected for noise, coughs and breath
 class Conversations(Protocol):
     """What a call needs from bot.conversations.ConversationService."""
 
-    async def open(self, borrower_id: str, channel: str) -> tuple[Any, Any]: ...
+    async def open(self, borrower_id: str, channel: str, *, conversation_id: str | None = None, call_script: str = "",
+                   opening: bool = True) -> tuple[Any, Any]: ...
     async def handle(self, conversation_id: str, text: Any) -> Any: ...
     async def note_borrower_words(self, conversation_id: str, text: Any) -> str: ...
     async def handle_recorded(self, conversation_id: str, text: str) -> Any: ...
     async def say(self, conversation_id: str, texts: list[str], speaker: str = "bot") -> list[Any]: ...
     async def record_interruption(self, conversation_id: str, text: str, heard_text: str) -> None: ...
     faults: Any  # bot.conversations.FaultReplies: what to say when storage is down
+
+
+@dataclass(frozen=True)
+class CallParty:
+    """Who a call is for: the borrower, and on a call the lender's dialer placed, its attempt and script."""
+    borrower_id: str
+    attempt_id: str | None = None
+    script: str = ""  # 'reminder' (before the due date) or 'overdue': for the dialogue, as turn metadata
+
+
+class OutboundAdmission(Protocol):
+    """bot.channels.outbound_call.OutboundCalls: may a call the dialer placed, now answered, go on?"""
+
+    async def admit(self, party: CallParty) -> bool | None:
+        """True: the answered contact is reserved against the caps; False: refused (the bot ends the call
+        politely without collecting); None: not a call to take at all (its stream already ran)."""
 
 
 class Pushes(Protocol):
@@ -76,6 +93,7 @@ class VoiceServices:
     settings: VoiceSettings
     pushes: Pushes | None = None
     plan_lengths: frozenset[int] = frozenset()  # the policy's instalment counts; any other is read back (empty: none)
+    outbound: OutboundAdmission | None = None  # without it, no call the dialer placed is taken
 
 
 @dataclass(frozen=True)
@@ -132,18 +150,29 @@ class VoiceCall:
         self._early_decode: tuple[int, asyncio.Future] | None = None  # (audio length, decode) since the last pause
         self._held: HeldTurn | None = None  # read back, waiting for the caller's yes or no
         self._verified = False  # numbers are read back only once they can be acted on, and may be said
+        self._declined = False  # refused by the contact policy: nothing the borrower says is taken up
 
     # ---- life cycle -------------------------------------------------------------------------------
 
-    async def start(self, borrower_id: str) -> None:
-        conversation, opening = await self._services.conversations.open(borrower_id, self._channel)
+    async def start(self, party: CallParty, admitted: bool = True) -> None:
+        """`admitted` False: a call the dialer placed that the contact policy refused once answered (a cap reached
+        by a race): the bot says a neutral goodbye and hangs up, and the dialogue never starts."""
+        conversation, opening = await self._services.conversations.open(
+            party.borrower_id, self._channel, conversation_id=party.attempt_id, call_script=party.script,
+            opening=admitted)
         self.conversation_id = conversation.conversation_id
         self._language = conversation.language
-        logger.info("call started conversation=%s borrower=%s channel=%s",
-                    mask_reference(self.conversation_id), mask_reference(borrower_id), self._channel)
+        logger.info("call started conversation=%s borrower=%s channel=%s%s",
+                    mask_reference(self.conversation_id), mask_reference(party.borrower_id), self._channel,
+                    "" if admitted else " (declined by the contact policy)")
+        self._speaker = self._spawn(self._speaker_loop(), "speaker")
+        if not admitted:
+            self._declined = True
+            await self._say([notice(self._language, "call_declined")])
+            self._spawn(self._end_call("contact_refused"), "decline")
+            return
         self._spawn(self._turn_worker(), "turns")
         self._spawn(self._watchdog(), "watchdog")
-        self._speaker = self._spawn(self._speaker_loop(), "speaker")
         if self._services.pushes is not None:
             self._spawn(self._hear_pushes(), "pushes")
         await self._speak_replies(opening)
@@ -175,6 +204,8 @@ class VoiceCall:
     # ---- inbound ----------------------------------------------------------------------------------
 
     async def on_audio(self, frame: InputAudio) -> None:
+        if self._declined:
+            return
         for event in self._detector.feed(frame.pcm16):
             if isinstance(event, SpeechStarted):
                 self._idle_since = time.monotonic()
@@ -211,6 +242,8 @@ class VoiceCall:
         self._playback.acknowledged(frame.name)
 
     async def on_dtmf(self, frame: Dtmf) -> None:
+        if self._declined:
+            return
         now = time.monotonic()
         if now - self._last_digit_at > DTMF_GAP_SECONDS or frame.digit == "*":
             self._digits.clear()

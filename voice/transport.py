@@ -10,7 +10,7 @@ import logging
 import re
 from typing import Callable, Mapping, Protocol
 
-from voice.call import VoiceCall, VoiceServices
+from voice.call import CallParty, VoiceCall, VoiceServices
 from voice.frames import CallStarted, CallStopped, Dtmf, InputAudio, OutboundFrame, PlaybackMark, ProtocolNotice
 from voice.serializers.base import FrameSerializer, ProtocolError
 
@@ -30,7 +30,7 @@ class Connection(Protocol):
 
 
 # Who a carrier's call is for, from its start message's parameters (a signed token); None: nobody we may name.
-Identify = Callable[[Mapping[str, str]], "str | None"]
+Identify = Callable[[Mapping[str, str]], "CallParty | None"]
 
 
 class CallTransport:
@@ -61,7 +61,7 @@ class CallTransport:
     async def run(self, borrower_id: str | None = None) -> None:
         """borrower_id: known from the URL (browser); otherwise `identify` finds it in the carrier's start message."""
         try:
-            if borrower_id is not None and not await self._start(borrower_id):
+            if borrower_id is not None and not await self._start(CallParty(borrower_id)):
                 return
             while not self._closed:
                 raw = await self._connection.receive()
@@ -89,14 +89,23 @@ class CallTransport:
                 await self.call.close()
             await self.hang_up("call_over")
 
-    async def _start(self, borrower_id: str | None) -> bool:
-        if not borrower_id or not BORROWER_ID.match(borrower_id):
-            await self.send(ProtocolNotice("invalid_call_token", "the call needs a valid call token"))
-            await self.hang_up("invalid_call_token", CLOSE_POLICY)
-            return False
+    async def _start(self, party: CallParty | None) -> bool:
+        if party is None or not BORROWER_ID.match(party.borrower_id):
+            return await self._refuse_start()
+        admitted = True
+        if party.attempt_id is not None:  # a call the dialer placed: the contact policy has the last word
+            outbound = self._services.outbound
+            admitted = await outbound.admit(party) if outbound is not None else None
+            if admitted is None:
+                return await self._refuse_start()
         self.call = VoiceCall(self._services, self.send, self.hang_up, self._serializer.sample_rate, self._channel)
-        await self.call.start(borrower_id)
+        await self.call.start(party, admitted)
         return True
+
+    async def _refuse_start(self) -> bool:
+        await self.send(ProtocolNotice("invalid_call_token", "the call needs a valid call token"))
+        await self.hang_up("invalid_call_token", CLOSE_POLICY)
+        return False
 
     async def _dispatch(self, frame: InputAudio | Dtmf | PlaybackMark) -> None:
         if isinstance(frame, InputAudio):

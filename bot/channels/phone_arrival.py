@@ -9,7 +9,9 @@ address the carrier reached us at, and the stream's start message must carry a v
 client that is not the carrier opens no stream, and no stream can name a borrower of its choosing.
 
 A caller whose number is on no file, or on more than one, hears a neutral line naming no one and no debt.
-Outbound calls (the lender's dialer) put the same TwiML, with a token for the borrower dialled, on the call.
+A call another dialer placed asks the same webhook and is put through to the number dialled; one our own dialer
+placed (campaigns.twilio_dialer) asks /voice/twilio/outbound instead (bot.channels.outbound_call), and its token
+also names the attempt and the script it was placed for.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from bot.links import BorrowerLinks, InvalidLink
 from configuration.settings import VoiceSettings
+from voice.call import CallParty
 
 SIGNATURE_HEADER = "x-twilio-signature"
 MEDIA_STREAM_PATH = "/voice/twilio"
@@ -29,7 +32,8 @@ _CALL_TOKEN_SALT = "collections.phone-call"
 
 
 class CallTokens:
-    """Signed [borrower id, expiry] for one call's media stream; useless as a chat link (another salt)."""
+    """Signed [borrower id, expiry] for one call's media stream, or, on a call the dialer placed, [borrower id,
+    attempt id, script, expiry]; useless as a chat link (another salt)."""
 
     def __init__(self, key: bytes, lifetime_seconds: int) -> None:
         self._tokens = BorrowerLinks(key, salt=_CALL_TOKEN_SALT)
@@ -38,12 +42,20 @@ class CallTokens:
     def issue(self, borrower_id: str) -> str:
         return self._tokens.issue(borrower_id, self._hours)
 
-    def borrower_of(self, parameters: Mapping[str, str]) -> str | None:
-        """The borrower the start message's token names; None for a missing, forged or expired token."""
+    def issue_outbound(self, borrower_id: str, attempt_id: str, script: str) -> str:
+        return self._tokens.issue_claims([borrower_id, attempt_id, script], self._hours)
+
+    def party_of(self, parameters: Mapping[str, str]) -> CallParty | None:
+        """Who the start message's token names; None for a missing, forged or expired token."""
         try:
-            return self._tokens.admit(parameters.get(CALL_TOKEN_PARAMETER))
+            claims = self._tokens.admit_claims(parameters.get(CALL_TOKEN_PARAMETER))
         except InvalidLink:
             return None
+        if len(claims) == 1:
+            return CallParty(claims[0])
+        if len(claims) == 3:
+            return CallParty(claims[0], attempt_id=claims[1], script=claims[2])
+        return None
 
 
 class CarrierSignatures:

@@ -1,6 +1,7 @@
 """Voice endpoints: the carrier's webhook /voice/twilio/incoming and media stream /voice/twilio (Twilio Media
 Streams; both signed by the carrier, the stream naming its borrower only through a call token:
-bot.channels.phone_arrival), /voice/browser?borrower_link=… (16 kHz PCM16; a browser arrives with a signed
+bot.channels.phone_arrival), the webhook and status callback of calls our dialer placed /voice/twilio/outbound and
+/voice/twilio/status (signed by the carrier, naming the attempt through a signed ticket: bot.channels.outbound_call), /voice/browser?borrower_link=… (16 kHz PCM16; a browser arrives with a signed
 borrower link, as a chat does: bot.links) and the microphone demo page /demo/voice?link=…. ASR and TTS
 engines are loaded once, at gateway start (bot.services)."""
 from __future__ import annotations
@@ -14,7 +15,10 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
+from bot.channels.outbound_call import MalformedCallback
 from bot.channels.phone_arrival import SIGNATURE_HEADER
+from campaigns.dial_tickets import TICKET_PARAMETER
+from campaigns.twilio_dialer import OUTBOUND_WEBHOOK_PATH, STATUS_CALLBACK_PATH
 from bot.dependencies import services_of
 from bot.links import InvalidLink
 from bot.rate_limits import client_address
@@ -77,16 +81,60 @@ def voice_router() -> APIRouter:
                                   identify)
         await transport.run(borrower_id)
 
+    async def carrier_form(request: Request, signatures) -> dict[str, str] | None:
+        """The form of a request the carrier signed; None (after logging) for any other."""
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        if not signatures.genuine(str(request.url), form, request.headers.get(SIGNATURE_HEADER)):
+            logger.warning("%s: refused a request without a valid carrier signature", request.url.path)
+            return None
+        return form
+
+    async def dialled_call(request: Request):
+        """(outbound calls, the carrier's form, the call's ticket) of a request about a call our dialer placed,
+        or the refusal to send: outbound calls off, not the carrier's signature, no valid ticket."""
+        outbound = services_of(request).outbound
+        if outbound is None:
+            return PlainTextResponse("outbound calls are off (phone calls and Redis are needed)", status_code=503)
+        form = await carrier_form(request, outbound.signatures)
+        if form is None:
+            return PlainTextResponse("not signed by the carrier", status_code=403)
+        ticket = services_of(request).dial_tickets.admit(request.query_params.get(TICKET_PARAMETER))
+        if ticket is None:
+            return PlainTextResponse("the call's ticket is missing, forged or expired", status_code=403)
+        return outbound, form, ticket
+
     @router.post("/voice/twilio/incoming", response_model=None)
     async def incoming_call(request: Request) -> Response:
         """The carrier's voice webhook (form-encoded): TwiML that streams the call to the borrower's conversation."""
         phone = services_of(request).phone
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
-        if not phone.signatures.genuine(str(request.url), form, request.headers.get(SIGNATURE_HEADER)):
-            logger.warning("voice webhook: refused a request without a valid carrier signature")
+        form = await carrier_form(request, phone.signatures)
+        if form is None:
             return PlainTextResponse("not signed by the carrier", status_code=403)
         twiml = await run_in_threadpool(phone.answer, str(request.url), form)
         return Response(twiml, media_type="application/xml")
+
+    @router.post(OUTBOUND_WEBHOOK_PATH, response_model=None)
+    async def outbound_call_answered(request: Request) -> Response:
+        """The carrier's webhook for a call our dialer placed, once answered: a conversation or, on a machine, a
+        limited-content message or nothing (bot.channels.outbound_call)."""
+        call = await dialled_call(request)
+        if isinstance(call, Response):
+            return call
+        outbound, form, ticket = call
+        twiml = await run_in_threadpool(outbound.answer, str(request.url), form, ticket)
+        return Response(twiml, media_type="application/xml")
+
+    @router.post(STATUS_CALLBACK_PATH, response_model=None)
+    async def outbound_call_status(request: Request) -> Response:
+        """The carrier's status callbacks for a call our dialer placed: the final one is the attempt's outcome."""
+        call = await dialled_call(request)
+        if isinstance(call, Response):
+            return call
+        outbound, form, ticket = call
+        try:
+            return PlainTextResponse(await outbound.report(form, ticket))
+        except MalformedCallback as error:
+            return PlainTextResponse(str(error), status_code=400)
 
     @router.websocket("/voice/twilio")
     async def twilio_media_stream(websocket: WebSocket) -> None:
@@ -95,7 +143,7 @@ def voice_router() -> APIRouter:
             logger.warning("media stream: refused a handshake without a valid carrier signature")
             await websocket.close(CLOSE_POLICY, "not_signed_by_the_carrier")  # before accept: HTTP 403
             return
-        await serve(websocket, TwilioSerializer(), "phone", None, phone.tokens.borrower_of)
+        await serve(websocket, TwilioSerializer(), "phone", None, phone.tokens.party_of)
 
     @router.websocket("/voice/browser")
     async def browser_audio(websocket: WebSocket) -> None:

@@ -84,7 +84,10 @@ class FakeCarrier:
     called only from `caller_number`, the number on file."""
 
     def __init__(self, gateway_url: str, borrower_id: str, caller_number: str, hold_marks: bool = False,
-                 redis_url: str | None = None) -> None:
+                 redis_url: str | None = None, answer: ElementTree.Element | None = None,
+                 call_sid: str | None = None) -> None:
+        """`answer`: the TwiML of a call the gateway already answered (a call our dialer placed: the fake Twilio
+        asked /voice/twilio/outbound), instead of ringing the inbound webhook."""
         self.gateway_url = gateway_url
         self.caller_number = caller_number
         self.borrower_id = borrower_id
@@ -93,7 +96,8 @@ class FakeCarrier:
         self.redis_url = redis_url
         self.conversation_id: str | None = None
         self.stream_sid = "MZ" + uuid.uuid4().hex
-        self.call_sid = "CA" + uuid.uuid4().hex
+        self.call_sid = call_sid or "CA" + uuid.uuid4().hex
+        self.answer = answer
         self.hold_marks = hold_marks
         self.received = Received()
         self.closed = asyncio.Event()
@@ -107,7 +111,8 @@ class FakeCarrier:
         self.latencies: list[float] = []  # end of borrower speech → first bot audio after it
 
     async def __aenter__(self) -> "FakeCarrier":
-        twiml = await asyncio.to_thread(ring, self.gateway_url, self.caller_number, self.call_sid)
+        twiml = self.answer if self.answer is not None else await asyncio.to_thread(
+            ring, self.gateway_url, self.caller_number, self.call_sid)
         stream = twiml.find("./Connect/Stream")
         assert stream is not None, ElementTree.tostring(twiml, encoding="unicode")
         parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}

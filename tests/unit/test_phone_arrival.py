@@ -13,6 +13,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.phone_arrival import CallTokens, CarrierSignatures, PhoneArrival
 from bot.links import BorrowerLinks
 from configuration.settings import VoiceSettings
+from voice.call import CallParty
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.models import Borrower
 from ledger.phones import e164
@@ -86,12 +87,22 @@ def test_without_an_auth_token_no_request_is_genuine():
 def test_a_call_token_names_its_borrower_for_a_stream_only():
     tokens = CallTokens(KEY, lifetime_seconds=60)
     token = tokens.issue("B000001")
-    assert tokens.borrower_of({"call_token": token}) == "B000001"
-    assert tokens.borrower_of({}) is None
-    assert tokens.borrower_of({"call_token": BorrowerLinks(KEY).issue("B000001")}) is None  # a chat link
+    assert tokens.party_of({"call_token": token}) == CallParty("B000001")
+    assert tokens.party_of({}) is None
+    assert tokens.party_of({"call_token": BorrowerLinks(KEY).issue("B000001")}) is None  # a chat link
     with pytest.raises(ValueError):
         BorrowerLinks(KEY).admit(token)  # and a call token opens no chat
-    assert CallTokens(KEY, lifetime_seconds=-1).borrower_of({"call_token": CallTokens(KEY, -1).issue("B1")}) is None
+    assert CallTokens(KEY, lifetime_seconds=-1).party_of({"call_token": CallTokens(KEY, -1).issue("B1")}) is None
+
+
+def test_a_call_token_of_a_dialled_call_names_the_attempt_and_script_too():
+    tokens = CallTokens(KEY, lifetime_seconds=60)
+    token = tokens.issue_outbound("B000001", "a1b2c3d4e5f6", "overdue")
+    assert tokens.party_of({"call_token": token}) == CallParty("B000001", attempt_id="a1b2c3d4e5f6", script="overdue")
+    with pytest.raises(ValueError):
+        BorrowerLinks(KEY).admit(token)  # no chat link either
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert tokens.party_of({"call_token": tampered}) is None
 
 
 def test_the_webhook_answer_puts_through_one_borrower_or_says_the_neutral_line():
@@ -103,7 +114,7 @@ def test_the_webhook_answer_puts_through_one_borrower_or_says_the_neutral_line()
     stream = put_through.find("./Connect/Stream")
     assert stream.get("url") == "wss://collect.lender.example/voice/twilio"
     token = stream.find("Parameter[@name='call_token']").get("value")
-    assert arrival.tokens.borrower_of({"call_token": token}) == "B000001"
+    assert arrival.tokens.party_of({"call_token": token}) == CallParty("B000001")
     dialled = ElementTree.fromstring(arrival.answer(webhook, {"From": "+864000000000", "To": "+8613800015210",
                                                               "Direction": "outbound-api"}))
     assert dialled.find("./Connect/Stream") is not None

@@ -1,0 +1,65 @@
+"""The dialer the campaign worker places calls through, whatever carrier is behind it.
+
+    placed = await dialer.place_call(CallRequest(attempt_id, borrower_id, "+8613800015210", "overdue"))
+
+The attempt id is the call's conversation id too (ledger contact attempts, transcript, audit), so it has the
+form of one: 8-64 letters, digits, _ or - (a uuid4 hex). The outcome arrives later, from the carrier's status
+callbacks to the gateway (bot.channels.outbound_call), as ledger contact attempts under that id.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Script = Literal["reminder", "overdue"]
+SCRIPTS: tuple[str, ...] = ("reminder", "overdue")  # before the due date; after it
+ATTEMPT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+BORROWER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class DialerError(Exception):
+    """The call was not placed (the carrier refused or could not be reached); nothing is ringing."""
+
+
+class DialerBusy(DialerError):
+    """Every call slot is taken (COLLECTIONS_DIALER_MAX_CONCURRENT_CALLS): try again when one frees."""
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    attempt_id: str
+    borrower_id: str
+    to_number: str  # E.164
+    script: Script
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.attempt_id, str) or not ATTEMPT_ID.match(self.attempt_id):
+            raise ValueError("attempt_id is 8-64 letters, digits, _ or - (it becomes the call's conversation id)")
+        if not isinstance(self.borrower_id, str) or not BORROWER_ID.match(self.borrower_id):
+            raise ValueError("borrower_id is 1-64 letters, digits, _ or -")
+        if not isinstance(self.to_number, str) or not E164.match(self.to_number):
+            raise ValueError("to_number must be E.164, e.g. +8613800015210")
+        if self.script not in SCRIPTS:
+            raise ValueError(f"script must be one of {SCRIPTS}")
+
+
+@dataclass(frozen=True)
+class CallPlaced:
+    provider_call_id: str  # the carrier's id of the call (Twilio's CallSid)
+
+
+class Dialer(Protocol):
+    async def place_call(self, request: CallRequest) -> CallPlaced:
+        """Starts the call and returns once the carrier has taken it; DialerBusy or DialerError otherwise."""
+        ...
+
+
+class NoCarrier:
+    """The dialer while no carrier is configured: every call is refused, and the contact is recorded as failed with
+    the reason, so a supervisor sees calls were due and why none rang."""
+
+    async def place_call(self, request: CallRequest) -> CallPlaced:
+        raise DialerError("no carrier configured (COLLECTIONS_DIALER_ACCOUNT_SID, _FROM_NUMBER, "
+                          "COLLECTIONS_VOICE_TWILIO_AUTH_TOKEN and _PUBLIC_URL)")
