@@ -262,9 +262,10 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
                     tick_minutes: int = 60, seed: int = 11, rates: Rates = Rates(), max_calls: int = 4,
                     call_minutes: int = 3, progress: Callable[[str], None] | None = None) -> MonthResult:
     rng = random.Random(seed)
-    settings = Settings(_env_file=None)
+    ledger_url = f"sqlite:///{workdir / 'month.sqlite3'}"
+    settings = Settings(ledger={"database_url": ledger_url}, campaigns={"redis_url": redis_url})
     clock = SimulatedClock(START)
-    engine = make_engine(f"sqlite:///{workdir / 'month.sqlite3'}")
+    engine = make_engine(ledger_url)
     create_schema(engine)
     sessions = make_session_factory(engine)
     seed_demo_portfolio(sessions, count=borrowers, us_count=us_borrowers, as_of=START.date())
@@ -502,10 +503,15 @@ def main() -> None:
     args = parser.parse_args()
     from tests.stack import PrivateRedis  # a redis-server of its own, never a developer's
 
-    with tempfile.TemporaryDirectory() as workdir, PrivateRedis() as redis_server:
-        result = asyncio.run(run_month(Path(workdir), redis_server.url, args.borrowers, 80, args.days,
-                                       args.tick_minutes, args.seed, progress=print))
-        print(report(result, audit_month(result)))
+    with tempfile.TemporaryDirectory() as workdir:
+        redis_server = PrivateRedis(Path(workdir), durable=False)
+        redis_server.start()
+        try:
+            result = asyncio.run(run_month(Path(workdir), redis_server.url, args.borrowers, 80, args.days,
+                                           args.tick_minutes, args.seed, progress=print))
+            print(report(result, audit_month(result)))
+        finally:
+            redis_server.stop()
 
 
 if __name__ == "__main__":
