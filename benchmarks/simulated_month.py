@@ -51,7 +51,7 @@ from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.errors import PolicyViolation
 from ledger.follow_up import FollowUp
 from ledger.models import (
-    BorrowerFlag, CampaignContact, ContactAttempt, DoNotContact, LoanAccount, Payment, PromiseToPay, SegmentChange,
+    CampaignContact, ContactAttempt, LoanAccount, Payment, PromiseToPay, SegmentChange,
 )
 from ledger.payments import Payments
 from ledger.policy import promise_window
@@ -392,8 +392,6 @@ def audit_month(result: MonthResult) -> MonthAudit:
     with sessions() as session:
         contacts = list(session.scalars(select(CampaignContact)))
         attempts = list(session.scalars(select(ContactAttempt)))
-        stopped = {row.borrower_id: row.created_at for row in session.scalars(select(DoNotContact))}
-        flags = {row.borrower_id: row.created_at for row in session.scalars(select(BorrowerFlag))}
         promises = list(session.scalars(select(PromiseToPay)))
         paid = list(session.scalars(select(Payment)))
         audit.segment_moves = session.scalar(select(func.count()).select_from(SegmentChange))
@@ -420,8 +418,8 @@ def audit_month(result: MonthResult) -> MonthAudit:
         start, finish = profile.allowed_window
         if not start <= local < finish:
             audit.outside_window.append((contact.attempt_id, zone, local.isoformat()))
-        stop = min([t for t in (stopped.get(contact.borrower_id), flags.get(contact.borrower_id),
-                                result.tally.stop_times.get(contact.borrower_id)) if t is not None], default=None)
+        # The simulation's own clock of each stop (the ledger stamps do-not-contact and flags with the wall clock).
+        stop = result.tally.stop_times.get(contact.borrower_id)
         if stop is not None and contact.planned_at > stop:
             audit.after_stop.append((contact.attempt_id, contact.channel, contact.status))
     # Caps, from the reservations the contact policy recorded (answered / unanswered outcomes).
