@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     unlock.add_argument("borrower_id")
     unlock.add_argument("--by", required=True, help="who checked the borrower and unlocked (kept in the ledger)")
     requests = commands.add_parser(
-        "review-requests", help="list requests from unverified parties (stop contact, dispute, distress) to review")
+        "review-requests", help="list requests from unverified parties (stop contact, dispute, distress, wrong number) to review")
     requests.add_argument("--all", action="store_true", help="applied and dismissed ones too")
     for name, meaning in (("apply-request", "the request was the borrower's: do what it asked"),
                           ("dismiss-request", "the request was not the borrower's: close it, change nothing")):

@@ -349,7 +349,8 @@ class ReviewRequest(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
 
 
-FLAG_KINDS = ("distress", "cease", "vulnerable")
+# wrong_number: a person confirmed the number on file reaches someone else (Ledger.apply_review_request).
+FLAG_KINDS = ("distress", "cease", "vulnerable", "wrong_number")
 AUDIT_SPEAKERS = ("bot", "borrower", "agent")
 
 

@@ -1,36 +1,18 @@
 """The ledger repository against SQLite always, and PostgreSQL when one answers."""
 
-import os
 import threading
-import uuid
-from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.errors import PolicyViolation
 from ledger.repository import Ledger
 from ledger.seed import seed_demo_portfolio
+from tests.unit.ledger_postgres import private_schema
 
 TODAY = date(2025, 3, 10)
-# scripts/test.sh exports the URL of a PostgreSQL that answers (the local one, or a private cluster it
-# started: scripts/postgres.sh); run directly, the local server's default is tried.
-PG_URL = os.environ.get("LEDGER_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-
-
-@lru_cache(maxsize=1)  # probe once per run, not once per test
-def _postgres_unreachable_reason() -> str | None:
-    try:
-        probe = create_engine(PG_URL, connect_args={"connect_timeout": 2})
-        with probe.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        probe.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure to connect is reported as the test's failure
-        return f"PostgreSQL at {PG_URL} not reachable ({type(exc).__name__})"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -42,24 +24,13 @@ def session_factory(request, tmp_path):
         engine.dispose()
         return
 
-    reason = _postgres_unreachable_reason()
-    if reason:
-        # Not a skip: the test command provides PostgreSQL, so these variants always run in CI.
-        pytest.fail(f"{reason}; run the tests with bash scripts/test.sh (or set LEDGER_TEST_PG_URL)")
-    # A schema of its own per test: parallel runs and other suites never see these rows.
-    schema = f"ledger_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        create_schema(engine)
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema() as url:
+        engine = make_engine(url)
+        try:
+            create_schema(engine)
+            yield make_session_factory(engine)
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture
@@ -413,6 +384,21 @@ def test_an_unverified_request_changes_nothing_until_a_person_applies_it(ledger)
     assert ledger.review_requests() == ()
     with pytest.raises(PolicyViolation, match="review_request_closed"):
         ledger.apply_review_request(dispute.request_id, "supervisor-2")
+
+
+def test_an_applied_wrong_number_request_flags_the_number_on_file_until_a_person_clears_it(ledger):
+    request = ledger.record_review_request("conv-w1", "B000005", "phone", "wrong_number", said="你打错了，我不认识他")
+    assert (request.kind, request.status, request.borrower_id) == ("wrong_number", "pending", "B000005")
+    assert ledger.active_flags("B000005") == ()
+    applied = ledger.apply_review_request(request.request_id, "supervisor-1")
+    assert applied.status == "applied"
+    assert ledger.active_flags("B000005") == ("wrong_number",)
+    borrower = ledger.get_borrower("B000005")
+    # Only the number is in doubt: the account, and the borrower's own wishes, are left as they were.
+    assert not borrower.do_not_contact and not borrower.collection_paused and ledger.claims_for("B000005") == ()
+    (flag,) = ledger.flags_for("B000005")
+    assert "reached someone else" in flag.reason and "supervisor-1" in flag.reason
+    assert ledger.clear_flag("B000005", "wrong_number", "supervisor-1")  # once the lender corrected the number
 
 
 def test_a_dismissed_request_leaves_the_account_alone(ledger):
