@@ -22,6 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from ledger.models import Base
 
@@ -98,6 +99,10 @@ def _locked_transaction(engine: Engine) -> Iterator[Connection]:
         elif engine.dialect.name == "sqlite":
             wait_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
             connection.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_MIGRATION_WAIT_MS}")
+            # SQLite alters a table by copying it; dropping the old copy of a table others refer to would fail
+            # (or cascade) with foreign keys on. Off for this connection, checked before commit instead (SQLite's
+            # documented procedure for schema changes; the pragma cannot change inside a transaction).
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
             connection.commit()
             try:
                 with connection.begin():
@@ -105,8 +110,13 @@ def _locked_transaction(engine: Engine) -> Iterator[Connection]:
                     # the first write), and makes the DDL one transaction that a failure rolls back.
                     connection.exec_driver_sql("BEGIN IMMEDIATE")
                     yield connection
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise IntegrityError("PRAGMA foreign_key_check", None,
+                                             Exception(f"the upgrade broke a foreign key of table {broken[0]}"))
             finally:
                 connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
+                connection.exec_driver_sql("PRAGMA foreign_keys = ON")
                 connection.commit()
         else:
             with connection.begin():

@@ -2,6 +2,8 @@
 
 Databases made that way have some or all of these tables and no alembic_version: this revision keeps every table
 it finds (as create_all did) and creates the missing ones, so they join the revisions after it like a new one.
+On PostgreSQL their constraints already have the names below (its own defaults, ledger.models.NAMING_CONVENTION);
+on SQLite they had none, so each such table is copied once with them named, for later revisions to drop by name.
 
 Revision ID: f2a1ab9e78fa
 Revises:
@@ -15,14 +17,28 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# ledger.models.NAMING_CONVENTION as it was at this revision.
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(column_0_name)s_check",
+    "ix": "ix_%(column_0_label)s",
+}
 # The ledger's ids (ledger.models.IdType): SQLite only auto-increments a column declared exactly INTEGER.
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UTC_DATETIME = sa.DateTime(timezone=True)
 
 
 def _create_table_unless_present(name: str, *elements, **options) -> None:
-    if not sa.inspect(op.get_bind()).has_table(name):
+    inspector = sa.inspect(op.get_bind())
+    if not inspector.has_table(name):
         op.create_table(name, *elements, **options)
+    elif op.get_bind().dialect.name == "sqlite" and inspector.get_pk_constraint(name)["name"] is None:
+        with op.batch_alter_table(name, recreate="always", naming_convention=NAMING_CONVENTION,
+                                  table_kwargs={key: value for key, value in options.items()
+                                                if key.startswith("sqlite_")}):
+            pass
 
 
 def upgrade() -> None:
