@@ -44,7 +44,4 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def create_schema(engine: Engine) -> SchemaUpgrade:
     """Brings the database to the newest schema, whatever it holds: nothing, tables from before migrations, or an
     older revision. Every process that opens the ledger calls it at start."""
-    upgrade = upgrade_to_head(engine)
-    with Session(engine) as session, session.begin():
-        phones.index_missing(session)  # a database from before the phone index
-    return upgrade
+    return upgrade_to_head(engine, upkeep=phones.index_missing)  # a database from before the phone index

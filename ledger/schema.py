@@ -11,7 +11,7 @@ process starts first (the gateway and the action server may start at once on one
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ledger.models import Base
 
@@ -64,8 +65,9 @@ def head_revision() -> str:
     return _scripts().get_current_head()
 
 
-def upgrade_to_head(engine: Engine) -> SchemaUpgrade:
-    """Brings the database to the newest revision, all of it or nothing (one transaction), under a lock."""
+def upgrade_to_head(engine: Engine, upkeep: Callable[[Session], object] | None = None) -> SchemaUpgrade:
+    """Brings the database to the newest revision, all of it or nothing (one transaction), under a lock; `upkeep`
+    then runs in the same transaction (rows one process must fill in, not each of the processes starting)."""
     head = head_revision()
     with _locked_transaction(engine) as connection:
         before = _revision_of(connection)
@@ -74,6 +76,10 @@ def upgrade_to_head(engine: Engine) -> SchemaUpgrade:
             MigrationContext.configure(connection).stamp(_scripts(), head)
         elif before != head:
             command.upgrade(alembic_config(connection), "head")
+        if upkeep is not None:
+            with Session(bind=connection) as session:  # joins the transaction: committed with the upgrade
+                upkeep(session)
+                session.flush()
     return SchemaUpgrade(before, head)
 
 
