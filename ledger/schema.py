@@ -20,6 +20,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
@@ -71,6 +72,9 @@ def upgrade_to_head(engine: Engine, upkeep: Callable[[Session], object] | None =
     head = head_revision()
     with _locked_transaction(engine) as connection:
         before = _revision_of(connection)
+        if before not in (EMPTY, UNVERSIONED) and not all(_is_known(revision) for revision in before.split(",")):
+            raise RuntimeError(f"the ledger database is at revision {before}, which this code does not know (its "
+                               f"newest is {head}): a newer version migrated it; run that version")
         if before == EMPTY:
             Base.metadata.create_all(connection)
             MigrationContext.configure(connection).stamp(_scripts(), head)
@@ -81,6 +85,13 @@ def upgrade_to_head(engine: Engine, upkeep: Callable[[Session], object] | None =
                 upkeep(session)
                 session.flush()
     return SchemaUpgrade(before, head)
+
+
+def _is_known(revision: str) -> bool:
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def _revision_of(connection: Connection) -> str:

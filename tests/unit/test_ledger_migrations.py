@@ -110,6 +110,16 @@ def test_an_empty_database_is_created_whole_and_stamped_with_the_newest_revision
     assert (again.before, again.changed) == (head_revision(), False)
 
 
+def test_a_database_migrated_by_a_newer_version_is_not_touched(new_database):
+    engine = new_database()
+    create_schema(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0001'"))
+    with pytest.raises(RuntimeError, match="at revision f00dfeed0001, which this code does not know"):
+        create_schema(engine)
+    assert _revision(engine) == ("f00dfeed0001",)
+
+
 def _borrower_and_review_requests(engine: Engine) -> list[tuple]:
     created = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
     with engine.begin() as connection:
