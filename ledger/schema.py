@@ -80,11 +80,22 @@ def upgrade_to_head(engine: Engine, upkeep: Callable[[Session], object] | None =
             MigrationContext.configure(connection).stamp(_scripts(), head)
         elif before != head:
             command.upgrade(alembic_config(connection), "head")
+            _refuse_broken_foreign_keys(connection)
         if upkeep is not None:
             with Session(bind=connection) as session:  # joins the transaction: committed with the upgrade
                 upkeep(session)
                 session.flush()
     return SchemaUpgrade(before, head)
+
+
+def _refuse_broken_foreign_keys(connection: Connection) -> None:
+    """SQLite upgrades run with foreign keys off (_locked_transaction): a row they orphaned rolls the upgrade back."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        raise IntegrityError("PRAGMA foreign_key_check", None,
+                             Exception(f"a row of {broken[0]} refers to a missing {broken[2]} row after the upgrade"))
 
 
 def _is_known(revision: str) -> bool:
@@ -117,7 +128,7 @@ def _locked_transaction(engine: Engine) -> Iterator[Connection]:
             wait_ms = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
             connection.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_MIGRATION_WAIT_MS}")
             # SQLite alters a table by copying it; dropping the old copy of a table others refer to would fail
-            # (or cascade) with foreign keys on. Off for this connection, checked before commit instead (SQLite's
+            # (or cascade) with foreign keys on. Off for this connection, checked after an upgrade instead (SQLite's
             # documented procedure for schema changes; the pragma cannot change inside a transaction).
             connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
             connection.commit()
@@ -127,10 +138,6 @@ def _locked_transaction(engine: Engine) -> Iterator[Connection]:
                     # the first write), and makes the DDL one transaction that a failure rolls back.
                     connection.exec_driver_sql("BEGIN IMMEDIATE")
                     yield connection
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
-                    if broken is not None:
-                        raise IntegrityError("PRAGMA foreign_key_check", None,
-                                             Exception(f"the upgrade broke a foreign key of table {broken[0]}"))
             finally:
                 connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
                 connection.exec_driver_sql("PRAGMA foreign_keys = ON")

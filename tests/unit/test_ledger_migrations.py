@@ -206,6 +206,20 @@ def test_a_database_from_before_migrations_is_brought_to_the_newest_revision_kee
     assert Ledger(make_session_factory(engine)).get_borrower("B000001").full_name == "张伟"
 
 
+def test_a_sqlite_upgrade_that_would_leave_an_orphan_row_is_rolled_back_whole(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    _database_from_before_migrations(engine)
+    with engine.connect() as connection:  # written while foreign keys were off, as SQLite allows
+        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        connection.exec_driver_sql("INSERT INTO do_not_contact VALUES ('B404', 'asked', 'chat', '2025-01-01')")
+        connection.commit()
+    schema_before = _schema_of(engine)
+    with pytest.raises(IntegrityError, match="a row of do_not_contact refers to a missing borrowers row"):
+        create_schema(engine)
+    assert _revision(engine) == () and _schema_of(engine) == schema_before  # no table copied, none named
+    engine.dispose()
+
+
 @pytest.mark.parametrize("made_by", ["nothing", "create_all before migrations"])
 def test_processes_starting_at_once_upgrade_the_database_once(new_database, made_by):
     """The gateway and the action server start together on one database: one upgrades, the other waits and finds
