@@ -109,7 +109,7 @@ class ContactPolicyConfig(BaseModel):
 
     default_profile: str
     timezone_profiles: dict[str, str] = {}
-    blocking_flags: tuple[str, ...] = ("distress", "cease")
+    blocking_flags: tuple[str, ...] = ("distress", "cease", "wrong_number")
     profiles: dict[str, ProfileConfig]
 
     @model_validator(mode="after")

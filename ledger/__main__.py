@@ -1,5 +1,5 @@
-"""Operator CLI: python -m ledger {init, seed, import FILE, import-payments FILE, show BORROWER_ID, clear-flag, unlock-verification,
-review-requests, apply-request, dismiss-request}."""
+"""Operator CLI: python -m ledger {init, migrate, revision, seed, import FILE, import-payments FILE, show BORROWER_ID,
+clear-flag, unlock-verification, review-requests, apply-request, dismiss-request}."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ledger.payment_csv import import_payments_csv
 from ledger.payments import Payments
 from ledger.policy import load_policy
 from ledger.repository import Ledger
+from ledger.schema import new_revision
 from ledger.seed import seed_demo_portfolio
 
 
@@ -27,7 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ledger", description=__doc__)
     parser.add_argument("--url", help="database URL (default: $COLLECTIONS_LEDGER_DATABASE_URL or var/ledger.sqlite3)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("init", help="create the tables")
+    commands.add_parser("init", help="create the tables, or bring them to the newest schema (same as migrate)")
+    commands.add_parser("migrate", help="bring the database to the newest schema (ledger/migrations)")
+    revision = commands.add_parser(
+        "revision", help="developers: write a migration for what ledger/models.py has and the migrations do not")
+    revision.add_argument("-m", "--message", required=True, help="what the migration changes, a few words")
     seed = commands.add_parser("seed", help="create the tables and load the demo portfolio")
     seed.add_argument("--count", type=int, default=1000, help="Chinese borrowers in total (default 1000)")
     seed.add_argument("--us-count", type=int, default=80, help="US borrowers, ids from B900001 (default 80)")
@@ -48,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     unlock.add_argument("borrower_id")
     unlock.add_argument("--by", required=True, help="who checked the borrower and unlocked (kept in the ledger)")
     requests = commands.add_parser(
-        "review-requests", help="list requests from unverified parties (stop contact, dispute, distress) to review")
+        "review-requests", help="list requests from unverified parties (stop contact, dispute, distress, wrong number) to review")
     requests.add_argument("--all", action="store_true", help="applied and dismissed ones too")
     for name, meaning in (("apply-request", "the request was the borrower's: do what it asked"),
                           ("dismiss-request", "the request was not the borrower's: close it, change nothing")):
@@ -67,12 +72,18 @@ def _review_line(request) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "revision":  # compared on a scratch database: no one's data is touched
+        written = new_revision(args.message)
+        print(f"wrote {written}: read it, write by hand what autogenerate cannot see (CHECK values, data)")
+        return 0
     engine = make_engine(args.url or Settings().ledger.url())
     sessions = make_session_factory(engine)
-    create_schema(engine)  # every command may be the first one run on a fresh checkout
+    upgrade = create_schema(engine)  # every command may be the first one run on a fresh checkout
 
-    if args.command == "init":
-        print(f"schema ready at {engine.url.render_as_string(hide_password=True)}")
+    if args.command in ("init", "migrate"):
+        where = engine.url.render_as_string(hide_password=True)
+        change = f"{upgrade.before} -> {upgrade.after}" if upgrade.changed else f"already at {upgrade.after}"
+        print(f"schema {change} at {where}")
         return 0
     if args.command == "seed":
         report = seed_demo_portfolio(sessions, count=args.count, rng_seed=args.rng_seed, us_count=args.us_count)

@@ -1,4 +1,4 @@
-"""Engine, session factory and schema creation for the ledger database."""
+"""Engine, session factory and schema (ledger.schema: migrations) for the ledger database."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from ledger import phones
-from ledger.models import Base
+from ledger.schema import SchemaUpgrade, upgrade_to_head
 
 def make_engine(url: str) -> Engine:
     # hide_parameters: a failed statement's error (logged, or passed on) never carries the values written,
@@ -41,7 +41,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def create_schema(engine: Engine) -> None:
-    Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        phones.index_missing(session)  # a database from before the phone index
+def create_schema(engine: Engine) -> SchemaUpgrade:
+    """Brings the database to the newest schema, whatever it holds: nothing, tables from before migrations, or an
+    older revision. Every process that opens the ledger calls it at start."""
+    return upgrade_to_head(engine, upkeep=phones.index_missing)  # a database from before the phone index

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -72,8 +73,20 @@ PLAN_STATUSES = ("proposed", "accepted", "cancelled")
 CLAIM_KINDS = ("dispute", "paid", "hardship", "extension", "fee_waiver")
 
 
+# Every constraint gets a name a migration can drop it by. These are PostgreSQL's own default names, so the
+# databases it created before this convention (ledger/migrations: the baseline) already carry them; CHECKs must
+# be named by hand (_one_of).
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(column_0_name)s_check",
+    "ix": "ix_%(column_0_label)s",
+}
+
+
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Borrower(Base):
@@ -307,7 +320,8 @@ class VerificationUnlock(Base):
     unlocked_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-REVIEW_REQUEST_KINDS = ("distress", "do_not_contact", "dispute")
+# wrong_number: the party says the bot reached the wrong person (the number on file is not the borrower's).
+REVIEW_REQUEST_KINDS = ("distress", "do_not_contact", "dispute", "wrong_number")
 REVIEW_REQUEST_STATUSES = ("pending", "applied", "dismissed")
 
 
@@ -336,7 +350,8 @@ class ReviewRequest(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
 
 
-FLAG_KINDS = ("distress", "cease", "vulnerable")
+# wrong_number: a person confirmed the number on file reaches someone else (Ledger.apply_review_request).
+FLAG_KINDS = ("distress", "cease", "vulnerable", "wrong_number")
 AUDIT_SPEAKERS = ("bot", "borrower", "agent")
 
 

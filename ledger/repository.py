@@ -807,7 +807,7 @@ class Ledger:
 
     def record_review_request(self, conversation_id: str, claimed_borrower_id: str | None, channel: str,
                               kind: str, said: str = "") -> ReviewRequestView:
-        """Keep an unverified party's request (stop contact, dispute, distress) without acting on it. The borrower
+        """Keep an unverified party's request (stop contact, dispute, distress, wrong number) without acting on it. The borrower
         is kept only when the ledger knows the claimed id; the same kind twice in a conversation is one request,
         the first words kept."""
         if kind not in REVIEW_REQUEST_KINDS:
@@ -856,8 +856,10 @@ class Ledger:
     def apply_review_request(self, request_id: int, reviewed_by: str) -> ReviewRequestView:
         """A person who established that the request came from the borrower applies it, exactly as a verified
         borrower's request would have been: distress flags the borrower, do-not-contact stops contact, a dispute
-        becomes a claim and pauses collection. Raises NotFound, or PolicyViolation when the request is no longer
-        pending or names no known borrower (nothing to apply it to: dismiss it)."""
+        becomes a claim and pauses collection. A wrong number, once a person confirms the number on file reaches
+        someone else, flags the borrower `wrong_number`: no contact goes to that number (contact_policy.yml
+        blocking_flags) until the number is corrected and the flag cleared. Raises NotFound, or PolicyViolation
+        when the request is no longer pending or names no known borrower (nothing to apply it to: dismiss it)."""
         with self._transaction() as session:
             row = self._pending_review_request(session, request_id)
             if row.borrower_id is None:
@@ -867,6 +869,9 @@ class Ledger:
             elif row.kind == "do_not_contact":
                 self._add_do_not_contact(session, row.borrower_id, "requested_in_conversation",
                                          f"{row.channel}:review:{reviewed_by}"[:64])
+            elif row.kind == "wrong_number":
+                self._raise_flag(session, row.borrower_id, "wrong_number",
+                                 f"number on file reached someone else ({row.channel}); review by {reviewed_by}"[:200])
             else:
                 account = self._primary_account(session, row.borrower_id)
                 account_id = account.account_id if account else None

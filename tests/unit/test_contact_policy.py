@@ -260,6 +260,14 @@ def test_cease_request_flag_is_a_hard_stop(policy, ledger):
     assert policy.may_contact("B000001", "sms", datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI)).reason == "cease_flag"
 
 
+def test_a_confirmed_wrong_number_stops_contact_until_a_person_clears_it(policy, ledger):
+    now = datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI)
+    ledger.flag_borrower("B000001", "wrong_number", "number on file reached someone else")
+    assert policy.may_contact("B000001", "voice", now).reason == "wrong_number_flag"
+    ledger.clear_flag("B000001", "wrong_number", "supervisor-1")
+    assert policy.may_contact("B000001", "voice", now).allowed
+
+
 def test_dispute_under_review_pauses_contact(policy, ledger):
     account = _account(ledger)
     ledger.record_claim("B000001", account, "conv-1", "dispute", "not my loan")

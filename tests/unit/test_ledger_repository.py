@@ -367,6 +367,21 @@ def test_an_unverified_request_changes_nothing_until_a_person_applies_it(ledger)
         ledger.apply_review_request(dispute.request_id, "supervisor-2")
 
 
+def test_an_applied_wrong_number_request_flags_the_number_on_file_until_a_person_clears_it(ledger):
+    request = ledger.record_review_request("conv-w1", "B000005", "phone", "wrong_number", said="你打错了，我不认识他")
+    assert (request.kind, request.status, request.borrower_id) == ("wrong_number", "pending", "B000005")
+    assert ledger.active_flags("B000005") == ()
+    applied = ledger.apply_review_request(request.request_id, "supervisor-1")
+    assert applied.status == "applied"
+    assert ledger.active_flags("B000005") == ("wrong_number",)
+    borrower = ledger.get_borrower("B000005")
+    # Only the number is in doubt: the account, and the borrower's own wishes, are left as they were.
+    assert not borrower.do_not_contact and not borrower.collection_paused and ledger.claims_for("B000005") == ()
+    (flag,) = ledger.flags_for("B000005")
+    assert "reached someone else" in flag.reason and "supervisor-1" in flag.reason
+    assert ledger.clear_flag("B000005", "wrong_number", "supervisor-1")  # once the lender corrected the number
+
+
 def test_a_dismissed_request_leaves_the_account_alone(ledger):
     request = ledger.record_review_request("conv-r2", "B000003", "webchat", "do_not_contact")
     assert ledger.dismiss_review_request(request.request_id, "agent-7").status == "dismissed"

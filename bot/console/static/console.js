@@ -9,7 +9,8 @@ const REASONS = {
   legal_stage: "法诉阶段", nlu_fallback: "多次未理解", large_balance: "大额欠款",
 };
 // Requests an unverified party made (ledger review_requests): applied only when a person decides they were the borrower's.
-const REVIEW_KINDS = { distress: "危机/困境（未核实）", do_not_contact: "要求停止联系（未核实）", dispute: "异议（未核实）" };
+const REVIEW_KINDS = { distress: "危机/困境（未核实）", do_not_contact: "要求停止联系（未核实）", dispute: "异议（未核实）",
+                       wrong_number: "称打错了人（未核实）" };
 const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员" };
 // compliance_filters/rules.yml categories, as the agent reads them
 const CATEGORIES = {
