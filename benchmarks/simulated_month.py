@@ -114,6 +114,7 @@ class Tally:
     paid_cents: int = 0
     calls_placed: int = 0
     busy_deferrals: int = 0
+    call_rounds: int = 0  # rounds (one call's length) in which at least one call was placed
     stop_times: dict[str, datetime] = field(default_factory=dict)  # borrower -> first stop (cease, distress, dispute)
 
 
@@ -319,6 +320,8 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
                 if recorded is not None and recorded.status == "sent" and rng.random() < rates.opens_message:
                     tally.chats_from_messages += 1
                     await asyncio.to_thread(people.conversation, plan.borrower_id, "chat-" + recorded.attempt_id, "webchat")
+            if carrier.pending:
+                tally.call_rounds += 1
             await carrier.hang_up_all()
             contact_seconds += time.perf_counter() - began
             waiting = deferred
@@ -474,9 +477,10 @@ def report(result: MonthResult, audit: MonthAudit) -> str:
         f"per tick (placing {result.config['borrowers']} borrowers and planning)",
         f"contact decisions {result.decisions} in {result.contact_seconds:.1f} s: "
         f"{result.decisions / max(result.contact_seconds, 1e-9):.0f} decisions/s",
-        f"calls placed {tally.calls_placed} ({tally.calls_placed / (result.config['days'] * 24 * 60):.2f} per simulated "
-        f"minute under {result.config['max_calls']} lines of {result.config['call_minutes']} min; "
-        f"{tally.busy_deferrals} deferred for a free line)",
+        f"calls placed {tally.calls_placed}: {tally.calls_placed / max(1, tally.call_rounds * result.config['call_minutes']):.2f}"
+        f" per simulated minute while calls were due, under {result.config['max_calls']} lines of "
+        f"{result.config['call_minutes']}-minute calls (at most {result.config['max_calls'] / result.config['call_minutes']:.2f});"
+        f" {tally.busy_deferrals} tries deferred for a free line",
         f"contacts made {audit.contacts}: by channel {dict(audit.by_channel)}",
         f"contact records by status {dict(audit.by_status)}",
         f"refused or failed closed, by reason {dict(audit.refusals.most_common())}",

@@ -1,0 +1,58 @@
+"""A simulated month of the campaign worker (benchmarks.simulated_month), smaller than the benchmark's, audited
+from the ledger: no contact outside a window, over a cap or after a stop; every refusal with its reason; every
+promise judged as the payments say. And the audit itself can fail: a contact written at 23:00 is caught."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from benchmarks.simulated_month import START, audit_month, report, run_month
+from ledger.models import Borrower, CampaignContact, ContactAttempt
+from tests.stack import PrivateRedis
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("month")
+    server = PrivateRedis(directory, durable=False)
+    server.start()
+    try:
+        yield asyncio.run(run_month(directory, server.url, borrowers=120, us_borrowers=12, days=30, tick_minutes=60))
+    finally:
+        server.stop()
+
+
+def test_a_month_of_contacts_is_lawful_and_reconciled(month):
+    audit = audit_month(month)
+    print(report(month, audit))
+    assert audit.lawful, (audit.outside_window[:3], audit.over_caps[:3], audit.after_stop[:3],
+                          audit.misjudged_promises[:3])
+    # The month did what a month does: calls and messages, people reached, promises judged both ways, stops obeyed.
+    assert audit.by_channel["call"] > 100 and audit.by_channel["message"] > 100
+    assert audit.by_status["answered"] > 20 and month.tally.promises > 10
+    assert audit.promises["kept"] > 0 and audit.promises["broken"] > 0
+    assert month.tally.stops + month.tally.distress > 0 and audit.refusals, "stopped borrowers were refused, on record"
+    assert month.tally.busy_deferrals > 0, "the call slots paced the dialer"
+
+
+def test_the_audit_catches_a_contact_at_night_and_one_over_the_cap(month):
+    sessions = month.sessions
+    with sessions.begin() as session:
+        contact = session.query(CampaignContact).join(Borrower, Borrower.borrower_id == CampaignContact.borrower_id).filter(
+            CampaignContact.status == "answered", Borrower.timezone == "Asia/Shanghai").first()
+        borrower_id = contact.borrower_id
+        # 23:00 in Shanghai (15:00 UTC) on the first day.
+        night = START + timedelta(hours=15)
+        session.add(CampaignContact(attempt_id="night-contact-000", borrower_id=borrower_id,
+                                    account_id=contact.account_id, campaign="early_overdue", segment="dpd_1_30",
+                                    contact_key="injected", channel="call", script="overdue_gentle", status="answered",
+                                    reason="", planned_at=night, updated_at=night))
+        for number in range(4):  # four answered conversations in one local day: the cap is three
+            session.add(ContactAttempt(borrower_id=borrower_id, channel="voice", conversation_id=f"injected-{number}",
+                                       outcome="answered", reason="", created_at=START + timedelta(hours=2, minutes=number)))
+    audit = audit_month(month)
+    assert not audit.lawful
+    assert ("night-contact-000", "Asia/Shanghai", "23:00:00") in audit.outside_window
+    assert any(kind == "answered" and key[0] == borrower_id for kind, key, _ in audit.over_caps)
