@@ -37,28 +37,26 @@ def make_broker(redis_url: str) -> RedisStreamBroker:
 
 
 class CampaignJobs:
-    """Registers the two jobs on a broker; `tick` is scheduled every `tick_seconds` by the scheduler."""
+    """Registers the two jobs on a broker; `tick` is scheduled every `tick_seconds` by the scheduler. (taskiq renames
+    the functions it registers, so they are plain closures, not bound methods.)"""
 
     def __init__(self, broker: AsyncBroker, tick: CampaignTick, contactor: Contactor,
                  clock: Callable[[], datetime], tick_seconds: int) -> None:
-        self._tick_runner = tick
-        self._contactor = contactor
-        self._clock = clock
-        self.tick = broker.register_task(self._tick, task_name="campaigns.tick",
+        async def campaigns_tick() -> int:
+            result = await asyncio.to_thread(tick.run, clock())
+            for plan in result.due:
+                await self.contact.kiq(asdict(plan))
+            if result.due:
+                log.info("tick: %d borrowers placed, %d contacts due", result.placed, len(result.due))
+            return len(result.due)
+
+        async def campaigns_contact(plan: dict) -> str:
+            try:
+                recorded = await contactor.contact(ContactPlan(**plan))
+            except Deferred:
+                return "deferred"  # the next tick plans it again
+            return recorded.status if recorded is not None else "already_decided"
+
+        self.tick = broker.register_task(campaigns_tick, task_name="campaigns.tick",
                                          schedule=[{"interval": tick_seconds, "schedule_id": TICK_SCHEDULE_ID}])
-        self.contact = broker.register_task(self._contact, task_name="campaigns.contact")
-
-    async def _tick(self) -> int:
-        result = await asyncio.to_thread(self._tick_runner.run, self._clock())
-        for plan in result.due:
-            await self.contact.kiq(asdict(plan))
-        if result.due:
-            log.info("tick: %d borrowers placed, %d contacts due", result.placed, len(result.due))
-        return len(result.due)
-
-    async def _contact(self, plan: dict) -> str:
-        try:
-            recorded = await self._contactor.contact(ContactPlan(**plan))
-        except Deferred:
-            return "deferred"  # the next tick plans it again
-        return recorded.status if recorded is not None else "already_decided"
+        self.contact = broker.register_task(campaigns_contact, task_name="campaigns.contact")

@@ -1,0 +1,136 @@
+"""The campaign worker as the start command runs it (`python -m campaigns`: taskiq receiver and scheduler on a real
+Redis, a SQLite ledger, the demo messenger, no carrier): it contacts who is due, each once; killed mid-run and
+started again beside a second worker, nobody is contacted twice; and with Redis gone it contacts no one."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from campaigns.contact import ContactServices, Contactor
+from campaigns.dialer import NoCarrier
+from ledger.campaign_records import CampaignRecords, ContactPlan
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.models import CampaignContact, DemoInboxMessage
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
+from tests.stack import PrivateRedis
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = date(2026, 11, 23)
+# 10:30 in Shanghai, inside every treatment's preferred hours; 21:30 the evening before in New York.
+FIXED_NOW = "2026-11-23T10:30:00+08:00"
+FINAL = ("sent", "failed", "refused", "answered", "no_answer", "busy", "machine", "canceled", "error")
+
+
+@pytest.fixture
+def portfolio(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    seed_demo_portfolio(make_session_factory(engine), count=40, us_count=4, as_of=AS_OF)
+    yield url, make_session_factory(engine)
+    engine.dispose()
+
+
+def _worker(ledger_url: str, redis_url: str, log: Path, *extra: str) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COLLECTIONS_")}
+    env.update({"PYTHONPATH": str(ROOT), "COLLECTIONS_LEDGER_DATABASE_URL": ledger_url,
+                "COLLECTIONS_CAMPAIGNS_REDIS_URL": redis_url, "COLLECTIONS_CAMPAIGNS_TICK_SECONDS": "5",
+                "COLLECTIONS_GATEWAY_FIXED_NOW": FIXED_NOW})
+    env.pop("REDIS_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "campaigns", *extra], cwd=ROOT, env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _contacts(sessions) -> list[CampaignContact]:
+    with sessions() as session:
+        return list(session.scalars(select(CampaignContact)))
+
+
+def _wait_for(condition, seconds: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{what} within {seconds} s; worker log:\n{log.read_text()[-3000:]}")
+
+
+def test_the_worker_contacts_each_due_borrower_once_across_a_crash_and_two_workers(portfolio, tmp_path):
+    ledger_url, sessions = portfolio
+    redis_server = PrivateRedis(tmp_path, durable=True)
+    redis_server.start()
+    log = tmp_path / "worker.log"
+    worker = _worker(ledger_url, redis_server.url, log)
+    try:
+        _wait_for(lambda: len([c for c in _contacts(sessions) if c.status in FINAL]) >= 20, 180,
+                  "the worker contacted nobody", log)
+        os.killpg(worker.pid, signal.SIGKILL)  # a crash, mid-run: jobs in flight are left unacknowledged
+        worker.wait()
+        before = _contacts(sessions)
+        # Started again, beside a second worker that only takes jobs: the same clock, so the same contacts are due.
+        worker = _worker(ledger_url, redis_server.url, log)
+        second = _worker(ledger_url, redis_server.url, log, "--no-scheduler")
+        try:
+            time.sleep(25)  # several ticks of 5 s: every due contact planned again, each found already decided
+        finally:
+            os.killpg(second.pid, signal.SIGTERM)
+            second.wait(timeout=15)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=15)
+        redis_server.stop()
+    after = _contacts(sessions)
+    keys = Counter((c.borrower_id, c.contact_key) for c in after)
+    assert max(keys.values()) == 1
+    decided_before = {(c.borrower_id, c.contact_key) for c in before if c.status in FINAL}
+    assert decided_before <= {(c.borrower_id, c.contact_key) for c in after if c.status in FINAL}
+    # Every message sent is one contact: none sent twice, none sent without its record.
+    with sessions() as session:
+        inbox = Counter(session.scalars(select(DemoInboxMessage.borrower_id)))
+    sent = Counter(c.borrower_id for c in after if c.status == "sent")
+    assert inbox == sent and sum(sent.values()) >= 5
+    # No carrier configured: calls were due, none rang, and the record says why.
+    calls = [c for c in after if c.channel == "call"]
+    assert calls and all(c.status == "failed" and "no carrier configured" in c.reason for c in calls)
+    # 21:30 in New York: none of the US borrowers was contacted.
+    assert not any(c.borrower_id >= "B900000" or c.borrower_id == "B000004" for c in after)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CampaignContact)) == len(after)
+
+
+def test_with_redis_gone_nobody_is_contacted(portfolio, tmp_path):
+    from bot.redis_connection import connect
+    import redis as sync_redis
+    from compliance_filters.contact_policy import ContactPolicy
+    from campaigns.messenger import make_invitation_links, make_messenger
+    from configuration.settings import Settings
+    from datetime import datetime
+
+    ledger_url, sessions = portfolio
+    ledger = Ledger(sessions)
+    settings = Settings(ledger={"database_url": ledger_url})
+    dead = "redis://127.0.0.1:9/0"  # nothing listens there
+    messenger = make_messenger(settings, ledger)
+    contactor = Contactor(ContactServices(
+        records=CampaignRecords(sessions), ledger=ledger, policy=ContactPolicy(sync_redis.Redis.from_url(dead), ledger),
+        dialer=NoCarrier(), messenger=messenger, invitation_link=make_invitation_links(settings),
+        redis=connect(dead), clock=lambda: datetime.fromisoformat(FIXED_NOW)))
+    plan = ContactPlan("B000001", "A000001-1", "early_overdue", "dpd_1_30", "early_overdue:2026-11-23", "message",
+                       "overdue_gentle")
+    with pytest.raises(Exception):
+        asyncio.run(contactor.contact(plan))
+    assert _contacts(sessions) == []
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DemoInboxMessage)) == 0
