@@ -1,0 +1,64 @@
+"""What a supervisor sees of the outbound campaigns in the console page (the shipped HTML and JavaScript) against
+a real gateway on a seeded ledger: the campaigns with their counts, a pause that shows, a borrower's history."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Iterator
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect
+
+from bot.asgi import create_asgi_app
+from configuration.settings import Settings
+from tests.unit.test_console_campaigns import NOW, PASSWORD, ledger_setup  # noqa: F401 - the seeded ledger fixture
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def gateway(ledger_setup) -> Iterator[str]:  # noqa: F811 - the fixture imported above
+    directory, url = ledger_setup
+    settings = Settings(_env_file=None, redis_url=None, ledger={"database_url": url},
+                        audit={"key_file": directory / "audit.key", "anchor_file": directory / "audit.anchor"},
+                        rasa={"url": "http://127.0.0.1:9"}, gateway={"fixed_now": NOW.isoformat()})
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    listener.close()
+
+
+def test_a_supervisor_sees_campaigns_pauses_one_and_reads_a_borrowers_history(gateway, page: Page, screenshot):
+    page.goto(f"{gateway}/console")
+    page.fill("#login-name", "boss")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    table = page.locator("#campaigns")
+    expect(table).to_be_visible()
+    early = table.locator("tr", has_text="逾期初期")
+    expect(early).to_contain_text("进行中")
+    late = table.locator("tr", has_text="逾期 31 天以上")
+    expect(late).to_contain_text("do_not_contact 1")
+    screenshot(page, "campaigns")
+    early.get_by_role("button", name="暂停").click()
+    expect(early).to_contain_text("已暂停")
+    expect(early.get_by_role("button", name="恢复")).to_be_visible()
+    page.fill("#history-borrower", "B000002")
+    page.click("#history-form button")
+    history = page.locator("#history")
+    expect(history).to_contain_text("dpd_31_60_silent")
+    expect(history).to_contain_text("late_overdue · call · refused（do_not_contact）")
+    screenshot(page, "history")
+    early.get_by_role("button", name="恢复").click()
+    expect(early).to_contain_text("进行中")
