@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation_context import borrower_id, channel, conversation_id, latest_intent, ledger
 from actions.conversation_end import end_conversation
 from actions.replies import reply
+from actions.review import record_for_review
 from chinese_text import parse_id_last4
 from chinese_text.names import names_someone_else
 from ledger.views import IdentityCheckOutcome
@@ -159,5 +160,8 @@ class ActionHandleWrongPerson(Action):
         known_id = _ledger_borrower_id(tracker)
         if known_id:
             ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "wrong_party")
+            # The number or link on file may reach someone else: a person checks, and applying it stops contact
+            # (a wrong_number flag) until the number is corrected. Nothing on the account changes now.
+            record_for_review(tracker, "wrong_number")
         dispatcher.utter_message(text=reply(tracker, "wrong_party"))
         return [SlotSet("identity_verified", False)] + end_conversation()

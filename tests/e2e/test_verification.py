@@ -59,6 +59,10 @@ def test_wrong_person_ends_politely_without_disclosure(open_chat, borrowers, led
     assert not any(discloses_debt(text) for text in chat.heard)
     outcomes = [attempt.outcome for attempt in ledger.contact_attempts_for(borrower.borrower_id)]
     assert "wrong_party" in outcomes
+    # Kept for a person to check the number on file; the account itself is untouched.
+    reviews = ledger.review_requests(None, conversation_id=chat.conversation_id)
+    assert [(r.kind, r.borrower_id, r.status) for r in reviews] == [("wrong_number", borrower.borrower_id, "pending")]
+    assert ledger.active_flags(borrower.borrower_id) == ()
 
 
 def test_a_yes_giving_another_name_is_a_wrong_party_and_no_id_is_asked(open_chat, borrowers, ledger):

@@ -2,21 +2,18 @@
 ledger, pause and resume, a borrower's contact history; agents and strangers are refused, bad names are 404/422."""
 from __future__ import annotations
 
-import asyncio
-import socket
 from datetime import UTC, date, datetime
 from typing import AsyncIterator
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 
-from bot.asgi import create_asgi_app
 from bot.console.agents import AgentDirectory
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import load_strategy
 from configuration.settings import Settings
+from tests.unit.gateway_server import gateway_client
 from ledger.campaign_records import CampaignRecords, ContactPlan
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.portfolio import Portfolio
@@ -58,20 +55,8 @@ async def client(ledger_setup) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(_env_file=None, redis_url=None, ledger={"database_url": url},
                         audit={"key_file": directory / "audit.key", "anchor_file": directory / "audit.anchor"},
                         rasa={"url": "http://127.0.0.1:9"}, gateway={"fixed_now": NOW.isoformat()})
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            assert not serving.done(), "the gateway did not start"
-            await asyncio.sleep(0.05)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=60) as http:
-            yield http
-    finally:
-        server.should_exit = True
-        await serving
-        listener.close()
+    async with gateway_client(settings) as http:
+        yield http
 
 
 async def _signed_in(client: httpx.AsyncClient, name: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ launcher runs it).
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from typing import AsyncIterator
@@ -18,12 +17,11 @@ import httpx
 from argon2.exceptions import VerifyMismatchError
 import pytest
 import pytest_asyncio
-import uvicorn
 
-from bot.asgi import create_asgi_app
 from bot.console import agents as console_agents
 from bot.console.agents import AgentDirectory
 from configuration.settings import Settings
+from tests.unit.gateway_server import gateway_client
 from ledger.db import create_schema, make_engine, make_session_factory
 
 PASSWORD = "the real agent's password"
@@ -52,21 +50,8 @@ def settings(tmp_path_factory) -> Settings:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def client(settings) -> AsyncIterator[httpx.AsyncClient]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            assert not serving.done(), "the gateway did not start"
-            await asyncio.sleep(0.05)
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            yield http
-    finally:
-        server.should_exit = True
-        await serving
-        listener.close()
+    async with gateway_client(settings) as http:
+        yield http
 
 
 async def sign_in(client: httpx.AsyncClient, address: str, name: str, password: str) -> int:

@@ -4,8 +4,6 @@ with no debt detail, and its link opens a chat for that borrower; bad input gets
 when every channel has a real provider."""
 from __future__ import annotations
 
-import asyncio
-import socket
 from datetime import date
 from typing import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
@@ -13,14 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.asgi import create_asgi_app
 from campaigns.messenger import Invitation, make_invitation_links, make_messenger
 from configuration.settings import Settings
+from tests.unit.gateway_server import gateway_client
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.models import Borrower
 from ledger.repository import Ledger
@@ -49,20 +46,8 @@ def settings(tmp_path_factory) -> Settings:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def client(settings) -> AsyncIterator[httpx.AsyncClient]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            assert not serving.done(), "the gateway did not start"
-            await asyncio.sleep(0.05)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=60) as http:
-            yield http
-    finally:
-        server.should_exit = True
-        await serving
-        listener.close()
+    async with gateway_client(settings) as http:
+        yield http
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

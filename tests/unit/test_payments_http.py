@@ -3,17 +3,15 @@ the key file created), served by uvicorn in this test's event loop, against a re
 from __future__ import annotations
 
 import asyncio
-import socket
 import stat
 from typing import AsyncIterator
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 
-from bot.asgi import create_asgi_app
 from configuration.settings import Settings
+from tests.unit.gateway_server import gateway_client
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.models import LoanAccount
 from tests.unit.ledger_accounts import add_account
@@ -44,20 +42,8 @@ def settings(tmp_path_factory) -> Settings:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def client(settings) -> AsyncIterator[httpx.AsyncClient]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            assert not serving.done(), "the gateway did not start"
-            await asyncio.sleep(0.05)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=60) as http:
-            yield http
-    finally:
-        server.should_exit = True
-        await serving
-        listener.close()
+    async with gateway_client(settings) as http:
+        yield http
 
 
 @pytest.fixture(scope="module")
