@@ -133,7 +133,7 @@ class ActionVerificationResult(Action):
             return [SlotSet("identity_verified", True)] + lender + stale
         outcome, message_key = self._failure(tracker, known_id)
         if known_id:
-            ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), outcome)
+            _record_failure(tracker, known_id, outcome)
         ledger().finish_conversation(conversation_id(tracker), outcome, "", identity_verified=False,
                                      channel=channel(tracker))
         dispatcher.utter_message(text=reply(tracker, message_key))
@@ -152,6 +152,14 @@ class ActionVerificationResult(Action):
         return "verification_failed", "verification_failed"
 
 
+def _record_failure(tracker: Tracker, known_id: str, outcome: str) -> None:
+    ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), outcome)
+    if outcome == "wrong_party":
+        # The number or link on file may reach someone else: a person checks, and applying it stops contact (a
+        # wrong_number flag) until the number is corrected. Nothing on the account changes now.
+        record_for_review(tracker, "wrong_number")
+
+
 class ActionHandleWrongPerson(Action):
     def name(self) -> str:
         return "action_handle_wrong_person"
@@ -159,9 +167,6 @@ class ActionHandleWrongPerson(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         known_id = _ledger_borrower_id(tracker)
         if known_id:
-            ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "wrong_party")
-            # The number or link on file may reach someone else: a person checks, and applying it stops contact
-            # (a wrong_number flag) until the number is corrected. Nothing on the account changes now.
-            record_for_review(tracker, "wrong_number")
+            _record_failure(tracker, known_id, "wrong_party")
         dispatcher.utter_message(text=reply(tracker, "wrong_party"))
         return [SlotSet("identity_verified", False)] + end_conversation()
