@@ -200,15 +200,17 @@ class SimulatedCarrier:
     """The Dialer the worker calls. A call's answer is drawn at once; its outcome reaches the gateway's real
     outbound-call logic when the round of calls ends (the carrier's status callback), freeing its slot."""
 
-    def __init__(self, calls: OutboundCalls, slots: CallSlots, borrowers: SimulatedBorrowers, rates: Rates,
-                 rng: random.Random, tally: Tally) -> None:
-        self._calls, self._slots, self._borrowers, self._rates, self._rng, self._tally = (
-            calls, slots, borrowers, rates, rng, tally)
+    def __init__(self, calls: OutboundCalls, slots: CallSlots, max_calls: int, borrowers: SimulatedBorrowers,
+                 rates: Rates, rng: random.Random, tally: Tally) -> None:
+        self._calls, self._slots, self._max_calls, self._borrowers, self._rates, self._rng, self._tally = (
+            calls, slots, max_calls, borrowers, rates, rng, tally)
         self.pending: list[PendingCall] = []
+
+    async def free_lines(self) -> int:
+        return max(0, self._max_calls - await self._slots.held())
 
     async def place_call(self, request: CallRequest) -> CallPlaced:
         if not await self._slots.acquire(request.attempt_id):
-            self._tally.busy_deferrals += 1
             raise DialerBusy("all call slots are taken")
         sid = "CA" + secrets.token_hex(16)
         self._tally.calls_placed += 1
@@ -286,7 +288,7 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
     audit_key = secrets.token_bytes(32)
     calls = OutboundCalls(settings.dialer, CarrierSignatures(settings.voice), CallTokens(audit_key, 3600), ledger,
                           AuditTrail(sessions, audit_key), policy, async_client, slots, clock, records)
-    carrier = SimulatedCarrier(calls, slots, people, rates, rng, tally)
+    carrier = SimulatedCarrier(calls, slots, max_calls, people, rates, rng, tally)
     messenger = make_messenger(settings, ledger)
     contactor = Contactor(ContactServices(
         records=records, ledger=ledger, policy=policy, dialer=carrier, messenger=messenger,
@@ -315,6 +317,7 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
                 try:
                     recorded = await contactor.contact(plan)
                 except Deferred:
+                    tally.busy_deferrals += 1
                     deferred.append(plan)
                     continue
                 if recorded is not None and recorded.status == "sent" and rng.random() < rates.opens_message:

@@ -45,6 +45,9 @@ class TwilioDialer:
         self._slots = slots
         self._client = client
 
+    async def free_lines(self) -> int:
+        return max(0, self._settings.max_concurrent_calls - await self._slots.held())
+
     async def place_call(self, request: CallRequest) -> CallPlaced:
         if not await self._slots.acquire(request.attempt_id):
             raise DialerBusy(f"all {self._settings.max_concurrent_calls} call slots are taken")
