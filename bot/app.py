@@ -25,7 +25,9 @@ from bot.handoff.bus import PushBus
 from bot.rasa_client import RasaUnavailable
 from bot.rate_limits import RateLimited
 from bot.routes import chat_socket, conversations, payments
+from bot.channels.demo_phone import demo_phone_router
 from campaigns.demo_inbox import demo_inbox_router
+from campaigns.demo_phone import demo_phone_in_use
 from campaigns.messenger import demo_inbox_in_use
 from bot.services import gateway_services
 from configuration.settings import Settings
@@ -87,6 +89,8 @@ def create_app(
     app.include_router(voice_router())  # /voice/twilio, /voice/browser, /demo/voice: phone and browser calls
     if demo_inbox_in_use(settings):  # /demo/inbox: reminders kept by the demo messenger (campaigns.demo_inbox)
         app.include_router(demo_inbox_router())
+    if demo_phone_in_use(settings):  # /demo/phone: the worker's calls ring here while no carrier is configured
+        app.include_router(demo_phone_router())
     if wechat is not None:  # WeChat Official Account channel: /wechat/callback
         app.include_router(wechat.router)
     return app

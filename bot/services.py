@@ -39,6 +39,7 @@ from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
 from campaigns.demo_inbox import DemoInbox
+from campaigns.demo_phone import DemoPhone, demo_phone_in_use
 from campaigns.messenger import demo_inbox_in_use
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
@@ -86,6 +87,7 @@ class GatewayServices:
     payments: Payments  # the lender's payments (bot.routes.payments)
     lender_key: LenderKey  # what the lender presents on /api/payments
     demo_inbox: DemoInbox | None = None  # reminders the demo messenger kept (/demo/inbox), while it is in use
+    demo_phone: DemoPhone | None = None  # where the worker's calls ring while no carrier is configured (/demo/phone)
 
 
 def _load_files(settings: Settings) -> tuple:
@@ -159,7 +161,9 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
         outbound = None
         # The contact caps, call slots and call marks live where the campaign worker keeps its own.
         campaign_redis_url = settings.campaigns.redis_url or redis_url
-        if campaign_redis_url and phone.signatures.enabled:
+        # Calls the dialer placed are answered through the carrier, or, with none configured, on the demo phone.
+        demo_phone = None
+        if campaign_redis_url and (phone.signatures.enabled or demo_phone_in_use(settings)):
             policy_redis = redis.Redis.from_url(campaign_redis_url)  # ContactPolicy is synchronous (run off the loop)
             closing.callback(policy_redis.close)
             outbound_redis = closable(connect_redis(campaign_redis_url))
@@ -169,6 +173,8 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                 ContactPolicy(policy_redis, ledger, contact_policy), outbound_redis,
                 CallSlots(outbound_redis, dialer.max_concurrent_calls, dialer.max_call_seconds), clock, campaign_records,
             ).checked()
+            if demo_phone_in_use(settings):
+                demo_phone = DemoPhone(outbound_redis, dialer.ring_seconds)
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
             bus=bus, links=links, phone=phone, outbound=outbound,
@@ -182,6 +188,6 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             strategy=strategy, campaign_records=campaign_records,
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
-            demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None,
+            demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None, demo_phone=demo_phone,
         )
 

@@ -60,14 +60,3 @@ class Dialer(Protocol):
         call, so a full set of lines costs no claim, no policy decision and no record."""
         ...
 
-
-class NoCarrier:
-    """The dialer while no carrier is configured: every call is refused, and the contact is recorded as failed with
-    the reason, so a supervisor sees calls were due and why none rang."""
-
-    async def free_lines(self) -> int:
-        return 1  # nothing is ever up; each call fails at once, on the record
-
-    async def place_call(self, request: CallRequest) -> CallPlaced:
-        raise DialerError("no carrier configured (COLLECTIONS_DIALER_ACCOUNT_SID, _FROM_NUMBER, "
-                          "COLLECTIONS_VOICE_TWILIO_AUTH_TOKEN and _PUBLIC_URL)")

@@ -11,7 +11,14 @@ import redis as sync_redis
 
 from bot.redis_connection import connect
 from campaigns.contact import ContactServices, Contactor
-from campaigns.dialer import Dialer, NoCarrier
+from bot.audit import AuditTrail
+from bot.audit_seal import AnchorFile, load_audit_key
+from bot.channels.outbound_call import OutboundCalls
+from bot.channels.phone_arrival import CallTokens, CarrierSignatures
+from bot.links import load_link_key
+from campaigns.call_slots import CallSlots
+from campaigns.demo_phone import DemoPhone, DemoPhoneDialer, demo_phone_in_use
+from campaigns.dialer import Dialer
 from campaigns.messenger import make_invitation_links, make_messenger
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import load_strategy
@@ -38,12 +45,27 @@ class CampaignServices:
     clock: Callable[[], datetime]
 
 
-def make_dialer(settings: Settings, redis_client) -> Dialer:
-    """Twilio when its account, number, auth token and public address are set; else no carrier (calls are recorded
-    as failed with the reason, messages still go)."""
-    if settings.dialer.enabled and settings.voice.twilio_auth_token is not None and settings.voice.public_url:
+def make_dialer(settings: Settings, redis_client, outcomes: Callable[[], OutboundCalls]) -> Dialer:
+    """Twilio when its account and number are set (make_twilio_dialer names any other setting it lacks); else the
+    demo phone, whose rings the gateway's /demo/phone page answers (`outcomes` reports the ones that rang out)."""
+    if not demo_phone_in_use(settings):
         return make_twilio_dialer(settings, redis_client)
-    return NoCarrier()
+    dialer = settings.dialer
+    return DemoPhoneDialer(DemoPhone(redis_client, dialer.ring_seconds),
+                           CallSlots(redis_client, dialer.max_concurrent_calls, dialer.max_call_seconds),
+                           dialer.max_concurrent_calls, outcomes())
+
+
+def _outcomes(settings: Settings, ledger: Ledger, sessions, policy: ContactPolicy, redis_client, records: CampaignRecords,
+              clock: Callable[[], datetime]) -> OutboundCalls:
+    """The gateway's outbound-call logic, for the calls the demo phone reports from the worker's side."""
+    link_key = load_link_key(settings.gateway)
+    audit_key = load_audit_key(settings.audit)
+    dialer = settings.dialer
+    return OutboundCalls(dialer, CarrierSignatures(settings.voice), CallTokens(link_key, settings.voice.call_token_seconds),
+                         ledger, AuditTrail(sessions, audit_key, AnchorFile(settings.audit.anchor_file, audit_key)), policy,
+                         redis_client, CallSlots(redis_client, dialer.max_concurrent_calls, dialer.max_call_seconds),
+                         clock, records)
 
 
 def _clock(settings: Settings) -> Callable[[], datetime]:
@@ -63,11 +85,13 @@ async def campaign_services(settings: Settings, clock: Callable[[], datetime] | 
     records = CampaignRecords(sessions)
     policy_redis = sync_redis.Redis.from_url(redis_url, decode_responses=True)
     lock_redis = connect(redis_url)
-    dialer = make_dialer(settings, lock_redis)
+    policy = ContactPolicy(policy_redis, ledger, contact_config)
+    dialer = make_dialer(settings, lock_redis,
+                         lambda: _outcomes(settings, ledger, sessions, policy, lock_redis, records, clock))
     messenger = make_messenger(settings, ledger)
     try:
         contactor = Contactor(ContactServices(
-            records=records, ledger=ledger, policy=ContactPolicy(policy_redis, ledger, contact_config),
+            records=records, ledger=ledger, policy=policy,
             dialer=dialer, messenger=messenger, invitation_link=make_invitation_links(settings), redis=lock_redis,
             clock=clock))
         tick = CampaignTick(Segmenter(strategy, Portfolio(sessions), records), records, FollowUp(sessions, ledger.policy))

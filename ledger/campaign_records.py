@@ -194,10 +194,8 @@ class CampaignRecords:
             if row is None:
                 raise NotFound(f"no campaign contact {mask_reference(attempt_id)}")
             if status == "dialled" and row.status != "planned":
-                status = row.status  # the carrier's final word arrived before the dialer's: keep it
-            row.status, row.updated_at = status, at
-            if reason:
-                row.reason = reason
+                status, reason = row.status, row.reason  # the carrier's final word arrived before the dialer's
+            row.status, row.reason, row.updated_at = status, reason, at
             if provider_id is not None:
                 row.provider_id = provider_id
             return _contact_view(row)

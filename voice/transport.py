@@ -58,10 +58,11 @@ class CallTransport:
             self._closed = True
             await self._connection.close(code, reason)
 
-    async def run(self, borrower_id: str | None = None) -> None:
-        """borrower_id: known from the URL (browser); otherwise `identify` finds it in the carrier's start message."""
+    async def run(self, party: CallParty | None = None) -> None:
+        """party: known from the URL (a browser's borrower link, a demo phone's ring); otherwise `identify` finds it
+        in the carrier's start message."""
         try:
-            if borrower_id is not None and not await self._start(CallParty(borrower_id)):
+            if party is not None and not await self._start(party):
                 return
             while not self._closed:
                 raw = await self._connection.receive()

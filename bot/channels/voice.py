@@ -7,6 +7,7 @@ engines are loaded once, at gateway start (bot.services)."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -22,8 +23,10 @@ from campaigns.twilio_dialer import OUTBOUND_WEBHOOK_PATH, STATUS_CALLBACK_PATH
 from bot.dependencies import services_of
 from bot.links import InvalidLink
 from bot.rate_limits import client_address
+from campaigns.dialer import ATTEMPT_ID
 from voice.serializers.base import FrameSerializer
 from voice.serializers.browser import BrowserSerializer
+from voice.call import CallParty
 from voice.frames import ProtocolNotice
 from voice.serializers.twilio import TwilioSerializer
 from voice.transport import CLOSE_POLICY, CLOSE_TRY_AGAIN_LATER, CallTransport
@@ -37,6 +40,7 @@ CONTENT_SECURITY_POLICY = (
 )
 PAGE_FILES = {
     "": ("demo_voice.html", "text/html"),
+    "/call.js": ("demo_call.js", "text/javascript"),
     "/page.js": ("demo_voice.js", "text/javascript"),
     "/microphone-worklet.js": ("demo_voice_worklet.js", "text/javascript"),
 }
@@ -74,12 +78,12 @@ class StarletteConnection:
 def voice_router() -> APIRouter:
     router = APIRouter()
 
-    async def serve(websocket: WebSocket, serializer: FrameSerializer, channel: str, borrower_id: str | None,
+    async def serve(websocket: WebSocket, serializer: FrameSerializer, channel: str, party: CallParty | None,
                     identify=None) -> None:
         await websocket.accept()
         transport = CallTransport(StarletteConnection(websocket), serializer, services_of(websocket).voice, channel,
                                   identify)
-        await transport.run(borrower_id)
+        await transport.run(party)
 
     async def carrier_form(request: Request, signatures) -> dict[str, str] | None:
         """The form of a request the carrier signed; None (after logging) for any other."""
@@ -168,9 +172,37 @@ def voice_router() -> APIRouter:
             await refuse("too_many_connections", "too many open connections from this address", CLOSE_TRY_AGAIN_LATER)
             return
         try:
-            await serve(websocket, serializer, "browser_voice", borrower_id)
+            await serve(websocket, serializer, "browser_voice", CallParty(borrower_id))
         finally:
             services.sockets.release(client)
+
+    @router.websocket("/voice/demo-phone")
+    async def demo_phone_answer(websocket: WebSocket) -> None:
+        """The demo phone page answers a ring (bot.channels.demo_phone): the browser's audio, as a call the dialer
+        placed; when it ends, its outcome is reported as the carrier's final status would be."""
+        serializer, services, client = BrowserSerializer(), services_of(websocket), client_address(websocket)
+
+        async def refuse(code: str, detail: str, close_code: int) -> None:
+            await websocket.accept()
+            await websocket.send_text(serializer.serialize(ProtocolNotice(code, detail)))
+            await websocket.close(close_code, code)
+
+        if (refusal := await services.limits.open(client)) is not None:
+            await refuse("rate_limited", f"too many calls; try again in {refusal.retry_after} s", CLOSE_TRY_AGAIN_LATER)
+            return
+        attempt = websocket.query_params.get("attempt", "")
+        ring = None
+        if services.demo_phone is not None and services.outbound is not None and ATTEMPT_ID.match(attempt):
+            ring = await services.demo_phone.answer(attempt)
+        if ring is None:  # no demo phone, a malformed id, a ring already taken or rung out: one answer for all
+            await refuse("no_such_ring", "this call is not ringing", CLOSE_POLICY)
+            return
+        answered = time.monotonic()
+        try:
+            await serve(websocket, serializer, "phone", CallParty(ring.borrower_id, ring.attempt_id, ring.script))
+        finally:
+            await services.outbound.report(ring.status("completed", "human", int(time.monotonic() - answered)),
+                                           ring.ticket)
 
     for suffix, (filename, media_type) in PAGE_FILES.items():
         router.add_api_route(f"/demo/voice{suffix}", _static_file(filename, media_type), methods=["GET"],

@@ -1,0 +1,65 @@
+// The demo phone (/demo/phone): calls the campaign worker placed while no carrier is configured ring here; answer
+// one to talk to the bot with the microphone (demo_call.js), or decline it. Text only, never HTML.
+"use strict";
+
+const POLL_MS = 2000;
+const log = document.getElementById("log");
+const hangUp = document.getElementById("hang-up");
+let call = null;
+
+function note(text, kind) {
+  const line = document.createElement("p");
+  line.className = kind;
+  line.textContent = text;
+  log.appendChild(line);
+  line.scrollIntoView();
+}
+
+function endCall() {
+  if (!call) return;
+  call.stop();
+  call = null;
+  hangUp.hidden = true;
+}
+
+async function answer(ring) {
+  try {
+    call = await startVoiceCall(`/voice/demo-phone?attempt=${encodeURIComponent(ring.attempt_id)}`, note, endCall);
+    hangUp.hidden = false;
+    note(`已接听：${ring.borrower_id}（${ring.number}）`, "notice");
+  } catch (error) {
+    note(`无法接听：${error.message}`, "notice");
+  }
+}
+
+async function decline(ring) {
+  await fetch(`/demo/phone/rings/${encodeURIComponent(ring.attempt_id)}/decline`, { method: "POST" });
+  note(`已拒接：${ring.borrower_id}`, "notice");
+  await refresh();
+}
+
+function ringItem(ring) {
+  const item = document.createElement("li");
+  item.textContent = `📞 ${ring.borrower_id} 的手机（${ring.number}）· 已响 ${ring.ringing_seconds} 秒`;
+  const pick = document.createElement("button");
+  pick.textContent = "接听";
+  pick.disabled = call !== null;
+  pick.addEventListener("click", () => answer(ring));
+  const reject = document.createElement("button");
+  reject.textContent = "拒接";
+  reject.addEventListener("click", () => decline(ring));
+  item.append(pick, reject);
+  return item;
+}
+
+async function refresh() {
+  const response = await fetch("/demo/phone/rings");
+  if (!response.ok) return;
+  const rings = (await response.json()).rings;
+  document.getElementById("count").textContent = `(${rings.length})`;
+  document.getElementById("rings").replaceChildren(...rings.map(ringItem));
+}
+
+hangUp.addEventListener("click", endCall);
+refresh();
+setInterval(refresh, POLL_MS);
