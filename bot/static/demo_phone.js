@@ -40,7 +40,7 @@ async function decline(ring) {
 
 function ringItem(ring) {
   const item = document.createElement("li");
-  item.textContent = `📞 ${ring.borrower_id} 的手机（${ring.number}）· 已响 ${ring.ringing_seconds} 秒`;
+  item.textContent = `来电：${ring.borrower_id} 的手机（${ring.number}）· 已响 ${ring.ringing_seconds} 秒`;
   const pick = document.createElement("button");
   pick.textContent = "接听";
   pick.disabled = call !== null;
