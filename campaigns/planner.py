@@ -53,6 +53,8 @@ def placement_reason(facts: BorrowerFacts) -> str:
         parts.append("open dispute")
     if facts.hardship:
         parts.append("hardship claim")
+    if facts.contact_stopped:
+        parts.append("contact stopped")
     if facts.days_since_contact is not None:
         parts.append(f"{facts.days_since_contact} days since the last conversation")
     return ", ".join(parts)

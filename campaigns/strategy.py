@@ -93,6 +93,7 @@ class Conditions(BaseModel):
     broken_promises_at_least: int | None = Field(default=None, ge=1)
     open_dispute: bool | None = None
     hardship: bool | None = None
+    contact_stopped: bool | None = None
     days_since_contact_at_least: int | None = Field(default=None, ge=1)
 
     def hold_for(self, facts: BorrowerFacts) -> bool:
@@ -103,6 +104,7 @@ class Conditions(BaseModel):
             self.broken_promises_at_least is None or facts.broken_promises >= self.broken_promises_at_least,
             self.open_dispute is None or facts.open_dispute == self.open_dispute,
             self.hardship is None or facts.hardship == self.hardship,
+            self.contact_stopped is None or facts.contact_stopped == self.contact_stopped,
             self.days_since_contact_at_least is None or facts.days_since_contact is None
             or facts.days_since_contact >= self.days_since_contact_at_least,
         )

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chinese_text.dates import DEFAULT_TIMEZONE
-from ledger.models import Borrower, Claim, ConversationRecord, LoanAccount, PromiseToPay
+from ledger.models import Borrower, BorrowerFlag, Claim, ConversationRecord, DoNotContact, LoanAccount, PromiseToPay
 
 # A paused account is still the borrower's debt: the strategy holds it (a dispute) rather than forgetting it.
 _OPEN_ACCOUNT_STATUSES = ("collecting", "paused")
@@ -36,6 +36,7 @@ class BorrowerFacts:
     open_dispute: bool
     hardship: bool
     days_since_contact: int | None  # since the last verified conversation; None: never
+    contact_stopped: bool = False  # do-not-contact, or a flag that stops contact (distress, cease, wrong number)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -45,9 +46,15 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
+# The flags that stop every contact (compliance_filters/contact_policy.yml blocking_flags says the same; the contact
+# policy is still asked before each contact and has the last word).
+STOP_FLAGS = ("distress", "cease", "wrong_number")
+
+
 class Portfolio:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], stop_flags: tuple[str, ...] = STOP_FLAGS) -> None:
         self._sessions = session_factory
+        self._stop_flags = stop_flags
 
     def facts(self, now: datetime, borrower_ids: Iterable[str] | None = None) -> list[BorrowerFacts]:
         if now.tzinfo is None:
@@ -73,6 +80,10 @@ class Portfolio:
                 select(ConversationRecord.borrower_id, func.max(ConversationRecord.started_at)).where(
                     ConversationRecord.borrower_id.in_(ids), ConversationRecord.identity_verified.is_(True))
                 .group_by(ConversationRecord.borrower_id)).all())
+            stopped = set(session.scalars(select(DoNotContact.borrower_id).where(DoNotContact.borrower_id.in_(ids))))
+            stopped |= set(session.scalars(select(BorrowerFlag.borrower_id).where(
+                BorrowerFlag.borrower_id.in_(ids), BorrowerFlag.cleared_at.is_(None),
+                BorrowerFlag.kind.in_(self._stop_flags))))
         disputes = {borrower for borrower, kind in open_claims if kind == "dispute"}
         hardships = {borrower for borrower, kind in open_claims if kind == "hardship"}
         facts = []
@@ -90,6 +101,7 @@ class Portfolio:
                 open_dispute=borrower_id in disputes or account.status == "paused",
                 hardship=borrower_id in hardships,
                 days_since_contact=None if talked is None else (now - talked).days,
+                contact_stopped=borrower_id in stopped,
             ))
         return facts
 

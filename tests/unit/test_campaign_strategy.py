@@ -40,7 +40,9 @@ def test_history_and_risk_move_a_borrower(strategy):
     hardship = strategy.place(replace(BASE, hardship=True, broken_promises=2))
     assert (hardship.segment, hardship.treatment.script, hardship.treatment.offer.max_periods) == (
         "hardship", "hardship", 12)
-    # A dispute outranks everything, and nobody contacts a borrower who disputes.
+    stopped = strategy.place(replace(BASE, contact_stopped=True, open_dispute=True))
+    assert (stopped.segment, stopped.campaign) == ("contact_stopped", None)
+    # A dispute outranks everything else, and nobody contacts a borrower who disputes.
     disputed = strategy.place(replace(BASE, open_dispute=True, hardship=True, days_past_due=-3))
     assert (disputed.segment, disputed.campaign, disputed.treatment.channels) == ("dispute_hold", None, ())
 
