@@ -67,6 +67,8 @@ class Contactor:
 
     async def _contact(self, plan: ContactPlan) -> CampaignContactView | None:
         s = self._s
+        if plan.campaign in await asyncio.to_thread(s.records.paused_campaigns):
+            return None  # paused by a supervisor after the tick planned it
         if plan.channel == "call" and await s.dialer.free_lines() <= 0:
             raise Deferred(plan.contact_key)  # nothing claimed, nothing asked: the next tick plans it again
         claimed = await asyncio.to_thread(s.records.claim_contact, plan, s.clock())

@@ -142,3 +142,37 @@ def test_with_redis_gone_nobody_is_contacted(portfolio, tmp_path):
     assert _contacts(sessions) == []
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(DemoInboxMessage)) == 0
+
+
+def test_a_campaign_paused_after_the_tick_planned_it_contacts_no_one(portfolio, tmp_path):
+    from bot.redis_connection import connect
+    import redis as sync_redis
+    from compliance_filters.contact_policy import ContactPolicy
+    from campaigns.messenger import make_invitation_links, make_messenger
+    from configuration.settings import Settings
+    from datetime import datetime
+
+    ledger_url, sessions = portfolio
+    server = PrivateRedis(tmp_path, durable=False)
+    server.start()
+    try:
+        ledger = Ledger(sessions)
+        settings = Settings(ledger={"database_url": ledger_url})
+        records = CampaignRecords(sessions)
+        contactor = Contactor(ContactServices(
+            records=records, ledger=ledger, policy=ContactPolicy(sync_redis.Redis.from_url(server.url), ledger),
+            dialer=DemoPhoneDialer(DemoPhone(connect(server.url), 30), CallSlots(connect(server.url), 4, 60), 4, None),
+            messenger=make_messenger(settings, ledger), invitation_link=make_invitation_links(settings),
+            redis=connect(server.url), clock=lambda: datetime.fromisoformat(FIXED_NOW)))
+        plan = ContactPlan("B000001", "A000001-1", "early_overdue", "dpd_1_30", "early_overdue:2026-11-23", "message",
+                           "overdue_gentle")
+
+        async def pause_then_resume():
+            records.set_campaign_status("early_overdue", "paused", "boss", datetime.fromisoformat(FIXED_NOW))
+            assert await contactor.contact(plan) is None and _contacts(sessions) == []
+            records.set_campaign_status("early_overdue", "active", "boss", datetime.fromisoformat(FIXED_NOW))
+            assert (await contactor.contact(plan)).status == "sent"
+
+        asyncio.run(pause_then_resume())
+    finally:
+        server.stop()
