@@ -277,6 +277,7 @@ def main() -> None:
           f"Web chat widget: {webchat_demo_url(stack.gateway_url, link)}\n"
           f"Voice in the browser: {stack.gateway_url}/demo/voice?link={link}\n"
           f"Demo inbox (reminders while no SMS or WeChat provider is set): {stack.gateway_url}/demo/inbox\n"
+          f"Demo phone (the campaign worker's calls while no carrier is set): {stack.gateway_url}/demo/phone\n"
           f"Agent console: {stack.gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
           f"Press Ctrl-C to stop.", flush=True)
     try:
