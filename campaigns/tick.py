@@ -1,10 +1,10 @@
-"""One tick of the campaign worker: place everyone, then list the contacts due now (campaigns and callbacks)."""
+"""One tick of the campaign worker: judge what fell due, place everyone, then list the contacts due now (campaigns,
+booked callbacks, reminders the day before a promise or instalment)."""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from campaigns.planner import due_contacts
