@@ -92,7 +92,8 @@ class ActionHandleAbuse(Action):
             return [SlotSet("abuse_count", count)] + reopen_form(tracker)
         known_id = borrower_id(tracker)
         if known_id and ledger().get_borrower(known_id):
-            ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "ended_after_abuse")
+            ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "ended_after_abuse",
+                                            at=now(tracker))
         dispatcher.utter_message(text=reply(tracker, "abuse_end"))
         return [SlotSet("abuse_count", count)] + end_conversation() + [FollowupAction("action_listen")]
 

@@ -13,7 +13,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import borrower_id, channel, conversation_id, latest_intent, ledger
+from actions.conversation_context import borrower_id, channel, conversation_id, latest_intent, ledger, now
 from actions.conversation_end import end_conversation
 from actions.replies import reply
 from actions.review import record_for_review
@@ -122,7 +122,8 @@ class ActionVerificationResult(Action):
             and ledger().verified_check(conversation_id(tracker), known_id) is not None
         )
         if verified:
-            ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "right_party_verified")
+            ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), "right_party_verified",
+                                            at=now(tracker))
             dispatcher.utter_message(text=reply(tracker, "verified"))
             account = ledger().get_primary_account(known_id)
             if account is not None and account.currency == "USD":
@@ -153,7 +154,7 @@ class ActionVerificationResult(Action):
 
 
 def _record_failure(tracker: Tracker, known_id: str, outcome: str) -> None:
-    ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), outcome)
+    ledger().record_contact_attempt(known_id, channel(tracker), conversation_id(tracker), outcome, at=now(tracker))
     if outcome == "wrong_party":
         # The number or link on file may reach someone else: a person checks, and applying it stops contact (a
         # wrong_number flag) until the number is corrected. Nothing on the account changes now.

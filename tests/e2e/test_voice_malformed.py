@@ -226,8 +226,10 @@ async def test_demo_page_serves_the_microphone_client_under_a_strict_policy(stac
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
         page = await http.get("/demo/voice")
         script = await http.get("/demo/voice/page.js")
+        call = await http.get("/demo/voice/call.js")  # the call itself, shared with the demo phone
         worklet = await http.get("/demo/voice/microphone-worklet.js")
     assert page.status_code == 200 and '<script src="/demo/voice/page.js">' in page.text
+    assert '<script src="/demo/voice/call.js">' in page.text
     assert "connect-src 'self'" in page.headers["content-security-policy"]
-    assert "/voice/browser?borrower_link=" in script.text and "getUserMedia" in script.text
+    assert "/voice/browser?borrower_link=" in script.text and "getUserMedia" in call.text
     assert 'registerProcessor("microphone-to-pcm16"' in worklet.text
