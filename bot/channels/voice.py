@@ -154,22 +154,17 @@ def voice_router() -> APIRouter:
         """Limited as chat sockets are: calls opened per minute and sockets open per client address."""
         serializer, services, client = BrowserSerializer(), services_of(websocket), client_address(websocket)
 
-        async def refuse(code: str, detail: str, close_code: int) -> None:
-            await websocket.accept()
-            await websocket.send_text(serializer.serialize(ProtocolNotice(code, detail)))
-            await websocket.close(close_code, code)
-
         # Counted before the link is read, so bad links are rate-limited like good ones.
-        if (refusal := await services.limits.open(client)) is not None:
-            await refuse("rate_limited", f"too many calls; try again in {refusal.retry_after} s", CLOSE_TRY_AGAIN_LATER)
+        if await _rate_limited(websocket, serializer, services, client):
             return
         try:
             borrower_id = services.links.admit(websocket.query_params.get("borrower_link"))
         except InvalidLink:  # forged, expired, malformed or missing: one answer for all
-            await refuse("invalid_link", "the call needs a valid borrower link", CLOSE_POLICY)
+            await _refuse(websocket, serializer, "invalid_link", "the call needs a valid borrower link", CLOSE_POLICY)
             return
         if not services.sockets.acquire(client):
-            await refuse("too_many_connections", "too many open connections from this address", CLOSE_TRY_AGAIN_LATER)
+            await _refuse(websocket, serializer, "too_many_connections", "too many open connections from this address",
+                          CLOSE_TRY_AGAIN_LATER)
             return
         try:
             await serve(websocket, serializer, "browser_voice", CallParty(borrower_id))
@@ -182,20 +177,14 @@ def voice_router() -> APIRouter:
         placed; when it ends, its outcome is reported as the carrier's final status would be."""
         serializer, services, client = BrowserSerializer(), services_of(websocket), client_address(websocket)
 
-        async def refuse(code: str, detail: str, close_code: int) -> None:
-            await websocket.accept()
-            await websocket.send_text(serializer.serialize(ProtocolNotice(code, detail)))
-            await websocket.close(close_code, code)
-
-        if (refusal := await services.limits.open(client)) is not None:
-            await refuse("rate_limited", f"too many calls; try again in {refusal.retry_after} s", CLOSE_TRY_AGAIN_LATER)
+        if await _rate_limited(websocket, serializer, services, client):
             return
         attempt = websocket.query_params.get("attempt", "")
         ring = None
         if services.demo_phone is not None and services.outbound is not None and ATTEMPT_ID.match(attempt):
             ring = await services.demo_phone.answer(attempt)
         if ring is None:  # no demo phone, a malformed id, a ring already taken or rung out: one answer for all
-            await refuse("no_such_ring", "this call is not ringing", CLOSE_POLICY)
+            await _refuse(websocket, serializer, "no_such_ring", "this call is not ringing", CLOSE_POLICY)
             return
         answered = time.monotonic()
         try:
@@ -208,6 +197,22 @@ def voice_router() -> APIRouter:
         router.add_api_route(f"/demo/voice{suffix}", _static_file(filename, media_type), methods=["GET"],
                              response_model=None)
     return router
+
+
+async def _refuse(websocket: WebSocket, serializer: FrameSerializer, code: str, detail: str, close_code: int) -> None:
+    """A browser call refused before it starts: the reason as a notice, then the close code."""
+    await websocket.accept()
+    await websocket.send_text(serializer.serialize(ProtocolNotice(code, detail)))
+    await websocket.close(close_code, code)
+
+
+async def _rate_limited(websocket: WebSocket, serializer: FrameSerializer, services, client: str) -> bool:
+    """Calls opened per minute per client address, counted before anything the call names is read."""
+    refusal = await services.limits.open(client)
+    if refusal is not None:
+        await _refuse(websocket, serializer, "rate_limited", f"too many calls; try again in {refusal.retry_after} s",
+                      CLOSE_TRY_AGAIN_LATER)
+    return refusal is not None
 
 
 def _static_file(filename: str, media_type: str):

@@ -5,6 +5,15 @@
 
 const RATE = 16000;
 
+// A line of the call's log: what the bot said, what was heard, a notice. Text only, never HTML.
+function noteIn(log, text, kind) {
+  const line = document.createElement("p");
+  line.className = kind;
+  line.textContent = text;
+  log.appendChild(line);
+  line.scrollIntoView();
+}
+
 // socketPath: e.g. "/voice/browser?borrower_link=…"; note(text, kind) shows what was said; onClose() when it ends.
 async function startVoiceCall(socketPath, note, onClose) {
   const context = new AudioContext({ sampleRate: RATE });

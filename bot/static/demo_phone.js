@@ -7,13 +7,7 @@ const log = document.getElementById("log");
 const hangUp = document.getElementById("hang-up");
 let call = null;
 
-function note(text, kind) {
-  const line = document.createElement("p");
-  line.className = kind;
-  line.textContent = text;
-  log.appendChild(line);
-  line.scrollIntoView();
-}
+const note = (text, kind) => noteIn(log, text, kind);
 
 function endCall() {
   if (!call) return;

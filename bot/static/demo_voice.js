@@ -8,13 +8,7 @@ let call = null;
 // The page is opened with the borrower's signed link (?link=…), as the web chat is.
 document.getElementById("link").value = new URLSearchParams(location.search).get("link") || "";
 
-function note(text, kind) {
-  const line = document.createElement("p");
-  line.className = kind;
-  line.textContent = text;
-  log.appendChild(line);
-  line.scrollIntoView();
-}
+const note = (text, kind) => noteIn(log, text, kind);
 
 function stopCall() {
   if (!call) return;
