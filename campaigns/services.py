@@ -45,27 +45,27 @@ class CampaignServices:
     clock: Callable[[], datetime]
 
 
-def make_dialer(settings: Settings, redis_client, outcomes: Callable[[], OutboundCalls]) -> Dialer:
+def make_dialer(settings: Settings, redis_client, outcomes: Callable[[CallSlots], OutboundCalls]) -> Dialer:
     """Twilio when its account and number are set (make_twilio_dialer names any other setting it lacks); else the
-    demo phone, whose rings the gateway's /demo/phone page answers (`outcomes` reports the ones that rang out)."""
+    demo phone, whose rings the gateway's /demo/phone page answers (`outcomes`, given the demo phone's call slots,
+    reports the ones that rang out and frees their lines)."""
     if not demo_phone_in_use(settings):
         return make_twilio_dialer(settings, redis_client)
     dialer = settings.dialer
-    return DemoPhoneDialer(DemoPhone(redis_client, dialer.ring_seconds),
-                           CallSlots(redis_client, dialer.max_concurrent_calls, dialer.max_call_seconds),
-                           dialer.max_concurrent_calls, outcomes())
+    slots = CallSlots(redis_client, dialer.max_concurrent_calls, dialer.max_call_seconds)
+    return DemoPhoneDialer(DemoPhone(redis_client, dialer.ring_seconds), slots, dialer.max_concurrent_calls,
+                           outcomes(slots))
 
 
-def _outcomes(settings: Settings, ledger: Ledger, sessions, policy: ContactPolicy, redis_client, records: CampaignRecords,
-              clock: Callable[[], datetime]) -> OutboundCalls:
+def _outcomes(settings: Settings, ledger: Ledger, sessions, policy: ContactPolicy, redis_client, slots: CallSlots,
+              records: CampaignRecords, clock: Callable[[], datetime]) -> OutboundCalls:
     """The gateway's outbound-call logic, for the calls the demo phone reports from the worker's side."""
     link_key = load_link_key(settings.gateway)
     audit_key = load_audit_key(settings.audit)
-    dialer = settings.dialer
-    return OutboundCalls(dialer, CarrierSignatures(settings.voice), CallTokens(link_key, settings.voice.call_token_seconds),
-                         ledger, AuditTrail(sessions, audit_key, AnchorFile(settings.audit.anchor_file, audit_key)), policy,
-                         redis_client, CallSlots(redis_client, dialer.max_concurrent_calls, dialer.max_call_seconds),
-                         clock, records)
+    return OutboundCalls(settings.dialer, CarrierSignatures(settings.voice),
+                         CallTokens(link_key, settings.voice.call_token_seconds), ledger,
+                         AuditTrail(sessions, audit_key, AnchorFile(settings.audit.anchor_file, audit_key)), policy,
+                         redis_client, slots, clock, records)
 
 
 def _clock(settings: Settings) -> Callable[[], datetime]:
@@ -87,7 +87,7 @@ async def campaign_services(settings: Settings, clock: Callable[[], datetime] | 
     lock_redis = connect(redis_url)
     policy = ContactPolicy(policy_redis, ledger, contact_config)
     dialer = make_dialer(settings, lock_redis,
-                         lambda: _outcomes(settings, ledger, sessions, policy, lock_redis, records, clock))
+                         lambda slots: _outcomes(settings, ledger, sessions, policy, lock_redis, slots, records, clock))
     messenger = make_messenger(settings, ledger)
     try:
         contactor = Contactor(ContactServices(
