@@ -100,11 +100,14 @@ def test_the_worker_contacts_each_due_borrower_once_across_a_crash_and_two_worke
     assert max(keys.values()) == 1
     decided_before = {(c.borrower_id, c.contact_key) for c in before if c.status in FINAL}
     assert decided_before <= {(c.borrower_id, c.contact_key) for c in after if c.status in FINAL}
-    # Every message sent is one contact: none sent twice, none sent without its record.
+    # Every message sent is one contact: none sent twice, none sent without its record. The kill can land between
+    # the send and its "sent": that contact stays "planned" (claimed, never tried again), its message out once.
     with sessions() as session:
         inbox = Counter(session.scalars(select(DemoInboxMessage.borrower_id)))
     sent = Counter(c.borrower_id for c in after if c.status == "sent")
-    assert inbox == sent and sum(sent.values()) >= 5
+    in_flight = Counter(c.borrower_id for c in after if c.channel == "message" and c.status == "planned")
+    assert sent <= inbox <= sent + in_flight, (inbox, sent, in_flight)
+    assert sum(sent.values()) >= 5
     # No carrier configured: calls ring on the demo phone (no page open here), at most the four lines at once (the
     # rest wait for a free line), and the ones nobody answered in time are on record as unanswered.
     calls = [c for c in after if c.channel == "call"]
