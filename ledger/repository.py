@@ -344,13 +344,15 @@ class Ledger:
         return session.get(BorrowerRow, borrower_id)
 
     def _check_events(self, session: Session, borrower_id: str, at: datetime) -> list[CheckEvent]:
-        """What counts toward a lockout at `at`, oldest first: compared answers and a person's unlocks."""
+        """What counts toward a lockout at `at`, oldest first: compared answers and a person's unlocks (none after
+        `at`, so a past moment is judged as it stood then: the quality review asks)."""
         since = at - self.policy.verification.history_needed
         checks = session.execute(select(IdentityCheck.checked_at, IdentityCheck.result).where(
             IdentityCheck.borrower_id == borrower_id, IdentityCheck.result.in_(("passed", "failed")),
-            IdentityCheck.checked_at > since))
+            IdentityCheck.checked_at > since, IdentityCheck.checked_at <= at))
         unlocks = session.scalars(select(VerificationUnlock.unlocked_at).where(
-            VerificationUnlock.borrower_id == borrower_id, VerificationUnlock.unlocked_at > since))
+            VerificationUnlock.borrower_id == borrower_id, VerificationUnlock.unlocked_at > since,
+            VerificationUnlock.unlocked_at <= at))
         events = [CheckEvent(checked_at, result) for checked_at, result in checks]
         events += [CheckEvent(unlocked_at, "unlocked") for unlocked_at in unlocks]
         return sorted(events, key=lambda event: event.at)
@@ -633,9 +635,11 @@ class Ledger:
                 row.priority = priority
             return _handoff_view(row)
 
-    def set_handoff_status(self, conversation_id: str, status: str, from_statuses: tuple[str, ...]) -> int:
+    def set_handoff_status(self, conversation_id: str, status: str, from_statuses: tuple[str, ...],
+                           taken_by: str | None = None) -> int:
         """Moves the conversation's handoff requests that are in `from_statuses` to `status` (the gateway's
-        handoff desk: taken by an agent, served, callback offered); returns how many moved."""
+        handoff desk: taken by an agent, served, callback offered); returns how many moved. `taken_by`: the agent
+        who took them (kept: the quality review samples conversations per agent)."""
         if status not in HANDOFF_STATUSES:
             raise ValueError(f"handoff status must be one of {HANDOFF_STATUSES}")
         with self._transaction() as session:
@@ -644,6 +648,8 @@ class Ledger:
             moved = 0
             for row in rows:
                 row.status = status
+                if taken_by is not None:
+                    row.taken_by = taken_by
                 moved += 1
             return moved
 
