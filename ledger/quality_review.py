@@ -281,7 +281,7 @@ class QualityReviewBook:
         scripts: dict[str, str] = {}
         for chunk in _chunks(ids):
             scripts.update(session.execute(select(CampaignContact.attempt_id, CampaignContact.script)
-                                           .where(CampaignContact.attempt_id.in_(chunk))).tuples())
+                                           .where(CampaignContact.attempt_id.in_(chunk))).tuples().all())
         return scripts
 
     def _add(self, candidate: _Candidate, agent: str, script: str, reasons: list[Reason], sample_rate: float | None,
