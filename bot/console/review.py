@@ -29,6 +29,8 @@ from ledger.quality_review import (
     MAX_NOTES_CHARS, AlreadyReviewed, InvalidReview, QualityReviewBook, ReviewItemView, reasons_json,
 )
 from ledger.references import mask_reference
+from ledger.repository import Ledger
+from ledger.wording import yuan
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"review.js": "text/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
@@ -89,6 +91,13 @@ async def _summary(request: Request, conversation_id: str) -> str | None:
     return record.summary if record is not None else None
 
 
+def _accounts_json(ledger: Ledger, borrower_id: str) -> list[dict[str, Any]]:
+    """Every account, paused or settled too (a dispute pauses one): the figures the bot may have said."""
+    return [{"account_id": a.account_id, "lender": a.lender_name, "status": a.status, "balance": yuan(a.balance_cents),
+             "balance_cents": a.balance_cents, "days_past_due": a.days_past_due, "due_date": a.due_date.isoformat()}
+            for a in ledger.accounts_for(borrower_id)]
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
@@ -139,6 +148,8 @@ def review_router() -> APIRouter:
             "summary": await _summary(request, item.conversation_id),
             "account": await asyncio.to_thread(_account_json, services_of(request).ledger, item.borrower_id)
             if item.borrower_id else None,
+            "accounts": await asyncio.to_thread(_accounts_json, services_of(request).ledger, item.borrower_id)
+            if item.borrower_id else [],
             # The voice issue adds call recordings; until then there is none to play.
             "recording": None,
             "views": [{"viewer": viewer, "at": at.isoformat()}

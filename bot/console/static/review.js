@@ -118,12 +118,9 @@ async function openItem(itemId) {
   $("recording").textContent = data.recording ? "" : "本对话没有录音（语音录音功能上线后在此播放）。";
   const account = $("account");
   account.replaceChildren();
-  if (data.account && data.account.account) {
-    const a = data.account.account;
-    for (const [label, value] of [["借款人", data.account.name], ["贷款机构", a.lender], ["欠款", a.balance],
-                                  ["逾期天数", String(a.days_past_due)]]) {
-      account.append(el("dt", label), el("dd", value));
-    }
+  if (data.account) account.append(el("dt", "借款人"), el("dd", data.account.name));
+  for (const a of data.accounts) {
+    account.append(el("dt", `${a.lender}（${a.status}）`), el("dd", `欠款 ${a.balance}，逾期 ${a.days_past_due} 天`));
   }
   renderChecklist(data.review);
   $("views").replaceChildren(...data.views.map((v) => el("li", `${v.viewer} · ${v.at.slice(0, 19).replace("T", " ")}`)));
