@@ -14,6 +14,7 @@ const MARKS = [["pass", "通过"], ["fail", "不通过"], ["na", "不适用"]];
 const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员" };
 const state = { me: null, current: null };
 const $ = (id) => document.getElementById(id);
+const when = (iso) => new Date(iso).toLocaleString("zh-CN", { hour12: false }); // the reviewer's own time zone
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -92,7 +93,7 @@ function renderChecklist(review) {
   }
   $("notes").value = review ? review.notes : "";
   $("notes").disabled = $("save-review").disabled = Boolean(review);
-  $("review-result").textContent = review ? `已由 ${review.reviewer} 于 ${review.reviewed_at} 评分` : "";
+  $("review-result").textContent = review ? `已由 ${review.reviewer} 于 ${when(review.reviewed_at)} 评分` : "";
 }
 
 async function openItem(itemId) {
@@ -110,7 +111,7 @@ async function openItem(itemId) {
   transcript.replaceChildren();
   for (const line of data.transcript) {
     const li = el("li", undefined, line.speaker + (line.allowed === false ? " blocked" : ""));
-    li.append(el("span", `${SPEAKERS[line.speaker] || line.speaker} · ${line.at.slice(0, 19).replace("T", " ")}`, "who"));
+    li.append(el("span", `${SPEAKERS[line.speaker] || line.speaker} · ${when(line.at)}`, "who"));
     li.append(document.createTextNode(line.text));
     if (line.allowed === false) li.append(el("span", `被合规拦截，未发送：${line.rules.join("、")}`, "rules"));
     transcript.append(li);
@@ -123,7 +124,7 @@ async function openItem(itemId) {
     account.append(el("dt", `${a.lender}（${a.status}）`), el("dd", `欠款 ${a.balance}，逾期 ${a.days_past_due} 天`));
   }
   renderChecklist(data.review);
-  $("views").replaceChildren(...data.views.map((v) => el("li", `${v.viewer} · ${v.at.slice(0, 19).replace("T", " ")}`)));
+  $("views").replaceChildren(...data.views.map((v) => el("li", `${v.viewer} · ${when(v.at)}`)));
   loadItems();
 }
 
