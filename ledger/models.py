@@ -352,6 +352,22 @@ class ReviewRequest(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class Complaint(Base):
+    """The party complained about being contacted ("你们烦不烦啊，天天打": intent complain_contact), recorded by the
+    action that answers it, once per conversation, the first words kept (ID digits starred). Quality review chooses
+    these conversations; the dashboard's complaint rate counts them. `borrower_id` only when the ledger knows it."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (UniqueConstraint("conversation_id", name="uq_complaint_once"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    said: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, index=True)
+
+
 # wrong_number: a person confirmed the number on file reaches someone else (Ledger.apply_review_request).
 FLAG_KINDS = ("distress", "cease", "vulnerable", "wrong_number")
 AUDIT_SPEAKERS = ("bot", "borrower", "agent")

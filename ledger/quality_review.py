@@ -5,8 +5,8 @@ The queue is filled from durable records only, so a conversation can be reviewed
 forgotten it. A conversation is chosen once (review_items is UNIQUE per conversation) with every rule it meets:
 - compliance_block: the compliance filter blocked something the bot or an agent tried to say (audit_records);
 - distress / dispute: a handoff for that reason, an unverified party's request of that kind, a dispute claim;
-- complaint: the borrower asked to stop being contacted in the conversation (do_not_contact set from it, or an
-  unverified party's do_not_contact request);
+- complaint: the party complained about being contacted (complaints, written by the action that answers it) or asked
+  to stop (do_not_contact set from the conversation, or an unverified party's do_not_contact request);
 - verification_lockout: an identity answer refused because the check was locked, or a failure that locked it;
 - not_understood: the bot handed off because it kept misunderstanding (handoff reason nlu_fallback);
 - sample_agent / sample_script: a seeded random draw per agent and per script (ledger/review.yml says how).
@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from configuration.files import load_yaml_model
 from ledger.errors import NotFound
 from ledger.models import (
-    CHECKLIST_ITEMS, CHECKLIST_MARKS, REVIEW_RULES, AuditRecord, CampaignContact, Claim, DoNotContact, HandoffRequest,
-    IdentityCheck, QualityReview, ReviewItem, ReviewRequest, TranscriptView,
+    CHECKLIST_ITEMS, CHECKLIST_MARKS, REVIEW_RULES, AuditRecord, CampaignContact, Claim, Complaint, DoNotContact,
+    HandoffRequest, IdentityCheck, QualityReview, ReviewItem, ReviewRequest, TranscriptView,
 )
 from ledger.repository import Ledger
 
@@ -234,6 +234,10 @@ class QualityReviewBook:
             for cid in session.scalars(select(Claim.conversation_id).where(
                     Claim.conversation_id.in_(chunk), Claim.kind == "dispute")):
                 hit(cid, "dispute", "dispute claim recorded")
+            for cid, said in session.execute(select(Complaint.conversation_id, Complaint.said).where(
+                    Complaint.conversation_id.in_(chunk))):
+                hit(cid, "complaint", f"complained about being contacted: {said}" if said
+                    else "complained about being contacted")
             failed: dict[str, tuple[str, datetime]] = {}
             for cid, borrower_id, result, at in session.execute(select(
                     IdentityCheck.conversation_id, IdentityCheck.borrower_id, IdentityCheck.result,

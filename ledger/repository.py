@@ -26,6 +26,7 @@ from ledger.models import (
     CallbackRequest,
     Claim,
     ContactAttempt,
+    Complaint,
     ConversationRecord,
     DoNotContact,
     HandoffRequest,
@@ -840,6 +841,24 @@ class Ledger:
                     log.info("review request recorded kind=%s borrower=%s", kind,
                              mask_reference(known) if known else "unknown")
             return _review_request_view(row)
+
+    def record_complaint(self, conversation_id: str, claimed_borrower_id: str | None, channel: str, said: str = "",
+                         at: datetime | None = None) -> bool:
+        """Keep a complaint about being contacted; True when it is the conversation's first (later ones add nothing)."""
+        if at is not None:
+            _require_aware(at, "at")
+        with self._transaction() as session:
+            known = claimed_borrower_id if claimed_borrower_id and session.get(BorrowerRow, claimed_borrower_id) else None
+            if session.scalars(select(Complaint.id).where(Complaint.conversation_id == conversation_id)).first():
+                return False
+            try:
+                with session.begin_nested():
+                    session.add(Complaint(conversation_id=conversation_id, borrower_id=known, channel=channel,
+                                          said=said, created_at=at or utc_now()))
+            except IntegrityError:
+                return False  # recorded by a concurrent retry of the same action
+            log.info("complaint recorded borrower=%s", mask_reference(known) if known else "unknown")
+            return True
 
     def review_requests(self, status: str | None = "pending", *, conversation_id: str | None = None,
                         borrower_id: str | None = None) -> tuple[ReviewRequestView, ...]:

@@ -3,6 +3,7 @@ from real audit records, handoffs, claims, identity checks and campaign contacts
 review per item; the results per agent, script and day."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -53,12 +54,14 @@ def chosen(review_book) -> dict[str, list[str]]:
 
 def test_each_rule_chooses_its_conversations_and_nothing_else(session_factory, ledger, audit):
     for conversation_id in ("c-clean", "c-block", "c-distress", "c-dispute", "c-unverified-dispute", "c-unverified-stop",
-                            "c-lock", "c-two-fails", "c-nlu", "c-requested"):
+                            "c-vented", "c-lock", "c-two-fails", "c-nlu", "c-requested"):
         talk(audit, conversation_id, blocked_rules=["threat_of_visit"] if conversation_id == "c-block" else None)
     ledger.record_handoff("c-distress", "B000001", "distress", 0)
     ledger.record_claim("B000001", None, "c-dispute", "dispute", "不是我借的")
     ledger.record_review_request("c-unverified-dispute", "B000001", "chat", "dispute", "我没借过")
     ledger.record_review_request("c-unverified-stop", "B000001", "chat", "do_not_contact", "别再打了")
+    assert ledger.record_complaint("c-vented", "B000001", "chat", "你们烦不烦啊，天天打", DAY)
+    assert not ledger.record_complaint("c-vented", "B000001", "chat", "还打", DAY)  # once per conversation
     ledger.record_handoff("c-nlu", "B000001", "nlu_fallback", 3)
     ledger.record_handoff("c-requested", "B000001", "requested", 2)  # asking for a person is not a finding
     for minute in range(5):  # policy.yml: five failures lock the check
@@ -67,15 +70,17 @@ def test_each_rule_chooses_its_conversations_and_nothing_else(session_factory, l
         ledger.check_identity("B000004", "c-two-fails", "chat", id_last4="0000", at=DAY + timedelta(minutes=minute))
 
     review = book(session_factory, ledger)
-    assert review.fill_queue(DAY - timedelta(hours=1), DAY + timedelta(hours=1), LATER) == 7
+    assert review.fill_queue(DAY - timedelta(hours=1), DAY + timedelta(hours=1), LATER) == 8
     assert chosen(review) == {
         "c-block": ["compliance_block"], "c-distress": ["distress"], "c-dispute": ["dispute"],
-        "c-unverified-dispute": ["dispute"], "c-unverified-stop": ["complaint"], "c-lock": ["verification_lockout"],
+        "c-unverified-dispute": ["dispute"], "c-unverified-stop": ["complaint"], "c-vented": ["complaint"], "c-lock": ["verification_lockout"],
         "c-nlu": ["not_understood"],
     }
     block = next(item for item in review.items(None) if item.conversation_id == "c-block")
     assert block.reasons[0].detail == "bot: threat_of_visit"
     assert (block.agent, block.script, block.day, block.sample_seed) == ("bot", "inbound", DAY.date(), None)
+    vented = next(item for item in review.items(None) if item.conversation_id == "c-vented")
+    assert vented.reasons[0].detail == "complained about being contacted: 你们烦不烦啊，天天打"
 
 
 def test_a_borrowers_stop_request_is_a_complaint_in_the_conversation_it_was_made_in(session_factory, ledger, audit):
@@ -222,3 +227,24 @@ def test_results_per_day_agent_and_script(session_factory, ledger, audit):
     assert first.marks["correct_figures"] == {"pass": 0, "fail": 0, "na": 2}
     assert (second.day, second.chosen, second.reviewed, second.failed) == (next_day.date(), 1, 0, 0)
     assert review.results(date(2026, 1, 1), date(2026, 1, 2)) == []
+
+
+def test_the_action_answering_a_complaint_records_it(session_factory, ledger, monkeypatch):
+    # Imported here, as in test_disclosure_guard: importing actions builds the action server's services.
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    import actions.conversation_context as context
+    from actions.contact import ActionAskStopConfirmation
+
+    monkeypatch.setattr(context, "SERVICES", dataclasses.replace(context.SERVICES, ledger=ledger))
+    tracker = Tracker("c-action", {"session_started_metadata": {"borrower_id": "B000001", "channel": "phone"}},
+                      {"text": "你们烦不烦啊，天天打", "metadata": {"now": DAY.isoformat()}}, [], False, None, {}, None)
+    dispatcher = CollectingDispatcher()
+    ActionAskStopConfirmation().run(dispatcher, tracker, {})
+    assert dispatcher.messages  # the question is still asked
+    review = book(session_factory, ledger)
+    AuditTrail(session_factory, b"k" * 32).append("c-action", "B000001", "phone", "borrower", "你们烦不烦啊", at=DAY)
+    review.fill_queue(DAY - timedelta(hours=1), DAY + timedelta(hours=1), LATER)
+    assert [(item.conversation_id, item.reasons[0].detail) for item in review.items(None)] == [
+        ("c-action", "complained about being contacted: 你们烦不烦啊，天天打")]
