@@ -671,7 +671,7 @@ class ReviewItem(Base):
     channel: Mapped[str] = mapped_column(String(32))
     agent: Mapped[str] = mapped_column(String(64))
     script: Mapped[str] = mapped_column(String(32))
-    day: Mapped[date] = mapped_column(Date)  # the conversation's first audited utterance, UTC
+    day: Mapped[date] = mapped_column(Date)  # of the conversation's first audited utterance, in Asia/Shanghai
     reasons: Mapped[str] = mapped_column(Text)
     sample_rate: Mapped[float | None] = mapped_column(Float)
     sample_seed: Mapped[str | None] = mapped_column(String(64))

@@ -19,15 +19,17 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from chinese_text.dates import DEFAULT_TIMEZONE
 from configuration.files import load_yaml_model
 from ledger.errors import NotFound
 from ledger.models import (
@@ -37,6 +39,9 @@ from ledger.models import (
 from ledger.repository import Ledger
 
 DEFAULT_REVIEW_FILE = Path(__file__).with_name("review.yml")
+# Review days are the collections office's days (the lenders' and most borrowers' zone), not UTC's: a conversation at
+# 07:00 in Shanghai belongs to that day's work, not to the day before.
+REVIEW_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
 MAX_NOTES_CHARS = 4000
 BOT = "bot"  # the agent of a conversation no console agent took
 INBOUND = "inbound"  # the script of a conversation no campaign contact opened
@@ -294,7 +299,7 @@ class QualityReviewBook:
             with self._sessions.begin() as session:
                 session.add(ReviewItem(
                     conversation_id=candidate.conversation_id, borrower_id=candidate.borrower_id,
-                    channel=candidate.channel, agent=agent, script=script, day=candidate.first_at.date(),
+                    channel=candidate.channel, agent=agent, script=script, day=candidate.first_at.astimezone(REVIEW_ZONE).date(),
                     reasons=json.dumps([{"rule": r.rule, "detail": r.detail} for r in reasons], ensure_ascii=False),
                     sample_rate=sample_rate, sample_seed=self.sampling.seed if sample_rate is not None else None,
                     selected_at=now))
@@ -392,6 +397,11 @@ class QualityReviewBook:
                 marks[item] = {mark: next(counts) for mark in CHECKLIST_MARKS}
             results.append(ReviewResult(day, agent, script, chosen, reviewed, int(failed or 0), marks))
         return results
+
+
+def day_start(day: date) -> datetime:
+    """Midnight opening a review day."""
+    return datetime.combine(day, time.min, tzinfo=REVIEW_ZONE)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -9,7 +9,7 @@ logged (who, when) before anything is returned. A score is saved once per item: 
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from bot.dependencies import services_of
 from bot.rasa_client import RasaUnavailable
 from ledger.errors import NotFound
 from ledger.quality_review import (
-    MAX_NOTES_CHARS, AlreadyReviewed, InvalidReview, QualityReviewBook, ReviewItemView, reasons_json,
+    MAX_NOTES_CHARS, AlreadyReviewed, InvalidReview, QualityReviewBook, ReviewItemView, day_start, reasons_json,
 )
 from ledger.references import mask_reference
 from ledger.repository import Ledger
@@ -98,10 +98,6 @@ def _accounts_json(ledger: Ledger, borrower_id: str) -> list[dict[str, Any]]:
             for a in ledger.accounts_for(borrower_id)]
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
-
-
 def review_router() -> APIRouter:
     """Registered before console_router: its /console/{asset} would otherwise answer /console/review with 404."""
     router = APIRouter()
@@ -124,13 +120,13 @@ def review_router() -> APIRouter:
 
     @router.post("/api/console/review/fill")
     async def fill(body: FillBody, request: Request, _: Agent = Depends(current_reviewer)) -> Any:
-        """Chooses the conversations of first_day..last_day (UTC, at most 31 days) that the rules or the sample
+        """Chooses the conversations of first_day..last_day (Shanghai days, at most 31) that the rules or the sample
         pick; the queue is also filled by `python -m bot.console fill-review` (e.g. nightly)."""
         if not timedelta(0) <= body.last_day - body.first_day < timedelta(days=MAX_FILL_DAYS):
             return JSONResponse({"error": "bad_range", "detail": f"last_day from first_day, at most "
                                                                  f"{MAX_FILL_DAYS} days"}, status_code=422)
-        added = await asyncio.to_thread(_book(request).fill_queue, _day_start(body.first_day),
-                                        _day_start(body.last_day + timedelta(days=1)), services_of(request).clock())
+        added = await asyncio.to_thread(_book(request).fill_queue, day_start(body.first_day),
+                                        day_start(body.last_day + timedelta(days=1)), services_of(request).clock())
         return {"added": added}
 
     @router.get("/api/console/review/items/{item_id}")

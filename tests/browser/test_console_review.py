@@ -19,7 +19,7 @@ from bot.audit_seal import load_audit_key
 from bot.console.agents import AgentDirectory
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
-from ledger.quality_review import QualityReviewBook, load_sampling
+from ledger.quality_review import REVIEW_ZONE, QualityReviewBook, load_sampling
 from ledger.repository import Ledger
 from ledger.seed import seed_demo_portfolio
 
@@ -73,7 +73,7 @@ def test_a_reviewer_opens_an_item_scores_it_and_the_score_is_in_the_ledger(gatew
     page.fill("#login-password", PASSWORD)
     page.click("#login-submit")
     expect(page.locator("#who")).to_contain_text("qa.li（质检员）")
-    today = datetime.now(UTC).date()
+    today = datetime.now(REVIEW_ZONE).date()
     page.fill("#fill-first", (today - timedelta(days=1)).isoformat())
     page.fill("#fill-last", today.isoformat())
     page.click("#fill-form button")

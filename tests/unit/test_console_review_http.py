@@ -15,6 +15,7 @@ from bot.audit_seal import load_audit_key
 from bot.console.agents import AgentDirectory
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.quality_review import REVIEW_ZONE
 from ledger.repository import Ledger
 from ledger.seed import seed_demo_portfolio
 from tests.unit.gateway_server import gateway_client
@@ -75,7 +76,7 @@ async def tokens(client) -> dict[str, dict[str, str]]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def item_id(client, tokens) -> int:
-    today = datetime.now(UTC).date()
+    today = datetime.now(REVIEW_ZONE).date()
     filled = await client.post("/api/console/review/fill", headers=tokens["rev.a"], json={
         "first_day": (today - timedelta(days=1)).isoformat(), "last_day": today.isoformat()})
     assert filled.status_code == 200 and filled.json() == {"added": 1}
@@ -154,7 +155,7 @@ async def test_a_second_reviewers_save_is_refused_and_the_first_stands(client, t
     assert second.status_code == 409 and second.json() == {"error": "already_reviewed", "reviewer": "rev.a"}
     [done] = (await client.get("/api/console/review/items?status=reviewed", headers=tokens["rev.b"])).json()["items"]
     assert done["review"]["marks"]["no_pressure"] == "fail" and done["review"]["notes"] == "威胁去单位"
-    today = datetime.now(UTC).date()
+    today = datetime.now(REVIEW_ZONE).date()
     results = (await client.get(f"/api/console/review/results?first_day={today - timedelta(days=1)}&last_day={today}",
                                 headers=tokens["sup.a"])).json()["results"]
     assert [(r["agent"], r["script"], r["chosen"], r["reviewed"], r["failed"]) for r in results] == [

@@ -4,6 +4,7 @@ review per item; the results per agent, script and day."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -248,3 +249,27 @@ def test_the_action_answering_a_complaint_records_it(session_factory, ledger, mo
     review.fill_queue(DAY - timedelta(hours=1), DAY + timedelta(hours=1), LATER)
     assert [(item.conversation_id, item.reasons[0].detail) for item in review.items(None)] == [
         ("c-action", "complained about being contacted: 你们烦不烦啊，天天打")]
+
+
+def test_two_reviewers_saving_at_once_one_wins_and_the_other_is_told(session_factory, ledger, audit):
+    talk(audit, "c-race", blocked_rules=["insult"])
+    review = book(session_factory, ledger)
+    review.fill_queue(DAY - timedelta(hours=1), DAY + timedelta(hours=1), LATER)
+    [item] = review.items()
+    start, outcomes = threading.Barrier(2), {}
+
+    def save(reviewer: str) -> None:
+        start.wait()
+        try:
+            outcomes[reviewer] = review.save_review(item.item_id, reviewer, ALL_PASS, reviewer, LATER).reviewer
+        except AlreadyReviewed as refused:
+            outcomes[reviewer] = f"refused: {refused.reviewer}"
+
+    threads = [threading.Thread(target=save, args=(name,)) for name in ("reviewer1", "reviewer2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winner = review.item(item.item_id).review.reviewer
+    loser = ({"reviewer1", "reviewer2"} - {winner}).pop()
+    assert outcomes == {winner: winner, loser: f"refused: {winner}"}

@@ -48,7 +48,8 @@ function showWork(me) {
   $("work-view").hidden = false;
   $("logout").hidden = false;
   $("who").textContent = `${me.name}（${me.role === "supervisor" ? "主管" : "质检员"}）`;
-  const today = new Date().toISOString().slice(0, 10);
+  const now = new Date(); // review days are the office's (Asia/Shanghai): the reviewer's own local day
+  const today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, "0")).join("-");
   $("fill-first").value = $("fill-first").value || today;
   $("fill-last").value = $("fill-last").value || today;
   loadItems();
