@@ -141,6 +141,7 @@ def _handoff_view(row: HandoffRequest) -> HandoffView:
         priority=row.priority,
         status=row.status,
         created_at=row.created_at,
+        taken_by=row.taken_by,
     )
 
 

@@ -33,7 +33,7 @@ class Agent:
         return self.role != "reviewer"
 
     @property
-    def reviews(self) -> bool:
+    def may_review(self) -> bool:
         return self.role in ("reviewer", "supervisor")
 
 

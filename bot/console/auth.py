@@ -103,7 +103,7 @@ async def current_agent(request: Request) -> Agent:
 async def current_reviewer(request: Request) -> Agent:
     """FastAPI dependency: a reviewer or a supervisor (quality review), 401 or 403."""
     agent = await signed_in(request)
-    if not agent.reviews:
+    if not agent.may_review:
         raise HTTPException(status_code=403, detail="reviewers_only")
     return agent
 
