@@ -69,7 +69,8 @@ def main() -> None:
         items = _timed("items(pending)", lambda: book.items("pending", limit=10_000))
         _timed("results(day)", lambda: book.results(DAY.date(), DAY.date()))
         rules = Counter(reason.rule for item in items for reason in item.reasons)
-        print(f"chosen {added} of {args.conversations}: " + ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items())))
+        counts = ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items()))
+        print(f"chosen {added} of {args.conversations}: {counts}")
         engine.dispose()
 
 

@@ -85,7 +85,8 @@ def create_app(
     app.include_router(chat_socket.router)  # WebSocket: /ws/chat
     app.include_router(payments.router)  # REST: /api/payments, the lender's payment reports
     app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
-    app.include_router(review_router())  # /console/review and /api/console/review: quality review (before the console's /console/{asset})
+    # /console/review and /api/console/review: quality review (before the console's /console/{asset} would catch it)
+    app.include_router(review_router())
     app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff
     app.include_router(campaigns_router())  # /api/console/campaigns: the supervisor's outbound view
     app.include_router(voice_router())  # /voice/twilio, /voice/browser, /demo/voice: phone and browser calls

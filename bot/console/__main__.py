@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fill-review":
             now = utc_now()
             ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))
-            added = QualityReviewBook(sessions, ledger, load_sampling()).fill_queue(now - timedelta(days=args.days), now, now)
+            book = QualityReviewBook(sessions, ledger, load_sampling())
+            added = book.fill_queue(now - timedelta(days=args.days), now, now)
             print(f"{added} conversations added to the review queue")
         elif args.command == "add-agent":
             agent = agents.add(args.name, args.role, _password(), replace=args.replace)
