@@ -9,7 +9,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import (
-    borrower_id, borrower_timezone, channel, contact_policy, conversation_id, is_verified, ledger, now,
+    borrower_id, borrower_timezone, borrower_words, channel, contact_policy, conversation_id, is_verified, ledger, now,
 )
 from actions.conversation_end import close_active_form, end_conversation, reopen_form
 from actions.entities import as_date, latest_value
@@ -61,6 +61,9 @@ class ActionAskStopConfirmation(Action):
         return "action_ask_stop_confirmation"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        # A complaint whatever the answer: quality review reads these conversations, the dashboard counts them.
+        ledger().record_complaint(conversation_id(tracker), borrower_id(tracker), channel(tracker),
+                                  borrower_words(tracker), now(tracker))
         dispatcher.utter_message(text=reply(tracker, "ask_stop_confirmation"))
         return close_active_form() + [SlotSet("resume_form", tracker.active_loop_name)]
 

@@ -279,6 +279,7 @@ def main() -> None:
           f"Demo inbox (reminders while no SMS or WeChat provider is set): {stack.gateway_url}/demo/inbox\n"
           f"Demo phone (the campaign worker's calls while no carrier is set): {stack.gateway_url}/demo/phone\n"
           f"Agent console: {stack.gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
+          f"Quality review: {stack.gateway_url}/console/review (reviewer1 / demo-reviewer-1, or supervisor1)\n"
           f"Press Ctrl-C to stop.", flush=True)
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -1,7 +1,7 @@
 """The gateway's composition root: every service is built here, once, when the gateway starts.
 
 Every configuration file (ledger/policy.yml, bot/handoff.yml, compliance_filters/rules.yml,
-distress.yml, contact_policy.yml), the compliance classifier and the voice engines are loaded before
+distress.yml, contact_policy.yml, ledger/review.yml), the compliance classifier and the voice engines are loaded before
 the first request, so a typo stops start-up with a message naming the file and the key instead of
 failing on a borrower's turn. Routes receive what they need through `bot.dependencies`.
 """
@@ -55,6 +55,7 @@ from ledger.campaign_records import CampaignRecords
 from ledger.payments import Payments
 from ledger.policy import load_policy
 from ledger.portfolio import Portfolio
+from ledger.quality_review import QualityReviewBook, load_sampling
 from ledger.repository import Ledger
 from voice.asr import make_asr_engine, make_decode_pool
 from voice.call import VoiceServices
@@ -86,6 +87,7 @@ class GatewayServices:
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
     payments: Payments  # the lender's payments (bot.routes.payments)
     lender_key: LenderKey  # what the lender presents on /api/payments
+    quality_review: QualityReviewBook  # the quality review queue and scores (bot.console.review)
     demo_inbox: DemoInbox | None = None  # reminders the demo messenger kept (/demo/inbox), while it is in use
     demo_phone: DemoPhone | None = None  # where the worker's calls ring while no carrier is configured (/demo/phone)
 
@@ -104,12 +106,14 @@ def _load_files(settings: Settings) -> tuple:
         load_handoff_policy(settings.handoff.policy_file),
         contact_policy,
         load_strategy(settings.campaigns.strategy_file, contact_policy),
+        load_sampling(),
     )
 
 
 @asynccontextmanager
 async def gateway_services(settings: Settings, clock: Callable[[], datetime]) -> AsyncIterator[GatewayServices]:
-    faults, collection_policy, handoff_policy, contact_policy, strategy = await asyncio.to_thread(_load_files, settings)
+    faults, collection_policy, handoff_policy, contact_policy, strategy, review_sampling = await asyncio.to_thread(
+        _load_files, settings)
     asr, tts = await asyncio.gather(asyncio.to_thread(make_asr_engine, settings.voice),
                                     asyncio.to_thread(make_tts_engine, settings.voice))
     engine = make_engine(settings.ledger.url())
@@ -188,6 +192,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             strategy=strategy, campaign_records=campaign_records,
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
+            quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
             demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None, demo_phone=demo_phone,
         )
 

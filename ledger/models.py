@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -257,6 +258,7 @@ class HandoffRequest(Base):
     priority: Mapped[int] = mapped_column(Integer)  # lower is sooner; distress is 0
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    taken_by: Mapped[str | None] = mapped_column(String(64))  # the console agent who took it (review samples per agent)
 
 
 class ContactAttempt(Base):
@@ -348,6 +350,22 @@ class ReviewRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Complaint(Base):
+    """The party complained about being contacted ("你们烦不烦啊，天天打": intent complain_contact), recorded by the
+    action that answers it, once per conversation, the first words kept (ID digits starred). Quality review chooses
+    these conversations; the dashboard's complaint rate counts them. `borrower_id` only when the ledger knows it."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (UniqueConstraint("conversation_id", name="uq_complaint_once"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    said: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, index=True)
 
 
 # wrong_number: a person confirmed the number on file reaches someone else (Ledger.apply_review_request).
@@ -481,7 +499,8 @@ class CampaignContact(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-AGENT_ROLES = ("agent", "supervisor")
+# reviewer: reads and scores conversations in the quality review (bot.console.review), never takes one.
+AGENT_ROLES = ("agent", "supervisor", "reviewer")
 
 
 class ConsoleAgent(Base):
@@ -625,3 +644,73 @@ class DemoInboxMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+# --- quality review (ledger.quality_review, bot.console.review) -----------------------------------------------
+
+REVIEW_RULES = ("compliance_block", "distress", "dispute", "complaint", "verification_lockout", "not_understood",
+                "sample_agent", "sample_script")
+CHECKLIST_ITEMS = ("identity_before_detail", "ai_disclosed", "no_pressure", "correct_figures", "handoff_when_asked")
+CHECKLIST_MARKS = ("pass", "fail", "na")
+
+
+class ReviewItem(Base):
+    """A conversation chosen for quality review, once, with every reason it was chosen (`reasons`: a JSON list of
+    {"rule", "detail"}, rule one of REVIEW_RULES). `agent` is the console agent who took it, or "bot"; `script` the
+    campaign script of the call or message that opened it, or "inbound". A random pick records the rate and seed."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", name="uq_review_item_once"),
+        Index("ix_review_items_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    borrower_id: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    agent: Mapped[str] = mapped_column(String(64))
+    script: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)  # of the conversation's first audited utterance, in Asia/Shanghai
+    reasons: Mapped[str] = mapped_column(Text)
+    sample_rate: Mapped[float | None] = mapped_column(Float)
+    sample_seed: Mapped[str | None] = mapped_column(String(64))
+    selected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+def _mark(column: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} IN ('pass', 'fail', 'na')", name=f"ck_{column}_mark")
+
+
+class QualityReview(Base):
+    """A reviewer's scores of one review item against the checklist, and notes. One per item (UNIQUE): a second
+    reviewer's save is refused, never overwrites the first."""
+
+    __tablename__ = "quality_reviews"
+    __table_args__ = (
+        UniqueConstraint("item_id", name="uq_quality_review_once"),
+        *(_mark(item) for item in CHECKLIST_ITEMS),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"))
+    reviewer: Mapped[str] = mapped_column(String(64))
+    identity_before_detail: Mapped[str] = mapped_column(String(4))
+    ai_disclosed: Mapped[str] = mapped_column(String(4))
+    no_pressure: Mapped[str] = mapped_column(String(4))
+    correct_figures: Mapped[str] = mapped_column(String(4))
+    handoff_when_asked: Mapped[str] = mapped_column(String(4))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TranscriptView(Base):
+    """A reviewer (or supervisor) opened a review item's transcript: who and when."""
+
+    __tablename__ = "transcript_views"
+    __table_args__ = (Index("ix_transcript_views_item", "item_id", "viewed_at"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"))
+    viewer: Mapped[str] = mapped_column(String(64))
+    viewed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -26,6 +26,7 @@ from ledger.models import (
     CallbackRequest,
     Claim,
     ContactAttempt,
+    Complaint,
     ConversationRecord,
     DoNotContact,
     HandoffRequest,
@@ -140,6 +141,7 @@ def _handoff_view(row: HandoffRequest) -> HandoffView:
         priority=row.priority,
         status=row.status,
         created_at=row.created_at,
+        taken_by=row.taken_by,
     )
 
 
@@ -344,13 +346,15 @@ class Ledger:
         return session.get(BorrowerRow, borrower_id)
 
     def _check_events(self, session: Session, borrower_id: str, at: datetime) -> list[CheckEvent]:
-        """What counts toward a lockout at `at`, oldest first: compared answers and a person's unlocks."""
+        """What counts toward a lockout at `at`, oldest first: compared answers and a person's unlocks (none after
+        `at`, so a past moment is judged as it stood then: the quality review asks)."""
         since = at - self.policy.verification.history_needed
         checks = session.execute(select(IdentityCheck.checked_at, IdentityCheck.result).where(
             IdentityCheck.borrower_id == borrower_id, IdentityCheck.result.in_(("passed", "failed")),
-            IdentityCheck.checked_at > since))
+            IdentityCheck.checked_at > since, IdentityCheck.checked_at <= at))
         unlocks = session.scalars(select(VerificationUnlock.unlocked_at).where(
-            VerificationUnlock.borrower_id == borrower_id, VerificationUnlock.unlocked_at > since))
+            VerificationUnlock.borrower_id == borrower_id, VerificationUnlock.unlocked_at > since,
+            VerificationUnlock.unlocked_at <= at))
         events = [CheckEvent(checked_at, result) for checked_at, result in checks]
         events += [CheckEvent(unlocked_at, "unlocked") for unlocked_at in unlocks]
         return sorted(events, key=lambda event: event.at)
@@ -633,9 +637,11 @@ class Ledger:
                 row.priority = priority
             return _handoff_view(row)
 
-    def set_handoff_status(self, conversation_id: str, status: str, from_statuses: tuple[str, ...]) -> int:
+    def set_handoff_status(self, conversation_id: str, status: str, from_statuses: tuple[str, ...],
+                           taken_by: str | None = None) -> int:
         """Moves the conversation's handoff requests that are in `from_statuses` to `status` (the gateway's
-        handoff desk: taken by an agent, served, callback offered); returns how many moved."""
+        handoff desk: taken by an agent, served, callback offered); returns how many moved. `taken_by`: the agent
+        who took them (kept: the quality review samples conversations per agent)."""
         if status not in HANDOFF_STATUSES:
             raise ValueError(f"handoff status must be one of {HANDOFF_STATUSES}")
         with self._transaction() as session:
@@ -644,6 +650,8 @@ class Ledger:
             moved = 0
             for row in rows:
                 row.status = status
+                if taken_by is not None:
+                    row.taken_by = taken_by
                 moved += 1
             return moved
 
@@ -834,6 +842,24 @@ class Ledger:
                     log.info("review request recorded kind=%s borrower=%s", kind,
                              mask_reference(known) if known else "unknown")
             return _review_request_view(row)
+
+    def record_complaint(self, conversation_id: str, claimed_borrower_id: str | None, channel: str, said: str = "",
+                         at: datetime | None = None) -> bool:
+        """Keep a complaint about being contacted; True when it is the conversation's first (later ones add nothing)."""
+        if at is not None:
+            _require_aware(at, "at")
+        with self._transaction() as session:
+            known = claimed_borrower_id if claimed_borrower_id and session.get(BorrowerRow, claimed_borrower_id) else None
+            if session.scalars(select(Complaint.id).where(Complaint.conversation_id == conversation_id)).first():
+                return False
+            try:
+                with session.begin_nested():
+                    session.add(Complaint(conversation_id=conversation_id, borrower_id=known, channel=channel,
+                                          said=said, created_at=at or utc_now()))
+            except IntegrityError:
+                return False  # recorded by a concurrent retry of the same action
+            log.info("complaint recorded borrower=%s", mask_reference(known) if known else "unknown")
+            return True
 
     def review_requests(self, status: str | None = "pending", *, conversation_id: str | None = None,
                         borrower_id: str | None = None) -> tuple[ReviewRequestView, ...]:

@@ -84,6 +84,7 @@ class HandoffView:
     priority: int
     status: str
     created_at: datetime
+    taken_by: str | None = None  # the console agent who took it
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ bash scripts/setup.sh
 mkdir -p var && chmod -R go= var
 .venv/bin/python -m ledger init
 .venv/bin/python -m ledger seed --count 1000
-.venv/bin/python -m bot.console seed-demo   # console logins agent1 / supervisor1 (README)
+.venv/bin/python -m bot.console seed-demo   # console logins agent1 / supervisor1 / reviewer1 (README)
 model="$(bash scripts/train.sh)"
 # The campaign worker's jobs, locks and contact caps need Redis even when conversations stay in memory: the one
 # REDIS_URL names, the local default, or a private redis-server under var/ (scripts/redis.sh).

@@ -1,4 +1,5 @@
-"""Console accounts: python -m bot.console {add-agent NAME --role agent|supervisor, seed-demo}.
+"""Console accounts and the review queue: python -m bot.console {add-agent NAME --role agent|supervisor|reviewer,
+seed-demo, fill-review [--days N]}.
 
 add-agent reads the password from the terminal (not echoed) or, when piped, from the first line of stdin,
 never from the command line (where it would land in shell history and the process list)."""
@@ -7,14 +8,19 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from datetime import timedelta
 
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
-from ledger.models import AGENT_ROLES
+from ledger.models import AGENT_ROLES, utc_now
+from ledger.policy import load_policy
+from ledger.quality_review import QualityReviewBook, load_sampling
+from ledger.repository import Ledger
 from bot.console.agents import AgentDirectory
 
 # For the demo set-up only (scripts/start.sh, README): change or remove them anywhere real.
-DEMO_ACCOUNTS = (("agent1", "agent", "demo-agent-1"), ("supervisor1", "supervisor", "demo-supervisor-1"))
+DEMO_ACCOUNTS = (("agent1", "agent", "demo-agent-1"), ("supervisor1", "supervisor", "demo-supervisor-1"),
+                 ("reviewer1", "reviewer", "demo-reviewer-1"))
 
 
 def _password() -> str:
@@ -34,14 +40,24 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("name")
     add.add_argument("--role", choices=AGENT_ROLES, default="agent")
     add.add_argument("--replace", action="store_true", help="reset the role and password of an existing account")
-    commands.add_parser("seed-demo", help="create the documented demo agent and supervisor if missing")
+    commands.add_parser("seed-demo", help="create the documented demo agent, supervisor and reviewer if missing")
+    fill = commands.add_parser("fill-review", help="choose conversations for quality review (ledger/review.yml)")
+    fill.add_argument("--days", type=int, default=2, choices=range(1, 32), metavar="1-31",
+                      help="look at conversations of the last N days (default 2; run it nightly)")
     args = parser.parse_args(argv)
 
     engine = make_engine(args.url or Settings().ledger.url())
     create_schema(engine)
-    agents = AgentDirectory(make_session_factory(engine))
+    sessions = make_session_factory(engine)
+    agents = AgentDirectory(sessions)
     try:
-        if args.command == "add-agent":
+        if args.command == "fill-review":
+            now = utc_now()
+            ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))
+            book = QualityReviewBook(sessions, ledger, load_sampling())
+            added = book.fill_queue(now - timedelta(days=args.days), now, now)
+            print(f"{added} conversations added to the review queue")
+        elif args.command == "add-agent":
             agent = agents.add(args.name, args.role, _password(), replace=args.replace)
             print(f"agent {agent.name} ({agent.role}) ready")
         else:

@@ -27,6 +27,15 @@ class Agent:
     def is_supervisor(self) -> bool:
         return self.role == "supervisor"
 
+    @property
+    def takes_conversations(self) -> bool:
+        """Reviewers read and score finished conversations; they never talk to a borrower."""
+        return self.role != "reviewer"
+
+    @property
+    def may_review(self) -> bool:
+        return self.role in ("reviewer", "supervisor")
+
 
 class AgentDirectory:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:

@@ -83,12 +83,28 @@ def request_token(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-async def current_agent(request: Request) -> Agent:
-    """FastAPI dependency: the signed-in agent, or 401."""
+async def signed_in(request: Request) -> Agent:
+    """FastAPI dependency: whoever is signed in, any role, or 401."""
     sessions: ConsoleSessions = request.app.state.services.console_sessions
     agent = await sessions.agent_for(request_token(request))
     if agent is None:
         raise HTTPException(status_code=401, detail="not_signed_in")
+    return agent
+
+
+async def current_agent(request: Request) -> Agent:
+    """FastAPI dependency: the signed-in agent or supervisor (who handle conversations), 401 or 403."""
+    agent = await signed_in(request)
+    if not agent.takes_conversations:
+        raise HTTPException(status_code=403, detail="reviewers_do_not_handle_conversations")
+    return agent
+
+
+async def current_reviewer(request: Request) -> Agent:
+    """FastAPI dependency: a reviewer or a supervisor (quality review), 401 or 403."""
+    agent = await signed_in(request)
+    if not agent.may_review:
+        raise HTTPException(status_code=403, detail="reviewers_only")
     return agent
 
 

@@ -28,7 +28,7 @@ from ledger.repository import Ledger
 from ledger.views import ReviewRequestView
 from bot.console.agents import MAX_PASSWORD_CHARS, Agent
 from bot.console.auth import (
-    COOKIE, ConsoleSessions, SignInThrottled, current_agent, current_supervisor, request_token,
+    COOKIE, ConsoleSessions, SignInThrottled, current_agent, current_supervisor, request_token, signed_in,
 )
 from bot.console.draft_check import draft_check_router
 from bot.console.summary import summarize
@@ -185,7 +185,7 @@ def console_router() -> APIRouter:
         return {"signed_out": True}
 
     @router.get("/api/console/me")
-    async def me(agent: Agent = Depends(current_agent)) -> dict[str, str]:
+    async def me(agent: Agent = Depends(signed_in)) -> dict[str, str]:
         return {"name": agent.name, "role": agent.role}
 
     @router.get("/api/console/queue")

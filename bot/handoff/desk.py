@@ -122,7 +122,7 @@ class HandoffDesk:
             await self.assignments.release(conversation_id, agent)
             raise NotWaiting(conversation_id)
         await asyncio.to_thread(
-            self._ledger.set_handoff_status, conversation_id, "taken", ("waiting", "callback_offered"))
+            self._ledger.set_handoff_status, conversation_id, "taken", ("waiting", "callback_offered"), agent)
         return entry
 
     async def hand_back(self, conversation_id: str, agent: str | None) -> bool:

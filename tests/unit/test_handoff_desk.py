@@ -126,7 +126,7 @@ async def test_taking_is_exclusive_and_handing_back_serves_the_request(ledger):
     await desk.after_turn(conversation("conv-t"), raised("dispute"))
     taken = await desk.take("conv-t", "agent1", waiting_only=True)
     assert taken.reason == "dispute" and await desk.queue.entries() == []
-    assert [h.status for h in ledger.handoffs_for("conv-t")] == ["taken"]
+    assert [(h.status, h.taken_by) for h in ledger.handoffs_for("conv-t")] == [("taken", "agent1")]
     with pytest.raises(AlreadyHeld) as already:
         await desk.take("conv-t", "agent2", waiting_only=True)
     assert already.value.holder == "agent1"

@@ -1,0 +1,112 @@
+"""Quality review in the shipped page (/console/review) against a real gateway on a real ledger: a reviewer fills the
+queue, opens the item the rules chose, reads why and what the filter blocked, scores it, and the score is in the
+ledger."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Iterator
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect
+
+from bot.asgi import create_asgi_app
+from bot.audit import AuditTrail
+from bot.audit_seal import load_audit_key
+from bot.console.agents import AgentDirectory
+from configuration.settings import Settings
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.quality_review import REVIEW_ZONE, QualityReviewBook, load_sampling
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
+
+pytestmark = pytest.mark.browser
+PASSWORD = "reviewer's password"
+
+
+@pytest.fixture(scope="module")
+def ledger_url(tmp_path_factory) -> Iterator[tuple[Settings, str]]:
+    directory = tmp_path_factory.mktemp("review-page")
+    url = f"sqlite:///{directory / 'ledger.sqlite3'}"
+    settings = Settings(_env_file=None, redis_url=None, ledger={"database_url": url},
+                        audit={"key_file": directory / "audit.key", "anchor_file": directory / "audit.anchor"},
+                        rasa={"url": "http://127.0.0.1:9"})
+    engine = make_engine(url)
+    create_schema(engine)
+    sessions = make_session_factory(engine)
+    seed_demo_portfolio(sessions, count=8)
+    AgentDirectory(sessions).add("qa.li", "reviewer", PASSWORD)
+    trail = AuditTrail(sessions, load_audit_key(settings.audit))
+    at = datetime.now(UTC) - timedelta(hours=2)
+    trail.append("c-page", "B000001", "chat", "borrower", "我最近真的很难，活不下去了", at=at)
+    trail.append("c-page", "B000001", "chat", "bot", "再不还钱就通知你单位", allowed=False, rules=["threat_of_visit"], at=at)
+    trail.append("c-page", "B000001", "chat", "bot", "听到您这么说我很担心，我马上为您转接专人。", allowed=True, at=at)
+    Ledger(sessions).record_handoff("c-page", "B000001", "distress", 0)
+    engine.dispose()
+    yield settings, url
+
+
+@pytest.fixture(scope="module")
+def gateway(ledger_url) -> Iterator[str]:
+    settings, _ = ledger_url
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    listener.close()
+
+
+def test_a_reviewer_opens_an_item_scores_it_and_the_score_is_in_the_ledger(gateway, ledger_url, page: Page, screenshot):
+    page.goto(f"{gateway}/console/review")
+    page.fill("#login-name", "qa.li")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#who")).to_contain_text("qa.li（质检员）")
+    today = datetime.now(REVIEW_ZONE).date()
+    page.fill("#fill-first", (today - timedelta(days=1)).isoformat())
+    page.fill("#fill-last", today.isoformat())
+    page.click("#fill-form button")
+    expect(page.locator("#fill-result")).to_have_text("新增 1 条")
+    item = page.locator("#items li").first
+    expect(item).to_contain_text("合规拦截、危机/困境")
+    item.click()
+    expect(page.locator("#item-conv")).to_have_text("c-page")
+    expect(page.locator("#reasons")).to_contain_text("合规拦截：bot: threat_of_visit")
+    blocked = page.locator("#transcript li.blocked")
+    expect(blocked).to_contain_text("再不还钱就通知你单位")
+    expect(blocked).to_contain_text("被合规拦截，未发送：threat_of_visit")
+    expect(page.locator("#recording")).to_contain_text("没有录音")
+    expect(page.locator("#views")).to_contain_text("qa.li")
+    for name, mark in (("identity_before_detail", "na"), ("ai_disclosed", "pass"), ("no_pressure", "fail"),
+                       ("correct_figures", "na"), ("handoff_when_asked", "pass")):
+        page.check(f"input[name={name}][value={mark}]")
+    page.fill("#notes", "机器人试图以通知单位施压（已被拦截），之后及时转接。")
+    screenshot(page, "scoring")
+    page.click("#save-review")
+    expect(page.locator("#review-result")).to_contain_text("已由 qa.li")
+    screenshot(page, "saved")
+
+    settings, url = ledger_url
+    engine = make_engine(url)
+    try:
+        sessions = make_session_factory(engine)
+        book = QualityReviewBook(sessions, Ledger(sessions), load_sampling())
+        [done] = book.items("reviewed")
+        assert done.conversation_id == "c-page" and done.review.reviewer == "qa.li"
+        assert done.review.marks == {"identity_before_detail": "na", "ai_disclosed": "pass", "no_pressure": "fail",
+                                     "correct_figures": "na", "handoff_when_asked": "pass"}
+        assert done.review.notes.startswith("机器人试图以通知单位施压")
+        assert [viewer for viewer, _ in book.views_of(done.item_id)][:1] == ["qa.li"]
+    finally:
+        engine.dispose()
