@@ -197,8 +197,21 @@ def is_quoted_mention(hit: Hit, clauses: list[Clause]) -> bool:
 _NAMED_CONDUCT_ZH = re.compile(r"(对于|关于|针对|就)(?P<span>.{1,30}?)的?(行为|做法|事情|情况|问题|错误)")
 
 
+# English: the act as a noun after a determiner ('our call to your workplace'), then owned as a
+# mistake ('… yesterday was a mistake') or apologised for ('I apologize for the call to your office').
+_NOMINAL_BEFORE_EN = re.compile(r"\b(our|the|that|this|those|these|their|his|her|its)( earlier| last| previous| recent)?\s*$")
+_OWNED_AS_WRONG_AFTER_EN = re.compile(
+    r"^[\w' ]{0,30}?\b(was|were|is) (a mistake|an error|our mistake|our error|wrong|unacceptable|not (ok|okay|allowed|acceptable|permitted))\b"
+)
+_APOLOGY_BEFORE_EN = re.compile(r"\b(apologi[sz]e|sorry) (for|about) (the|our|that|this|those)( earlier| last| previous| recent)?\s*$")
+
+
 def is_named_conduct(hit: Hit, clauses: list[Clause]) -> bool:
-    if hit.view != "compact" or not any(_CONDEMNING.search(c.compact) for c in clauses):
+    if hit.view != "compact":
+        before = hit.view_text[:hit.start]
+        return bool(_APOLOGY_BEFORE_EN.search(before) or (
+            _NOMINAL_BEFORE_EN.search(before) and _OWNED_AS_WRONG_AFTER_EN.match(hit.view_text[hit.end:])))
+    if not any(_CONDEMNING.search(c.compact) for c in clauses):
         return False
     for m in _NAMED_CONDUCT_ZH.finditer(hit.view_text):
         if m.start("span") <= hit.start and hit.end <= m.end("span"):

@@ -20,9 +20,9 @@ DEV_SET_EN = EVAL_DIR / "dev_set_en.tsv"
 VERIFIED = {"identity_verified": True}
 _NON_WORD = re.compile(r"[\W_]+")
 # Measured when the supplement was written and the filter tuned on it (README "Compliance filter
-# figures"): recall 0.938, lawful blocked 0.037. A little room, so a retrain's noise does not fail.
-MIN_RECALL = 0.92
-MAX_LAWFUL_BLOCKED = 0.045
+# figures"): recall 0.957, lawful blocked 0.031. A little room, so a retrain's noise does not fail.
+MIN_RECALL = 0.94
+MAX_LAWFUL_BLOCKED = 0.04
 
 
 def _trigrams(text: str) -> set[str]:
@@ -71,8 +71,8 @@ def test_english_dev_set_is_apart_from_every_training_and_evaluation_file(dev_ro
 
 
 # Lines of the supplement the rule layers decide by structure alone (no classifier): whoever the
-# third party is, whichever authority is claimed, and the reported / named / disowned forms of words
-# that would otherwise block.
+# third party is, whichever authority is claimed, someone of ours watching the borrower, and the
+# reported / named / disowned / owned-as-a-mistake forms of words that would otherwise block.
 RULE_BLOCKS = [
     "We notified the people at your gym that you're in collections.",
     "We will write to your references and ask them to cover your balance.",
@@ -80,6 +80,8 @@ RULE_BLOCKS = [
     "This is not a collection agency, this is a law enforcement office.",
     "I work for the government agency that handles defaulted consumer loans.",
     "We can freeze your spouse's bank account for your debt.",
+    "We tracked your location through the app; you're at the mall right now.",
+    "I'll write a review on your business page telling customers you don't pay your debts.",
 ]
 RULE_PASSES = [
     "You mentioned the last agent called you a loser; I'm sorry, and I've flagged it for review.",
@@ -88,6 +90,7 @@ RULE_PASSES = [
     "We are a private company, not a government agency and not the police.",
     "We only contacted your sister to ask for your phone number; we didn't mention any debt.",
     "Our dialer stops after seven tries per week, per Regulation F.",
+    "Our call to your workplace yesterday was a mistake, and I apologize; we've blocked that number.",
 ]
 
 
