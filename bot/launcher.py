@@ -47,6 +47,7 @@ class StackConfig:
     # when None). Off unless asked: a test stack must not start contacting its seeded borrowers.
     campaign_worker: bool = False
     campaign_redis_url: str | None = None
+    campaign_metrics_port: int = 9464  # the worker's /metrics (127.0.0.1 unless COLLECTIONS_METRICS_WORKER_HOST)
 
 
 # Ledger, logs, audit key and anchor, models: whatever the services create is for this user only.
@@ -160,7 +161,8 @@ class Stack:
                     {"COLLECTIONS_RASA_TOKEN": self.config.rasa_token})  # the action server never needs it
 
     def start_campaign_worker(self) -> None:
-        self._spawn("campaigns", [str(APP_PYTHON), "-m", "campaigns"])
+        self._spawn("campaigns", [str(APP_PYTHON), "-m", "campaigns",
+                                  "--metrics-port", str(self.config.campaign_metrics_port)])
 
     def start(self) -> "Stack":
         self.start_action_server()

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from bot import metrics
 from campaigns.dialer import CallRequest, Dialer, DialerBusy, DialerError
 from campaigns.messenger import Invitation, Messenger, MessengerError, NoRecipient
 from compliance_filters.contact_policy import ContactPolicy
 from ledger.campaign_records import CampaignContactView, CampaignRecords, ContactPlan
+from ledger.models import CAMPAIGN_CONTACT_STATUSES
 from ledger.phones import e164
 from ledger.references import mask_reference
 from ledger.repository import Ledger
@@ -61,9 +63,15 @@ class Contactor:
         if not await lock.acquire():
             return None
         try:
-            return await self._contact(plan)
+            recorded = await self._contact(plan)
+        except Deferred:
+            metrics.CONTACT_ATTEMPTS.labels(channel=_channel(plan.channel), outcome="deferred").inc()
+            raise
         finally:
             await lock.release()
+        if recorded is not None:
+            _count(recorded)
+        return recorded
 
     async def _contact(self, plan: ContactPlan) -> CampaignContactView | None:
         s = self._s
@@ -124,3 +132,23 @@ class Contactor:
                       provider_id: str | None = None) -> CampaignContactView:
         return await asyncio.to_thread(self._s.records.finish_contact, attempt, status, self._s.clock(),
                                        reason=reason, provider_id=provider_id)
+
+
+_STATUSES = frozenset(CAMPAIGN_CONTACT_STATUSES)
+# How the ledger records a contact's end -> the kind of error counted with it.
+_ERROR_KINDS = {("error", "call"): "contact_policy_unavailable", ("error", "message"): "contact_policy_unavailable",
+                ("failed", "call"): "dialer_failed", ("failed", "message"): "messenger_failed"}
+
+
+def _channel(channel: str) -> str:
+    return metrics.bounded(channel, frozenset({"call", "message"}))
+
+
+def _count(recorded: CampaignContactView) -> None:
+    """The contact's end as recorded (the reason of a failure is free text from a provider: only its kind counts)."""
+    channel = _channel(recorded.channel)
+    metrics.CONTACT_ATTEMPTS.labels(channel=channel, outcome=metrics.bounded(recorded.status, _STATUSES)).inc()
+    if recorded.status == "refused":
+        metrics.CONTACT_REFUSALS.labels(reason=metrics.bounded(recorded.reason)).inc()
+    if (recorded.status, channel) in _ERROR_KINDS:
+        metrics.count_error(_ERROR_KINDS[(recorded.status, channel)])

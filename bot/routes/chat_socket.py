@@ -19,7 +19,7 @@ from bot.dependencies import Services
 from bot.links import InvalidLink
 from bot.services import GatewayServices
 from bot.rate_limits import RateLimits, Refusal, client_address
-from bot.routes.credentials import presented_secret
+from bot.key_files import presented_secret
 
 CHANNEL = "websocket"
 MAX_FRAME_BYTES = 16_384  # a WebSocket frame larger than this is refused before parsing
