@@ -32,7 +32,11 @@ class MetricsServer(uvicorn.Server):
     def __init__(self, settings: Settings, port: int) -> None:
         super().__init__(uvicorn.Config(metrics_app(load_metrics_key(settings.metrics)), lifespan="off",
                                         log_level="warning", access_log=False))
-        self.listener = socket.create_server((settings.metrics.worker_host, port))
+        address = (settings.metrics.worker_host, port)
+        try:
+            self.listener = socket.create_server(address)
+        except OSError as error:
+            raise OSError(error.errno, f"cannot serve /metrics on {address[0]}:{port}: {error.strerror}") from error
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -1,0 +1,101 @@
+"""The campaign worker's /metrics: the server `python -m campaigns` runs (campaigns.__main__.MetricsServer, on
+127.0.0.1 with the metrics token), scraped over HTTP while real contacts are made through the worker's Contactor
+(a real Redis, a SQLite ledger, the demo messenger): a refusal and a sent message move exactly their counters."""
+from __future__ import annotations
+
+import asyncio
+import stat
+from datetime import date, datetime
+
+import httpx
+import pytest
+import redis as sync_redis
+
+from bot.redis_connection import connect
+from campaigns.__main__ import MetricsServer
+from campaigns.call_slots import CallSlots
+from campaigns.contact import ContactServices, Contactor
+from campaigns.demo_phone import DemoPhone, DemoPhoneDialer
+from campaigns.messenger import make_invitation_links, make_messenger
+from compliance_filters.contact_policy import ContactPolicy
+from configuration.settings import Settings
+from ledger.campaign_records import CampaignRecords, ContactPlan
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.repository import Ledger
+from ledger.seed import seed_demo_portfolio
+from tests.stack import PrivateRedis
+from tests.unit.metrics_scrape import moved, scrape
+
+FIXED_NOW = datetime.fromisoformat("2026-11-23T10:30:00+08:00")  # inside every contact window in Shanghai
+
+
+def plan(borrower_id: str) -> ContactPlan:
+    number = borrower_id[1:]
+    return ContactPlan(borrower_id, f"A{number}-1", "early_overdue", "dpd_1_30", "early_overdue:2026-11-23",
+                       "message", "overdue_gentle")
+
+
+def test_the_workers_endpoint_wants_the_token_and_counts_contacts_by_outcome_and_refusal_reason(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    sessions = make_session_factory(engine)
+    seed_demo_portfolio(sessions, count=4, as_of=date(2026, 11, 23))
+    ledger = Ledger(sessions)
+    ledger.set_do_not_contact("B000001", "asked not to be contacted", "test")
+    redis_server = PrivateRedis(tmp_path, durable=False)
+    redis_server.start()
+    settings = Settings(_env_file=None, ledger={"database_url": url},
+                        gateway={"link_key_file": tmp_path / "link.key"},
+                        metrics={"token_file": tmp_path / "metrics.key"})
+    server = MetricsServer(settings, 0)  # any free port on 127.0.0.1
+    host, port = server.listener.getsockname()[:2]
+    contactor = Contactor(ContactServices(
+        records=CampaignRecords(sessions), ledger=ledger,
+        policy=ContactPolicy(sync_redis.Redis.from_url(redis_server.url), ledger),
+        dialer=DemoPhoneDialer(DemoPhone(connect(redis_server.url), 30), CallSlots(connect(redis_server.url), 4, 60),
+                               4, None),
+        messenger=make_messenger(settings, ledger), invitation_link=make_invitation_links(settings),
+        redis=connect(redis_server.url), clock=lambda: FIXED_NOW))
+
+    async def scenario() -> None:
+        serving = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                await asyncio.sleep(0.02)
+            async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=30) as client:
+                refused = await client.get("/metrics", headers={"Authorization": "Bearer not-the-token"})
+                assert refused.status_code == 401 and refused.json()["error"] == "invalid_metrics_token"
+                assert (await client.get("/metrics")).status_code == 401
+                token = settings.metrics.token_file.read_text().strip()
+                before = await scrape(client, token)
+                assert (await contactor.contact(plan("B000001"))).status == "refused"
+                assert (await contactor.contact(plan("B000002"))).status == "sent"
+                after = await scrape(client, token)
+        finally:
+            server.should_exit = True
+            await serving
+        assert moved(before, after, "collections_contact_attempts_total", channel="message", outcome="refused") == 1
+        assert moved(before, after, "collections_contact_attempts_total", channel="message", outcome="sent") == 1
+        assert moved(before, after, "collections_contact_attempts_total", channel="call", outcome="sent") == 0
+        assert moved(before, after, "collections_contact_refusals_total", reason="do_not_contact") == 1
+        assert moved(before, after, "collections_errors_total", kind="contact_policy_unavailable") == 0
+
+    try:
+        assert host == "127.0.0.1"  # the worker's default: this host only
+        asyncio.run(scenario())
+        assert stat.S_IMODE(settings.metrics.token_file.stat().st_mode) == 0o600
+    finally:
+        redis_server.stop()
+        engine.dispose()
+
+
+def test_a_port_in_use_stops_the_start_with_its_address(tmp_path):
+    settings = Settings(_env_file=None, metrics={"token_file": tmp_path / "metrics.key"})
+    first = MetricsServer(settings, 0)
+    try:
+        port = first.listener.getsockname()[1]
+        with pytest.raises(OSError, match=f"cannot serve /metrics on 127.0.0.1:{port}"):
+            MetricsServer(settings, port)
+    finally:
+        first.listener.close()
