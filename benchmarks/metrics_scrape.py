@@ -15,7 +15,7 @@ import time
 import timeit
 from pathlib import Path
 
-from bot import metrics
+from monitoring import metrics
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine
 from tests.unit.gateway_server import gateway_client

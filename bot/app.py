@@ -22,7 +22,7 @@ from bot.console.routes import console_router
 from bot.conversations import ConversationEnded, InvalidMessage, UnknownConversation
 from bot.demo import demo_router
 from bot.handoff.bus import PushBus
-from bot import metrics
+from monitoring import metrics
 from bot.metrics_endpoint import PATH as METRICS_PATH, exposition
 from bot.rasa_client import RasaUnavailable
 from bot.rate_limits import RateLimited

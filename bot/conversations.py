@@ -15,7 +15,7 @@ from typing import Any, Callable
 from chinese_text import DEFAULT_TIMEZONE, mask_id_last4
 from compliance_filters import check
 from ledger.repository import Ledger
-from bot import conversation_secret, metrics
+from bot import conversation_secret
 from bot.audit import AuditTrail
 from bot.egress import OutgoingMessage, deliver, deliver_agent_text
 from bot.handoff.bus import PushBus, push_message
@@ -24,6 +24,7 @@ from compliance_filters.verdict import Verdict
 from compliance_filters.distress import DistressSignal, detect_distress
 from bot.channels.state import ChannelState, InMemoryChannelState
 from bot.rasa_client import RasaClient, RasaNotReached, RasaTurn, RasaTurnFailed, RasaUnavailable
+from monitoring import metrics
 from bot.sessions import Conversation, SessionStore
 from ledger.notices import notice
 from bot.turn_cap import TurnCap

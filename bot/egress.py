@@ -10,7 +10,7 @@ from typing import Any
 from compliance_filters import check
 from compliance_filters.verdict import Verdict
 
-from bot import metrics
+from monitoring import metrics
 from bot.audit import AuditEntry, AuditTrail
 from bot.sessions import Conversation, SessionStore
 

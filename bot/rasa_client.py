@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from bot import metrics
+from monitoring import metrics
 from bot.circuit import Circuit, CircuitOpen
 
 TURN_WEBHOOK = "/webhooks/gateway/webhook"

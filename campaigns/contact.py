@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from bot import metrics
+from monitoring import metrics
 from campaigns.dialer import CallRequest, Dialer, DialerBusy, DialerError
 from campaigns.messenger import Invitation, Messenger, MessengerError, NoRecipient
 from compliance_filters.contact_policy import ContactPolicy

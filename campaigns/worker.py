@@ -19,7 +19,7 @@ from typing import Callable
 from taskiq import AsyncBroker
 from taskiq_redis import RedisStreamBroker
 
-from bot import metrics
+from monitoring import metrics
 from campaigns.contact import Contactor, Deferred
 from campaigns.tick import CampaignTick
 from ledger.campaign_records import ContactPlan

@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable, Protocol
 
 from redis.exceptions import RedisError
 
-from bot import metrics
+from monitoring import metrics
 from chinese_text.language import written_language
 from compliance_filters.distress import detect_distress
 from ledger.notices import notice

@@ -18,7 +18,7 @@ from typing import Callable
 
 from ledger.repository import Ledger
 from ledger.notices import wait_notice
-from bot import metrics
+from monitoring import metrics
 from bot.channels.state import ChannelState
 from bot.handoff.assignments import Assignments
 from bot.handoff.policy import HandoffPolicy

@@ -1,4 +1,4 @@
-"""deploy/grafana/collections.json asks Prometheus only for what the code registers (bot.metrics), grouped only by
+"""deploy/grafana/collections.json asks Prometheus only for what the code registers (monitoring.metrics), grouped only by
 labels those metrics have, and shows every metric the code registers."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 from prometheus_client.metrics import MetricWrapperBase
 
-from bot import metrics
+from monitoring import metrics
 from configuration.settings import ROOT
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "collections.json"
@@ -39,7 +39,7 @@ def problems(expr: str, names: dict[str, MetricWrapperBase]) -> list[str]:
     found = []
     for name in used:
         if name not in names:
-            found.append(f"{name} is not registered by bot.metrics")
+            found.append(f"{name} is not registered by monitoring.metrics")
             continue
         labels = set(names[name]._labelnames) | ({"le"} if name.endswith("_bucket") else set())
         for grouping in _GROUPING.findall(expr):
@@ -62,7 +62,7 @@ def test_every_registered_metric_has_a_panel():
 def test_the_check_finds_a_misspelt_metric_and_a_missing_label():
     names = exposed()
     assert problems("sum(rate(collections_turn_second_count[5m]))", names) == [
-        "collections_turn_second_count is not registered by bot.metrics"]
+        "collections_turn_second_count is not registered by monitoring.metrics"]
     assert problems("sum by (le, borrower) (rate(collections_turn_seconds_bucket[5m]))", names) == [
         "collections_turn_seconds_bucket has no label borrower"]
     assert problems("sum by (rule) (increase(collections_compliance_blocks_total[1h]))", names) == []

@@ -6,7 +6,7 @@ import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
-from bot import metrics
+from monitoring import metrics
 from voice.asr.base import AsrEngine, Transcript
 from voice.asr.faster_whisper_engine import (
     BASE_PROMPT, DOMAIN_HOTWORDS, DOMAIN_PROMPT, AsrInputError, DecodeOptions, FasterWhisperEngine,
