@@ -24,11 +24,11 @@ from compliance_filters.verdict import Verdict
 from compliance_filters.distress import DistressSignal, detect_distress
 from bot.channels.state import ChannelState, InMemoryChannelState
 from bot.rasa_client import RasaClient, RasaNotReached, RasaTurn, RasaTurnFailed, RasaUnavailable
-from monitoring import metrics
 from bot.sessions import Conversation, SessionStore
 from ledger.notices import notice
 from bot.turn_cap import TurnCap
 from ledger.references import mask_reference
+from monitoring import metrics
 
 logger = logging.getLogger("bot.conversations")
 

@@ -67,10 +67,11 @@ async def _record(store: SessionStore, audit: AuditTrail, conversation: Conversa
 
 
 def _count_blocks(speaker: str, verdicts: list[Verdict]) -> None:
+    speaker = metrics.bounded(speaker, metrics.SPEAKERS)
     for verdict in verdicts:
         if not verdict.allowed:
             for rule in verdict.rules or ("unnamed",):
-                metrics.COMPLIANCE_BLOCKS.labels(rule=metrics.bounded(rule), speaker=metrics.bounded(speaker, metrics.SPEAKERS)).inc()
+                metrics.COMPLIANCE_BLOCKS.labels(rule=metrics.bounded(rule), speaker=speaker).inc()
 
 
 def _audit_entries(speaker: str, text: str, verdict: Verdict, sent: str | None) -> list[AuditEntry]:

@@ -16,11 +16,11 @@ from typing import Any, Awaitable, Callable, Protocol
 
 from redis.exceptions import RedisError
 
-from monitoring import metrics
 from chinese_text.language import written_language
 from compliance_filters.distress import detect_distress
 from ledger.notices import notice
 from ledger.references import mask_reference
+from monitoring import metrics
 from voice.asr import AsrEngine, transcribe_async
 from voice.asr.base import Transcript
 from voice.codecs import StreamResampler
@@ -336,7 +336,8 @@ class VoiceCall:
         if values is not None and self._needs_confirmation(transcript, values):
             recorded = await conversations.note_borrower_words(self.conversation_id, text)
             self._held = HeldTurn(recorded, values)
-            await self._say([notice(self._language, "confirm_heard", heard="、".join(values.said))], _speech_ended_at(turn))
+            await self._say([notice(self._language, "confirm_heard", heard="、".join(values.said))],
+                            _speech_ended_at(turn))
             return None
         return await conversations.handle(self.conversation_id, text)
 
