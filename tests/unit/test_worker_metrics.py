@@ -11,6 +11,7 @@ import httpx
 import pytest
 import redis as sync_redis
 
+from bot.key_files import SecretKeyError
 from bot.redis_connection import connect
 from campaigns.__main__ import MetricsServer
 from campaigns.call_slots import CallSlots
@@ -99,3 +100,26 @@ def test_a_port_in_use_stops_the_start_with_its_address(tmp_path):
             MetricsServer(settings, port)
     finally:
         first.listener.close()
+
+
+def test_a_token_set_in_the_environment_is_the_one_wanted_and_a_short_one_stops_the_start(tmp_path):
+    settings = Settings(_env_file=None, metrics={"token": "a-token-from-the-secret-store",
+                                                 "token_file": tmp_path / "metrics.key"})
+    server = MetricsServer(settings, 0)
+    port = server.listener.getsockname()[1]
+
+    async def scrape_with(token: str) -> int:
+        serving = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                await asyncio.sleep(0.02)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                return (await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})).status_code
+        finally:
+            server.should_exit = True
+            await serving
+
+    assert asyncio.run(scrape_with("a-token-from-the-secret-store")) == 200
+    assert not settings.metrics.token_file.exists()  # no key file is made when the setting gives the token
+    with pytest.raises(SecretKeyError, match="COLLECTIONS_METRICS_TOKEN must be at least 16 characters"):
+        MetricsServer(Settings(_env_file=None, metrics={"token": "too-short"}), 0)
