@@ -22,7 +22,6 @@ from bot.console.routes import console_router
 from bot.conversations import ConversationEnded, InvalidMessage, UnknownConversation
 from bot.demo import demo_router
 from bot.handoff.bus import PushBus
-from monitoring import metrics
 from bot.metrics_endpoint import PATH as METRICS_PATH, exposition
 from bot.rasa_client import RasaUnavailable
 from bot.rate_limits import RateLimited
@@ -35,6 +34,7 @@ from bot.services import gateway_services
 from configuration.settings import Settings
 from chinese_text.language import written_language
 from ledger.notices import call_notices
+from monitoring import metrics
 from voice.tts import fixed_templates
 
 logger = logging.getLogger("bot.gateway")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from monitoring import metrics
 from campaigns.dialer import CallRequest, Dialer, DialerBusy, DialerError
 from campaigns.messenger import Invitation, Messenger, MessengerError, NoRecipient
 from compliance_filters.contact_policy import ContactPolicy
@@ -23,6 +22,7 @@ from ledger.models import CAMPAIGN_CONTACT_STATUSES
 from ledger.phones import e164
 from ledger.references import mask_reference
 from ledger.repository import Ledger
+from monitoring import metrics
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class Contactor:
                                                account_id=plan.account_id, conversation_id=attempt)
         except Exception as error:  # Redis or the ledger is down: no contact without a policy's yes
             log.warning("contact policy unavailable (%s): contact not made", type(error).__name__)
+            metrics.count_error("contact_policy_unavailable")
             return await self._finish(attempt, "error", reason="contact_policy_unavailable")
         if not decision.allowed:
             return await self._finish(attempt, "refused", reason=decision.reason)
@@ -109,6 +110,7 @@ class Contactor:
             raise Deferred(attempt) from None
         except DialerError as error:
             log.warning("call not placed for %s: %s", mask_reference(plan.borrower_id), type(error).__name__)
+            metrics.count_error("dialer_failed")
             return await self._finish(attempt, "failed", reason=f"dialer: {error}")
         return await self._finish(attempt, "dialled", provider_id=placed.provider_call_id)
 
@@ -124,6 +126,7 @@ class Contactor:
             except NoRecipient:
                 continue
             except MessengerError as error:
+                metrics.count_error("messenger_failed")
                 return await self._finish(attempt, "failed", reason=f"{channel}: {error}")
             return await self._finish(attempt, "sent", reason=channel, provider_id=sent.provider_message_id)
         return await self._finish(attempt, "refused", reason="no_message_recipient")
@@ -135,9 +138,6 @@ class Contactor:
 
 
 _STATUSES = frozenset(CAMPAIGN_CONTACT_STATUSES)
-# How the ledger records a contact's end -> the kind of error counted with it.
-_ERROR_KINDS = {("error", "call"): "contact_policy_unavailable", ("error", "message"): "contact_policy_unavailable",
-                ("failed", "call"): "dialer_failed", ("failed", "message"): "messenger_failed"}
 
 
 def _channel(channel: str) -> str:
@@ -145,10 +145,8 @@ def _channel(channel: str) -> str:
 
 
 def _count(recorded: CampaignContactView) -> None:
-    """The contact's end as recorded (the reason of a failure is free text from a provider: only its kind counts)."""
-    channel = _channel(recorded.channel)
-    metrics.CONTACT_ATTEMPTS.labels(channel=channel, outcome=metrics.bounded(recorded.status, _STATUSES)).inc()
+    """The contact's end as recorded; a refusal's reason too (a failure's is a provider's free text: never a label)."""
+    metrics.CONTACT_ATTEMPTS.labels(channel=_channel(recorded.channel),
+                                    outcome=metrics.bounded(recorded.status, _STATUSES)).inc()
     if recorded.status == "refused":
         metrics.CONTACT_REFUSALS.labels(reason=metrics.bounded(recorded.reason)).inc()
-    if (recorded.status, channel) in _ERROR_KINDS:
-        metrics.count_error(_ERROR_KINDS[(recorded.status, channel)])

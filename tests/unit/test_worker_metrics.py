@@ -1,6 +1,7 @@
 """The campaign worker's /metrics: the server `python -m campaigns` runs (campaigns.__main__.MetricsServer, on
 127.0.0.1 with the metrics token), scraped over HTTP while real contacts are made through the worker's Contactor
-(a real Redis, a SQLite ledger, the demo messenger): a refusal and a sent message move exactly their counters."""
+(a real Redis, a SQLite ledger, the demo messenger): a refusal, a sent message and a contact policy out of reach
+move exactly their counters."""
 from __future__ import annotations
 
 import asyncio
@@ -30,10 +31,10 @@ from tests.unit.metrics_scrape import moved, scrape
 FIXED_NOW = datetime.fromisoformat("2026-11-23T10:30:00+08:00")  # inside every contact window in Shanghai
 
 
-def plan(borrower_id: str) -> ContactPlan:
+def plan(borrower_id: str, channel: str = "message") -> ContactPlan:
     number = borrower_id[1:]
     return ContactPlan(borrower_id, f"A{number}-1", "early_overdue", "dpd_1_30", "early_overdue:2026-11-23",
-                       "message", "overdue_gentle")
+                       channel, "overdue_gentle")
 
 
 def test_the_workers_endpoint_wants_the_token_and_counts_contacts_by_outcome_and_refusal_reason(tmp_path):
@@ -51,13 +52,15 @@ def test_the_workers_endpoint_wants_the_token_and_counts_contacts_by_outcome_and
                         metrics={"token_file": tmp_path / "metrics.key"})
     server = MetricsServer(settings, 0)  # any free port on 127.0.0.1
     host, port = server.listener.getsockname()[:2]
-    contactor = Contactor(ContactServices(
-        records=CampaignRecords(sessions), ledger=ledger,
-        policy=ContactPolicy(sync_redis.Redis.from_url(redis_server.url), ledger),
-        dialer=DemoPhoneDialer(DemoPhone(connect(redis_server.url), 30), CallSlots(connect(redis_server.url), 4, 60),
-                               4, None),
-        messenger=make_messenger(settings, ledger), invitation_link=make_invitation_links(settings),
-        redis=connect(redis_server.url), clock=lambda: FIXED_NOW))
+
+    def contactor(policy_redis_url: str) -> Contactor:
+        return Contactor(ContactServices(
+            records=CampaignRecords(sessions), ledger=ledger,
+            policy=ContactPolicy(sync_redis.Redis.from_url(policy_redis_url), ledger),
+            dialer=DemoPhoneDialer(DemoPhone(connect(redis_server.url), 30),
+                                   CallSlots(connect(redis_server.url), 4, 60), 4, None),
+            messenger=make_messenger(settings, ledger), invitation_link=make_invitation_links(settings),
+            redis=connect(redis_server.url), clock=lambda: FIXED_NOW))
 
     async def scenario() -> None:
         serving = asyncio.create_task(server.serve())
@@ -70,17 +73,21 @@ def test_the_workers_endpoint_wants_the_token_and_counts_contacts_by_outcome_and
                 assert (await client.get("/metrics")).status_code == 401
                 token = settings.metrics.token_file.read_text().strip()
                 before = await scrape(client, token)
-                assert (await contactor.contact(plan("B000001"))).status == "refused"
-                assert (await contactor.contact(plan("B000002"))).status == "sent"
+                assert (await contactor(redis_server.url).contact(plan("B000001"))).status == "refused"
+                assert (await contactor(redis_server.url).contact(plan("B000002"))).status == "sent"
+                # The contact policy's Redis unreachable (calls are counted there): no call, an error of its kind.
+                assert (await contactor("redis://127.0.0.1:9/0").contact(plan("B000003", "call"))).status == "error"
                 after = await scrape(client, token)
         finally:
             server.should_exit = True
             await serving
         assert moved(before, after, "collections_contact_attempts_total", channel="message", outcome="refused") == 1
         assert moved(before, after, "collections_contact_attempts_total", channel="message", outcome="sent") == 1
-        assert moved(before, after, "collections_contact_attempts_total", channel="call", outcome="sent") == 0
+        assert moved(before, after, "collections_contact_attempts_total", channel="call", outcome="dialled") == 0
         assert moved(before, after, "collections_contact_refusals_total", reason="do_not_contact") == 1
-        assert moved(before, after, "collections_errors_total", kind="contact_policy_unavailable") == 0
+        assert moved(before, after, "collections_contact_attempts_total", channel="call", outcome="error") == 1
+        assert moved(before, after, "collections_errors_total", kind="contact_policy_unavailable") == 1
+        assert moved(before, after, "collections_errors_total", kind="messenger_failed") == 0
 
     try:
         assert host == "127.0.0.1"  # the worker's default: this host only
