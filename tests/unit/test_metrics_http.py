@@ -171,7 +171,7 @@ async def test_rasa_failing_is_an_error_of_its_kind_and_the_turn_still_answered(
     assert moved(before, after, "collections_turn_seconds_count", channel="rest") == 1
 
 
-async def test_the_handoff_queue_depth_and_an_agents_take_show_the_wait(gateway, token, rasa):
+async def test_the_handoff_queue_depth_an_agents_take_and_their_blocked_words(gateway, token, rasa):
     client = gateway[0]
     conversation_id, secret = await open_conversation(gateway, "B000004")
     before = await scrape(client, token)
@@ -188,6 +188,14 @@ async def test_the_handoff_queue_depth_and_an_agents_take_show_the_wait(gateway,
     assert moved(queued, after, "collections_handoff_queue_depth") == -1
     assert moved(queued, after, "collections_handoff_wait_seconds_count", reason="requested") == 1
     assert moved(queued, after, "collections_handoff_wait_seconds_count", reason="distress") == 0
+    # The agent's own words pass the same egress: a blocked message is counted for the agent, per rule.
+    withheld = await client.post(f"/api/console/conversations/{conversation_id}/messages", json={"text": THREAT},
+                                 headers=agent)
+    assert withheld.status_code == 422, withheld.text
+    blocked = await scrape(client, token)
+    for rule in check(THREAT, {"identity_verified": False, "channel": "rest"}).rules:
+        assert moved(after, blocked, "collections_compliance_blocks_total", rule=rule, speaker="agent") == 1
+        assert moved(after, blocked, "collections_compliance_blocks_total", rule=rule, speaker="bot") == 0
 
 
 async def test_labels_are_from_short_lists_never_a_borrower_or_a_conversation(gateway, token):
