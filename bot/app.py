@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 
 from bot.body_limit import BodySizeLimit
@@ -23,6 +23,7 @@ from bot.console.routes import console_router
 from bot.conversations import ConversationEnded, InvalidMessage, UnknownConversation
 from bot.demo import demo_router
 from bot.handoff.bus import PushBus
+from bot.metrics_endpoint import PATH as METRICS_PATH, exposition
 from bot.rasa_client import RasaUnavailable
 from bot.rate_limits import RateLimited
 from bot.routes import chat_socket, conversations, payments
@@ -34,6 +35,7 @@ from bot.services import gateway_services
 from configuration.settings import Settings
 from chinese_text.language import written_language
 from ledger.notices import call_notices
+from monitoring import metrics
 from voice.tts import fixed_templates
 
 logger = logging.getLogger("bot.gateway")
@@ -81,6 +83,12 @@ def create_app(
         """Up (200) while the gateway runs; the Rasa circuit says whether turns reach Rasa right now."""
         return {"status": "ok", "rasa_circuit": request.app.state.services.rasa.circuit.state()}
 
+    @app.get(METRICS_PATH, include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        """For Prometheus, with the metrics token (bot.metrics_endpoint); the handoff queue is read now."""
+        services = request.app.state.services
+        return await exposition(request, services.metrics_key, services.desk.note_queue_metrics)
+
     app.include_router(conversations.router)  # REST: /api/conversations
     app.include_router(chat_socket.router)  # WebSocket: /ws/chat
     app.include_router(payments.router)  # REST: /api/payments, the lender's payment reports
@@ -117,6 +125,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def storage_down(request: Request, error: Exception) -> JSONResponse:
         # Redis down: nothing could be recorded, so the borrower is told to send again (never a bare 500).
         logger.error("storage unavailable: %s", type(error).__name__)
+        metrics.count_error("storage_unavailable")
         body: dict[str, Any] = {"error": "storage_unavailable"}
         if request.url.path.startswith("/api/conversations"):
             unavailable = request.app.state.services.conversations.faults.unavailable()

@@ -28,6 +28,7 @@ from bot.sessions import Conversation, SessionStore
 from ledger.notices import notice
 from bot.turn_cap import TurnCap
 from ledger.references import mask_reference
+from monitoring import metrics
 
 logger = logging.getLogger("bot.conversations")
 
@@ -152,6 +153,12 @@ def valid_conversation_id(conversation_id: str) -> bool:
 
 def valid_turn_id(turn_id: Any) -> bool:
     return isinstance(turn_id, str) and bool(_TURN_ID.match(turn_id))
+
+
+def _observe_turn(conversation: Conversation, started: float) -> None:
+    """A completed borrower turn's time (refused or failed ones are not turns the borrower got an answer to)."""
+    channel = metrics.bounded(conversation.channel, metrics.CHANNELS)
+    metrics.TURN_SECONDS.labels(channel=channel).observe(time.perf_counter() - started)
 
 
 class ConversationService:
@@ -301,12 +308,15 @@ class ConversationService:
 
     async def handle_recorded(self, conversation_id: str, text: str) -> TurnResult:
         """A dialogue turn for words `note_borrower_words` already recorded (a number the caller confirmed)."""
+        started = time.perf_counter()
         conversation = await self._open_conversation(conversation_id)
         cleaned = clean_borrower_text(text, self._max_chars)
         recorded: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         recorded.set_result("")
         audited = cleaned if conversation.identity_verified else mask_id_last4(cleaned)
-        return await self._answer(conversation, cleaned, audited, detect_distress(cleaned), None, recorded)
+        result = await self._answer(conversation, cleaned, audited, detect_distress(cleaned), None, recorded)
+        _observe_turn(conversation, started)
+        return result
 
     async def _open_conversation(self, conversation_id: str) -> Conversation:
         conversation = await self.get(conversation_id)
@@ -315,14 +325,17 @@ class ConversationService:
         return conversation
 
     async def _handle(self, conversation_id: str, text: Any, turn_key: str | None = None) -> TurnResult:
+        started = time.perf_counter()
         conversation = await self._open_conversation(conversation_id)
         cleaned = clean_borrower_text(text, self._max_chars)
         signal = detect_distress(cleaned)
         audited, borrower_audited = await self._record_borrower(conversation, cleaned, signal)
         try:
-            return await self._answer(conversation, cleaned, audited, signal, turn_key, borrower_audited)
+            result = await self._answer(conversation, cleaned, audited, signal, turn_key, borrower_audited)
         finally:
             await borrower_audited
+        _observe_turn(conversation, started)
+        return result
 
     async def _record_borrower(self, conversation: Conversation, cleaned: str,
                                signal: DistressSignal | None) -> tuple[str, "asyncio.Future[str]"]:
@@ -447,6 +460,7 @@ class ConversationService:
         try:
             turn, rasa_seconds = await self._ask_rasa(conversation.conversation_id, text, metadata, borrower_audited)
         except TurnTimedOut as slow:
+            metrics.count_error("rasa_slow")  # the borrower hears the fault reply; the real one follows later
             self._finish_late(conversation, slow.call, context, turn_key)
             return await self._fault(conversation, [], context)
         except RasaTurnFailed as failure:

@@ -10,6 +10,7 @@ from typing import Any
 from compliance_filters import check
 from compliance_filters.verdict import Verdict
 
+from monitoring import metrics
 from bot.audit import AuditEntry, AuditTrail
 from bot.sessions import Conversation, SessionStore
 
@@ -55,6 +56,7 @@ async def _record(store: SessionStore, audit: AuditTrail, conversation: Conversa
                   said: list[tuple[str, Verdict, str | None]]) -> None:
     """Each (text, verdict, what was sent) in the transcript and the audit, both before anything is sent."""
     entries = [entry for text, verdict, sent in said for entry in _audit_entries(speaker, text, verdict, sent)]
+    _count_blocks(speaker, [verdict for _, verdict, _ in said])
     audited = asyncio.ensure_future(asyncio.to_thread(
         audit.append_many, conversation.conversation_id, conversation.borrower_id, conversation.channel, entries))
     try:
@@ -62,6 +64,14 @@ async def _record(store: SessionStore, audit: AuditTrail, conversation: Conversa
             await _transcribe(store, conversation, speaker, text, verdict, sent)
     finally:
         await audited
+
+
+def _count_blocks(speaker: str, verdicts: list[Verdict]) -> None:
+    speaker = metrics.bounded(speaker, metrics.SPEAKERS)
+    for verdict in verdicts:
+        if not verdict.allowed:
+            for rule in verdict.rules or ("unnamed",):
+                metrics.COMPLIANCE_BLOCKS.labels(rule=metrics.bounded(rule), speaker=speaker).inc()
 
 
 def _audit_entries(speaker: str, text: str, verdict: Verdict, sent: str | None) -> list[AuditEntry]:

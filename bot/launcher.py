@@ -47,6 +47,7 @@ class StackConfig:
     # when None). Off unless asked: a test stack must not start contacting its seeded borrowers.
     campaign_worker: bool = False
     campaign_redis_url: str | None = None
+    campaign_metrics_port: int = 9464  # the worker's /metrics (127.0.0.1 unless COLLECTIONS_METRICS_WORKER_HOST)
 
 
 # Ledger, logs, audit key and anchor, models: whatever the services create is for this user only.
@@ -160,7 +161,8 @@ class Stack:
                     {"COLLECTIONS_RASA_TOKEN": self.config.rasa_token})  # the action server never needs it
 
     def start_campaign_worker(self) -> None:
-        self._spawn("campaigns", [str(APP_PYTHON), "-m", "campaigns"])
+        self._spawn("campaigns", [str(APP_PYTHON), "-m", "campaigns",
+                                  "--metrics-port", str(self.config.campaign_metrics_port)])
 
     def start(self) -> "Stack":
         self.start_action_server()
@@ -257,17 +259,22 @@ def main() -> None:
     parser.add_argument("--gateway-port", type=int, default=8000)
     parser.add_argument("--campaign-redis-url", help="Redis for the campaign worker when REDIS_URL is not set")
     parser.add_argument("--no-campaigns", action="store_true", help="do not start the outbound campaign worker")
+    parser.add_argument("--worker-metrics-port", type=int, default=StackConfig.campaign_metrics_port,
+                        help="the campaign worker's /metrics port (on COLLECTIONS_METRICS_WORKER_HOST, 127.0.0.1)")
     args = parser.parse_args()
     # The operator's own settings (a Twilio account, a WeChat app, a PostgreSQL ledger) reach every service.
     operator_settings = {name: value for name, value in os.environ.items() if name.startswith("COLLECTIONS_")}
     stack = Stack(StackConfig(model=args.model, gateway_port=args.gateway_port,
                               redis_url=os.environ.get("REDIS_URL") or None, campaign_worker=not args.no_campaigns,
-                              campaign_redis_url=args.campaign_redis_url, extra_env=operator_settings))
+                              campaign_redis_url=args.campaign_redis_url, campaign_metrics_port=args.worker_metrics_port,
+                              extra_env=operator_settings))
     print("Starting action server, Rasa (about a minute to load the model), gateway and campaign worker ...", flush=True)
     stack.start()
     store = "Redis at " + stack.config.redis_url if stack.config.redis_url else "in-memory stores"
     # Signed with the key the gateway uses (created on its start unless the operator set one).
     link = BorrowerLinks(load_link_key(Settings().gateway)).issue("B000001")
+    worker_metrics = "" if args.no_campaigns else \
+        f" and http://{Settings().metrics.worker_host}:{args.worker_metrics_port}/metrics (the campaign worker)"
     print(f"\nReady: gateway {stack.gateway_url} ({store}); logs in {stack.config.log_dir}\n"
           f"Signed chat link for demo borrower 张伟 (ID last four 3821), valid 72 hours; issue others with\n"
           f"`.venv/bin/python -m bot.links <borrower id>`:\n  {link}\n"
@@ -280,6 +287,8 @@ def main() -> None:
           f"Demo phone (the campaign worker's calls while no carrier is set): {stack.gateway_url}/demo/phone\n"
           f"Agent console: {stack.gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
           f"Quality review: {stack.gateway_url}/console/review (reviewer1 / demo-reviewer-1, or supervisor1)\n"
+          f"Prometheus metrics (Authorization: Bearer <the text of var/metrics.key>): {stack.gateway_url}/metrics"
+          f"{worker_metrics}\n"
           f"Press Ctrl-C to stop.", flush=True)
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -2,11 +2,13 @@
 HTTP API (Rasa is never exposed to borrowers)."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from monitoring import metrics
 from bot.circuit import Circuit, CircuitOpen
 
 TURN_WEBHOOK = "/webhooks/gateway/webhook"
@@ -54,6 +56,9 @@ class RasaTurn:
         )
 
 
+_OUTCOMES = {RasaNotReached: "not_reached", RasaTurnFailed: "turn_failed"}  # else "error" (failed or timed out)
+
+
 class RasaClient:
     def __init__(self, base_url: str, token: str, timeout: float, circuit: Circuit) -> None:
         self._token = token
@@ -64,6 +69,18 @@ class RasaClient:
         """One user turn, in one request: the bot messages Rasa produced for it and the turn's facts.
         Raises RasaNotReached when no connection could be made or the circuit is open, RasaUnavailable when
         Rasa fails or times out, RasaTurnFailed when an action failed inside the turn. Both count towards opening the circuit."""
+        started = time.perf_counter()
+        try:
+            turn = await self._send(conversation_id, text, metadata)
+        except RasaUnavailable as error:
+            outcome = _OUTCOMES.get(type(error), "error")
+            metrics.count_error(f"rasa_{outcome}")
+            metrics.RASA_SECONDS.labels(outcome=outcome).observe(time.perf_counter() - started)
+            raise
+        metrics.RASA_SECONDS.labels(outcome="answered").observe(time.perf_counter() - started)
+        return turn
+
+    async def _send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
         try:
             async with self.circuit.guard():
                 try:

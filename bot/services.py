@@ -31,7 +31,9 @@ from bot.handoff.callbacks import CallbackOffers
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.policy import load_handoff_policy
 from bot.handoff.queue import make_handoff_queue
-from bot.lender_key import LenderKey, load_payments_api_key
+from bot.key_files import BearerKey
+from bot.lender_key import load_payments_api_key
+from bot.metrics_endpoint import load_metrics_key
 from bot.links import BorrowerLinks, load_link_key
 from bot.rasa_client import RasaClient
 from bot.redis_connection import connect as connect_redis
@@ -86,7 +88,8 @@ class GatewayServices:
     campaign_records: CampaignRecords
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
     payments: Payments  # the lender's payments (bot.routes.payments)
-    lender_key: LenderKey  # what the lender presents on /api/payments
+    lender_key: BearerKey  # what the lender presents on /api/payments
+    metrics_key: BearerKey  # what Prometheus presents on /metrics (bot.metrics_endpoint)
     quality_review: QualityReviewBook  # the quality review queue and scores (bot.console.review)
     demo_inbox: DemoInbox | None = None  # reminders the demo messenger kept (/demo/inbox), while it is in use
     demo_phone: DemoPhone | None = None  # where the worker's calls ring while no carrier is configured (/demo/phone)
@@ -124,7 +127,8 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
     audit = AuditTrail(session_factory, audit_key, AnchorFile(settings.audit.anchor_file, audit_key))
     link_key = load_link_key(settings.gateway)  # a missing key file is created now
     links = BorrowerLinks(link_key)
-    lender_key = LenderKey(load_payments_api_key(settings.gateway))  # a missing key file is created now
+    lender_key = BearerKey(load_payments_api_key(settings.gateway))  # a missing key file is created now
+    metrics_key = load_metrics_key(settings.metrics)  # likewise
     redis_url = settings.redis_url
     async with AsyncExitStack() as closing:
         closing.callback(engine.dispose)
@@ -192,7 +196,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             strategy=strategy, campaign_records=campaign_records,
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
-            quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
+            metrics_key=metrics_key, quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
             demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None, demo_phone=demo_phone,
         )
 

@@ -2,30 +2,62 @@
 
 Runs the taskiq receiver (contact jobs) and, unless --no-scheduler, the scheduler that queues a tick every
 COLLECTIONS_CAMPAIGNS_TICK_SECONDS. More workers on more machines: start them with --no-scheduler (a second
-scheduler would only plan twice; the ledger's claim keeps each contact single).
+scheduler would only plan twice; the ledger's claim keeps each contact single). Serves its Prometheus /metrics on
+COLLECTIONS_METRICS_WORKER_HOST:--metrics-port (127.0.0.1:9464 by default), with the metrics token
+(bot.metrics_endpoint).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
+import socket
+from typing import Iterator
 
+import uvicorn
 from taskiq.api import run_receiver_task, run_scheduler_task
 from taskiq.schedule_sources import LabelScheduleSource
 from taskiq.scheduler.scheduler import TaskiqScheduler
 
+from bot.metrics_endpoint import load_metrics_key, metrics_app
 from campaigns.services import campaign_services
 from configuration.settings import Settings
 
 
-async def _run(with_scheduler: bool) -> None:
+class MetricsServer(uvicorn.Server):
+    """/metrics alone, on a socket bound before start (a port in use stops the worker's start with its address)."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        super().__init__(uvicorn.Config(metrics_app(load_metrics_key(settings.metrics)), lifespan="off",
+                                        log_level="warning", access_log=False))
+        address = (settings.metrics.worker_host, port)
+        try:
+            self.listener = socket.create_server(address)
+        except OSError as error:
+            raise OSError(error.errno, f"cannot serve /metrics on {address[0]}:{port}: {error.strerror}") from error
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # the worker handles SIGINT and SIGTERM itself, and stops this server with everything else
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().serve(sockets or [self.listener])
+        finally:
+            self.listener.close()
+
+
+async def _run(with_scheduler: bool, metrics_port: int | None) -> None:
     settings = Settings()
+    metrics = MetricsServer(settings, metrics_port or settings.metrics.worker_port)
     async with campaign_services(settings) as services:
         broker = services.broker
         await broker.startup()
         tasks = [asyncio.create_task(run_receiver_task(
-            broker, max_async_tasks=settings.campaigns.max_concurrent_contacts, run_startup=False))]
+            broker, max_async_tasks=settings.campaigns.max_concurrent_contacts, run_startup=False)),
+            asyncio.create_task(metrics.serve())]
         if with_scheduler:
             scheduler = TaskiqScheduler(broker, sources=[LabelScheduleSource(broker)])
             tasks.append(asyncio.create_task(run_scheduler_task(scheduler)))
@@ -35,6 +67,7 @@ async def _run(with_scheduler: bool) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
+        metrics.should_exit = True
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -44,9 +77,10 @@ async def _run(with_scheduler: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the outbound campaign worker.")
     parser.add_argument("--no-scheduler", action="store_true", help="only work contacts; another process ticks")
+    parser.add_argument("--metrics-port", type=int, help="/metrics port (default COLLECTIONS_METRICS_WORKER_PORT)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(_run(not args.no_scheduler))
+    asyncio.run(_run(not args.no_scheduler, args.metrics_port))
 
 
 if __name__ == "__main__":

@@ -18,9 +18,11 @@ from campaigns.dialer import CallRequest, Dialer, DialerBusy, DialerError
 from campaigns.messenger import Invitation, Messenger, MessengerError, NoRecipient
 from compliance_filters.contact_policy import ContactPolicy
 from ledger.campaign_records import CampaignContactView, CampaignRecords, ContactPlan
+from ledger.models import CAMPAIGN_CONTACT_STATUSES
 from ledger.phones import e164
 from ledger.references import mask_reference
 from ledger.repository import Ledger
+from monitoring import metrics
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,15 @@ class Contactor:
         if not await lock.acquire():
             return None
         try:
-            return await self._contact(plan)
+            recorded = await self._contact(plan)
+        except Deferred:
+            metrics.CONTACT_ATTEMPTS.labels(channel=_channel(plan.channel), outcome="deferred").inc()
+            raise
         finally:
             await lock.release()
+        if recorded is not None:
+            _count(recorded)
+        return recorded
 
     async def _contact(self, plan: ContactPlan) -> CampaignContactView | None:
         s = self._s
@@ -81,6 +89,7 @@ class Contactor:
                                                account_id=plan.account_id, conversation_id=attempt)
         except Exception as error:  # Redis or the ledger is down: no contact without a policy's yes
             log.warning("contact policy unavailable (%s): contact not made", type(error).__name__)
+            metrics.count_error("contact_policy_unavailable")
             return await self._finish(attempt, "error", reason="contact_policy_unavailable")
         if not decision.allowed:
             return await self._finish(attempt, "refused", reason=decision.reason)
@@ -101,6 +110,7 @@ class Contactor:
             raise Deferred(attempt) from None
         except DialerError as error:
             log.warning("call not placed for %s: %s", mask_reference(plan.borrower_id), type(error).__name__)
+            metrics.count_error("dialer_failed")
             return await self._finish(attempt, "failed", reason=f"dialer: {error}")
         return await self._finish(attempt, "dialled", provider_id=placed.provider_call_id)
 
@@ -116,6 +126,7 @@ class Contactor:
             except NoRecipient:
                 continue
             except MessengerError as error:
+                metrics.count_error("messenger_failed")
                 return await self._finish(attempt, "failed", reason=f"{channel}: {error}")
             return await self._finish(attempt, "sent", reason=channel, provider_id=sent.provider_message_id)
         return await self._finish(attempt, "refused", reason="no_message_recipient")
@@ -124,3 +135,18 @@ class Contactor:
                       provider_id: str | None = None) -> CampaignContactView:
         return await asyncio.to_thread(self._s.records.finish_contact, attempt, status, self._s.clock(),
                                        reason=reason, provider_id=provider_id)
+
+
+_STATUSES = frozenset(CAMPAIGN_CONTACT_STATUSES)
+
+
+def _channel(channel: str) -> str:
+    return metrics.bounded(channel, frozenset({"call", "message"}))
+
+
+def _count(recorded: CampaignContactView) -> None:
+    """The contact's end as recorded; a refusal's reason too (a failure's is a provider's free text: never a label)."""
+    metrics.CONTACT_ATTEMPTS.labels(channel=_channel(recorded.channel),
+                                    outcome=metrics.bounded(recorded.status, _STATUSES)).inc()
+    if recorded.status == "refused":
+        metrics.CONTACT_REFUSALS.labels(reason=metrics.bounded(recorded.reason)).inc()

@@ -19,6 +19,7 @@ from typing import Callable
 from taskiq import AsyncBroker
 from taskiq_redis import RedisStreamBroker
 
+from monitoring import metrics
 from campaigns.contact import Contactor, Deferred
 from campaigns.tick import CampaignTick
 from ledger.campaign_records import ContactPlan
@@ -43,7 +44,11 @@ class CampaignJobs:
     def __init__(self, broker: AsyncBroker, tick: CampaignTick, contactor: Contactor,
                  clock: Callable[[], datetime], tick_seconds: int) -> None:
         async def campaigns_tick() -> int:
-            result = await asyncio.to_thread(tick.run, clock())
+            try:
+                result = await asyncio.to_thread(tick.run, clock())
+            except Exception:
+                metrics.count_error("tick_failed")  # taskiq logs it; the next tick tries again
+                raise
             for plan in result.due:
                 await self.contact.kiq(asdict(plan))
             if result.due:

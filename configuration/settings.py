@@ -344,6 +344,21 @@ class DialerSettings(Section):
         return self.account_sid is not None and self.from_number is not None
 
 
+class MetricsSettings(Section):
+    """Prometheus /metrics on the gateway and on the campaign worker (bot.metrics_endpoint), both behind one bearer
+    token: Prometheus sends it with `authorization: {credentials_file: var/metrics.key}`."""
+
+    token: SecretStr | None = Field(
+        default=None, description="The scraper's bearer token (at least 16 characters); token_file when unset")
+    token_file: Path = Field(
+        default=ROOT / "var" / "metrics.key",
+        description="Created (random, mode 0600) on first start when missing; Prometheus sends its content as "
+                    "Authorization: Bearer")
+    worker_host: str = Field(
+        default="127.0.0.1", description="Where the campaign worker serves /metrics: this host only unless changed")
+    worker_port: int = Field(default=9464, ge=1, le=65535, description="The campaign worker's /metrics port")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="COLLECTIONS_", env_nested_delimiter="_", env_nested_max_split=1, extra="ignore", frozen=True,
@@ -365,3 +380,4 @@ class Settings(BaseSettings):
 
 
     dialer: DialerSettings = DialerSettings()
+    metrics: MetricsSettings = MetricsSettings()

@@ -82,6 +82,9 @@ GATEWAY_TEST_SETTINGS["COLLECTIONS_DIALER_MACHINE_POLICY"] = "leave_message"
 # Every number heard after verification is read back, so what a call test hears does not depend on how sure the
 # recogniser happened to be of synthesised speech over a μ-law line.
 GATEWAY_TEST_SETTINGS["COLLECTIONS_VOICE_CONFIRM_VALUES_BELOW_CONFIDENCE"] = "1"
+# The token Prometheus would present on /metrics (a setting, so no test writes var/metrics.key).
+METRICS_TEST_TOKEN = "e2e-metrics-token-not-secret"
+GATEWAY_TEST_SETTINGS["COLLECTIONS_METRICS_TOKEN"] = METRICS_TEST_TOKEN
 
 
 @pytest.fixture(scope="session")

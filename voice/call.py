@@ -20,6 +20,7 @@ from chinese_text.language import written_language
 from compliance_filters.distress import detect_distress
 from ledger.notices import notice
 from ledger.references import mask_reference
+from monitoring import metrics
 from voice.asr import AsrEngine, transcribe_async
 from voice.asr.base import Transcript
 from voice.codecs import StreamResampler
@@ -101,6 +102,7 @@ class AudioTurn:
     pcm16: bytes
     sample_rate: int
     early_decode: asyncio.Future | None = None  # started on a pause, for exactly this audio
+    speech_ended_at: float | None = None  # time.monotonic() when the caller stopped talking (None: cut, still talking)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ class VoiceCall:
         self._detector = TurnDetector(sample_rate, services.settings)
         self._playback = Playback()
         self._turns: asyncio.Queue[AudioTurn | TextTurn | KeyedAnswer] = asyncio.Queue(MAX_PENDING_TURNS)
-        self._speech: asyncio.Queue[list[str]] = asyncio.Queue(MAX_PENDING_SPEECH)
+        self._speech: asyncio.Queue[tuple[list[str], float | None]] = asyncio.Queue(MAX_PENDING_SPEECH)
         self._tasks: list[asyncio.Task] = []
         self._speaker: asyncio.Task | None = None
         self._speaking = False
@@ -197,6 +199,7 @@ class VoiceCall:
         except Exception as error:  # noqa: BLE001 — any failure ends this call only
             logger.error("call %s: %s failed: %s", mask_reference(self.conversation_id), name, type(error).__name__,
                          exc_info=error)
+            metrics.count_error("call_failed")
             if not self._ending:
                 self._ending = True
                 await self._hangup("internal_error")
@@ -224,7 +227,8 @@ class VoiceCall:
                 usable = early is not None and early[0] == len(event.pcm16)
                 if early is not None and not usable:
                     early[1].cancel()  # still queued: never decoded; already running: result ignored
-                self._enqueue_turn(AudioTurn(event.pcm16, event.sample_rate, early[1] if usable else None))
+                ended_at = None if event.capped else time.monotonic() - event.silence_seconds
+                self._enqueue_turn(AudioTurn(event.pcm16, event.sample_rate, early[1] if usable else None, ended_at))
 
     def _start_early_decode(self, pause: TurnPaused) -> None:
         """At most one early decode per call: a borrower pausing often must not fill the shared ASR pool."""
@@ -279,13 +283,14 @@ class VoiceCall:
 
     async def _take_turn(self, turn: AudioTurn | TextTurn | KeyedAnswer) -> None:
         transcript = None
+        heard_at = _speech_ended_at(turn)
         if isinstance(turn, AudioTurn):
             transcript = await (turn.early_decode or self._decode(turn.pcm16, turn.sample_rate))
             if not transcript.text:
                 logger.info("call %s: utterance of %.1fs not used (%s)", mask_reference(self.conversation_id),
                             transcript.seconds, transcript.rejected)
                 if transcript.rejected != NO_SPEECH and not self._ending:
-                    await self._say([notice(self._language, "not_understood")])  # speech, but not understood
+                    await self._say([notice(self._language, "not_understood")], heard_at)  # speech, but not understood
                 return
             text = transcript.text
         elif isinstance(turn, TextTurn):
@@ -300,12 +305,13 @@ class VoiceCall:
         except RedisError:
             # Storage down: the caller hears that their words did not get through, and the line stays up.
             logger.error("call %s: storage unavailable", mask_reference(self.conversation_id))
+            metrics.count_error("storage_unavailable")
             result = self._services.conversations.faults.unavailable()
         if result is None:
             return
         if not result.fault:  # a fault reply (storage down) says nothing about who is on the line
             self._verified = result.identity_verified
-        await self._speak_replies(result)
+        await self._speak_replies(result, heard_at)
         if result.ended:
             await self._end_call("conversation_ended")
 
@@ -322,7 +328,7 @@ class VoiceCall:
                 await conversations.note_borrower_words(self.conversation_id, text)
                 if answer:
                     return await conversations.handle_recorded(self.conversation_id, held.text)
-                await self._say([notice(self._language, "say_again")])
+                await self._say([notice(self._language, "say_again")], _speech_ended_at(turn))
                 return None
         if isinstance(turn, KeyedAnswer):
             return None  # a late key after the question was settled
@@ -330,7 +336,8 @@ class VoiceCall:
         if values is not None and self._needs_confirmation(transcript, values):
             recorded = await conversations.note_borrower_words(self.conversation_id, text)
             self._held = HeldTurn(recorded, values)
-            await self._say([notice(self._language, "confirm_heard", heard="、".join(values.said))])
+            await self._say([notice(self._language, "confirm_heard", heard="、".join(values.said))],
+                            _speech_ended_at(turn))
             return None
         return await conversations.handle(self.conversation_id, text)
 
@@ -344,12 +351,12 @@ class VoiceCall:
         return (transcript.confidence < self._settings.confirm_values_below_confidence
                 or any(count not in lengths for count in values.periods if lengths))
 
-    async def _speak_replies(self, result: Any) -> None:
+    async def _speak_replies(self, result: Any, heard_at: float | None = None) -> None:
         texts = [message.text for message in result.messages]
         # The bot answers in the conversation's language: a borrower who switched to English is heard in English.
         self._language = written_language("".join(texts)) or self._language
         if texts:
-            await self._speech.put(texts)
+            await self._speech.put((texts, heard_at))
 
     async def _hear_pushes(self) -> None:
         """Words published for this conversation outside a turn are spoken as well: the reply to a turn that had
@@ -362,7 +369,7 @@ class VoiceCall:
                 while True:
                     _, message = await subscription.get()
                     if message.get("text"):
-                        await self._speech.put([message["text"]])
+                        await self._speech.put(([message["text"]], None))
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as error:  # only pushes are lost while it lasts, never the call
@@ -381,24 +388,34 @@ class VoiceCall:
 
     async def _speaker_loop(self) -> None:
         while True:
-            texts = await self._speech.get()
+            texts, heard_at = await self._speech.get()
             self._speaking = True
             try:
                 for text in texts:
-                    await self._speak(text)
+                    await self._speak(text, heard_at)
+                    heard_at = None  # the reply's first audio is its first utterance's
             finally:
                 self._speaking = False
 
-    async def _speak(self, text: str) -> None:
-        """Streams one egress-approved utterance as 20 ms frames, then a mark to learn when it has played."""
+    async def _speak(self, text: str, heard_at: float | None = None) -> None:
+        """Streams one egress-approved utterance as 20 ms frames, then a mark to learn when it has played.
+        `heard_at`: when the caller stopped talking, if this answers them (measured to its first frame)."""
         utterance = self._playback.begin(text)
         await self._send(BotText(text))
         tts = self._services.tts
         resampler = StreamResampler(tts.sample_rate, self._rate)
         frame_bytes = self._rate * FRAME_MS // 1000 * 2
         pending = b""
+        channel = metrics.bounded(self._channel, metrics.CHANNELS)
+        asked: float | None = time.perf_counter()
         async for chunk in tts.synthesize(text, written_language(text) or self._language):
+            if asked is not None:
+                metrics.TTS_SECONDS.labels(channel=channel).observe(time.perf_counter() - asked)
+                asked = None
             pending += resampler.feed(chunk)
+            if heard_at is not None and len(pending) >= frame_bytes:
+                metrics.REPLY_AUDIO_SECONDS.labels(channel=channel).observe(time.monotonic() - heard_at)
+                heard_at = None
             pending = await self._send_whole_frames(utterance, pending, frame_bytes)
         pending += resampler.feed(b"", last=True)
         if len(pending) % frame_bytes:
@@ -460,9 +477,10 @@ class VoiceCall:
                 await self._say([notice(self._language, "silence_goodbye")])
                 await self._end_call("silence")
 
-    async def _say(self, texts: list[str]) -> None:
+    async def _say(self, texts: list[str], heard_at: float | None = None) -> None:
+        """`heard_at`: when the caller stopped talking, if these words answer them."""
         messages = await self._services.conversations.say(self.conversation_id, texts)
-        await self._speech.put([message.text for message in messages])
+        await self._speech.put(([message.text for message in messages], heard_at))
 
     async def _end_call(self, reason: str) -> None:
         """Lets the last words play (the carrier returns their mark), then hangs up."""
@@ -475,3 +493,8 @@ class VoiceCall:
         logger.info("call %s: ending (%s)", mask_reference(self.conversation_id), reason)
         await self._send(CallEnding(reason))
         await self._hangup(reason)
+
+
+def _speech_ended_at(turn: AudioTurn | TextTurn | KeyedAnswer) -> float | None:
+    """When the caller stopped talking, for a spoken turn (keyed digits are answered too, but are not speech)."""
+    return turn.speech_ended_at if isinstance(turn, AudioTurn) else None

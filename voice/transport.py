@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Callable, Mapping, Protocol
 
+from monitoring import metrics
 from voice.call import CallParty, VoiceCall, VoiceServices
 from voice.frames import CallStarted, CallStopped, Dtmf, InputAudio, OutboundFrame, PlaybackMark, ProtocolNotice
 from voice.serializers.base import FrameSerializer, ProtocolError
@@ -84,6 +85,7 @@ class CallTransport:
                 await asyncio.sleep(0)  # a peer sending faster than real time must not starve other calls
         except Exception as error:  # noqa: BLE001 — this call fails alone; the peer learns it was our fault
             logger.error("%s call failed: %s", self._channel, type(error).__name__, exc_info=error)
+            metrics.count_error("call_failed")
             await self.hang_up("internal_error", CLOSE_ERROR)
         finally:
             if self.call is not None:

@@ -30,6 +30,7 @@ class TurnEnded:
     pcm16: bytes
     sample_rate: int
     capped: bool  # cut at max_utterance_seconds while the borrower was still talking
+    silence_seconds: float = 0.0  # the silence heard after the speech, which ended the turn
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ class TurnDetector:
             events.append(TurnPaused(b"".join(self._utterance[:-self._silent_run]), self.sample_rate))
         if self._silent_run >= self._end_frames:
             # The trailing silence is not part of what was said.
-            events.append(self._finish(self._utterance[:-self._silent_run], capped=False))
+            silence = self._silent_run * FRAME_MS / 1000
+            events.append(self._finish(self._utterance[:-self._silent_run], capped=False, silence_seconds=silence))
         elif len(self._utterance) >= self._max_frames:
             events.append(self._finish(self._utterance, capped=True))
             # Still talking: the next turn opens as soon as the start run is heard again.
@@ -117,7 +119,7 @@ class TurnDetector:
         self._confirmed = True
         return [SpeechConfirmed()]
 
-    def _finish(self, frames: list[bytes], capped: bool) -> TurnEnded:
-        turn = TurnEnded(b"".join(frames), self.sample_rate, capped)
+    def _finish(self, frames: list[bytes], capped: bool, silence_seconds: float = 0.0) -> TurnEnded:
+        turn = TurnEnded(b"".join(frames), self.sample_rate, capped, silence_seconds)
         self._utterance, self._voiced_frames, self._silent_run, self._confirmed = [], 0, 0, False
         return turn

@@ -58,6 +58,7 @@ from bot.handoff.bus import PushBus, each_push
 from bot.links import BorrowerLinks, InvalidLink
 from bot.rate_limits import RateLimits, Refusal, SocketSlots
 from bot.sessions import TRANSCRIPT_TTL_SECONDS
+from monitoring import metrics
 
 logger = logging.getLogger("bot.channels.webchat")
 
@@ -245,6 +246,7 @@ class WebchatChannel:
             await self._handle_utterance(sid, args[0] if args else None)
         except RedisError as error:
             logger.error("webchat storage unavailable: %s", type(error).__name__)
+            metrics.count_error("storage_unavailable")
             for message in self._conversations().faults.unavailable().messages:
                 await self.sio.emit("bot_uttered", bot_uttered_payload(message), to=sid)
         except Exception:  # never let a handler crash the socket

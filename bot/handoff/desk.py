@@ -18,6 +18,7 @@ from typing import Callable
 
 from ledger.repository import Ledger
 from ledger.notices import wait_notice
+from monitoring import metrics
 from bot.channels.state import ChannelState
 from bot.handoff.assignments import Assignments
 from bot.handoff.policy import HandoffPolicy
@@ -121,9 +122,19 @@ class HandoffDesk:
         if entry is None and waiting_only:
             await self.assignments.release(conversation_id, agent)
             raise NotWaiting(conversation_id)
+        if entry is not None:
+            reason = metrics.bounded(entry.reason, frozenset(self.policy.priorities))
+            metrics.HANDOFF_WAIT_SECONDS.labels(reason=reason).observe(max(0.0, self._now() - entry.enqueued_at))
         await asyncio.to_thread(
             self._ledger.set_handoff_status, conversation_id, "taken", ("waiting", "callback_offered"), agent)
         return entry
+
+    async def note_queue_metrics(self) -> None:
+        """The queue's depth and its longest wait, for a scrape (the queue is shared: every replica reports it)."""
+        entries = await self.queue.entries()
+        metrics.HANDOFF_QUEUE_DEPTH.set(len(entries))
+        oldest = min((entry.enqueued_at for entry in entries), default=None)
+        metrics.HANDOFF_OLDEST_WAIT.set(0.0 if oldest is None else max(0.0, self._now() - oldest))
 
     async def hand_back(self, conversation_id: str, agent: str | None) -> bool:
         """Releases the conversation to the bot; agent None (a supervisor) releases whoever holds it."""

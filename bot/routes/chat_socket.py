@@ -19,7 +19,8 @@ from bot.dependencies import Services
 from bot.links import InvalidLink
 from bot.services import GatewayServices
 from bot.rate_limits import RateLimits, Refusal, client_address
-from bot.routes.credentials import presented_secret
+from bot.key_files import presented_secret
+from monitoring import metrics
 
 CHANNEL = "websocket"
 MAX_FRAME_BYTES = 16_384  # a WebSocket frame larger than this is refused before parsing
@@ -71,6 +72,7 @@ async def _serve(websocket: WebSocket, services: GatewayServices, client: str) -
         await websocket.close(code=4404)
     except RedisError:
         # No conversation can be opened or resumed without storage: say so, and let the client come back.
+        metrics.count_error("storage_unavailable")
         await _send_turn(websocket, service.faults.unavailable())
         await websocket.close(code=1013)  # try again later
     except WebSocketDisconnect:
@@ -112,6 +114,7 @@ async def _chat_loop(
         try:
             result = await service.handle(conversation_id, frame.get("text"), frame.get("turn_id"))
         except RedisError:
+            metrics.count_error("storage_unavailable")
             result = service.faults.unavailable()
         except InvalidMessage as error:
             await websocket.send_json({"type": "error", "error": error.code, "detail": str(error)})

@@ -8,12 +8,8 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from bot.dependencies import Services
+from bot.key_files import presented_secret
 from bot.sessions import Conversation
-
-
-def presented_secret(connection: HTTPConnection) -> str | None:
-    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 async def borrower_conversation(conversation_id: str, connection: HTTPConnection, services: Services) -> Conversation:

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from bot.dependencies import Services
-from bot.routes.credentials import presented_secret
+from bot.key_files import presented_secret
 from ledger.errors import NotFound, PolicyViolation
 from ledger.payments import CURRENCY, MAX_PAYMENT_CENTS, PAYMENT_ID, PaymentConflict
 from ledger.views import PaymentView

@@ -11,6 +11,8 @@ import pytest
 
 from ledger.wording import yuan
 from tests.e2e.phone import AUDIBLE_RMS, FakeCarrier, phone_conversation, rms, transcript
+from tests.stack import METRICS_TEST_TOKEN
+from tests.unit.metrics_scrape import Samples, moved, scrape
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 
@@ -19,8 +21,14 @@ def bot_texts(entries: list[dict]) -> str:
     return "\n".join(entry["text"] for entry in entries if entry["speaker"] == "bot" and not entry.get("interrupted"))
 
 
+async def voice_timings(stack) -> Samples:
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
+        return await scrape(client, METRICS_TEST_TOKEN)
+
+
 async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise(stack, redis_url, ledger, borrowers):
     account = ledger.get_primary_account("B000001")
+    before = await voice_timings(stack)
     async with FakeCarrier(stack.gateway_url, "B000001", borrowers.number_of("B000001"), redis_url=redis_url) as carrier:
         opening = await carrier.bot_reply()
         assert rms(opening) > AUDIBLE_RMS
@@ -46,6 +54,14 @@ async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise
     assert "2,000元" in bot_texts(said)
     assert [entry["text"] for entry in said if entry["speaker"] == "borrower"][-1] == "1"
     assert [entry["speaker"] for entry in said].count("borrower") >= 3  # d01 over a phone line may be too unclear
+    # /metrics timed it: four spoken answers decoded (and early decodes on pauses), each answered by a reply whose
+    # first audio is measured from the end of the caller's speech; seven replies or more synthesized.
+    after = await voice_timings(stack)
+    assert moved(before, after, "collections_asr_seconds_count") >= 4
+    assert moved(before, after, "collections_call_reply_audio_seconds_count", channel="phone") >= 4
+    assert moved(before, after, "collections_call_reply_audio_seconds_sum", channel="phone") > 0
+    assert moved(before, after, "collections_tts_first_chunk_seconds_count", channel="phone") >= 6
+    assert moved(before, after, "collections_turn_seconds_count", channel="phone") >= 3
 
 
 def opened_transcript(stack, redis_url, borrower_id: str) -> list[dict]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -50,10 +51,19 @@ def _worker(ledger_url: str, redis_url: str, log: Path, *extra: str) -> subproce
                 "COLLECTIONS_GATEWAY_FIXED_NOW": FIXED_NOW, "COLLECTIONS_DIALER_RING_SECONDS": "5",
                 "COLLECTIONS_AUDIT_KEY_FILE": str(log.parent / "audit.key"),
                 "COLLECTIONS_AUDIT_ANCHOR_FILE": str(log.parent / "audit.anchor"),
-                "COLLECTIONS_GATEWAY_LINK_KEY_FILE": str(log.parent / "link.key")})
+                "COLLECTIONS_GATEWAY_LINK_KEY_FILE": str(log.parent / "link.key"),
+                "COLLECTIONS_METRICS_TOKEN_FILE": str(log.parent / "metrics.key")})
     env.pop("REDIS_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "campaigns", *extra], cwd=ROOT, env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    # Each worker's /metrics on a port of its own (two run side by side here).
+    command = [sys.executable, "-m", "campaigns", "--metrics-port", str(_free_port()), *extra]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _contacts(sessions) -> list[CampaignContact]:

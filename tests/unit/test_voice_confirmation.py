@@ -59,7 +59,8 @@ class Call:
         await self.call._take_turn(turn)
         spoken = []
         while not self.call._speech.empty():
-            spoken += self.call._speech.get_nowait()
+            texts, _ = self.call._speech.get_nowait()
+            spoken += texts
         return spoken
 
     async def keyed(self, digit: str) -> list[str]:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
+from monitoring import metrics
 from voice.asr.base import AsrEngine, Transcript
 from voice.asr.faster_whisper_engine import (
     BASE_PROMPT, DOMAIN_HOTWORDS, DOMAIN_PROMPT, AsrInputError, DecodeOptions, FasterWhisperEngine,
@@ -73,4 +75,16 @@ async def transcribe_async(engine: AsrEngine, pcm16: bytes, sample_rate: int, po
                            language: str | None = None) -> Transcript:
     """Decode in the ASR thread pool so one call's decoding never stalls another call's audio."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool, engine.transcribe, pcm16, sample_rate, language)
+    return await loop.run_in_executor(pool, _timed_transcribe, engine, pcm16, sample_rate, language)
+
+
+def _timed_transcribe(engine: AsrEngine, pcm16: bytes, sample_rate: int, language: str | None) -> Transcript:
+    """Timed in the pool's thread, so the time is the decode's own, not its wait for a free worker."""
+    started = time.perf_counter()
+    try:
+        transcript = engine.transcribe(pcm16, sample_rate, language)
+    except Exception:
+        metrics.count_error("asr_failed")
+        raise
+    metrics.ASR_SECONDS.observe(time.perf_counter() - started)
+    return transcript
