@@ -52,6 +52,7 @@ from compliance_filters.rules import default_rules
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.campaign_records import CampaignRecords
+from ledger.kpis import Kpis
 from ledger.payments import Payments
 from ledger.policy import load_policy
 from ledger.portfolio import Portfolio
@@ -86,6 +87,7 @@ class GatewayServices:
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
     payments: Payments  # the lender's payments (bot.routes.payments)
     lender_key: LenderKey  # what the lender presents on /api/payments
+    kpis: Kpis  # the supervisor's dashboard figures (bot.console.dashboard)
     demo_inbox: DemoInbox | None = None  # reminders the demo messenger kept (/demo/inbox), while it is in use
     demo_phone: DemoPhone | None = None  # where the worker's calls ring while no carrier is configured (/demo/phone)
 
@@ -188,6 +190,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             strategy=strategy, campaign_records=campaign_records,
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
+            kpis=Kpis(session_factory),
             demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None, demo_phone=demo_phone,
         )
 
