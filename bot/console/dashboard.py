@@ -29,7 +29,11 @@ CHART_JS_VERSION = "4.6.1"
 # Where scripts/setup.sh unpacks the npm package; dist/chart.umd.min.js is its UMD bundle (global `Chart`).
 CHART_JS_BUNDLE = ROOT / "var" / "vendor" / f"chart.js-{CHART_JS_VERSION}" / "dist" / "chart.umd.min.js"
 DEFAULT_DAYS = 30
-DIMENSION_VALUE = Query(None, max_length=64)
+
+
+def _dimension_value() -> Any:
+    """A filter's query parameter; one object per parameter (FastAPI names a shared one after the first)."""
+    return Query(None, max_length=64)
 
 
 def _query(request: Request, start: date | None, end: date | None, by: str, zone: str,
@@ -78,8 +82,8 @@ def dashboard_router(chart_bundle: Path = CHART_JS_BUNDLE) -> APIRouter:
     @router.get("/api/console/kpis")
     async def kpis(request: Request, start: date | None = None, end: date | None = None,
                    by: str = Query("day", max_length=16), zone: str = Query("Asia/Shanghai", max_length=64),
-                   segment: str | None = DIMENSION_VALUE, channel: str | None = DIMENSION_VALUE,
-                   campaign: str | None = DIMENSION_VALUE, agent: str | None = DIMENSION_VALUE,
+                   segment: str | None = _dimension_value(), channel: str | None = _dimension_value(),
+                   campaign: str | None = _dimension_value(), agent: str | None = _dimension_value(),
                    _: Agent = Depends(current_supervisor)) -> dict[str, Any]:
         query = _params(request, start, end, by, zone, segment, channel, campaign, agent)
         return await asyncio.to_thread(services_of(request).kpis.report, query)
@@ -87,8 +91,8 @@ def dashboard_router(chart_bundle: Path = CHART_JS_BUNDLE) -> APIRouter:
     @router.get("/api/console/kpis.csv")
     async def kpis_file(request: Request, start: date | None = None, end: date | None = None,
                         by: str = Query("day", max_length=16), zone: str = Query("Asia/Shanghai", max_length=64),
-                        segment: str | None = DIMENSION_VALUE, channel: str | None = DIMENSION_VALUE,
-                        campaign: str | None = DIMENSION_VALUE, agent: str | None = DIMENSION_VALUE,
+                        segment: str | None = _dimension_value(), channel: str | None = _dimension_value(),
+                        campaign: str | None = _dimension_value(), agent: str | None = _dimension_value(),
                         _: Agent = Depends(current_supervisor)) -> Response:
         query = _params(request, start, end, by, zone, segment, channel, campaign, agent)
         report = await asyncio.to_thread(services_of(request).kpis.report, query)
