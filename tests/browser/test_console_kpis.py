@@ -180,6 +180,8 @@ def test_every_figure_on_the_dashboard_is_the_databases(month_gateway, page: Pag
     want = expected(db)
     assert want["calls"] > 100 and want["handed"] > 0 and want["speakers"]["agent"] > 0  # a month worth showing
     signed_in(page, gateway, "boss")
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
     page.click("#kpis-link")
     expect(page).to_have_url(f"{gateway}/console/kpis")
     show(page)
@@ -205,7 +207,7 @@ def test_every_figure_on_the_dashboard_is_the_databases(month_gateway, page: Pag
     expect(card(page, "blocks").locator(".kpi-detail")).to_have_text(
         f"机器人 bot {want['speakers']['bot']} · 坐席 agent {want['speakers']['agent']}")
     for rule, count in want["rules"].items():
-        expect(page.locator(f'#kpi-blocks tr[data-rule="{rule}"] td').nth(1)).to_have_text(str(count))
+        expect(page.locator(f'#kpi-rules tr[data-rule="{rule}"] td').nth(1)).to_have_text(str(count))
     expect(card(page, "disputes").locator(".kpi-value")).to_have_text(str(want["disputes"]))
     expect(card(page, "stop_requests").locator(".kpi-value")).to_have_text(str(want["stops"]))
     start, rolled = expected_roll_1_30(db)
@@ -218,6 +220,7 @@ def test_every_figure_on_the_dashboard_is_the_databases(month_gateway, page: Pag
     expect(page.locator('#kpi-rows tr[data-key="2026-12-01"] td[data-column="calls_placed"]')).to_have_text(str(first_day))
     drawn = page.evaluate("Chart.getChart('chart-activity').data.datasets[0].data")
     assert len(drawn) == 31 and sum(drawn) == want["calls"]
+    assert not script_errors
     screenshot(page.locator("#kpi-cards"), "cards")
     screenshot(page.locator(".kpi-panels"), "charts")
     screenshot(page.locator(".kpi-tables"), "tables")

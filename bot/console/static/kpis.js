@@ -130,7 +130,7 @@ function blocksTable(blocks) {
     tr.append(el("td", rule), el("td", String(count)));
     return tr;
   });
-  $("kpi-blocks").tBodies[0].replaceChildren(...rows);
+  $("kpi-rules").tBodies[0].replaceChildren(...rows);
   const speakers = blocks.by_speaker;
   $("kpi-block-speakers").textContent = `按说话方 by speaker：机器人 bot ${speakers.bot || 0} · 坐席 agent ${speakers.agent || 0}`;
 }
