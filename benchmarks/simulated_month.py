@@ -8,7 +8,8 @@ the gateway's outbound-call logic (bot.channels.outbound_call: reserving the ans
 streamed, the outcome from the carrier's final status, the call slots that pace the dialer), the demo messenger,
 payments and follow-up. Simulated (drawn from a seeded random generator): the carrier (who answers: a person, a
 machine, busy, no answer, a failed call), what a borrower who answers does in the conversation (the dialogue
-itself is not run here: the e2e tests speak real audio through it), and when borrowers pay.
+itself is not run here: the e2e tests speak real audio through it), when a person takes a conversation over and
+what they write (checked by the real compliance filter, audited), and when borrowers pay.
 
 Then the month is audited from the ledger alone: no contact outside a borrower's local window, no cap exceeded,
 nobody contacted after a stop, every refusal recorded with its reason and a policy decision beside it, and every
