@@ -13,6 +13,9 @@ promise, a payment, a block...) is labelled with the five dimensions a superviso
 Rows are read in the range and counted here, in Python, so the same code runs on SQLite and PostgreSQL and the
 day boundaries follow the zone exactly. Roll rates are the portfolio's (only the segment filter applies).
 The definitions of the rates are in RATES below, and the README's "KPI dashboard".
+
+A new figure (quality-review scores, say) is a count in COUNTS, a rate over counts in RATES if it is one, and the
+Facts that carry it from its table in _facts; the API, the CSV and the breakdown pick it up from there.
 """
 from __future__ import annotations
 
