@@ -207,8 +207,9 @@ def _facts(session: Session, query: KpiQuery) -> tuple[list[Fact], _Context]:
                               Counter(contact_attempts=1, calls_placed=int(call), messages_sent=int(not call),
                                       calls_answered=int(call and contact.status == "answered"))))
     promised = set(session.scalars(select(PromiseToPay.conversation_id).distinct()))
-    handed = {row.conversation_id: row for row in session.scalars(
-        select(HandoffRequest).order_by(HandoffRequest.created_at))}
+    handed: dict[str, HandoffRequest] = {}  # each conversation's first handoff request
+    for row in session.scalars(select(HandoffRequest).order_by(HandoffRequest.created_at, HandoffRequest.id)):
+        handed.setdefault(row.conversation_id, row)
     for record in context.conversations.values():
         if inside(record.started_at):
             verified = bool(record.identity_verified)
@@ -229,7 +230,7 @@ def _facts(session: Session, query: KpiQuery) -> tuple[list[Fact], _Context]:
         borrower_id = accounts[payment.account_id].borrower_id
         facts.append(Fact(context.touch_dims(borrower_id, payment.paid_at),
                           Counter(payments=1, recovered_cents=payment.applied_cents)))
-    facts += _handoff_facts(session, context, handed, inside)
+    facts += _handoff_facts(session, context, handed, inside, until)
     for record in session.scalars(select(AuditRecord).where(
             AuditRecord.allowed.is_(False), AuditRecord.created_at >= since, AuditRecord.created_at < until)):
         dims = context.conversation_dims(record.conversation_id, record.borrower_id, record.channel, record.created_at)
@@ -258,23 +259,20 @@ def _facts(session: Session, query: KpiQuery) -> tuple[list[Fact], _Context]:
     return facts, context
 
 
-def _handoff_facts(session: Session, context: _Context, handed: Mapping[str, HandoffRequest], inside) -> list[Fact]:
+def _handoff_facts(session: Session, context: _Context, first_requests: Mapping[str, HandoffRequest],
+                   inside, until: datetime) -> list[Fact]:
     """Waits: from the first handoff request of a conversation to the first words a person wrote in it after."""
-    first_request: dict[str, HandoffRequest] = {}
-    for row in handed.values():
-        if row.conversation_id not in first_request or row.created_at < first_request[row.conversation_id].created_at:
-            first_request[row.conversation_id] = row
     answered: dict[str, datetime] = {}
-    if first_request:
-        for conversation_id, moment in session.execute(
-                select(AuditRecord.conversation_id, AuditRecord.created_at).where(
-                    AuditRecord.speaker == "agent", AuditRecord.conversation_id.in_(list(first_request)))
-                .order_by(AuditRecord.created_at)):
-            if moment >= first_request[conversation_id].created_at:
-                answered.setdefault(conversation_id, moment)
+    # Every agent's line, not an IN list of conversations: a year of handoffs would pass SQLite's parameter limit.
+    for conversation_id, moment in session.execute(
+            select(AuditRecord.conversation_id, AuditRecord.created_at).where(
+                AuditRecord.speaker == "agent", AuditRecord.created_at < until).order_by(AuditRecord.created_at)):
+        request = first_requests.get(conversation_id)
+        if request is not None and moment >= request.created_at:
+            answered.setdefault(conversation_id, moment)
     facts = []
     for conversation_id, moment in answered.items():
-        request = first_request[conversation_id]
+        request = first_requests[conversation_id]
         if inside(request.created_at):
             facts.append(Fact(context.conversation_dims(conversation_id, request.borrower_id, None, request.created_at),
                               Counter(handoffs_answered=1,

@@ -84,6 +84,9 @@ def ledger(session_factory):  # noqa: F811 - the imported fixture
             _payment("pay-2", 9_000, utc(12, 8)),
             HandoffRequest(conversation_id="c4", borrower_id="B000001", reason="requested", priority=2,
                            status="served", created_at=utc(11, 3)),
+            # A second reason a minute later: one conversation handed over, waiting since the first request.
+            HandoffRequest(conversation_id="c4", borrower_id="B000001", reason="distress", priority=0,
+                           status="served", created_at=utc(11, 3, 1)),
             Claim(borrower_id="B000002", account_id="A000002-1", conversation_id="conv-x", kind="dispute",
                   idempotency_key="k1", created_at=utc(10, 4)),
             Claim(borrower_id="B000002", account_id="A000002-1", conversation_id="conv-y", kind="hardship",
