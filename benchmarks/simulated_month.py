@@ -8,7 +8,8 @@ the gateway's outbound-call logic (bot.channels.outbound_call: reserving the ans
 streamed, the outcome from the carrier's final status, the call slots that pace the dialer), the demo messenger,
 payments and follow-up. Simulated (drawn from a seeded random generator): the carrier (who answers: a person, a
 machine, busy, no answer, a failed call), what a borrower who answers does in the conversation (the dialogue
-itself is not run here: the e2e tests speak real audio through it), and when borrowers pay.
+itself is not run here: the e2e tests speak real audio through it), when a person takes a conversation over and
+what they write (checked by the real compliance filter, audited), and when borrowers pay.
 
 Then the month is audited from the ledger alone: no contact outside a borrower's local window, no cap exceeded,
 nobody contacted after a stop, every refusal recorded with its reason and a policy decision beside it, and every
@@ -35,6 +36,7 @@ from sqlalchemy import func, select, update
 from bot.audit import AuditTrail
 from bot.channels.outbound_call import OutboundCalls
 from bot.channels.phone_arrival import CallTokens, CarrierSignatures
+from bot.handoff.policy import load_handoff_policy
 from bot.redis_connection import connect
 from campaigns.call_slots import CallSlots
 from campaigns.contact import ContactServices, Contactor, Deferred
@@ -44,6 +46,7 @@ from campaigns.messenger import make_invitation_links, make_messenger
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import load_strategy
 from campaigns.tick import CampaignTick
+from compliance_filters import check
 from compliance_filters.contact_policy import ContactPolicy, load_config as load_contact_policy
 from configuration.settings import Settings
 from ledger.campaign_records import CONTACTED_STATUSES, CampaignRecords
@@ -81,6 +84,8 @@ class Rates:
     keeps_promise: float = 0.60
     pays_instalment: float = 0.70
     pays_unprompted_per_day: float = 0.003
+    asks_for_person: float = 0.04  # of verified people: asks for a person (distress and disputes always go to one)
+    agent_slip: float = 0.25  # of the conversations a person takes: a first draft the compliance check stops
     pre_due_share: float = 0.20  # accounts moved to fall due during the month (pre-due reminders)
 
 
@@ -109,6 +114,8 @@ class Tally:
     disputes: int = 0
     hardship: int = 0
     distress: int = 0
+    handoffs: int = 0
+    agent_blocks: int = 0
     chats_from_messages: int = 0
     payments: int = 0
     paid_cents: int = 0
@@ -118,13 +125,23 @@ class Tally:
     stop_times: dict[str, datetime] = field(default_factory=dict)  # borrower -> first stop (cease, distress, dispute)
 
 
+# What the simulated agents write once they hold a conversation, and first drafts the real compliance check stops
+# (the console shows the agent the rules and nothing is sent; the audit keeps the draft as blocked).
+AGENT_LINES = ("您好，我是人工专员，接下来由我为您服务。", "感谢您的耐心，我们一起看看怎么安排还款。")
+AGENT_SLIPS = ("你再不还钱，我们就去你单位找你领导", "今天不还就让你全家都知道你欠钱不还")
+
+
 class SimulatedBorrowers:
-    """What a borrower does when reached: drawn, then written to the ledger as the conversation's actions would."""
+    """What a borrower does when reached: drawn, then written to the ledger as the conversation's actions would.
+    Distress, disputes and some requests go to a person, who answers after a wait (the handoff desk's records)."""
 
     def __init__(self, ledger: Ledger, segmenter: Segmenter, rates: Rates, rng: random.Random, clock: SimulatedClock,
-                 tally: Tally) -> None:
+                 tally: Tally, audit: AuditTrail, desk_rng: random.Random) -> None:
         self._ledger, self._segmenter, self._rates, self._rng, self._clock, self.tally = (
             ledger, segmenter, rates, rng, clock, tally)
+        # A generator of its own for the handoffs, so the rest of the month draws what it drew before them.
+        self._audit, self._desk_rng = audit, desk_rng
+        self._priorities = load_handoff_policy().priorities
         self.scheduled_payments: list[tuple[datetime, str, int]] = []  # when, account, cents
 
     def conversation(self, borrower_id: str, conversation_id: str, channel: str) -> None:
@@ -138,13 +155,34 @@ class SimulatedBorrowers:
             return
         borrower = self._ledger.get_borrower(borrower_id)
         today = now.astimezone(ZoneInfo(borrower.timezone)).date()
-        draw = rng.random()
+        draw, chosen = rng.random(), None
         for outcome, share in (("promise", rates.promise), ("plan", rates.plan), ("hardship", rates.hardship),
                                ("dispute", rates.dispute), ("stop", rates.stop), ("distress", rates.distress)):
             if draw < share:
+                chosen = outcome
                 getattr(self, f"_{outcome}")(borrower_id, account, conversation_id, today, borrower.timezone)
-                return
+                break
             draw -= share
+        if chosen in ("distress", "dispute"):
+            self._person_takes_over(conversation_id, borrower_id, channel, chosen)
+        elif self._desk_rng.random() < rates.asks_for_person:
+            self._person_takes_over(conversation_id, borrower_id, channel, "requested")
+
+    def _person_takes_over(self, conversation_id: str, borrower_id: str, channel: str, reason: str) -> None:
+        asked = self._clock()
+        self._ledger.record_handoff(conversation_id, borrower_id, reason, self._priorities[reason], at=asked)
+        self._ledger.set_handoff_status(conversation_id, "taken", ("waiting",))
+        first_words = asked + timedelta(seconds=self._desk_rng.randint(15, 600))
+        lines = [self._desk_rng.choice(AGENT_LINES)]
+        if self._desk_rng.random() < self._rates.agent_slip:
+            lines.insert(0, self._desk_rng.choice(AGENT_SLIPS))
+        for index, text in enumerate(lines):  # as bot.egress.deliver_agent_text records an agent's message
+            verdict = check(text, {"identity_verified": True, "channel": channel})
+            self._audit.append(conversation_id, borrower_id, channel, "agent", text, verdict.allowed, verdict.rules,
+                               at=first_words + timedelta(seconds=30 * index))
+            self.tally.agent_blocks += not verdict.allowed
+        self._ledger.set_handoff_status(conversation_id, "served", ("taken",))
+        self.tally.handoffs += 1
 
     def _promise(self, borrower_id, account, conversation_id, today, zone) -> None:
         earliest, latest = promise_window(account.risk_tier, today, self._ledger.policy)
@@ -280,14 +318,15 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
     segmenter = Segmenter(strategy, Portfolio(sessions), records)
     tick = CampaignTick(segmenter, records, FollowUp(sessions, ledger.policy))
     tally = Tally()
-    people = SimulatedBorrowers(ledger, segmenter, rates, rng, clock, tally)
+    audit_key = secrets.token_bytes(32)
+    audit = AuditTrail(sessions, audit_key)
+    people = SimulatedBorrowers(ledger, segmenter, rates, rng, clock, tally, audit, random.Random(seed + 1))
     sync_client = sync_redis.Redis.from_url(redis_url, decode_responses=True)
     async_client = connect(redis_url)
     policy = ContactPolicy(sync_client, ledger, contact_config)
     slots = CallSlots(async_client, max_calls, 3600, key="simulated-month:call-slots")
-    audit_key = secrets.token_bytes(32)
     calls = OutboundCalls(settings.dialer, CarrierSignatures(settings.voice), CallTokens(audit_key, 3600), ledger,
-                          AuditTrail(sessions, audit_key), policy, async_client, slots, clock, records)
+                          audit, policy, async_client, slots, clock, records)
     carrier = SimulatedCarrier(calls, slots, max_calls, people, rates, rng, tally)
     messenger = make_messenger(settings, ledger)
     contactor = Contactor(ContactServices(
@@ -489,7 +528,8 @@ def report(result: MonthResult, audit: MonthAudit) -> str:
         f"refused or failed closed, by reason {dict(audit.refusals.most_common())}",
         f"conversations {tally.conversations} (from messages {tally.chats_from_messages}); promises {tally.promises}, "
         f"plans {tally.plans}, hardship {tally.hardship}, disputes {tally.disputes}, stop requests {tally.stops}, "
-        f"distress {tally.distress}; segment moves recorded {audit.segment_moves}",
+        f"distress {tally.distress}; segment moves recorded {audit.segment_moves}; handoffs to a person "
+        f"{tally.handoffs}, agents' drafts blocked {tally.agent_blocks}",
         f"payments {tally.payments}, {tally.paid_cents / 100:,.2f} paid; promises by status {dict(audit.promises)}",
         f"AUDIT outside window {len(audit.outside_window)}, over caps {len(audit.over_caps)}, after a stop "
         f"{len(audit.after_stop)}, refusals without reason {audit.refusals_without_reason}, refusals without a policy "

@@ -54,6 +54,7 @@ from compliance_filters.rules import default_rules
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.campaign_records import CampaignRecords
+from ledger.kpis import Kpis
 from ledger.payments import Payments
 from ledger.policy import load_policy
 from ledger.portfolio import Portfolio
@@ -91,6 +92,7 @@ class GatewayServices:
     lender_key: BearerKey  # what the lender presents on /api/payments
     metrics_key: BearerKey  # what Prometheus presents on /metrics (bot.metrics_endpoint)
     quality_review: QualityReviewBook  # the quality review queue and scores (bot.console.review)
+    kpis: Kpis  # the supervisor's dashboard figures (bot.console.dashboard)
     demo_inbox: DemoInbox | None = None  # reminders the demo messenger kept (/demo/inbox), while it is in use
     demo_phone: DemoPhone | None = None  # where the worker's calls ring while no carrier is configured (/demo/phone)
 
@@ -197,6 +199,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
             metrics_key=metrics_key, quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
+            kpis=Kpis(session_factory),
             demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None, demo_phone=demo_phone,
         )
 

@@ -613,8 +613,10 @@ class Ledger:
         with self._transaction() as session:
             return session.get(DoNotContact, borrower_id) is not None
 
-    def record_handoff(self, conversation_id: str, borrower_id: str | None, reason: str, priority: int) -> HandoffView:
-        """Queue a conversation for a human; the same reason twice is one request."""
+    def record_handoff(self, conversation_id: str, borrower_id: str | None, reason: str, priority: int,
+                       at: datetime | None = None) -> HandoffView:
+        """Queue a conversation for a human; the same reason twice is one request. `at`: when it was asked for (the
+        caller's clock: a simulated month records its own time); now if None."""
         with self._transaction() as session:
             def existing() -> HandoffRequest | None:
                 return session.scalars(select(HandoffRequest).where(
@@ -626,7 +628,7 @@ class Ledger:
                 try:
                     with session.begin_nested():
                         row = HandoffRequest(conversation_id=conversation_id, borrower_id=borrower_id,
-                                             reason=reason, priority=priority)
+                                             reason=reason, priority=priority, created_at=at or utc_now())
                         session.add(row)
                 except IntegrityError:
                     row = existing()

@@ -1,6 +1,7 @@
 """The real stack's fixtures (tests/stack.py) are a plugin for the whole suite, so the e2e and the browser
-tests share one stack per pytest session: one Rasa, one action server, one gateway."""
-pytest_plugins = ["tests.stack"]
+tests share one stack per pytest session: one Rasa, one action server, one gateway. So is the simulated month
+(tests/month.py): built once for the tests that read it."""
+pytest_plugins = ["tests.stack", "tests.month"]
 
 
 def pytest_collection_modifyitems(items) -> None:

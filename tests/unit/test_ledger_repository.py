@@ -274,6 +274,12 @@ def test_handoff_is_requested_once_and_distress_raises_priority(ledger):
         ("asked_for_human", 5, "waiting"), ("distress", 0, "waiting")]
 
 
+def test_a_handoff_keeps_the_time_it_was_asked_for(ledger):
+    asked = datetime(2026, 12, 3, 10, 15, tzinfo=ZoneInfo("Asia/Shanghai"))  # a simulated month's clock
+    assert ledger.record_handoff("conv-10", "B000001", "requested", 2, at=asked).created_at == asked
+    assert ledger.record_handoff("conv-10", "B000001", "requested", 2).created_at == asked  # the same request
+
+
 def test_callback_is_stored_in_utc(ledger):
     local = datetime(2025, 3, 11, 19, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
     ledger.record_callback("B000001", "conv-1", local)

@@ -45,6 +45,7 @@ function showLogin() {
   $("login-view").hidden = false;
   $("work-view").hidden = true;
   $("logout").hidden = true;
+  $("kpis-link").hidden = true;
   $("who").textContent = "";
 }
 
@@ -56,6 +57,7 @@ function showWork(me) {
   $("who").textContent = `${me.name}（${me.role === "supervisor" ? "主管" : "坐席"}）`;
   $("supervisor").hidden = me.role !== "supervisor";
   $("campaigns-view").hidden = me.role !== "supervisor";
+  $("kpis-link").hidden = me.role !== "supervisor";
   clearInterval(state.timer);
   refresh();
   state.timer = setInterval(refresh, POLL_MS);
