@@ -8,7 +8,8 @@ promise, a payment, a block...) is labelled with the five dimensions a superviso
     channel   phone (calls and phone conversations), message (reminders sent), webchat, wechat... as recorded
     campaign  the outbound campaign whose contact it was, or whose contact last reached the borrower before it
               (payments, settlements, stop requests); "none" when no campaign contact came first
-    agent     "human" when a person from the console wrote in the conversation or took its handoff, else "bot"
+    agent     the console agent who took the conversation's handoff (handoff_requests.taken_by); "human" when a
+              person wrote in it but who is not on record; else "bot"
 
 Rows are read in the range and counted here, in Python, so the same code runs on SQLite and PostgreSQL and the
 day boundaries follow the zone exactly. Roll rates are the portfolio's (only the segment filter applies).
@@ -34,8 +35,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.campaign_records import CONTACTED_STATUSES
 from ledger.models import (
-    AuditRecord, CampaignContact, Claim, ConversationRecord, DoNotContact, FollowUpEvent, HandoffRequest, LoanAccount,
-    Payment, PromiseToPay, ReviewRequest, SegmentChange,
+    AuditRecord, CampaignContact, Claim, Complaint, ConversationRecord, DoNotContact, FollowUpEvent, HandoffRequest,
+    LoanAccount, Payment, PromiseToPay, ReviewRequest, SegmentChange,
 )
 
 DIMENSIONS = ("day", "segment", "channel", "campaign", "agent")
@@ -60,7 +61,8 @@ COUNTS = (
     "contact_attempts", "calls_placed", "calls_answered", "messages_sent", "conversations", "conversations_verified",
     "conversations_with_promise", "promises", "promised_cents", "promises_kept", "promises_broken", "promises_judged",
     "recovered_cents", "payments", "conversations_with_handoff", "handoffs_answered", "handoff_wait_seconds",
-    "blocks", "blocks_bot", "blocks_agent", "disputes", "stop_requests", "accounts_cured", "days_to_cure",
+    "blocks", "blocks_bot", "blocks_agent", "disputes", "complaints", "stop_requests", "accounts_cured",
+    "days_to_cure",
 )
 
 
@@ -146,11 +148,22 @@ class _Context:
             AuditRecord.speaker == "agent", AuditRecord.created_at < until).distinct()))
         self.human |= set(session.scalars(select(HandoffRequest.conversation_id).where(
             HandoffRequest.status.in_(("taken", "served")))))
+        # Who took it, where the desk recorded it (the first taker: the one a supervisor answers to).
+        self.taker: dict[str, str] = {}
+        for conversation_id, taken_by in session.execute(
+                select(HandoffRequest.conversation_id, HandoffRequest.taken_by)
+                .where(HandoffRequest.taken_by.is_not(None)).order_by(HandoffRequest.created_at, HandoffRequest.id)):
+            self.taker.setdefault(conversation_id, taken_by)
         self.conversations = {row.conversation_id: row for row in session.scalars(
             select(ConversationRecord).where(ConversationRecord.started_at < until))}
 
     def day(self, moment: datetime) -> str:
         return moment.astimezone(self.zone).date().isoformat()
+
+    def agent(self, conversation_id: str) -> str:
+        if conversation_id in self.taker:
+            return self.taker[conversation_id]
+        return "human" if conversation_id in self.human else "bot"
 
     def segment_at(self, borrower_id: str | None, moment: datetime) -> str:
         if borrower_id is None or borrower_id not in self.segments:
@@ -174,7 +187,7 @@ class _Context:
             "segment": contact.segment if contact else self.segment_at(borrower_id, moment),
             "channel": channel or (record.channel if record else NONE),
             "campaign": contact.campaign if contact else NONE,
-            "agent": "human" if conversation_id in self.human else "bot",
+            "agent": self.agent(conversation_id),
         }
 
     def touch_dims(self, borrower_id: str | None, moment: datetime) -> dict[str, str]:
@@ -183,7 +196,7 @@ class _Context:
         return {
             "day": self.day(moment), "segment": self.segment_at(borrower_id, moment),
             "channel": _channel(touch.channel) if touch else NONE, "campaign": touch.campaign if touch else NONE,
-            "agent": "human" if touch and touch.attempt_id in self.human else "bot",
+            "agent": self.agent(touch.attempt_id) if touch else "bot",
         }
 
 
@@ -234,7 +247,8 @@ def _facts(session: Session, query: KpiQuery) -> tuple[list[Fact], _Context]:
     for record in session.scalars(select(AuditRecord).where(
             AuditRecord.allowed.is_(False), AuditRecord.created_at >= since, AuditRecord.created_at < until)):
         dims = context.conversation_dims(record.conversation_id, record.borrower_id, record.channel, record.created_at)
-        dims["agent"] = "human" if record.speaker == "agent" else "bot"  # who said the blocked words
+        # Who said the blocked words: the bot, or the person (named when the desk recorded who took it).
+        dims["agent"] = context.agent(record.conversation_id) if record.speaker == "agent" else "bot"
         facts.append(Fact(dims, Counter(blocks=1, blocks_bot=int(record.speaker == "bot"),
                                         blocks_agent=int(record.speaker == "agent")),
                           rules=Counter(json.loads(record.rules or "[]")), speakers=Counter([record.speaker])))
@@ -246,6 +260,10 @@ def _facts(session: Session, query: KpiQuery) -> tuple[list[Fact], _Context]:
             ReviewRequest.kind == "dispute", ReviewRequest.created_at >= since, ReviewRequest.created_at < until)):
         facts.append(Fact(context.conversation_dims(request.conversation_id, request.borrower_id, request.channel,
                                                     request.created_at), Counter(disputes=1)))
+    for complaint in session.scalars(select(Complaint).where(Complaint.created_at >= since,
+                                                             Complaint.created_at < until)):
+        facts.append(Fact(context.conversation_dims(complaint.conversation_id, complaint.borrower_id, complaint.channel,
+                                                    complaint.created_at), Counter(complaints=1)))
     for stop in session.scalars(select(DoNotContact).where(DoNotContact.created_at >= since,
                                                            DoNotContact.created_at < until)):
         facts.append(Fact(context.touch_dims(stop.borrower_id, stop.created_at), Counter(stop_requests=1)))

@@ -13,8 +13,8 @@ from sqlalchemy import update
 from bot.audit import AuditTrail
 from ledger.kpis import KpiQuery, KpiRequestError, compute_kpis, kpis_csv
 from ledger.models import (
-    CampaignContact, Claim, ConversationRecord, DoNotContact, FollowUpEvent, HandoffRequest, LoanAccount, Payment,
-    PromiseToPay, ReviewRequest, SegmentChange,
+    CampaignContact, Claim, Complaint, ConversationRecord, DoNotContact, FollowUpEvent, HandoffRequest, LoanAccount,
+    Payment, PromiseToPay, ReviewRequest, SegmentChange,
 )
 from ledger.seed import seed_demo_portfolio
 from tests.unit.ledger_databases import session_factory  # noqa: F401 - the fixture: SQLite and PostgreSQL
@@ -83,7 +83,7 @@ def ledger(session_factory):  # noqa: F811 - the imported fixture
             _payment("pay-1", 20_000, utc(10, 8)),
             _payment("pay-2", 9_000, utc(12, 8)),
             HandoffRequest(conversation_id="c4", borrower_id="B000001", reason="requested", priority=2,
-                           status="served", created_at=utc(11, 3)),
+                           status="served", created_at=utc(11, 3), taken_by="agent-li"),
             # A second reason a minute later: one conversation handed over, waiting since the first request.
             HandoffRequest(conversation_id="c4", borrower_id="B000001", reason="distress", priority=0,
                            status="served", created_at=utc(11, 3, 1)),
@@ -94,6 +94,9 @@ def ledger(session_factory):  # noqa: F811 - the imported fixture
             ReviewRequest(conversation_id="conv-z", borrower_id="B000004", channel="phone", kind="dispute",
                           created_at=utc(11, 4)),
             DoNotContact(borrower_id="B000002", reason="asked", source="borrower", created_at=utc(11, 5)),
+            # Complaints about being contacted: c1's in the range, one on the 9th outside it.
+            Complaint(conversation_id="c1", borrower_id="B000001", channel="phone", said="天天打", created_at=utc(10, 2, 2)),
+            Complaint(conversation_id="c8", borrower_id="B000002", channel="phone", said="烦", created_at=utc(9, 15, 33)),
             # B000001's account settled on the 10th, 9 days past its due date; B000003's before it fell due.
             FollowUpEvent(kind="account_settled", borrower_id="B000001", account_id="A000001-1",
                           reference="A000001-1", occurred_at=utc(10, 8)),
@@ -126,7 +129,7 @@ def test_totals_are_the_hand_counted_ones(ledger):
     assert (totals["blocks"], totals["blocks_bot"], totals["blocks_agent"]) == (2, 1, 1)
     assert report["blocks"] == {"by_rule": {"threat_violence": 1, "insult": 1, "harassment": 1},
                                 "by_speaker": {"bot": 1, "agent": 1}}
-    assert (totals["disputes"], totals["stop_requests"]) == (2, 1)
+    assert (totals["disputes"], totals["complaints"], totals["stop_requests"]) == (2, 1, 1)
     assert (totals["accounts_cured"], totals["average_days_to_cure"]) == (1, 9)
 
 
@@ -152,10 +155,11 @@ def test_slices_by_day_campaign_and_agent(ledger):
     assert by_campaign["none"]["conversations"] == 1  # chat-1 came from no campaign contact
     # The payment came after c1 reached B000001: the campaign's by last touch.
     assert by_campaign["early_overdue"]["recovered_cents"] == 20_000
-    human = compute_kpis(ledger, KpiQuery(START, END, filters={"agent": "human"}))
-    assert human["totals"]["conversations"] == 1 and human["totals"]["blocks"] == 1
-    assert human["blocks"]["by_rule"] == {"insult": 1, "harassment": 1}
-    assert human["options"]["agent"] == ["bot", "human"]
+    # c4's handoff was taken by agent-li: the conversation and the agent's blocked words are hers.
+    li = compute_kpis(ledger, KpiQuery(START, END, filters={"agent": "agent-li"}))
+    assert li["totals"]["conversations"] == 1 and li["totals"]["blocks"] == 1
+    assert li["blocks"]["by_rule"] == {"insult": 1, "harassment": 1}
+    assert li["options"]["agent"] == ["agent-li", "bot"]
     webchat = compute_kpis(ledger, KpiQuery(START, END, filters={"channel": "webchat"}))["totals"]
     assert (webchat["conversations"], webchat["calls_placed"], webchat["contact_rate"]) == (1, 0, None)
 

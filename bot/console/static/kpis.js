@@ -33,8 +33,10 @@ const CARDS = [
     zh: "被合规检查拦下、未发出的话语", en: "utterances the compliance check stopped (never sent)" },
   { id: "disputes", title: "异议 Disputes", count: "disputes",
     zh: "区间内记录的异议（含未核实方提出、待核实的）", en: "disputes recorded in the range (unverified parties' included)" },
+  { id: "complaints", title: "投诉 Complaints", count: "complaints",
+    zh: "区间内抱怨被联系的对话（每个对话记一次）", en: "conversations in the range where the party complained about being contacted (once each)" },
   { id: "stop_requests", title: "要求停止联系 Stop-contact requests", count: "stop_requests",
-    zh: "区间内登记的停止联系（投诉未单独记录）", en: "do-not-contact entries recorded in the range (complaints are not recorded apart)" },
+    zh: "区间内登记的停止联系", en: "do-not-contact entries recorded in the range" },
 ];
 const COLUMNS = [
   ["calls_placed", "外呼"], ["calls_answered", "接通"], ["messages_sent", "短信"], ["conversations", "对话"],
@@ -42,7 +44,7 @@ const COLUMNS = [
   ["recovered_cents", "回收金额", "money"], ["contact_rate", "接通率", "percent"],
   ["right_party_contact_rate", "本人接触率", "percent"], ["promise_to_pay_rate", "承诺率", "percent"],
   ["kept_promise_rate", "守约率", "percent"], ["handoff_rate", "转人工率", "percent"], ["blocks", "拦截"],
-  ["disputes", "异议"],
+  ["disputes", "异议"], ["complaints", "投诉"],
 ];
 const BUCKETS = { current: "未逾期", dpd_1_30: "M1 (1-30)", dpd_31_60: "M2 (31-60)", dpd_61_90: "M3 (61-90)",
                   dpd_90_plus: "M3+ (90+)", settled: "已结清" };
