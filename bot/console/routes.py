@@ -151,7 +151,8 @@ def console_router() -> APIRouter:
 
     @router.get("/console/{asset}", include_in_schema=False)
     async def asset(asset: str) -> FileResponse:
-        files = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+        files = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8",
+                 "session.js": "text/javascript; charset=utf-8"}
         if asset not in files:
             raise HTTPException(status_code=404, detail="not_found")
         return FileResponse(STATIC / asset, media_type=files[asset])

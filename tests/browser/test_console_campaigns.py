@@ -2,17 +2,13 @@
 a real gateway on a seeded ledger: the campaigns with their counts, a pause that shows, a borrower's history."""
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from typing import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
-from bot.asgi import create_asgi_app
 from configuration.settings import Settings
+from tests.browser.in_thread_gateway import serve_gateway
 from tests.unit.test_console_campaigns import NOW, PASSWORD, ledger_setup  # noqa: F401 - the seeded ledger fixture
 
 pytestmark = pytest.mark.browser
@@ -24,19 +20,8 @@ def gateway(ledger_setup) -> Iterator[str]:  # noqa: F811 - the fixture imported
     settings = Settings(_env_file=None, redis_url=None, ledger={"database_url": url},
                         audit={"key_file": directory / "audit.key", "anchor_file": directory / "audit.anchor"},
                         rasa={"url": "http://127.0.0.1:9"}, gateway={"fixed_now": NOW.isoformat()})
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
+    with serve_gateway(settings) as url:
+        yield url
 
 
 def test_a_supervisor_sees_campaigns_pauses_one_and_reads_a_borrowers_history(gateway, page: Page, screenshot):

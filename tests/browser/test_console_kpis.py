@@ -7,23 +7,19 @@ from __future__ import annotations
 import csv
 import json
 import math
-import socket
 import sqlite3
-import threading
-import time
 from collections import Counter
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import sessionmaker
 
-from bot.asgi import create_asgi_app
 from bot.console.agents import AgentDirectory
 from configuration.settings import Settings
+from tests.browser.in_thread_gateway import serve_gateway
 from ledger.db import make_engine
 from tests.month import MONTH_LEDGER
 
@@ -46,21 +42,10 @@ def month_gateway(simulated_month, tmp_path_factory) -> Iterator[tuple[str, sqli
     settings = Settings(_env_file=None, redis_url=None, ledger={"database_url": simulated_month.ledger_url},
                         audit={"key_file": directory / "audit.key", "anchor_file": directory / "audit.anchor"},
                         rasa={"url": "http://127.0.0.1:9"}, gateway={"fixed_now": "2026-12-31T08:00:00+00:00"})
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.1)
     database = sqlite3.connect(simulated_month.directory / MONTH_LEDGER)
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}", database
+    with serve_gateway(settings) as url:
+        yield url, database
     database.close()
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
 
 
 # --- the figures, counted from the database with this file's own SQL -----------------------------------------

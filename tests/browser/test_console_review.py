@@ -3,21 +3,17 @@ queue, opens the item the rules chose, reads why and what the filter blocked, sc
 ledger."""
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 
-from bot.asgi import create_asgi_app
 from bot.audit import AuditTrail
 from bot.audit_seal import load_audit_key
 from bot.console.agents import AgentDirectory
 from configuration.settings import Settings
+from tests.browser.in_thread_gateway import serve_gateway
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.quality_review import REVIEW_ZONE, QualityReviewBook, load_sampling
 from ledger.repository import Ledger
@@ -52,19 +48,8 @@ def ledger_url(tmp_path_factory) -> Iterator[tuple[Settings, str]]:
 @pytest.fixture(scope="module")
 def gateway(ledger_url) -> Iterator[str]:
     settings, _ = ledger_url
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_asgi_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
+    with serve_gateway(settings) as url:
+        yield url
 
 
 def test_a_reviewer_opens_an_item_scores_it_and_the_score_is_in_the_ledger(gateway, ledger_url, page: Page, screenshot):

@@ -19,25 +19,6 @@ const CATEGORIES = {
   inducing_borrowing: "诱导借贷", privacy_intimidation: "以隐私相威胁", disclosure_before_verification: "核实身份前披露欠款",
 };
 const state = { me: null, current: null, timer: null, draftTimer: null, draftSeq: 0 };
-const $ = (id) => document.getElementById(id);
-
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method, headers: body ? { "Content-Type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined, credentials: "same-origin",
-  });
-  let data = {};
-  try { data = await response.json(); } catch (_) { /* empty body */ }
-  if (response.status === 401 && path !== "/api/console/login") showLogin();
-  return { ok: response.ok, status: response.status, data };
-}
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
 
 function showLogin() {
   state.me = null;

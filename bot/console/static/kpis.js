@@ -2,7 +2,6 @@
 // it and draws it with Chart.js (vendored by scripts/setup.sh). Values are written with textContent, never as HTML.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const DASH = "—";
 // Each card: what it shows, its definition (numerator / denominator) in Chinese and English.
 const CARDS = [
@@ -49,13 +48,6 @@ const COLUMNS = [
 const BUCKETS = { current: "未逾期", dpd_1_30: "M1 (1-30)", dpd_31_60: "M2 (31-60)", dpd_61_90: "M3 (61-90)",
                   dpd_90_plus: "M3+ (90+)", settled: "已结清" };
 const charts = {};
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
 
 const percent = (x) => (x === null || x === undefined ? DASH : `${(x * 100).toFixed(1)}%`);
 const yuan = (cents) => `¥${(cents / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;

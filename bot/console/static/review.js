@@ -13,26 +13,7 @@ const CHECKLIST = [
 const MARKS = [["pass", "通过"], ["fail", "不通过"], ["na", "不适用"]];
 const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员" };
 const state = { me: null, current: null };
-const $ = (id) => document.getElementById(id);
 const when = (iso) => new Date(iso).toLocaleString("zh-CN", { hour12: false }); // the reviewer's own time zone
-
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method, headers: body ? { "Content-Type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined, credentials: "same-origin",
-  });
-  let data = {};
-  try { data = await response.json(); } catch (_) { /* empty body */ }
-  if (response.status === 401 && path !== "/api/console/login") showLogin();
-  return { ok: response.ok, status: response.status, data };
-}
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
 
 function showLogin() {
   state.me = null;
