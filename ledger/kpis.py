@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.campaign_records import CONTACTED_STATUSES
 from ledger.models import (
-    AuditRecord, CampaignContact, Claim, Complaint, ConversationRecord, DoNotContact, FollowUpEvent, HandoffRequest,
-    LoanAccount, Payment, PromiseToPay, ReviewRequest, SegmentChange,
+    CHECKLIST_ITEMS, AuditRecord, CampaignContact, Claim, Complaint, ConversationRecord, DoNotContact, FollowUpEvent,
+    HandoffRequest, LoanAccount, Payment, PromiseToPay, QualityReview, ReviewItem, ReviewRequest, SegmentChange,
 )
 
 DIMENSIONS = ("day", "segment", "channel", "campaign", "agent")
@@ -56,13 +56,15 @@ RATES: dict[str, tuple[str, str, str]] = {
     "handoff_rate": ("conversations_with_handoff", "conversations", "percent"),
     "average_handoff_wait_seconds": ("handoff_wait_seconds", "handoffs_answered", "seconds"),
     "average_days_to_cure": ("days_to_cure", "accounts_cured", "days"),
+    "complaint_rate": ("complaints", "conversations", "percent"),
+    "compliant_review_rate": ("reviews_passed", "reviews", "percent"),
 }
 COUNTS = (
     "contact_attempts", "calls_placed", "calls_answered", "messages_sent", "conversations", "conversations_verified",
     "conversations_with_promise", "promises", "promised_cents", "promises_kept", "promises_broken", "promises_judged",
     "recovered_cents", "payments", "conversations_with_handoff", "handoffs_answered", "handoff_wait_seconds",
     "blocks", "blocks_bot", "blocks_agent", "disputes", "complaints", "stop_requests", "accounts_cured",
-    "days_to_cure",
+    "days_to_cure", "reviews", "reviews_passed",
 )
 
 
@@ -264,6 +266,13 @@ def _facts(session: Session, query: KpiQuery) -> tuple[list[Fact], _Context]:
                                                              Complaint.created_at < until)):
         facts.append(Fact(context.conversation_dims(complaint.conversation_id, complaint.borrower_id, complaint.channel,
                                                     complaint.created_at), Counter(complaints=1)))
+    # Quality reviews scored in the range (ledger.quality_review): passed when no checklist item failed.
+    for review, item in session.execute(select(QualityReview, ReviewItem).join(
+            ReviewItem, ReviewItem.id == QualityReview.item_id).where(
+            QualityReview.reviewed_at >= since, QualityReview.reviewed_at < until)):
+        passed = all(getattr(review, mark) != "fail" for mark in CHECKLIST_ITEMS)
+        facts.append(Fact(context.conversation_dims(item.conversation_id, item.borrower_id, item.channel,
+                                                    review.reviewed_at), Counter(reviews=1, reviews_passed=int(passed))))
     for stop in session.scalars(select(DoNotContact).where(DoNotContact.created_at >= since,
                                                            DoNotContact.created_at < until)):
         facts.append(Fact(context.touch_dims(stop.borrower_id, stop.created_at), Counter(stop_requests=1)))

@@ -14,7 +14,7 @@ from bot.audit import AuditTrail
 from ledger.kpis import KpiQuery, KpiRequestError, compute_kpis, kpis_csv
 from ledger.models import (
     CampaignContact, Claim, Complaint, ConversationRecord, DoNotContact, FollowUpEvent, HandoffRequest, LoanAccount,
-    Payment, PromiseToPay, ReviewRequest, SegmentChange,
+    Payment, PromiseToPay, QualityReview, ReviewItem, ReviewRequest, SegmentChange,
 )
 from ledger.seed import seed_demo_portfolio
 from tests.unit.ledger_databases import session_factory  # noqa: F401 - the fixture: SQLite and PostgreSQL
@@ -42,6 +42,11 @@ def _conversation(conversation_id, borrower, channel, at, verified) -> Conversat
 def _promise(conversation_id, cents, status, at) -> PromiseToPay:
     return PromiseToPay(account_id="A000001-1", conversation_id=conversation_id, amount_cents=cents,
                         promised_date=date(2026, 11, 15), status=status, created_at=at)
+
+
+def _review(item_id, no_pressure, at) -> QualityReview:
+    return QualityReview(item_id=item_id, reviewer="qa1", identity_before_detail="pass", ai_disclosed="pass",
+                         no_pressure=no_pressure, correct_figures="na", handoff_when_asked="na", reviewed_at=at)
 
 
 def _payment(payment_id, cents, at) -> Payment:
@@ -97,12 +102,21 @@ def ledger(session_factory):  # noqa: F811 - the imported fixture
             # Complaints about being contacted: c1's in the range, one on the 9th outside it.
             Complaint(conversation_id="c1", borrower_id="B000001", channel="phone", said="天天打", created_at=utc(10, 2, 2)),
             Complaint(conversation_id="c8", borrower_id="B000002", channel="phone", said="烦", created_at=utc(9, 15, 33)),
+            # Quality reviews: c1's fails one checklist item, c4's passes; c8's was scored before the range.
+            ReviewItem(id=1, conversation_id="c1", borrower_id="B000001", channel="phone", agent="bot", script="overdue",
+                       day=date(2026, 11, 10), reasons="[]", selected_at=utc(10, 6)),
+            ReviewItem(id=2, conversation_id="c4", borrower_id="B000001", channel="phone", agent="agent-li",
+                       script="overdue", day=date(2026, 11, 11), reasons="[]", selected_at=utc(11, 6)),
+            ReviewItem(id=3, conversation_id="c8", borrower_id="B000002", channel="phone", agent="bot", script="overdue",
+                       day=date(2026, 11, 9), reasons="[]", selected_at=utc(9, 16)),
             # B000001's account settled on the 10th, 9 days past its due date; B000003's before it fell due.
             FollowUpEvent(kind="account_settled", borrower_id="B000001", account_id="A000001-1",
                           reference="A000001-1", occurred_at=utc(10, 8)),
             FollowUpEvent(kind="account_settled", borrower_id="B000003", account_id="A000003-1",
                           reference="A000003-1", occurred_at=utc(10, 9)),
         ])
+        session.flush()  # the review items first: a review refers to its item
+        session.add_all([_review(1, "fail", utc(10, 7)), _review(2, "pass", utc(11, 7)), _review(3, "fail", utc(9, 10))])
     audit = AuditTrail(sessions, secrets.token_bytes(32))
     audit.append("c1", "B000001", "phone", "bot", "blocked words", False, ["threat_violence"], at=utc(10, 2, 6))
     audit.append("c1", "B000001", "phone", "bot", "fine words", True, [], at=utc(10, 2, 7))
@@ -130,6 +144,8 @@ def test_totals_are_the_hand_counted_ones(ledger):
     assert report["blocks"] == {"by_rule": {"threat_violence": 1, "insult": 1, "harassment": 1},
                                 "by_speaker": {"bot": 1, "agent": 1}}
     assert (totals["disputes"], totals["complaints"], totals["stop_requests"]) == (2, 1, 1)
+    assert totals["complaint_rate"] == 1 / 3
+    assert (totals["reviews"], totals["reviews_passed"], totals["compliant_review_rate"]) == (2, 1, 1 / 2)
     assert (totals["accounts_cured"], totals["average_days_to_cure"]) == (1, 9)
 
 

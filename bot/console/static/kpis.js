@@ -32,8 +32,11 @@ const CARDS = [
     zh: "被合规检查拦下、未发出的话语", en: "utterances the compliance check stopped (never sent)" },
   { id: "disputes", title: "异议 Disputes", count: "disputes",
     zh: "区间内记录的异议（含未核实方提出、待核实的）", en: "disputes recorded in the range (unverified parties' included)" },
-  { id: "complaints", title: "投诉 Complaints", count: "complaints",
-    zh: "区间内抱怨被联系的对话（每个对话记一次）", en: "conversations in the range where the party complained about being contacted (once each)" },
+  { id: "complaint_rate", title: "投诉率 Complaint rate", rate: "complaint_rate", num: "complaints", den: "conversations",
+    zh: "抱怨被联系的对话（每个对话记一次）/ 全部对话", en: "conversations where the party complained about being contacted (once each) / all conversations" },
+  { id: "compliant_review_rate", title: "质检合规率 Compliant-review rate", rate: "compliant_review_rate",
+    num: "reviews_passed", den: "reviews",
+    zh: "区间内质检无一项不通过的对话 / 区间内质检的对话", en: "conversations reviewed in the range with no checklist item failed / conversations reviewed in the range" },
   { id: "stop_requests", title: "要求停止联系 Stop-contact requests", count: "stop_requests",
     zh: "区间内登记的停止联系", en: "do-not-contact entries recorded in the range" },
 ];
