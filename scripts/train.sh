@@ -8,7 +8,7 @@ inputs_hash="$(cat config.yml domain.yml requirements/rasa.txt \
   $(find data nlu dialogue chinese_text english_text -type f \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) | sort) | sha256sum | cut -c1-16)"
 model="models/collections-$inputs_hash.tar.gz"
 if [ ! -f "$model" ]; then
-  echo "[train] training Rasa model $model (about 20 minutes on 2 cores)" >&2
+  echo "[train] training Rasa model $model (about 10 minutes on 2 cores)" >&2
   mkdir -p models
   # Trained beside the others and renamed into place, so a concurrent run never loads a half-written model.
   staging="$(mktemp -d models/.training-XXXXXX)"
