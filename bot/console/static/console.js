@@ -31,6 +31,11 @@ function showLogin() {
 }
 
 function showWork(me) {
+  // Reviewers take no conversations (the handoff API refuses them): their desk is the quality review page.
+  if (me.role === "reviewer") {
+    location.assign("/console/review");
+    return;
+  }
   state.me = me;
   $("login-view").hidden = true;
   $("work-view").hidden = false;
