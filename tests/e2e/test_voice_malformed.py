@@ -86,15 +86,10 @@ async def test_garbage_mid_call_is_ignored_and_the_call_goes_on_while_another_ca
         assert broken.close_code == 1009
 
 
-# Lines that carry a conversation on: a stop request (d12), a wrong number (d14), an ID answer (d02, d03: wrong for
-# this borrower, so a lockout) or a request for a person (d09, d11) may rightly end the call, which is not under test.
-MONOLOGUE_FIXTURES = ("d01", "d04", "d05", "d06", "d07", "d10", "d15", "d16", "d17", "d19", "d20")
-
-
 def continuous_speech(seconds: float) -> bytes:
     """The fixtures back to back with their quiet edges trimmed: a borrower who never pauses for breath."""
     pieces = []
-    for path in (FIXTURES / f"{name}.wav" for name in MONOLOGUE_FIXTURES):
+    for path in sorted(FIXTURES.glob("d*.wav")):
         with wave.open(str(path)) as wav:
             pcm = np.frombuffer(resample_pcm16(wav.readframes(wav.getnframes()), wav.getframerate(), 8000), "<i2")
         loud = np.flatnonzero(np.abs(pcm) > QUIET_AMPLITUDE)
