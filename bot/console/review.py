@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.console.agents import Agent
 from bot.console.auth import current_reviewer
-from bot.console.routes import _account_json  # the handoff console's account panel, shown the same way here
+from bot.console.routes import account_json  # the handoff console's account panel, shown the same way here
 from bot.console.summary import summarize
 from bot.dependencies import services_of
 from bot.rasa_client import RasaUnavailable
@@ -142,7 +142,7 @@ def review_router() -> APIRouter:
             **_item_json(item),
             "transcript": await asyncio.to_thread(book.transcript, item.conversation_id),
             "summary": await _summary(request, item.conversation_id),
-            "account": await asyncio.to_thread(_account_json, services_of(request).ledger, item.borrower_id)
+            "account": await asyncio.to_thread(account_json, services_of(request).ledger, item.borrower_id)
             if item.borrower_id else None,
             "accounts": await asyncio.to_thread(_accounts_json, services_of(request).ledger, item.borrower_id)
             if item.borrower_id else [],

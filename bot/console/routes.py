@@ -102,7 +102,7 @@ async def _held_by_me(request: Request, conversation_id: str, agent: Agent) -> C
     return conversation
 
 
-def _account_json(ledger: Ledger, borrower_id: str) -> dict[str, Any] | None:
+def account_json(ledger: Ledger, borrower_id: str) -> dict[str, Any] | None:
     borrower = ledger.get_borrower(borrower_id)
     if borrower is None:
         return None
@@ -209,7 +209,7 @@ def console_router() -> APIRouter:
         return {
             "conversation_id": conversation_id, "channel": found.channel, "ended": found.ended, "holder": holder,
             "transcript": await service.transcript(conversation_id),
-            "account": await asyncio.to_thread(_account_json, _ledger(request), found.borrower_id),
+            "account": await asyncio.to_thread(account_json, _ledger(request), found.borrower_id),
             "summary": summarize(tracker),
             "identity_verified": found.identity_verified,
             # Requests an unverified party made here: the agent who has established who they are applies them.
