@@ -9,7 +9,7 @@ gateway channel (rasa_channels/gateway.py) checks the same token on every turn.
 
     .venv-rasa/bin/python scripts/run_rasa.py run --enable-api ...
 
-It also installs the one-time-built validator of action server responses (dialogue/action_responses.py).
+It also installs the one-time-built validator of action server responses (rasa_runtime/action_responses.py).
 """
 import os
 import sys
@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rasa.__main__ import main  # noqa: E402
 
-from dialogue import action_responses  # noqa: E402
+from rasa_runtime import action_responses  # noqa: E402
 
 if __name__ == "__main__":
     action_responses.install()

@@ -1,4 +1,4 @@
-"""dialogue/action_responses.py replaces Rasa's per-call `jsonschema.validate` of action server responses with a
+"""rasa_runtime/action_responses.py replaces Rasa's per-call `jsonschema.validate` of action server responses with a
 validator built once: it must accept and refuse exactly what Rasa's own check does, with the same error.
 Runs in Rasa's own environment (.venv-rasa), as the Rasa server does."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ COMPARE = r"""
 import json
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
-from dialogue import action_responses
+from rasa_runtime import action_responses
 
 responses = {
     "typical": {"events": [{"event": "slot", "timestamp": None, "name": "requested_slot", "value": None},
