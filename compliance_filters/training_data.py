@@ -6,7 +6,8 @@ Training rows (label ∈ classifier.LABELS):
 * ``supplement.tsv`` — hand-written threats and hard lawful lines in wording the generator does not
   produce; each was checked against the evaluation set, and near-copies (character-trigram Jaccard
   > 0.5) were dropped before it was committed (tests/unit/test_compliance_training_data.py keeps
-  it so);
+  it so); the English rows added with the English dev supplement were kept at ≤ 0.45 against it and
+  both dev sets too (tests/unit/test_compliance_english_dev.py checks the supplement's side);
 * ``cold/train.csv`` — COLD's training split: offensive comments as ``insult``, safe ones as ``ok``.
 
 The evaluation data in tests/compliance_eval/ (the independent set and COLD's test split) is never
