@@ -9,9 +9,9 @@ var/compliance_classifier.v2.joblib. `load_classifier()` retrains it when that f
 trained from different files, or is older than one of them.
 
 Why a norm floor (train.NORM_FLOOR): scaled to unit length, the two or three features of a short line
-("还有别的吗？", "Why?") weigh as much as a long threat's hundred, so a character that is merely
-common in threats ("别" of 别想跑, "你" of the generator's threats, whose lawful lines all say "您")
-decided alone. Divided by max(norm, floor) instead, a line with little evidence stays near the bias.
+("还有别的吗？", "为什么？") weigh as much as a long threat's hundred, so a character merely common in
+threats ("别" of 别想跑, "么", "你": the generator's lawful rows all say 您, its threats 你) decided
+alone. Divided by max(norm, floor) instead, a line with little evidence stays near the bias.
 
 Why the harm regression: one-vs-rest regressions see a category's ~200 rows as positives and every
 other category's harmful rows as negatives, so a threat to the family that reads half like

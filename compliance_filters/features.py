@@ -18,10 +18,10 @@ from compliance_filters.normalise import simplified
 from compliance_filters.threat_structure import structure_features
 
 CHAR_NGRAM_RANGE = (1, 3)
-LATIN_NGRAM_RANGE = (3, 5)
+LATIN_NGRAM_RANGE = (2, 4)
 _LATIN_RUN = re.compile(r"[a-z']+")
 # Stored with a trained model; a model whose features were computed differently is retrained.
-FEATURE_VERSION = 5
+FEATURE_VERSION = 4
 _NON_WORD = re.compile(r"[\W_]+")
 _ENGLISH_WORD = re.compile(r"[a-z][a-z']*")
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")

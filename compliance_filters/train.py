@@ -49,8 +49,8 @@ _VERIFIED = {"identity_verified": True}
 # An utterance's TF-IDF vector is divided by max(its norm, NORM_FLOOR), not by its norm: a short line
 # has few features, and scaled to unit length each would weigh as much as a long threat's (classifier.py).
 # 35: below the norm of 95 % of dev_set.tsv's lines (median 47), above that of a two-to-six-character
-# line (10-20). On the dev sets it changed no verdict of theirs, and a list of 75 short lawful questions
-# and acknowledgements went from 19 blocked to 8 (25: 10).
+# Chinese line (10-20). A list of 75 short lawful questions and acknowledgements: 16 blocked without
+# it, 5 with it (25: 10 of 75 in a trial); dev_set.tsv recall / lawful blocked 0.994 / 0.007 → 0.987 / 0.007.
 NORM_FLOOR = 35.0
 ALPHA = 3e-5  # L2 penalty of the regression (tuned with SUPPLEMENT_WEIGHT on the dev set)
 EPOCHS = 20
@@ -60,12 +60,11 @@ FOLDS = 5
 # then stay near the 2 % goal for lawful lines.
 FALSE_BLOCK_BUDGET = 0.002
 # The share of lawful rows (out of fold) the harm regression may block at its threshold, chosen on
-# tests/compliance_eval/dev_set.tsv and dev_set_en.tsv (never the independent set). The training rows
-# hold many hard lawful lines (legal facts, promises not to act), so a training budget above the 2 %
-# goal still blocks few lawful lines elsewhere. With the rules, the norm floor and the supplement's
-# short and informal (你) lawful lines, recall / lawful blocked on dev and dev-en: 0.03 → 0.984 / 0.007
-# and 0.920 / 0.012; 0.035 → 0.990 / 0.007 and 0.951 / 0.031; 0.04 → 0.990 / 0.007 and 0.957 / 0.049.
-HARM_FALSE_BLOCK_BUDGET = 0.035
+# tests/compliance_eval/dev_set.tsv (never the independent set). The training rows hold many hard
+# lawful lines (legal facts, promises not to act), so a training budget above the 2 % goal still
+# blocks few lawful lines elsewhere. With the rules, on the dev set: 0.02 → recall 0.981 / lawful
+# blocked 0.010, 0.03 → 0.990 / 0.010, 0.04 → 0.994 / 0.026 (measured before the norm floor).
+HARM_FALSE_BLOCK_BUDGET = 0.03
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 

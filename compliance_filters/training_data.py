@@ -6,10 +6,7 @@ Training rows (label ∈ classifier.LABELS):
 * ``supplement.tsv`` — hand-written threats and hard lawful lines in wording the generator does not
   produce; each was checked against the evaluation set, and near-copies (character-trigram Jaccard
   > 0.5) were dropped before it was committed (tests/unit/test_compliance_training_data.py keeps
-  it so); the English rows added with the English dev supplement were kept at ≤ 0.45 against it and
-  both dev sets too (tests/unit/test_compliance_english_dev.py checks the supplement's side); the last
-  rows are short questions and acknowledgements and lawful lines in the informal 你 (the generator's
-  lawful rows all say 您 and its threats 你, which taught the classifier that 你 itself is harmful);
+  it so);
 * ``cold/train.csv`` — COLD's training split: offensive comments as ``insult``, safe ones as ``ok``.
 
 The evaluation data in tests/compliance_eval/ (the independent set and COLD's test split) is never

@@ -19,10 +19,11 @@ EVAL_DIR = Path(__file__).resolve().parents[1] / "compliance_eval"
 DEV_SET_EN = EVAL_DIR / "dev_set_en.tsv"
 VERIFIED = {"identity_verified": True}
 _NON_WORD = re.compile(r"[\W_]+")
-# Measured when the supplement was written and the filter tuned on it (README "Compliance filter
-# figures"): recall 0.957, lawful blocked 0.031. A little room, so a retrain's noise does not fail.
-MIN_RECALL = 0.94
-MAX_LAWFUL_BLOCKED = 0.04
+# Measured with the filter as merged (README "Compliance filter figures"): recall 0.883, lawful blocked
+# 0.074 (the English rules tuned on this set raised it to 0.957 / 0.031 but did not carry over to the
+# independent set, so they are not part of the filter). A little room, so a retrain's noise does not fail.
+MIN_RECALL = 0.86
+MAX_LAWFUL_BLOCKED = 0.09
 
 
 def _trigrams(text: str) -> set[str]:
@@ -73,39 +74,6 @@ def test_english_dev_set_is_apart_from_every_training_and_evaluation_file(dev_ro
 # Lines of the supplement the rule layers decide by structure alone (no classifier): whoever the
 # third party is, whichever authority is claimed, someone of ours watching the borrower, and the
 # reported / named / disowned / owned-as-a-mistake forms of words that would otherwise block.
-RULE_BLOCKS = [
-    "We notified the people at your gym that you're in collections.",
-    "We will write to your references and ask them to cover your balance.",
-    "My dialer is set to call you forty times today.",
-    "This is not a collection agency, this is a law enforcement office.",
-    "I work for the government agency that handles defaulted consumer loans.",
-    "We can freeze your spouse's bank account for your debt.",
-    "We tracked your location through the app; you're at the mall right now.",
-    "I'll write a review on your business page telling customers you don't pay your debts.",
-]
-RULE_PASSES = [
-    "You mentioned the last agent called you a loser; I'm sorry, and I've flagged it for review.",
-    "The word deadbeat should never be used by a collector, and you can report anyone who does.",
-    "That message saying we'd break your legs did not come from us, and we will help you report it to the FTC.",
-    "We are a private company, not a government agency and not the police.",
-    "We only contacted your sister to ask for your phone number; we didn't mention any debt.",
-    "Our dialer stops after seven tries per week, per Regulation F.",
-    "Our call to your workplace yesterday was a mistake, and I apologize; we've blocked that number.",
-]
-
-
-@pytest.mark.parametrize("text", RULE_BLOCKS)
-def test_rule_layers_block_by_structure(dev_rows, text):
-    assert any(row["text"] == text and row["label"] == "block" for row in dev_rows)
-    assert not check(text, VERIFIED, classifier=None).allowed
-
-
-@pytest.mark.parametrize("text", RULE_PASSES)
-def test_rule_layers_excuse_reported_named_and_disowned_words(dev_rows, text):
-    assert any(row["text"] == text and row["label"] == "lawful" for row in dev_rows)
-    assert check(text, VERIFIED, classifier=None).allowed
-
-
 def test_whole_filter_on_the_english_dev_set(dev_rows):
     """Rules + the packaged classifier, as the egress runs them."""
     harmful = [row for row in dev_rows if row["label"] == "block"]

