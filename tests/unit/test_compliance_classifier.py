@@ -143,6 +143,6 @@ def test_a_short_line_is_divided_by_the_norm_floor_and_a_long_one_by_its_norm(ro
     vectorizer = fit(train_rows)["vectorizer"]
     assert vectorizer.norm_floor_ == NORM_FLOOR > 0
     short, long = "还有别的吗？", "如果你再不还钱，我们就把你欠钱的事情发到你们公司的群里，让你的同事和老板都知道。"
-    norms = np.sqrt(np.asarray(transform(vectorizer, [short, long]).multiply(transform(vectorizer, [short, long]))
-                               .sum(axis=1)).ravel())
+    x = transform(vectorizer, [short, long])
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     assert norms[0] < 0.7 and abs(norms[1] - 1.0) < 1e-5
