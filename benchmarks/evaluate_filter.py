@@ -1,6 +1,6 @@
 """Quality of the whole outgoing filter (rules + classifier, as the egress runs it, identity verified).
 
-    .venv/bin/python -m benchmarks.evaluate_filter [--set corpus|independent|dev|cold] [--show-errors]
+    .venv/bin/python -m benchmarks.evaluate_filter [--set corpus|independent|dev|dev-en|cold] [--show-errors]
 
 * ``corpus`` — the held-out fifth of compliance_filters/data/corpus.tsv. It comes from the same
   generator as the training rows, so it measures memory more than generalisation.
@@ -12,6 +12,9 @@
 * ``dev`` — tests/compliance_eval/dev_set.tsv, a development set written for tuning the filter
   (same columns and scoring as ``independent``; also never trained on). Look at its errors with
   --show-errors; look at the independent set only as the final check.
+* ``dev-en`` — tests/compliance_eval/dev_set_en.tsv, an English development supplement (FDCPA /
+  Reg F conduct and hard lawful lines: negations, legal facts, reminders with figures, mini-Miranda),
+  scored like ``dev`` and open to tuning the same way.
 * ``cold`` — the test split of COLD (thu-coai/COLDataset, Apache-2.0), never trained on: share of
   comments blocked per fine-grained label (1 attacks an individual, 2 attacks a group; 0 and 3 are
   not offensive).
@@ -30,6 +33,7 @@ from compliance_filters.train import load_corpus, split
 ROOT = Path(__file__).resolve().parents[1]
 INDEPENDENT_SET = ROOT / "tests" / "compliance_eval" / "independent_eval.tsv"
 DEV_SET = ROOT / "tests" / "compliance_eval" / "dev_set.tsv"
+DEV_SET_EN = ROOT / "tests" / "compliance_eval" / "dev_set_en.tsv"
 COLD_TEST = ROOT / "tests" / "compliance_eval" / "cold_test.csv"
 VERIFIED = {"identity_verified": True}
 COLD_LABELS = {"0": "other, not offensive", "1": "attacks an individual", "2": "attacks a group",
@@ -132,13 +136,15 @@ def cold_report() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--set", choices=("corpus", "independent", "dev", "cold"), default="independent")
+    parser.add_argument("--set", choices=("corpus", "independent", "dev", "dev-en", "cold"), default="independent")
     parser.add_argument("--show-errors", action="store_true", help="list misses and false blocks")
     args = parser.parse_args()
     if args.set == "corpus":
         corpus_report()
     elif args.set == "dev":
         independent_report(args.show_errors, DEV_SET)
+    elif args.set == "dev-en":
+        independent_report(args.show_errors, DEV_SET_EN)
     elif args.set == "cold":
         cold_report()
     else:

@@ -8,6 +8,11 @@ compliance_filters.training_data names, and stored, uncommitted, in
 var/compliance_classifier.v2.joblib. `load_classifier()` retrains it when that file is missing, was
 trained from different files, or is older than one of them.
 
+Why a norm floor (train.NORM_FLOOR): scaled to unit length, the two or three features of a short line
+("还有别的吗？", "为什么？") weigh as much as a long threat's hundred, so a character merely common in
+threats ("别" of 别想跑, "么", "你": the generator's lawful rows all say 您, its threats 你) decided
+alone. Divided by max(norm, floor) instead, a line with little evidence stays near the bias.
+
 Why the harm regression: one-vs-rest regressions see a category's ~200 rows as positives and every
 other category's harmful rows as negatives, so a threat to the family that reads half like
 violence, half like disclosure is pushed down by both. The harm regression pools all harmful rows
@@ -48,7 +53,7 @@ CATEGORIES = LABELS[1:]
 # train.py made; kept for a bundle without thresholds).
 DEFAULT_THRESHOLD = 0.85
 # Stored with a trained model; a bundle of another format (e.g. without the lift threshold) is retrained.
-BUNDLE_FORMAT = 4
+BUNDLE_FORMAT = 5  # 5: the vectorizer's rows are divided by max(norm, norm_floor_)
 
 
 def normalise_for_model(text: str) -> str:
@@ -74,6 +79,9 @@ class Classifier:
         self._vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
         self._idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self._sublinear = bool(vectorizer.sublinear_tf)
+        # Divided by max(norm, floor) as train.floor_normalise does; a model from before the floor
+        # (the vectorizer's own norm="l2") has none and divides by the norm alone.
+        self._norm_floor = float(getattr(vectorizer, "norm_floor_", 0.0))
         columns = list(estimators) + ([harm_estimator] if harm_estimator is not None else [])
         # (n_features, n_categories [+ harm]), C-contiguous so one row holds one feature's weights.
         self._weights = np.ascontiguousarray(np.vstack([e.coef_.ravel() for e in columns]).T)
@@ -93,7 +101,7 @@ class Classifier:
             if self._sublinear:
                 tf = 1.0 + np.log(tf)
             vals = tf * self._idf[idx]
-            norm = math.sqrt(float(vals @ vals))
+            norm = max(math.sqrt(float(vals @ vals)), self._norm_floor)
             if norm > 0:
                 vals /= norm
             scores = scores + vals @ self._weights[idx]

@@ -46,6 +46,12 @@ from compliance_filters.training_data import (COLD_WEIGHT, CORPUS_PATH, SUPPLEME
 
 HELDOUT_PERCENT = 20
 _VERIFIED = {"identity_verified": True}
+# An utterance's TF-IDF vector is divided by max(its norm, NORM_FLOOR), not by its norm: a short line
+# has few features, and scaled to unit length each would weigh as much as a long threat's (classifier.py).
+# 35: below the norm of 95 % of dev_set.tsv's lines (median 47), above that of a two-to-six-character
+# Chinese line (10-20). A list of 75 short lawful questions and acknowledgements: 16 blocked without
+# it, 5 with it (25: 10 of 75 in a trial); dev_set.tsv recall / lawful blocked 0.994 / 0.007 → 0.987 / 0.007.
+NORM_FLOOR = 35.0
 ALPHA = 3e-5  # L2 penalty of the regression (tuned with SUPPLEMENT_WEIGHT on the dev set)
 EPOCHS = 20
 SEED = 0
@@ -57,7 +63,7 @@ FALSE_BLOCK_BUDGET = 0.002
 # tests/compliance_eval/dev_set.tsv (never the independent set). The training rows hold many hard
 # lawful lines (legal facts, promises not to act), so a training budget above the 2 % goal still
 # blocks few lawful lines elsewhere. With the rules, on the dev set: 0.02 → recall 0.981 / lawful
-# blocked 0.010, 0.03 → 0.990 / 0.010, 0.04 → 0.994 / 0.026.
+# blocked 0.010, 0.03 → 0.990 / 0.010, 0.04 → 0.994 / 0.026 (measured before the norm floor).
 HARM_FALSE_BLOCK_BUDGET = 0.03
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
@@ -93,8 +99,22 @@ def training_rows() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
 def vectorize(rows: Sequence[dict[str, str]]) -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2, dtype=np.float32)
-    return vectorizer, vectorizer.fit_transform([r["text"] for r in rows])
+    vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2, dtype=np.float32, norm=None)
+    vectorizer.norm_floor_ = NORM_FLOOR
+    return vectorizer, floor_normalise(vectorizer.fit_transform([r["text"] for r in rows]), NORM_FLOOR)
+
+
+def floor_normalise(x: Any, floor: float) -> Any:
+    """Each row divided by max(its L2 norm, floor) (classifier.py says why)."""
+    from scipy import sparse
+
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    return sparse.diags(1.0 / np.maximum(np.maximum(norms, floor), 1e-12)).astype(x.dtype) @ x
+
+
+def transform(vectorizer: Any, texts: Sequence[str]) -> Any:
+    """The matrix the regressions read for ``texts`` (what Classifier.predict computes one at a time)."""
+    return floor_normalise(vectorizer.transform(texts), getattr(vectorizer, "norm_floor_", 0.0))
 
 
 def _regression(x: Any, target: np.ndarray, weights: np.ndarray) -> Any:

@@ -6,7 +6,7 @@ import collections
 import pytest
 
 from compliance_filters.classifier import CATEGORIES, LABELS, Classifier, normalise_for_model
-from compliance_filters.train import evaluate, fit, heldout, load_corpus, split
+from compliance_filters.train import evaluate, fit, heldout, load_corpus, split, transform
 
 HARD_OK_KINDS = {"lawful_fact", "offer", "empathy", "anti_fraud", "negated_threat", "echo"}
 
@@ -84,7 +84,7 @@ def test_fast_path_matches_scikit_learn(rows):
     bundle = fit(train_rows)
     clf = Classifier(bundle["vectorizer"], bundle["estimators"])
     texts = [r["text"] for r in test_rows[:50]]
-    x = bundle["vectorizer"].transform(texts)
+    x = transform(bundle["vectorizer"], texts)
     expected = np.column_stack([e.predict_proba(x)[:, 1] for e in bundle["estimators"]])
     got = np.array([[clf.predict(t)[c] for c in CATEGORIES] for t in texts])
     assert np.allclose(expected, got, atol=1e-6)  # the TF-IDF matrix is float32
@@ -126,8 +126,23 @@ def test_fast_path_harm_probability_matches_scikit_learn(rows):
     bundle = fit(train_rows)
     clf = Classifier(bundle["vectorizer"], bundle["estimators"], harm_estimator=bundle["harm_estimator"],
                      harm_threshold=0.5)
-    texts = [r["text"] for r in test_rows[:50]]
-    expected = bundle["harm_estimator"].predict_proba(bundle["vectorizer"].transform(texts))[:, 1]
+    # short lines too, whose vectors the norm floor shrinks
+    texts = [r["text"] for r in test_rows[:50]] + ["还有别的吗？", "为什么？", "Why?", "打死你"]
+    expected = bundle["harm_estimator"].predict_proba(transform(bundle["vectorizer"], texts))[:, 1]
     got = np.array([clf.predict_with_harm(t)[1] for t in texts])
     assert np.allclose(expected, got, atol=1e-6)
     assert set(clf.predict(texts[0])) == set(CATEGORIES)
+
+
+def test_a_short_line_is_divided_by_the_norm_floor_and_a_long_one_by_its_norm(rows):
+    import numpy as np
+
+    from compliance_filters.train import NORM_FLOOR
+
+    train_rows, _ = split(rows)
+    vectorizer = fit(train_rows)["vectorizer"]
+    assert vectorizer.norm_floor_ == NORM_FLOOR > 0
+    short, long = "还有别的吗？", "如果你再不还钱，我们就把你欠钱的事情发到你们公司的群里，让你的同事和老板都知道。"
+    x = transform(vectorizer, [short, long])
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    assert norms[0] < 0.7 and abs(norms[1] - 1.0) < 1e-5

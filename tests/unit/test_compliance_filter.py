@@ -287,9 +287,38 @@ def _rendered(language: str, text: str) -> str:
     return text.format(**{name: samples[_VALUE_KINDS.get(name, name)] for name in names})
 
 
+def _settings_texts():
+    """The fixed texts in the settings (a fault reply, a machine message, …): every string default of a field
+    whose name ends in "_text" or "_text_en", in every settings section."""
+    import pydantic
+
+    from configuration.settings import Settings
+
+    found = []
+
+    def walk(model, prefix):
+        for name, field in model.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, pydantic.BaseModel):
+                walk(field.annotation, f"{prefix}{name}.")
+            elif (name.endswith("_text") or name.endswith("_text_en")) and isinstance(field.default, str):
+                found.append((f"settings:{prefix}{name}", field.default))
+
+    walk(Settings, "")
+    return found
+
+
+def _channel_texts():
+    """The WeChat channel's fixed protocol texts (module constants in upper case)."""
+    from bot.channels import wechat
+
+    return [(f"wechat:{name}", value) for name, value in vars(wechat).items()
+            if name.isupper() and isinstance(value, str) and re.search(r"[\u4e00-\u9fff]", value)] + [
+        ("wechat:_too_long", wechat._too_long(600))]
+
+
 def _bot_lines():
-    """Every sentence in actions/replies.py in both languages, rendered with sample values, and every response in
-    domain.yml."""
+    """Every sentence in actions/replies.py in both languages, rendered with sample values, every response in
+    domain.yml (each language's variation), and the fixed texts of the settings and the WeChat channel."""
     lines = [(f"replies:{key}:{language}", _rendered(language, text))
              for key, texts in REPLIES.items() for language, text in texts.items()]
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -297,7 +326,7 @@ def _bot_lines():
         for variant in variants:
             if variant.get("text"):
                 lines.append((f"domain.yml:{name}", variant["text"]))
-    return lines
+    return lines + _settings_texts() + _channel_texts()
 
 
 def test_actions_say_nothing_outside_the_replies_catalogue():
@@ -348,6 +377,45 @@ def test_every_bot_line_passes_the_whole_filter_as_the_egress_runs_it():
     """The learned classifier too: a lawful line it blocks would be replaced on the wire (English lines were)."""
     blocked = [(where, check(text, VERIFIED).rules) for where, text in BOT_LINES if not check(text, VERIFIED).allowed]
     assert blocked == []
+
+
+# Short lines the bot and agents say, and the bot replies the gateway tests stand in for Rasa's, none of them
+# a training row: a line of a few characters has few features, and scaled to unit length they let one
+# character common in threats decide alone ("还有别的吗？" was blocked as an insult, "为什么？" too). The norm
+# floor (compliance_filters.train.NORM_FLOOR) is why they pass.
+SHORT_LAWFUL_LINES = [
+    "不用了。", "为什么？", "再见。", "别客气。", "别忘了。", "别忘了还款日。",
+    "别急，我帮您查一下。", "别担心。", "别挂，稍等。", "别的我不清楚。", "别的方式也可以。", "别的都没问题。",
+    "别着急，慢慢说。", "别这样说。", "听得到吗？", "喂？", "嗯，然后呢？", "在吗？", "好的", "好的。",
+    "好的，为您分12期。", "好的，分3期。", "好的，分六期。", "好的，周五还两千。",
+    "好的，已为您申请转接人工专员，请稍候。", "好的，已为您记录。", "好的，您打算哪天还？", "好的，我来为您查询。",
+    "好的，明白。", "好的，谢谢您。", "好的，还有吗？", "就这样吗？", "怎么了？", "您别生气。", "您好",
+    "您好，请问是张伟本人吗？", "您好，请问是张先生本人吗？", "您好，请问是您本人吗？", "您还在吗？", "您还好吗？",
+    "您还打算还吗？", "您还有别的问题吗？", "感谢您的接听，再见。", "我们很关心您", "我们很关心您的安全。",
+    "我们很担心您。", "我还在。", "收到。", "明白", "明白了吗？", "是吗？", "核实通过。", "没事。", "真的吗？",
+    "算了。", "请先核实身份。", "请说身份证后四位。", "请问您的身份证后四位是多少？", "请问是张先生本人吗？",
+    "还剩多少？", "还可以吗？", "还好吗？", "还差多少？", "还是老样子吗？", "还有一件事。", "还有什么我能帮您的？",
+    "还有其他问题吗？", "还有别的吗？", "还有别的问题吗？", "还有吗？", "还有呢？", "还没到期。",
+    "还能再快点吗？", "还行吗？", "还要多久？", "还记得吗？", "还需要什么帮助吗？", "那还用说吗？",
+    "Anything else I can help with?", "Anything else?", "Can you hear me?",
+    "Don't hang up, one moment.", "Don't worry.", "Goodbye.", "Hello?", "How much is left?", "Is that all?",
+    "Is there anything else?", "Never mind.", "No problem.", "Really?", "What else?",
+]
+
+
+def test_short_lawful_lines_pass_the_whole_filter_as_the_egress_runs_it():
+    blocked = [(text, check(text, VERIFIED).rules) for text in SHORT_LAWFUL_LINES if not check(text, VERIFIED).allowed]
+    assert blocked == []
+
+
+# Still blocked: "你" and "you"/"your" weigh as harm on their own (the generator's lawful rows all say 您, its
+# threats 你), and "why" is in five threats of the supplement and no lawful row. Hand-written short and
+# informal lawful rows fixed these but cost recall on the evaluation sets (README, Compliance); strict, so
+# the day they pass this says so.
+@pytest.mark.xfail(strict=True, reason="known false blocks of the classifier, see the comment")
+@pytest.mark.parametrize("text", ["你还在听吗？", "还有几天？", "Are you still there?", "Take your time.", "Why?"])
+def test_short_lawful_lines_still_blocked(text):
+    assert check(text, VERIFIED).allowed
 
 
 @pytest.mark.parametrize(("where", "text"), BOT_LINES, ids=[w for w, _ in BOT_LINES])

@@ -1,0 +1,84 @@
+"""The English side of the outgoing filter, on the English development supplement
+(tests/compliance_eval/dev_set_en.tsv): the set stays apart from every training and evaluation file,
+and the filter's English behaviour does not regress on it. Every line used here comes from that
+supplement, none from the independent set."""
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from compliance_filters import check
+from compliance_filters.training_data import (COLD_TRAIN_PATH, CORPUS_PATH, SUPPLEMENT_PATH, load_tsv,
+                                              refuse_evaluation_data)
+
+EVAL_DIR = Path(__file__).resolve().parents[1] / "compliance_eval"
+DEV_SET_EN = EVAL_DIR / "dev_set_en.tsv"
+VERIFIED = {"identity_verified": True}
+_NON_WORD = re.compile(r"[\W_]+")
+# Measured with the filter as merged (README "Compliance filter figures"): recall 0.883, lawful blocked
+# 0.074 (the English rules tuned on this set raised it to 0.957 / 0.031 but did not carry over to the
+# independent set, so they are not part of the filter). A little room, so a retrain's noise does not fail.
+MIN_RECALL = 0.86
+MAX_LAWFUL_BLOCKED = 0.09
+
+
+def _trigrams(text: str) -> set[str]:
+    compact = _NON_WORD.sub("", text.lower())
+    return {compact[i:i + 3] for i in range(max(1, len(compact) - 2))}
+
+
+def _eval_texts(name: str) -> list[str]:
+    return [line.split("\t")[4] for line in (EVAL_DIR / name).read_text(encoding="utf-8").splitlines()[1:]]
+
+
+@pytest.fixture(scope="module")
+def dev_rows() -> list[dict[str, str]]:
+    with DEV_SET_EN.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def test_english_dev_set_is_well_formed_large_enough_and_refused_by_the_trainer(dev_rows):
+    assert list(dev_rows[0]) == ["label", "category", "lang", "source", "text"]
+    assert all(row["lang"] == "en" and row["text"].strip() for row in dev_rows)
+    counts = Counter(row["label"] for row in dev_rows)
+    assert counts["block"] >= 150 and counts["lawful"] >= 150 and set(counts) == {"block", "lawful"}
+    per_category = Counter((row["label"], row["category"]) for row in dev_rows)
+    assert min(per_category.values()) >= 15 and len(per_category) == 18  # both labels in all nine categories
+    with pytest.raises(ValueError, match="evaluation"):
+        refuse_evaluation_data(DEV_SET_EN)
+
+
+def test_english_dev_set_is_apart_from_every_training_and_evaluation_file(dev_rows):
+    """Character-trigram Jaccard ≤ 0.45 against every line of the training files (corpus, supplement,
+    COLD train) and of the other evaluation sets, so tuning on it does not tune on them."""
+    others = (_eval_texts("independent_eval.tsv") + _eval_texts("dev_set.tsv")
+              + [r["text"] for r in load_tsv(CORPUS_PATH) + load_tsv(SUPPLEMENT_PATH)])
+    with COLD_TRAIN_PATH.open(encoding="utf-8-sig", newline="") as f:
+        others += [row["TEXT"] for row in csv.DictReader(f)]
+    grams = [_trigrams(text) for text in others]
+    index: dict[str, list[int]] = {}
+    for i, g in enumerate(grams):
+        for gram in g:
+            index.setdefault(gram, []).append(i)
+    for row in dev_rows:
+        mine = _trigrams(row["text"])
+        candidates = {i for gram in mine for i in index.get(gram, ())}
+        closest = max((len(mine & grams[i]) / len(mine | grams[i]) for i in candidates), default=0.0)
+        assert closest <= 0.45, row["text"]
+
+
+# Lines of the supplement the rule layers decide by structure alone (no classifier): whoever the
+# third party is, whichever authority is claimed, someone of ours watching the borrower, and the
+# reported / named / disowned / owned-as-a-mistake forms of words that would otherwise block.
+def test_whole_filter_on_the_english_dev_set(dev_rows):
+    """Rules + the packaged classifier, as the egress runs them."""
+    harmful = [row for row in dev_rows if row["label"] == "block"]
+    lawful = [row for row in dev_rows if row["label"] == "lawful"]
+    missed = [row["text"] for row in harmful if check(row["text"], VERIFIED).allowed]
+    blocked = [row["text"] for row in lawful if not check(row["text"], VERIFIED).allowed]
+    assert 1 - len(missed) / len(harmful) >= MIN_RECALL, missed
+    assert len(blocked) / len(lawful) <= MAX_LAWFUL_BLOCKED, blocked
