@@ -8,7 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation_context import borrower_id, conversation_id, ledger, local_today, now
-from actions.entities import as_cents, as_date
+from actions.entities import as_cents, as_date, latest_value
 from actions.guarded import DisclosureAction
 from actions.replies import refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
@@ -46,6 +46,19 @@ class ValidatePromiseForm(FormValidationAction):
                 tracker, "date_out_of_window", earliest=words.date(earliest, today), latest=words.date(latest, today)))
             return {"promise_date": None}
         return {"promise_date": day.isoformat()}
+
+
+class ActionPromiseFromDelayRequest(DisclosureAction):
+    """"缓几天，30号还一千二": a delay asked for together with an amount is a promise of that amount by that day.
+    Puts the message's amount and day in the promise form's slots; the form validates them and asks for what is
+    missing, and the promise is recorded as any other."""
+
+    def name(self) -> str:
+        return "action_promise_from_delay_request"
+
+    async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        return [SlotSet("promise_amount", as_cents(latest_value(tracker, "amount"))),
+                SlotSet("promise_date", latest_value(tracker, "date"))]
 
 
 class ActionRecordPromise(DisclosureAction):

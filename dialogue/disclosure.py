@@ -9,6 +9,7 @@ DISCLOSURE_ACTIONS = frozenset({
     "action_tell_balance",
     "action_pay_in_full",
     "promise_form",
+    "action_promise_from_delay_request",
     "action_record_promise",
     "action_propose_plan",
     "action_accept_plan",

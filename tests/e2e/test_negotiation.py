@@ -26,6 +26,16 @@ def test_promise_to_pay_with_amount_and_date_is_recorded_then_confirmed(verified
     assert "小结" in closing and "2,000元" in closing and chat.ended
 
 
+def test_a_delay_asked_for_with_an_amount_is_a_promise_of_that_amount_not_an_extension(verified_chat, ledger):
+    chat, _, account = verified_chat(min_balance_cents=300_000)
+    due_before = ledger.get_primary_account(account.borrower_id).due_date
+    reply = chat.say("能不能再宽限几天，周五先还一千二")
+    promises = _mine(ledger.promises_for(account.account_id), chat)
+    assert [(p.amount_cents, p.promised_date) for p in promises] == [(120_000, date(2026, 11, 27))], reply
+    assert "1,200元" in reply and "11月27日" in reply
+    assert ledger.get_primary_account(account.borrower_id).due_date == due_before  # no extension granted
+
+
 def test_promise_form_asks_for_what_is_missing(verified_chat, ledger):
     chat, _, account = verified_chat(min_balance_cents=200_000)
     asked = chat.say("我想先还一部分")
