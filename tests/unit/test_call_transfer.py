@@ -1,0 +1,71 @@
+"""The agent line setting, the transfer TwiML, and Twilio's call update refused at the HTTP boundary (the
+accepted transfer of a live call runs end to end in tests/e2e/test_call_handover.py)."""
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from bot.channels.call_transfer import AgentLine, transfer_twiml
+from campaigns.dialer import DialerError
+from campaigns.twilio_dialer import TwilioCalls
+from configuration.settings import DialerSettings, HandoffSettings
+from tests.fakes.twilio_carrier import FakeTwilio
+
+ACCOUNT_SID = "AC" + "3c" * 16
+AUTH_TOKEN = "unit-transfer-token"
+SOME_CALL = "CA" + "0f" * 16
+
+
+@pytest.mark.parametrize(("setting", "kind", "address"), [
+    ("+861088886666", "number", "+861088886666"),
+    ("sip:agents@pbx.lender.example", "sip", "sip:agents@pbx.lender.example"),
+    ("sips:agents@pbx.lender.example;transport=tls", "sip", "sips:agents@pbx.lender.example;transport=tls"),
+    ("queue:collections", "queue", "collections"),
+    ("conference:collections-desk", "conference", "collections-desk"),
+])
+def test_an_agent_line_is_a_number_a_sip_address_a_queue_or_a_conference(setting, kind, address):
+    line = AgentLine.parse(HandoffSettings(agent_line=setting).agent_line)
+    assert (line.kind, line.address) == (kind, address)
+
+
+@pytest.mark.parametrize("setting", ["861088886666", "+0123", "queue:", "queue:two words", "tel:+8610", "sip:<x>",
+                                     "conference:a&b"])
+def test_anything_else_stops_the_start(setting):
+    with pytest.raises(ValidationError, match="agent_line"):
+        HandoffSettings(agent_line=setting)
+
+
+@pytest.mark.parametrize(("setting", "noun", "text"), [
+    ("+861088886666", "Number", "+861088886666"), ("sip:agents@pbx.lender.example", "Sip", "sip:agents@pbx.lender.example"),
+    ("queue:collections", "Queue", "collections"), ("conference:desk", "Conference", "desk"),
+])
+def test_the_transfer_says_the_sentence_then_dials_the_line(setting, noun, text):
+    twiml = ElementTree.fromstring(transfer_twiml("正在为您转接人工专员，请稍候。", "zh", AgentLine.parse(setting)))
+    assert [(child.tag, child.get("language")) for child in twiml] == [("Say", "cmn-CN"), ("Dial", None)]
+    assert twiml.find("Say").text == "正在为您转接人工专员，请稍候。"
+    assert [(target.tag, target.text) for target in twiml.find("Dial")] == [(noun, text)]
+
+
+def test_an_english_caller_hears_it_in_english():
+    twiml = ElementTree.fromstring(transfer_twiml("Transferring you.", "en", AgentLine.parse("+15005550006")))
+    assert twiml.find("Say").get("language") == "en-US"
+
+
+@pytest.mark.asyncio
+async def test_a_refused_or_unreachable_update_is_a_dialer_error(unit_redis_url):
+    with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, unit_redis_url) as fake:
+        settings = DialerSettings(account_sid=ACCOUNT_SID, api_base=fake.base_url)
+        async with httpx.AsyncClient() as client:
+            with pytest.raises(DialerError, match="404"):  # no such live call
+                await TwilioCalls(settings, AUTH_TOKEN, client).redirect(SOME_CALL, "<Response/>")
+            with pytest.raises(DialerError, match="401"):
+                await TwilioCalls(settings, "not-the-token", client).redirect(SOME_CALL, "<Response/>")
+            with pytest.raises(DialerError, match="not a Twilio call id"):
+                await TwilioCalls(settings, AUTH_TOKEN, client).redirect("../Calls", "<Response/>")
+        assert fake.refused == [404, 401] and fake.updates == []
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(DialerError, match="could not be reached"):
+            await TwilioCalls(settings, AUTH_TOKEN, client).redirect(SOME_CALL, "<Response/>")
