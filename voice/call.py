@@ -164,6 +164,7 @@ class VoiceCall:
         self._verified = False  # numbers are read back only once they can be acted on, and may be said
         self._declined = False  # refused by the contact policy: nothing the borrower says is taken up
         self._carrier_call_id: str | None = None
+        self._handing_over = False
 
     # ---- life cycle -------------------------------------------------------------------------------
 
@@ -326,8 +327,9 @@ class VoiceCall:
         await self._speak_replies(result, heard_at)
         if result.ended:
             await self._end_call("conversation_ended")
-        elif result.queued_for_person and self._services.handover is not None:
-            await self._hand_over()
+        elif result.queued_for_person and self._services.handover is not None and not self._handing_over:
+            self._handing_over = True  # once per call: a transfer ends it, a callback is offered once
+            self._spawn(self._hand_over(), "handover")
 
     async def _answer(self, turn: AudioTurn | TextTurn | KeyedAnswer, text: str, transcript: Transcript | None) -> Any:
         """The dialogue's reply to the turn; None when the call answered it itself (a number read back, or the
