@@ -518,10 +518,12 @@ class VoiceCall:
         transfers the call (bot.channels.call_transfer), which ends this stream; if it cannot, the caller hears
         when they will be called back (pushed, so spoken like an agent's words)."""
         await self._until_played()
+        # Shielded: the carrier may end this stream (and so cancel the call's tasks) before it answers the update,
+        # and the transfer must still be recorded.
+        handing = _outliving_the_call(self._services.handover.hand_over(self.conversation_id, self._carrier_call_id))
         try:
-            transferred = await self._services.handover.hand_over(self.conversation_id, self._carrier_call_id)
-        except Exception:  # noqa: BLE001 - storage down: the caller stays queued on the line, the call goes on
-            logger.exception("call %s: handover failed", mask_reference(self.conversation_id))
+            transferred = await asyncio.shield(handing)
+        except Exception:  # noqa: BLE001 - storage down (logged): the caller stays queued on the line, the call goes on
             return
         if not transferred:
             return
@@ -529,6 +531,22 @@ class VoiceCall:
         await asyncio.sleep(TRANSFER_STOP_WAIT_SECONDS)
         await self._send(CallEnding("transferred"))
         await self._hangup("transferred")
+
+
+_DETACHED: set[asyncio.Task] = set()  # tasks that finish after their call closed: kept until done
+
+
+def _outliving_the_call(coroutine: Awaitable[Any]) -> asyncio.Task:
+    task = asyncio.ensure_future(coroutine)
+    _DETACHED.add(task)
+    task.add_done_callback(_DETACHED.discard)
+    task.add_done_callback(_log_failure)
+    return task
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("handover failed: %s", type(task.exception()).__name__, exc_info=task.exception())
 
 
 def _speech_ended_at(turn: AudioTurn | TextTurn | KeyedAnswer) -> float | None:

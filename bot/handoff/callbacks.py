@@ -19,6 +19,12 @@ from bot.handoff.queue import HandoffQueue
 
 logger = logging.getLogger("bot.handoff")
 
+# A call hands itself over (transfer or callback: bot.channels.call_transfer) once its queue notice has played, within
+# voice.call.HANGUP_WAIT_SECONDS; the timeout leaves calls at least this long so the two never race. It still books
+# the callback of a caller who hung up before the handover.
+CALL_CHANNELS = frozenset({"phone", "browser_voice"})
+CALL_HANDOVER_SECONDS = 60.0
+
 
 
 
@@ -40,7 +46,8 @@ class CallbackOffers:
         """Offers a callback to every conversation waiting longer than the timeout; returns their ids."""
         offered = []
         for entry in await self._queue.entries():
-            if entry.callback_offered or entry.transferred or self._wall_clock() - entry.enqueued_at < self._timeout:
+            timeout = max(self._timeout, CALL_HANDOVER_SECONDS) if entry.channel in CALL_CHANNELS else self._timeout
+            if entry.callback_offered or entry.transferred or self._wall_clock() - entry.enqueued_at < timeout:
                 continue
             if await self._queue.mark_callback_offered(entry.conversation_id):  # one replica wins
                 await self._offer(entry.conversation_id, "callback_booked")
