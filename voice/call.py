@@ -89,8 +89,10 @@ class Pushes(Protocol):
 class Handover(Protocol):
     """bot.channels.call_transfer.CallHandover: a call the dialogue queued for a person goes to one."""
 
-    async def hand_over(self, conversation_id: str, carrier_call_id: str | None) -> bool:
-        """True: the carrier is transferring the call (its stream ends); False: a callback was offered instead."""
+    async def hand_over(self, conversation_id: str, carrier_call_id: str | None,
+                        announce: Callable[[str], Awaitable[None]]) -> bool:
+        """True: the carrier is transferring the call (its stream ends); False: a callback was offered instead.
+        `announce(text)` says the words on the call (through the egress) and returns once they have played."""
 
 
 @dataclass(frozen=True)
@@ -520,7 +522,8 @@ class VoiceCall:
         await self._until_played()
         # Shielded: the carrier may end this stream (and so cancel the call's tasks) before it answers the update,
         # and the transfer must still be recorded.
-        handing = _outliving_the_call(self._services.handover.hand_over(self.conversation_id, self._carrier_call_id))
+        handing = _outliving_the_call(self._services.handover.hand_over(
+            self.conversation_id, self._carrier_call_id, self._announce))
         try:
             transferred = await asyncio.shield(handing)
         except Exception:  # noqa: BLE001 - storage down (logged): the caller stays queued on the line, the call goes on
@@ -531,6 +534,10 @@ class VoiceCall:
         await asyncio.sleep(TRANSFER_STOP_WAIT_SECONDS)
         await self._send(CallEnding("transferred"))
         await self._hangup("transferred")
+
+    async def _announce(self, text: str) -> None:
+        await self._say([text])
+        await self._until_played()
 
 
 _DETACHED: set[asyncio.Task] = set()  # tasks that finish after their call closed: kept until done

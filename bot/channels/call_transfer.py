@@ -1,10 +1,11 @@
 """Handing a phone call to a person (voice.call asks, once the turn that queued the call has been heard).
 
-With an agent line configured (COLLECTIONS_HANDOFF_AGENT_LINE) the live call is updated through the carrier
-(campaigns.twilio_dialer.TwilioCalls.redirect): TwiML that says the transfer sentence, which passed the egress
-like every utterance, then <Dial>s the number, SIP address, queue or conference. Twilio ends the media stream
-and connects the caller; the conversation stays in the console queue flagged transferred, so the agent who
-answers reads the transcript so far, and the ledger's handoff request becomes `transferred`.
+With an agent line configured (COLLECTIONS_HANDOFF_AGENT_LINE) the caller hears the transfer sentence on the call
+(spoken like every utterance: through the egress, audited, TTS), then the live call is updated through the carrier
+(campaigns.twilio_dialer.TwilioCalls.redirect) with TwiML that <Dial>s the number, SIP address, queue or
+conference. Twilio ends the media stream and connects the caller; the conversation stays in the console queue
+flagged transferred, so the agent who answers reads the transcript so far, and the ledger's handoff request
+becomes `transferred`. Said before the update, the sentence is true of the attempt whatever the carrier answers.
 
 Without a line, for a call no carrier can transfer (the browser's voice page, the demo phone), or when the
 carrier refuses or cannot be reached: a callback is booked at once and its time said on the call
@@ -15,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
-from bot.channels.outbound_call import SAY_LANGUAGE
 from bot.conversations import ConversationService
 from bot.handoff.callbacks import CallbackOffers
 from bot.handoff.queue import HandoffQueue
@@ -49,10 +50,9 @@ class AgentLine:
         return cls("sip", setting) if kind.startswith("sip") else cls(kind, name)
 
 
-def transfer_twiml(said: str, language: str, line: AgentLine) -> str:
-    """The caller hears `said`, then is connected to the line (the call ends when the agent hangs up)."""
+def transfer_twiml(line: AgentLine) -> str:
+    """Connects the caller to the line (the call ends when the agent hangs up)."""
     response = VoiceResponse()
-    response.say(said, language=SAY_LANGUAGE.get(language, "cmn-CN"))
     dial = Dial()
     {"number": dial.number, "sip": dial.sip, "queue": dial.queue, "conference": dial.conference}[line.kind](
         line.address)
@@ -72,21 +72,23 @@ class CallHandover:
         self._line = line if carrier is not None else None
         self._carrier = carrier
 
-    async def hand_over(self, conversation_id: str, carrier_call_id: str | None) -> bool:
+    async def hand_over(self, conversation_id: str, carrier_call_id: str | None,
+                        announce: Callable[[str], Awaitable[None]]) -> bool:
         """True: the carrier took the call to the agent line (its media stream is ending); False: a callback was
-        booked and pushed to the call instead (or one was already offered)."""
+        booked and pushed to the call instead (or one was already offered). `announce(text)`: says it on the call
+        and returns once it has played."""
         if self._line is not None and carrier_call_id is not None:
-            if await self._transfer(conversation_id, carrier_call_id):
+            if await self._transfer(conversation_id, carrier_call_id, announce):
                 return True
         await self._callbacks.offer_now(conversation_id)
         return False
 
-    async def _transfer(self, conversation_id: str, carrier_call_id: str) -> bool:
+    async def _transfer(self, conversation_id: str, carrier_call_id: str,
+                        announce: Callable[[str], Awaitable[None]]) -> bool:
         conversation = await self._conversations.get(conversation_id)
-        said = await self._conversations.say(conversation_id, [notice(conversation.language, "transferring")])
-        twiml = transfer_twiml(said[0].text, conversation.language, self._line)
+        await announce(notice(conversation.language, "transferring"))
         try:
-            await self._carrier.redirect(carrier_call_id, twiml)
+            await self._carrier.redirect(carrier_call_id, transfer_twiml(self._line))
         except DialerError as error:
             logger.error("call %s: the carrier did not transfer it (%s); a callback is offered instead",
                          mask_reference(conversation_id), error)

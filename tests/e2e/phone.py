@@ -278,7 +278,7 @@ class FakeCarrier:
         """Waits until an utterance containing `words` is in the transcript and everything said so far has been
         played (one mark per utterance, all acknowledged); returns that utterance's audio. For words that come
         outside a turn (pushed: a callback offer, an agent's message), whenever they come."""
-        deadline = time.monotonic() + timeout
+        deadline, spoken = time.monotonic() + timeout, []
         while time.monotonic() < deadline and not self.closed.is_set():
             spoken = [entry["text"] for entry in await self.transcript()
                       if entry["speaker"] in ("bot", "agent") and not entry.get("interrupted")]
@@ -286,7 +286,8 @@ class FakeCarrier:
             if found and len(self.received.marks) >= len(spoken) and set(self.received.marks) <= set(self.received.acked):
                 return self.utterance_audio(found[-1])
             await asyncio.sleep(0.1)
-        raise TimeoutError(f"{words!r} was not heard on the call")
+        raise TimeoutError(f"{words!r} was not heard on the call (closed: {self.closed.is_set()}; "
+                           f"{len(self.received.marks)} marks; said: {spoken[-4:]})")
 
     def utterance_audio(self, index: int) -> bytes:
         """The bot audio of its `index`-th spoken utterance in this call (each ends with a mark)."""

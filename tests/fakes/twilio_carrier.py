@@ -75,9 +75,8 @@ class CallUpdate:
         """(noun, address) of each <Dial> target: ("Number", "+86…"), ("Sip", "sip:…"), ("Queue", name)…"""
         return [(target.tag, (target.text or "").strip()) for target in self.twiml.findall("./Dial/*")]
 
-    def said(self) -> list[tuple[str, str]]:
-        """(language, text) of each <Say> before the <Dial>."""
-        return [(say.get("language", ""), say.text or "") for say in self.twiml.findall("Say")]
+    def verbs(self) -> list[str]:
+        return [verb.tag for verb in self.twiml]
 
 
 @dataclass
