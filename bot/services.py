@@ -85,6 +85,7 @@ class GatewayServices:
     console_agents: AgentDirectory
     contact_policy: ContactPolicyConfig
     callback_offers: CallbackOffers
+    handover: CallHandover  # a phone call queued for a person: transferred through the carrier, or a callback
     voice: VoiceServices
     limits: RateLimits
     sockets: SocketSlots  # chat sockets open per client address, in this process
@@ -190,13 +191,14 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                 demo_phone = DemoPhone(outbound_redis, dialer.ring_seconds)
         callback_offers = CallbackOffers(
             desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy)
-        handover = CallHandover(conversations, desk.queue, ledger, callback_offers, *_agent_line(settings, closable))
+        handover = CallHandover(conversations, desk.queue, ledger, callback_offers, *_agent_line(settings, closable),
+                                link_key=link_key, public_url=settings.voice.public_url)
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
             bus=bus, links=links, phone=phone, outbound=outbound,
             dial_tickets=DialTickets(link_key, settings.dialer.max_call_seconds),
             console_sessions=console_sessions, console_agents=agents, contact_policy=contact_policy,
-            callback_offers=callback_offers,
+            callback_offers=callback_offers, handover=handover,
             voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus,
                                 plan_lengths=collection_policy.plan_lengths(), outbound=outbound, handover=handover),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),

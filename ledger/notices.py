@@ -44,6 +44,10 @@ NOTICES = Phrasebook({
         "en": "Sorry, I can't transfer you to a person right now. We've booked a callback for around {time} on {date}; "
               "please keep your phone nearby.",
     },
+    "line_unanswered": {
+        "zh": "抱歉，人工专员暂时未能接听。我们会按预约的时间给您回电，再见。",
+        "en": "Sorry, nobody could take your call just now. We'll call you back at the booked time. Goodbye.",
+    },
     # On a call: a silent line, speech the recogniser could not use, and the goodbye after repeated silence.
     "reprompt": {"zh": "您好，请问您还在听吗？", "en": "Hello, are you still there?"},
     "not_understood": {"zh": "抱歉，刚才没有听清，请您再说一遍。", "en": "Sorry, I didn't catch that. Could you say it again?"},

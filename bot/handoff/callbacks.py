@@ -54,25 +54,25 @@ class CallbackOffers:
                 offered.append(entry.conversation_id)
         return offered
 
-    async def offer_now(self, conversation_id: str) -> bool:
-        """A waiting phone call that cannot go to a person now: the callback is booked and said at once (the
-        wait timeout would find the caller hung up). False when it was offered already, or is not waiting."""
+    async def offer_now(self, conversation_id: str) -> str | None:
+        """A waiting phone call that cannot go to a person now (or whose transfer nobody answered): the callback is
+        booked and said at once (the wait timeout would find the caller hung up). The words said, as the egress
+        passed them; None when it was offered already, or is not waiting."""
         if not await self._queue.mark_callback_offered(conversation_id):
-            return False
-        await self._offer(conversation_id, "callback_instead_of_transfer")
-        return True
+            return None
+        return await self._offer(conversation_id, "callback_instead_of_transfer")
 
-    async def _offer(self, conversation_id: str, notice_key: str) -> None:
+    async def _offer(self, conversation_id: str, notice_key: str) -> str | None:
         try:
             conversation = await self._conversations.get(conversation_id)
         except UnknownConversation:
             await self._queue.remove(conversation_id)
-            return
+            return None
         if conversation.ended:
             await self._queue.remove(conversation_id)
-            return
-        await asyncio.to_thread(
-            self._ledger.set_handoff_status, conversation.conversation_id, "callback_offered", ("waiting",))
+            return None
+        await asyncio.to_thread(self._ledger.set_handoff_status, conversation.conversation_id, "callback_offered",
+                                ("waiting", "transferred"))
         now = self._conversation_clock()
         when = self._contact_policy.callback_slot(None, now, conversation.timezone)
         known = await asyncio.to_thread(self._ledger.get_borrower, conversation.borrower_id)
@@ -83,7 +83,8 @@ class CallbackOffers:
             text = callback_notice(conversation.language, when, now.astimezone(ZoneInfo(conversation.timezone)).date(),
                                    notice_key)
             logger.info("handoff wait timed out; callback booked borrower=%s", mask_reference(conversation.borrower_id))
-        await self._conversations.push(conversation.conversation_id, [text])
+        said = await self._conversations.push(conversation.conversation_id, [text])
+        return said[0].text if said else None
 
     async def run(self, interval_seconds: float) -> None:
         while True:

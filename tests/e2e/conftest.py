@@ -54,6 +54,7 @@ def private_redis(tmp_path_factory):
 @pytest.fixture(scope="session")
 def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp_path_factory):
     add_console_accounts(ledger_url)
+    gateway_port = _free_port()
     settings = {
         **GATEWAY_TEST_SETTINGS,
         "COLLECTIONS_CONSOLE_MAX_FAILED_SIGN_INS": str(MAX_FAILED_SIGN_INS),
@@ -72,9 +73,11 @@ def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp
         "COLLECTIONS_HANDOFF_AGENT_LINE": AGENT_LINE,
         "COLLECTIONS_DIALER_ACCOUNT_SID": TRANSFER_ACCOUNT_SID,
         "COLLECTIONS_DIALER_API_BASE": f"http://127.0.0.1:{TRANSFER_CARRIER_PORT}",
+        # Where the carrier reports how a transfer's <Dial> ended (the gateway as the carrier reaches it).
+        "COLLECTIONS_VOICE_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
     }
     config = StackConfig(
-        model=model_path, rasa_port=_free_port(), action_port=_free_port(), gateway_port=_free_port(),
+        model=model_path, rasa_port=_free_port(), action_port=_free_port(), gateway_port=gateway_port,
         redis_url=private_redis.url, ledger_url=ledger_url, fixed_now=FIXED_NOW,
         log_dir=tmp_path_factory.mktemp("restart-logs"), extra_env=settings,
     )

@@ -3,8 +3,9 @@ ASR, dialogue, egress and TTS. The caller says "我要转人工客服" (d11.wav)
 
 - with an agent line (the restartable stack, tests/e2e/conftest.py), the caller hears the transfer sentence, then the
   fake Twilio's REST API receives the live call's update, a <Dial> to the line; it ends the media stream as Twilio does,
-  and the console shows the call waiting, flagged transferred, with its transcript; if the carrier refuses, a
-  callback is booked and said on the call instead;
+  and the console shows the call waiting, flagged transferred, with its transcript; when the line does not answer,
+  the <Dial>'s action books a callback the carrier says; if the carrier refuses, a callback is booked and said on
+  the call instead;
 - without one (the shared stack), a callback is booked and said at once; an agent who takes the call in the
   console is heard on it through TTS, and a threat the agent types is blocked and never spoken.
 """
@@ -13,13 +14,14 @@ from __future__ import annotations
 import asyncio
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from ledger.notices import notice
 from tests.e2e.chat import CARRIER_AUTH_TOKEN
 from tests.e2e.conftest import AGENT_LINE, TRANSFER_ACCOUNT_SID, TRANSFER_CARRIER_PORT
 from tests.e2e.console_client import PASSWORD, Console, add_console_accounts
-from tests.e2e.phone import AUDIBLE_RMS, FakeCarrier, rms
+from tests.e2e.phone import AUDIBLE_RMS, FakeCarrier, carrier_signature, rms
 from tests.fakes.twilio_carrier import FakeTwilio
 from tests.unit.voice_engines import shared_asr_engine
 from voice.asr.evaluation import character_error_rate
@@ -102,6 +104,35 @@ async def test_a_caller_who_asks_for_a_person_is_transferred_to_the_agent_line_a
         assert handoff_statuses(ledger, conversation_id) == [("requested", "taken")]
     finally:
         agent.close()
+    # The line's call ends after the conversation: the carrier asks what next, and the call ends.
+    assert [verb.tag for verb in await transfer_carrier.end_dial(update, "completed")] == ["Hangup"]
+
+
+async def test_a_transfer_the_agent_line_does_not_answer_ends_with_a_callback_the_carrier_says(
+        restartable_stack, private_redis, transfer_carrier, borrowers, ledger):
+    borrower, _ = borrowers.take()
+    updates_before = len(transfer_carrier.updates)
+    async with FakeCarrier(restartable_stack.gateway_url, borrower.borrower_id, borrowers.number_of(borrower.borrower_id),
+                           redis_url=private_redis.url) as carrier:
+        transfer_carrier.attach(carrier)
+        await carrier.bot_reply()
+        await carrier.say_fixture(ASKS_FOR_A_PERSON)
+        await carrier.wait_closed(timeout=CALL_DEADLINE_SECONDS)
+        conversation_id = carrier.conversation_id
+    [update] = transfer_carrier.updates[updates_before:]
+    next_steps = await transfer_carrier.end_dial(update, "no-answer")
+    assert [verb.tag for verb in next_steps] == ["Say", "Hangup"]
+    said = next_steps.find("Say")
+    assert said.get("language") == "cmn-CN" and NO_TRANSFER in said.text
+    assert booked_time(ledger, borrower.borrower_id, conversation_id) in said.text
+    assert said_with(await carrier.transcript(), NO_TRANSFER) == said.text  # through the egress, in the transcript
+    assert handoff_statuses(ledger, conversation_id) == [("requested", "callback_offered")]
+    # Signed by the carrier but with a forged ticket, or with the ticket but unsigned: refused.
+    forged, form = update.dial_action().replace("ticket=", "ticket=x"), {"DialCallStatus": "no-answer"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        refused = await client.post(forged, data=form, headers={"X-Twilio-Signature": carrier_signature(forged, form)})
+        assert refused.status_code == 403 and "ticket" in refused.text
+        assert (await client.post(update.dial_action(), data=form)).status_code == 403
 
 
 async def test_when_the_carrier_refuses_the_transfer_a_callback_is_booked_and_said_on_the_call(

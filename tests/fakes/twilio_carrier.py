@@ -78,6 +78,11 @@ class CallUpdate:
     def verbs(self) -> list[str]:
         return [verb.tag for verb in self.twiml]
 
+    def dial_action(self) -> str | None:
+        """Where Twilio asks what next once the <Dial> has ended."""
+        dial = self.twiml.find("Dial")
+        return dial.get("action") if dial is not None else None
+
 
 @dataclass
 class PlacedCall:
@@ -174,6 +179,17 @@ class FakeTwilio:
         if placed is not None and placed.carrier is not None and not placed.carrier.closed.is_set():
             return placed.carrier, placed.loop
         return None
+
+    async def end_dial(self, update: CallUpdate, dial_status: str) -> ElementTree.Element:
+        """The transferred call's <Dial> ends (no-answer, busy, failed, or completed after a conversation): Twilio
+        asks the Dial's action URL what to do next, signed, and follows the answer."""
+        form = {"AccountSid": self.account_sid, "CallSid": update.call_sid, "CallStatus": "in-progress",
+                "DialCallStatus": dial_status, "DialCallDuration": "0", "ApiVersion": "2010-04-01"}
+        async with httpx.AsyncClient(timeout=60) as client:
+            answer = await self._signed_post(client, update.dial_action(), form)
+        answer.raise_for_status()
+        assert answer.headers["content-type"].startswith("application/xml"), answer.headers
+        return ElementTree.fromstring(answer.text)
 
     def attach(self, carrier: FakeCarrier) -> None:
         """An inbound call the test rings (tests/e2e/phone.py): its live call may be updated here too. Called on

@@ -64,3 +64,9 @@ async def test_a_refused_or_unreachable_update_is_a_dialer_error(unit_redis_url)
     async with httpx.AsyncClient() as client:
         with pytest.raises(DialerError, match="could not be reached"):
             await TwilioCalls(settings, AUTH_TOKEN, client).redirect(SOME_CALL, "<Response/>")
+
+
+def test_with_the_gateway_public_the_dial_reports_how_it_ended():
+    url = "https://gateway.lender.example/voice/twilio/transfer-ended?ticket=abc"
+    dial = ElementTree.fromstring(transfer_twiml(AgentLine.parse("queue:collections"), url)).find("Dial")
+    assert (dial.get("action"), dial.get("method")) == (url, "POST")
