@@ -191,7 +191,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                 demo_phone = DemoPhone(outbound_redis, dialer.ring_seconds)
         callback_offers = CallbackOffers(
             desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy)
-        handover = CallHandover(conversations, desk.queue, ledger, callback_offers, *_agent_line(settings, closable),
+        handover = CallHandover(conversations, desk.queue, ledger, callback_offers, *agent_line_and_carrier(settings, closable),
                                 link_key=link_key, public_url=settings.voice.public_url)
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
@@ -211,7 +211,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
         )
 
 
-def _agent_line(settings: Settings, closable) -> tuple[AgentLine | None, TwilioCalls | None]:
+def agent_line_and_carrier(settings: Settings, closable) -> tuple[AgentLine | None, TwilioCalls | None]:
     """Where phone calls handed to a person are transferred, and the carrier's API that transfers them (none
     configured: callbacks instead). A line without the carrier's account stops the start, naming what is missing."""
     if settings.handoff.agent_line is None:

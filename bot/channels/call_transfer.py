@@ -20,14 +20,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Awaitable, Callable
-
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from bot.channels.outbound_call import SAY_LANGUAGE
-from bot.links import BorrowerLinks, InvalidLink
 from bot.conversations import ConversationService, UnknownConversation
+from bot.links import BorrowerLinks, InvalidLink
 from bot.handoff.callbacks import CallbackOffers
 from bot.handoff.queue import HandoffQueue
 from campaigns.dialer import DialerError, LiveCalls

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from bot.channels.call_transfer import AgentLine, transfer_twiml
 from campaigns.dialer import DialerError
 from campaigns.twilio_dialer import TwilioCalls
-from configuration.settings import DialerSettings, HandoffSettings
+from bot.services import agent_line_and_carrier
+from configuration.settings import DialerSettings, HandoffSettings, Settings, VoiceSettings
 from tests.fakes.twilio_carrier import FakeTwilio
 
 ACCOUNT_SID = "AC" + "3c" * 16
@@ -70,3 +71,11 @@ def test_with_the_gateway_public_the_dial_reports_how_it_ended():
     url = "https://gateway.lender.example/voice/twilio/transfer-ended?ticket=abc"
     dial = ElementTree.fromstring(transfer_twiml(AgentLine.parse("queue:collections"), url)).find("Dial")
     assert (dial.get("action"), dial.get("method")) == (url, "POST")
+
+
+def test_an_agent_line_without_the_carrier_account_stops_the_start():
+    settings = Settings(handoff=HandoffSettings(agent_line="+861088886666"), dialer=DialerSettings(),
+                        voice=VoiceSettings())
+    with pytest.raises(ValueError, match="COLLECTIONS_DIALER_ACCOUNT_SID, COLLECTIONS_VOICE_TWILIO_AUTH_TOKEN"):
+        agent_line_and_carrier(settings, lambda resource: resource)
+    assert agent_line_and_carrier(Settings(handoff=HandoffSettings()), lambda resource: resource) == (None, None)
