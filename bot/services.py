@@ -191,7 +191,8 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                 demo_phone = DemoPhone(outbound_redis, dialer.ring_seconds)
         callback_offers = CallbackOffers(
             desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy)
-        handover = CallHandover(conversations, desk.queue, ledger, callback_offers, *agent_line_and_carrier(settings, closable),
+        handover = CallHandover(conversations, desk.queue, ledger, callback_offers,
+                                *agent_line_and_carrier(settings, closable),
                                 link_key=link_key, public_url=settings.voice.public_url)
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
