@@ -69,6 +69,9 @@ class TurnResult:
     # How long the turn waited for Rasa (0 when it did not ask): the rest of the turn's time is the gateway's own,
     # reported to clients as Server-Timing so the gateway's overhead can be measured turn by turn.
     rasa_seconds: float = 0.0
+    # The turn put the conversation in the handoff queue (its wait notice ends `messages`): a phone call is then
+    # transferred to a person through the carrier, or offered a callback (bot.channels.call_transfer).
+    queued_for_person: bool = False
 
     def as_record(self) -> str:
         """Kept under the client's turn id, so a retry of the turn gets exactly this back."""
@@ -542,6 +545,7 @@ class ConversationService:
             conversation.language = turn.language
         context = {**context, "identity_verified": conversation.identity_verified}
         messages = await deliver(self._store, self._audit, conversation, turn.messages, context)
+        notice = None
         if self.handoff is not None:
             notice = await self.handoff.after_turn(conversation, TurnFacts(
                 turn.handoff_reasons, verified_this_turn, turn.conversation_ended))
@@ -549,7 +553,8 @@ class ConversationService:
                 messages += await deliver(self._store, self._audit, conversation, [{"text": notice}], context)
         if turn.conversation_ended:
             await self._store.mark_ended(conversation.conversation_id)
-        return TurnResult(messages, turn.conversation_ended, identity_verified=conversation.identity_verified)
+        return TurnResult(messages, turn.conversation_ended, identity_verified=conversation.identity_verified,
+                          queued_for_person=bool(notice))
 
     async def _note_verification(self, conversation: Conversation, turn: RasaTurn) -> bool:
         """Keeps Rasa's verdict on the conversation, so words outside turns are checked without asking Rasa;

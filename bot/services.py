@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import AsyncIterator, Callable
 
+import httpx
 import redis
 
 from bot.audit import AuditTrail
@@ -21,6 +22,7 @@ from bot.audit_seal import AnchorFile, load_audit_key
 from bot.channels.state import make_channel_state
 from bot.console.agents import AgentDirectory
 from bot.console.auth import ConsoleSessions
+from bot.channels.call_transfer import AgentLine, CallHandover
 from bot.channels.outbound_call import OutboundCalls
 from bot.channels.phone_arrival import PhoneArrival
 from bot.circuit import Circuit
@@ -47,6 +49,7 @@ from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
 from compliance_filters.check import load_classifier_once
 from campaigns.call_slots import CallSlots
+from campaigns.twilio_dialer import TwilioCalls
 from campaigns.dial_tickets import DialTickets
 from compliance_filters.contact_policy import ContactPolicy, ContactPolicyConfig, load_config as load_contact_policy
 from compliance_filters.distress import shipped_lexicon
@@ -82,6 +85,7 @@ class GatewayServices:
     console_agents: AgentDirectory
     contact_policy: ContactPolicyConfig
     callback_offers: CallbackOffers
+    handover: CallHandover  # a phone call queued for a person: transferred through the carrier, or a callback
     voice: VoiceServices
     limits: RateLimits
     sockets: SocketSlots  # chat sockets open per client address, in this process
@@ -185,15 +189,19 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             ).checked()
             if demo_phone_in_use(settings):
                 demo_phone = DemoPhone(outbound_redis, dialer.ring_seconds)
+        callback_offers = CallbackOffers(
+            desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy)
+        handover = CallHandover(conversations, desk.queue, ledger, callback_offers,
+                                *agent_line_and_carrier(settings, closable),
+                                link_key=link_key, public_url=settings.voice.public_url)
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
             bus=bus, links=links, phone=phone, outbound=outbound,
             dial_tickets=DialTickets(link_key, settings.dialer.max_call_seconds),
             console_sessions=console_sessions, console_agents=agents, contact_policy=contact_policy,
-            callback_offers=CallbackOffers(
-                desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy),
+            callback_offers=callback_offers, handover=handover,
             voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus,
-                                plan_lengths=collection_policy.plan_lengths(), outbound=outbound),
+                                plan_lengths=collection_policy.plan_lengths(), outbound=outbound, handover=handover),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
             strategy=strategy, campaign_records=campaign_records,
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
@@ -203,3 +211,17 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None, demo_phone=demo_phone,
         )
 
+
+def agent_line_and_carrier(settings: Settings, closable) -> tuple[AgentLine | None, TwilioCalls | None]:
+    """Where phone calls handed to a person are transferred, and the carrier's API that transfers them (none
+    configured: callbacks instead). A line without the carrier's account stops the start, naming what is missing."""
+    if settings.handoff.agent_line is None:
+        return None, None
+    missing = [name for name, value in (
+        ("COLLECTIONS_DIALER_ACCOUNT_SID", settings.dialer.account_sid),
+        ("COLLECTIONS_VOICE_TWILIO_AUTH_TOKEN", settings.voice.twilio_auth_token)) if value is None]
+    if missing:
+        raise ValueError(f"COLLECTIONS_HANDOFF_AGENT_LINE needs {', '.join(missing)}")
+    carrier = TwilioCalls(settings.dialer, settings.voice.twilio_auth_token.get_secret_value(),
+                          closable(httpx.AsyncClient()))
+    return AgentLine.parse(settings.handoff.agent_line), carrier

@@ -17,6 +17,7 @@ SCRIPTS: tuple[str, ...] = ("reminder", "overdue")  # before the due date; after
 ATTEMPT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 BORROWER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")  # the carrier's id of a call (Twilio's CallSid)
 
 
 class DialerError(Exception):
@@ -60,3 +61,11 @@ class Dialer(Protocol):
         call, so a full set of lines costs no claim, no policy decision and no record."""
         ...
 
+
+class LiveCalls(Protocol):
+    """The carrier's hold on a call already up (a handoff transfers it to a person: bot.channels.call_transfer)."""
+
+    async def redirect(self, provider_call_id: str, twiml: str) -> None:
+        """Replaces what the live call does with `twiml` (which ends its media stream); returns once the carrier has
+        accepted it. DialerError when it refused or could not be reached: the call goes on as it was."""
+        ...

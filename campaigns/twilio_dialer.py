@@ -7,6 +7,9 @@ shared call slots (campaigns.call_slots) before it is placed; the final status c
 
     dialer = make_twilio_dialer(Settings(), redis_client)     # redis.asyncio client
     placed = await dialer.place_call(CallRequest(...))
+
+The same Calls resource updates a live call (POST …/Calls/{CallSid}.json with Twiml): a handoff transfers the
+call to a person that way (TwilioCalls.redirect, bot.channels.call_transfer).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import httpx
 from bot.links import load_link_key
 from campaigns.call_slots import CallSlots
 from campaigns.dial_tickets import TICKET_PARAMETER, DialTicket, DialTickets
-from campaigns.dialer import CallPlaced, CallRequest, DialerBusy, DialerError
+from campaigns.dialer import CALL_SID, CallPlaced, CallRequest, DialerBusy, DialerError
 from configuration.settings import DialerSettings, Settings
 from ledger.references import mask_reference
 
@@ -32,18 +35,55 @@ STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 MACHINE_DETECTION = {"leave_message": "DetectMessageEnd", "hang_up": "Enable"}
 
 
+class TwilioCalls:
+    """Twilio's Calls resource of one account: create a call, update a live one. DialerError when Twilio refused
+    or could not be reached."""
+
+    def __init__(self, settings: DialerSettings, auth_token: str, client: httpx.AsyncClient) -> None:
+        if settings.account_sid is None:
+            raise ValueError("Twilio's REST API needs COLLECTIONS_DIALER_ACCOUNT_SID")
+        self._auth = (settings.account_sid, auth_token)
+        self._calls_url = f"{settings.api_base}/2010-04-01/Accounts/{settings.account_sid}/Calls"
+        self._timeout = settings.request_timeout_seconds
+        self._client = client
+
+    async def create(self, form: dict[str, Any]) -> str:
+        """Calls.create; the new call's sid."""
+        response = await self._post(f"{self._calls_url}.json", form, "the call")
+        try:
+            call_sid = response.json()["sid"]
+        except (ValueError, KeyError, TypeError):
+            call_sid = None
+        if not isinstance(call_sid, str) or not call_sid.startswith("CA"):
+            raise DialerError("Twilio's answer names no call (no sid)")
+        return call_sid
+
+    async def redirect(self, provider_call_id: str, twiml: str) -> None:
+        """Updates a live call with new TwiML (Twilio ends its media stream and follows the TwiML)."""
+        if not CALL_SID.match(provider_call_id):
+            raise DialerError("not a Twilio call id")
+        await self._post(f"{self._calls_url}/{provider_call_id}.json", {"Twiml": twiml}, "the call update")
+
+    async def _post(self, url: str, form: dict[str, Any], what: str) -> httpx.Response:
+        try:
+            response = await self._client.post(url, data=form, auth=self._auth, timeout=self._timeout)
+        except httpx.HTTPError as error:
+            raise DialerError(f"Twilio could not be reached: {type(error).__name__}") from error
+        if response.status_code not in (200, 201):
+            raise DialerError(f"Twilio refused {what}: HTTP {response.status_code} {_twilio_error(response)}")
+        return response
+
+
 class TwilioDialer:
     def __init__(self, settings: DialerSettings, auth_token: str, public_url: str, tickets: DialTickets,
                  slots: CallSlots, client: httpx.AsyncClient) -> None:
         if not settings.enabled:
             raise ValueError("the dialer needs COLLECTIONS_DIALER_ACCOUNT_SID and COLLECTIONS_DIALER_FROM_NUMBER")
         self._settings = settings
-        self._auth = (settings.account_sid, auth_token)
-        self._calls_url = f"{settings.api_base}/2010-04-01/Accounts/{settings.account_sid}/Calls.json"
+        self._calls = TwilioCalls(settings, auth_token, client)
         self._public_url = public_url
         self._tickets = tickets
         self._slots = slots
-        self._client = client
 
     async def free_lines(self) -> int:
         return max(0, self._settings.max_concurrent_calls - await self._slots.held())
@@ -71,20 +111,7 @@ class TwilioDialer:
             "MachineDetection": MACHINE_DETECTION[self._settings.machine_policy],
             "Timeout": str(self._settings.ring_seconds),
         }
-        try:
-            response = await self._client.post(self._calls_url, data=form, auth=self._auth,
-                                               timeout=self._settings.request_timeout_seconds)
-        except httpx.HTTPError as error:
-            raise DialerError(f"Twilio could not be reached: {type(error).__name__}") from error
-        if response.status_code not in (200, 201):
-            raise DialerError(f"Twilio refused the call: HTTP {response.status_code} {_twilio_error(response)}")
-        try:
-            call_sid = response.json()["sid"]
-        except (ValueError, KeyError, TypeError):
-            call_sid = None
-        if not isinstance(call_sid, str) or not call_sid.startswith("CA"):
-            raise DialerError("Twilio's answer names no call (no sid)")
-        return CallPlaced(call_sid)
+        return CallPlaced(await self._calls.create(form))
 
 
 def _twilio_error(response: httpx.Response) -> str:

@@ -159,10 +159,20 @@ class ComplianceSettings(Section):
     contact_policy_file: Path = ROOT / "compliance_filters" / "contact_policy.yml"
 
 
+# An agent line: a phone number, a SIP address, a Twilio queue or a conference (bot.channels.call_transfer).
+AGENT_LINE = r"^(\+[1-9]\d{6,14}|sips?:[^\s<>&]{3,250}|(queue|conference):[A-Za-z0-9_.-]{1,64})$"
+
+
 class HandoffSettings(Section):
     policy_file: Path = Field(default=ROOT / "bot" / "handoff.yml", description="Triggers and priorities")
     wait_timeout_seconds: float = Field(default=300.0, gt=0, description="Untaken this long: offer a callback")
     check_interval_seconds: float = Field(default=1.0, gt=0)
+    agent_line: str | None = Field(
+        default=None, pattern=AGENT_LINE,
+        description="Where a phone call handed to a person is transferred through the carrier (Twilio): an E.164 "
+                    "number (+861012345678), a SIP address (sip:agents@pbx.example), queue:NAME (a Twilio queue) or "
+                    "conference:NAME. Needs COLLECTIONS_DIALER_ACCOUNT_SID and COLLECTIONS_VOICE_TWILIO_AUTH_TOKEN. "
+                    "Unset (or the carrier refusing): the caller is told when a callback is booked")
 
 
 class ConsoleSettings(Section):

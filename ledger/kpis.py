@@ -149,7 +149,7 @@ class _Context:
         self.human = set(session.scalars(select(AuditRecord.conversation_id).where(
             AuditRecord.speaker == "agent", AuditRecord.created_at < until).distinct()))
         self.human |= set(session.scalars(select(HandoffRequest.conversation_id).where(
-            HandoffRequest.status.in_(("taken", "served")))))
+            HandoffRequest.status.in_(("taken", "served", "transferred")))))
         # Who took it, where the desk recorded it (the first taker: the one a supervisor answers to).
         self.taker: dict[str, str] = {}
         for conversation_id, taken_by in session.execute(

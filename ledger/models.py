@@ -243,8 +243,9 @@ class DoNotContact(Base):
 
 
 # waiting (queued) -> taken (an agent holds the conversation) -> served (handed back); or
-# waiting -> callback_offered (nobody took it in time) -> taken -> served.
-HANDOFF_STATUSES = ("waiting", "taken", "served", "callback_offered")
+# waiting -> callback_offered (nobody took it in time, or a phone call could not be transferred) -> taken -> served;
+# or waiting -> transferred (the carrier took the phone call to the agent line) -> taken (its transcript read) -> served.
+HANDOFF_STATUSES = ("waiting", "taken", "served", "callback_offered", "transferred")
 
 
 class HandoffRequest(Base):

@@ -36,6 +36,18 @@ NOTICES = Phrasebook({
         "zh": "抱歉让您久等了，目前人工专员都在忙，专员空闲后会直接在这里回复您。",
         "en": "Sorry for the wait; everyone is busy right now. Someone will reply right here as soon as they're free.",
     },
+    # On a phone call handed to a person: said by the carrier as it dials the agent line (bot.channels.call_transfer);
+    # where no line is configured or the carrier refused, a callback is booked at once and this said instead.
+    "transferring": {"zh": "正在为您转接人工专员，请稍候。", "en": "I'm transferring you to a person now. Please hold."},
+    "callback_instead_of_transfer": {
+        "zh": "抱歉，现在无法为您转接人工专员。我们已为您预约在{date}{time}左右回电，请留意来电。",
+        "en": "Sorry, I can't transfer you to a person right now. We've booked a callback for around {time} on {date}; "
+              "please keep your phone nearby.",
+    },
+    "line_unanswered": {
+        "zh": "抱歉，人工专员暂时未能接听。我们会按预约的时间给您回电，再见。",
+        "en": "Sorry, nobody could take your call just now. We'll call you back at the booked time. Goodbye.",
+    },
     # On a call: a silent line, speech the recogniser could not use, and the goodbye after repeated silence.
     "reprompt": {"zh": "您好，请问您还在听吗？", "en": "Hello, are you still there?"},
     "not_understood": {"zh": "抱歉，刚才没有听清，请您再说一遍。", "en": "Sorry, I didn't catch that. Could you say it again?"},
@@ -71,9 +83,9 @@ def wait_notice(language: str, position: int) -> str:
     return notice(language, "queued_next") if position <= 1 else notice(language, "queued_behind", ahead=position - 1)
 
 
-def callback_notice(language: str, when: datetime, today: date) -> str:
-    return notice(language, "callback_booked", date=wording_for(language).date(when.date(), today),
-                  time=f"{when:%H:%M}")
+def callback_notice(language: str, when: datetime, today: date, key: str = "callback_booked") -> str:
+    """`key`: callback_booked (nobody took the conversation in time) or callback_instead_of_transfer (a phone call)."""
+    return notice(language, key, date=wording_for(language).date(when.date(), today), time=f"{when:%H:%M}")
 
 
 def call_notices() -> list[str]:

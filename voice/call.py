@@ -44,6 +44,7 @@ DTMF_DIGITS_FOR_ID = 4        # the ID question asks for the last four digits
 DTMF_ID_ANSWER = "身份证后四位是{digits}"
 DTMF_GAP_SECONDS = 6.0        # a longer pause between keys starts a new entry
 HANGUP_WAIT_SECONDS = 20.0    # longest wait for the carrier to play the last words before hanging up
+TRANSFER_STOP_WAIT_SECONDS = 10.0  # a transferred call's stream is ended by the carrier; after this, by us
 WATCHDOG_TICK_SECONDS = 0.1
 PUSH_RETRY_SECONDS = 1.0      # after the push seam failed (Redis down), listen again this soon
 NO_SPEECH = "no_speech"       # Transcript.rejected for noise, coughs and breathing: not worth an answer
@@ -68,6 +69,7 @@ class CallParty:
     borrower_id: str
     attempt_id: str | None = None
     script: str = ""  # 'reminder' (before the due date) or 'overdue': for the dialogue, as turn metadata
+    carrier_call_id: str | None = None  # the carrier's id of the live call (Twilio's CallSid): how it is transferred
 
 
 class OutboundAdmission(Protocol):
@@ -84,6 +86,15 @@ class Pushes(Protocol):
     async def subscribe(self, conversation_id: str | None) -> Any: ...
 
 
+class Handover(Protocol):
+    """bot.channels.call_transfer.CallHandover: a call the dialogue queued for a person goes to one."""
+
+    async def hand_over(self, conversation_id: str, carrier_call_id: str | None,
+                        announce: Callable[[str], Awaitable[None]]) -> bool:
+        """True: the carrier is transferring the call (its stream ends); False: a callback was offered instead.
+        `announce(text)` says the words on the call (through the egress) and returns once they have played."""
+
+
 @dataclass(frozen=True)
 class VoiceServices:
     """Shared by every call in the process."""
@@ -95,6 +106,7 @@ class VoiceServices:
     pushes: Pushes | None = None
     plan_lengths: frozenset[int] = frozenset()  # the policy's instalment counts; any other is read back (empty: none)
     outbound: OutboundAdmission | None = None  # without it, no call the dialer placed is taken
+    handover: Handover | None = None  # without it, a call queued for a person waits on the line like a chat
 
 
 @dataclass(frozen=True)
@@ -153,6 +165,8 @@ class VoiceCall:
         self._held: HeldTurn | None = None  # read back, waiting for the caller's yes or no
         self._verified = False  # numbers are read back only once they can be acted on, and may be said
         self._declined = False  # refused by the contact policy: nothing the borrower says is taken up
+        self._carrier_call_id: str | None = None
+        self._handing_over = False
 
     # ---- life cycle -------------------------------------------------------------------------------
 
@@ -164,6 +178,7 @@ class VoiceCall:
             opening=admitted)
         self.conversation_id = conversation.conversation_id
         self._language = conversation.language
+        self._carrier_call_id = party.carrier_call_id
         logger.info("call started conversation=%s borrower=%s channel=%s%s",
                     mask_reference(self.conversation_id), mask_reference(party.borrower_id), self._channel,
                     "" if admitted else " (declined by the contact policy)")
@@ -314,6 +329,9 @@ class VoiceCall:
         await self._speak_replies(result, heard_at)
         if result.ended:
             await self._end_call("conversation_ended")
+        elif result.queued_for_person and self._services.handover is not None and not self._handing_over:
+            self._handing_over = True  # once per call: a transfer ends it, a callback is offered once
+            self._spawn(self._hand_over(), "handover")
 
     async def _answer(self, turn: AudioTurn | TextTurn | KeyedAnswer, text: str, transcript: Transcript | None) -> Any:
         """The dialogue's reply to the turn; None when the call answered it itself (a number read back, or the
@@ -487,12 +505,55 @@ class VoiceCall:
         if self._ending:
             return
         self._ending = True
-        deadline = time.monotonic() + HANGUP_WAIT_SECONDS
-        while self._bot_audible() and time.monotonic() < deadline:
-            await asyncio.sleep(WATCHDOG_TICK_SECONDS)
+        await self._until_played()
         logger.info("call %s: ending (%s)", mask_reference(self.conversation_id), reason)
         await self._send(CallEnding(reason))
         await self._hangup(reason)
+
+    async def _until_played(self) -> None:
+        deadline = time.monotonic() + HANGUP_WAIT_SECONDS
+        while self._bot_audible() and time.monotonic() < deadline:
+            await asyncio.sleep(WATCHDOG_TICK_SECONDS)
+
+    async def _hand_over(self) -> None:
+        """The turn queued the caller for a person: once its words (the wait notice) have played, the carrier
+        transfers the call (bot.channels.call_transfer), which ends this stream; if it cannot, the caller hears
+        when they will be called back (pushed, so spoken like an agent's words)."""
+        await self._until_played()
+        # Shielded: the carrier may end this stream (and so cancel the call's tasks) before it answers the update,
+        # and the transfer must still be recorded.
+        handing = _outliving_the_call(self._services.handover.hand_over(
+            self.conversation_id, self._carrier_call_id, self._announce))
+        try:
+            transferred = await asyncio.shield(handing)
+        except Exception:  # noqa: BLE001 - storage down (logged): the caller stays queued on the line, the call goes on
+            return
+        if not transferred:
+            return
+        self._ending = True  # nothing more is said or heard: the carrier is connecting the caller to a person
+        await asyncio.sleep(TRANSFER_STOP_WAIT_SECONDS)
+        await self._send(CallEnding("transferred"))
+        await self._hangup("transferred")
+
+    async def _announce(self, text: str) -> None:
+        await self._say([text])
+        await self._until_played()
+
+
+_DETACHED: set[asyncio.Task] = set()  # tasks that finish after their call closed: kept until done
+
+
+def _outliving_the_call(coroutine: Awaitable[Any]) -> asyncio.Task:
+    task = asyncio.ensure_future(coroutine)
+    _DETACHED.add(task)
+    task.add_done_callback(_DETACHED.discard)
+    task.add_done_callback(_log_failure)
+    return task
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("handover failed: %s", type(task.exception()).__name__, exc_info=task.exception())
 
 
 def _speech_ended_at(turn: AudioTurn | TextTurn | KeyedAnswer) -> float | None:

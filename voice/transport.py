@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import replace
 from typing import Callable, Mapping, Protocol
 
 from monitoring import metrics
@@ -79,7 +80,7 @@ class CallTransport:
                 if isinstance(frame, CallStopped):
                     return
                 if isinstance(frame, CallStarted):
-                    await self._start(self._identify(frame.parameters) if self._identify else None)
+                    await self._start(self._carrier_party(frame))
                 elif self.call is not None:
                     await self._dispatch(frame)
                 await asyncio.sleep(0)  # a peer sending faster than real time must not starve other calls
@@ -91,6 +92,11 @@ class CallTransport:
             if self.call is not None:
                 await self.call.close()
             await self.hang_up("call_over")
+
+    def _carrier_party(self, started: CallStarted) -> CallParty | None:
+        """Who the carrier's call is for, and the carrier's id of the call (to transfer it to a person)."""
+        party = self._identify(started.parameters) if self._identify else None
+        return None if party is None else replace(party, carrier_call_id=started.call_id)
 
     async def _start(self, party: CallParty | None) -> bool:
         if party is None or not BORROWER_ID.match(party.borrower_id):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -29,6 +28,7 @@ from bot.audit import AuditTrail
 from bot.channels.phone_arrival import CallTokens, CarrierSignatures, connect_twiml, media_stream_url
 from campaigns.call_slots import CallSlots
 from campaigns.dial_tickets import DialTicket
+from campaigns.dialer import CALL_SID
 from compliance_filters import check
 from compliance_filters.contact_policy import ContactPolicy
 from configuration.settings import DialerSettings
@@ -44,7 +44,6 @@ CHANNEL = "phone"                 # the conversation's channel
 POLICY_CHANNEL = "voice"          # the contact policy's name for calls (counted_channels)
 FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 PROGRESS_STATUSES = ("queued", "initiated", "ringing", "in-progress")
-CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 SAY_LANGUAGE = {"zh": "cmn-CN", "en": "en-US"}
 UNVERIFIED_PHONE = {"identity_verified": False, "channel": CHANNEL}
 _KEY = "collections:dialer:{}:{}"  # (what, attempt id)

@@ -1,7 +1,8 @@
 """Voice endpoints: the carrier's webhook /voice/twilio/incoming and media stream /voice/twilio (Twilio Media
 Streams; both signed by the carrier, the stream naming its borrower only through a call token:
 bot.channels.phone_arrival), the webhook and status callback of calls our dialer placed /voice/twilio/outbound and
-/voice/twilio/status (signed by the carrier, naming the attempt through a signed ticket: bot.channels.outbound_call), /voice/browser?borrower_link=… (16 kHz PCM16; a browser arrives with a signed
+/voice/twilio/status (signed by the carrier, naming the attempt through a signed ticket: bot.channels.outbound_call),
+the end of a transferred call's <Dial> /voice/twilio/transfer-ended (bot.channels.call_transfer), /voice/browser?borrower_link=… (16 kHz PCM16; a browser arrives with a signed
 borrower link, as a chat does: bot.links) and the microphone demo page /demo/voice?link=…. ASR and TTS
 engines are loaded once, at gateway start (bot.services)."""
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
+from bot.channels.call_transfer import DIAL_ENDED_PATH, TICKET_PARAMETER as TRANSFER_TICKET
 from bot.channels.outbound_call import MalformedCallback
 from bot.channels.phone_arrival import SIGNATURE_HEADER
 from campaigns.dial_tickets import TICKET_PARAMETER
@@ -139,6 +141,20 @@ def voice_router() -> APIRouter:
             return PlainTextResponse(await outbound.report(form, ticket))
         except MalformedCallback as error:
             return PlainTextResponse(str(error), status_code=400)
+
+    @router.post(DIAL_ENDED_PATH, response_model=None)
+    async def transfer_ended(request: Request) -> Response:
+        """The carrier, once the <Dial> of a call transferred to the agent line has ended (bot.channels.call_transfer):
+        nobody answered, so the caller hears when they will be called back."""
+        services = services_of(request)
+        form = await carrier_form(request, services.phone.signatures)
+        if form is None:
+            return PlainTextResponse("not signed by the carrier", status_code=403)
+        twiml = await services.handover.dial_ended(request.query_params.get(TRANSFER_TICKET),
+                                                   form.get("DialCallStatus", ""))
+        if twiml is None:
+            return PlainTextResponse("the transfer's ticket is missing, forged or expired", status_code=403)
+        return Response(twiml, media_type="application/xml")
 
     @router.websocket("/voice/twilio")
     async def twilio_media_stream(websocket: WebSocket) -> None:

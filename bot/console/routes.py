@@ -77,6 +77,7 @@ def _entry_json(entry: QueueEntry, position: int) -> dict[str, Any]:
         "conversation_id": entry.conversation_id, "borrower": mask_reference(entry.borrower_id), "channel": entry.channel,
         "reason": entry.reason, "priority": entry.priority, "position": position,
         "waited_seconds": max(0, int(time.time() - entry.enqueued_at)), "callback_offered": entry.callback_offered,
+        "transferred": entry.transferred,  # a phone call the carrier took to the agent line: read its transcript
     }
 
 

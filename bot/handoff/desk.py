@@ -126,7 +126,7 @@ class HandoffDesk:
             reason = metrics.bounded(entry.reason, frozenset(self.policy.priorities))
             metrics.HANDOFF_WAIT_SECONDS.labels(reason=reason).observe(max(0.0, self._now() - entry.enqueued_at))
         await asyncio.to_thread(
-            self._ledger.set_handoff_status, conversation_id, "taken", ("waiting", "callback_offered"), agent)
+            self._ledger.set_handoff_status, conversation_id, "taken", ("waiting", "callback_offered", "transferred"), agent)
         return entry
 
     async def note_queue_metrics(self) -> None:

@@ -3,7 +3,9 @@ then longest waiting.
 
 Redis (a sorted set scored priority * 1e10 + enqueue time, plus a hash of entries) when REDIS_URL is set,
 so every gateway replica sees one queue; an in-process implementation with the same interface otherwise.
-Re-queueing a waiting conversation keeps its place in time and only ever raises its priority.
+Re-queueing a waiting conversation keeps its place in time and only ever raises its priority. An entry stays
+in the queue, flagged, once a callback was offered or its phone call was transferred to an agent line: the agent
+who takes it reads the transcript so far.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ class QueueEntry:
     priority: int
     enqueued_at: float  # epoch seconds (wall clock: waiting time is real even when the conversation clock is fixed)
     callback_offered: bool = False
+    transferred: bool = False  # a phone call the carrier took to the agent line (bot.channels.call_transfer)
 
     def score(self) -> float:
         return self.priority * _PRIORITY_WEIGHT + self.enqueued_at
@@ -41,6 +44,8 @@ class HandoffQueue(Protocol):
         """1 for the next to be served; None when not waiting."""
     async def mark_callback_offered(self, conversation_id: str) -> bool:
         """True for exactly one caller per waiting conversation (several replicas run the timeout check)."""
+    async def mark_transferred(self, conversation_id: str) -> bool:
+        """True when the waiting conversation was not flagged transferred before."""
     async def aclose(self) -> None: ...
 
 
@@ -49,7 +54,8 @@ def _merge(previous: QueueEntry | None, entry: QueueEntry) -> QueueEntry | None:
         return entry
     if previous.priority <= entry.priority:
         return None
-    return replace(entry, enqueued_at=previous.enqueued_at, callback_offered=previous.callback_offered)
+    return replace(entry, enqueued_at=previous.enqueued_at, callback_offered=previous.callback_offered,
+                   transferred=previous.transferred)
 
 
 class InMemoryHandoffQueue:
@@ -74,10 +80,16 @@ class InMemoryHandoffQueue:
         return ordered.index(conversation_id) + 1 if conversation_id in ordered else None
 
     async def mark_callback_offered(self, conversation_id: str) -> bool:
+        return self._mark(conversation_id, "callback_offered")
+
+    async def mark_transferred(self, conversation_id: str) -> bool:
+        return self._mark(conversation_id, "transferred")
+
+    def _mark(self, conversation_id: str, flag: str) -> bool:
         entry = self._entries.get(conversation_id)
-        if entry is None or entry.callback_offered:
+        if entry is None or getattr(entry, flag):
             return False
-        self._entries[conversation_id] = replace(entry, callback_offered=True)
+        self._entries[conversation_id] = replace(entry, **{flag: True})
         return True
 
     async def aclose(self) -> None:
@@ -93,6 +105,7 @@ if old then
   if previous.priority <= entry.priority then return 0 end
   entry.enqueued_at = previous.enqueued_at
   entry.callback_offered = previous.callback_offered
+  entry.transferred = previous.transferred
 end
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(entry))
 redis.call('ZADD', KEYS[1], entry.priority * 1e10 + entry.enqueued_at, ARGV[1])
@@ -105,12 +118,13 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 return old
 """
-_MARK_OFFERED = """
+# ARGV: conversation id, the flag to set (callback_offered, transferred): 1 only for the one caller that set it.
+_MARK = """
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if not old then return 0 end
 local entry = cjson.decode(old)
-if entry.callback_offered then return 0 end
-entry.callback_offered = true
+if entry[ARGV[2]] then return 0 end
+entry[ARGV[2]] = true
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(entry))
 return 1
 """
@@ -122,6 +136,7 @@ def _decode(raw: str) -> QueueEntry:
         conversation_id=data["conversation_id"], borrower_id=data.get("borrower_id") or None,
         channel=data["channel"], reason=data["reason"], priority=int(data["priority"]),
         enqueued_at=float(data["enqueued_at"]), callback_offered=bool(data.get("callback_offered")),
+        transferred=bool(data.get("transferred")),
     )
 
 
@@ -131,7 +146,7 @@ class RedisHandoffQueue:
         self._keys = [f"{prefix}:queue", f"{prefix}:entries"]
         self._enqueue = self._redis.register_script(_ENQUEUE)
         self._remove = self._redis.register_script(_REMOVE)
-        self._mark_offered = self._redis.register_script(_MARK_OFFERED)
+        self._mark = self._redis.register_script(_MARK)
 
     async def enqueue(self, entry: QueueEntry) -> bool:
         return bool(await self._enqueue(keys=self._keys, args=[entry.conversation_id, json.dumps(asdict(entry))]))
@@ -152,7 +167,10 @@ class RedisHandoffQueue:
         return None if rank is None else rank + 1
 
     async def mark_callback_offered(self, conversation_id: str) -> bool:
-        return bool(await self._mark_offered(keys=self._keys, args=[conversation_id]))
+        return bool(await self._mark(keys=self._keys, args=[conversation_id, "callback_offered"]))
+
+    async def mark_transferred(self, conversation_id: str) -> bool:
+        return bool(await self._mark(keys=self._keys, args=[conversation_id, "transferred"]))
 
     async def aclose(self) -> None:
         await self._redis.aclose()

@@ -1,7 +1,11 @@
 """A second real stack for the tests that break things (tests/e2e/test_restarts.py, test_faults.py): its own
 Rasa, action server and gateway, and its own redis-server persisting to an append-only file, so Redis, Rasa
 and the action server can be killed and restarted without disturbing the shared `stack`. One per session:
-each Rasa start costs up to a minute."""
+each Rasa start costs up to a minute.
+
+It is also the stack with an agent line (tests/e2e/test_call_handover.py): a phone call handed to a person is
+transferred through the carrier, a fake Twilio on TRANSFER_CARRIER_PORT; the shared stack has none, as a
+deployment without one, and books callbacks instead."""
 from __future__ import annotations
 
 import asyncio
@@ -22,6 +26,10 @@ MAX_FAILED_SIGN_INS = 3
 REPLY_WAIT_SECONDS = 20
 CIRCUIT_FAILURE_THRESHOLD = 3
 CIRCUIT_COOLDOWN_SECONDS = 2
+# The agent line phone calls are transferred to, through the fake Twilio's REST API on this port.
+AGENT_LINE = "+861088886666"
+TRANSFER_ACCOUNT_SID = "AC" + "7a" * 16
+TRANSFER_CARRIER_PORT = _free_port()
 
 
 # A service dies with the thread that started it (the launcher's PR_SET_PDEATHSIG is per thread), and the
@@ -46,6 +54,7 @@ def private_redis(tmp_path_factory):
 @pytest.fixture(scope="session")
 def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp_path_factory):
     add_console_accounts(ledger_url)
+    gateway_port = _free_port()
     settings = {
         **GATEWAY_TEST_SETTINGS,
         "COLLECTIONS_CONSOLE_MAX_FAILED_SIGN_INS": str(MAX_FAILED_SIGN_INS),
@@ -61,9 +70,14 @@ def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp
         # The shared ledger's audit is signed with the shared key and anchor, whichever stack writes it.
         "COLLECTIONS_AUDIT_KEY_FILE": str(audit_settings.key_file),
         "COLLECTIONS_AUDIT_ANCHOR_FILE": str(audit_settings.anchor_file),
+        "COLLECTIONS_HANDOFF_AGENT_LINE": AGENT_LINE,
+        "COLLECTIONS_DIALER_ACCOUNT_SID": TRANSFER_ACCOUNT_SID,
+        "COLLECTIONS_DIALER_API_BASE": f"http://127.0.0.1:{TRANSFER_CARRIER_PORT}",
+        # Where the carrier reports how a transfer's <Dial> ended (the gateway as the carrier reaches it).
+        "COLLECTIONS_VOICE_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
     }
     config = StackConfig(
-        model=model_path, rasa_port=_free_port(), action_port=_free_port(), gateway_port=_free_port(),
+        model=model_path, rasa_port=_free_port(), action_port=_free_port(), gateway_port=gateway_port,
         redis_url=private_redis.url, ledger_url=ledger_url, fixed_now=FIXED_NOW,
         log_dir=tmp_path_factory.mktemp("restart-logs"), extra_env=settings,
     )

@@ -138,6 +138,16 @@ class FakeCarrier:
     async def send_json(self, message: dict) -> None:
         await self.socket.send(json.dumps(message))
 
+    async def stop(self) -> None:
+        """Twilio ends the stream (the caller hung up, or the call was given new TwiML): "stop", then it closes."""
+        if self.closed.is_set():
+            return
+        try:
+            await self.send_json({"event": "stop", "sequenceNumber": "0", "streamSid": self.stream_sid,
+                                  "stop": {"accountSid": "AC" + "0" * 32, "callSid": self.call_sid}})
+        except websockets.ConnectionClosed:
+            pass
+
     async def send_raw(self, raw: str | bytes) -> None:
         await self.socket.send(raw)
 
@@ -226,8 +236,8 @@ class FakeCarrier:
     async def bot_reply(self, timeout: float = 90.0, quiet: float = 1.5, before: int | None = None) -> bytes:
         """Waits for the bot's next reply to be sent and played; returns its audio (8 kHz PCM16).
 
-        Every utterance the bot speaks is in the conversation's transcript before its audio starts
-        (the egress records it, then TTS speaks it) and ends with one mark. So the reply is complete
+        Every utterance the bot speaks (an agent's words too) is in the conversation's transcript before its
+        audio starts (the egress records it, then TTS speaks it) and ends with one mark. So the reply is complete
         when the marks received since this call match the bot utterances the transcript gained, and
         the carrier has played them all: a positive marker, whatever the TTS's pauses between
         utterances on a loaded machine. Without a Redis URL, a quiet gap stands in for it.
@@ -248,7 +258,7 @@ class FakeCarrier:
                     break
                 continue
             spoken = [entry for entry in (await self.transcript())[before:]
-                      if entry["speaker"] == "bot" and not entry.get("interrupted")]
+                      if entry["speaker"] in ("bot", "agent") and not entry.get("interrupted")]
             if new_marks >= len(spoken) > 0:
                 break
         else:
@@ -263,6 +273,21 @@ class FakeCarrier:
         if self.conversation_id is None:
             self.conversation_id = phone_conversation(self.redis_url, self.borrower_id)
         return stored_transcript(self.redis_url, self.conversation_id)
+
+    async def heard(self, words: str, timeout: float = 90.0) -> bytes:
+        """Waits until an utterance containing `words` is in the transcript and everything said so far has been
+        played (one mark per utterance, all acknowledged); returns that utterance's audio. For words that come
+        outside a turn (pushed: a callback offer, an agent's message), whenever they come."""
+        deadline, spoken = time.monotonic() + timeout, []
+        while time.monotonic() < deadline and not self.closed.is_set():
+            spoken = [entry["text"] for entry in await self.transcript()
+                      if entry["speaker"] in ("bot", "agent") and not entry.get("interrupted")]
+            found = [index for index, text in enumerate(spoken) if words in text]
+            if found and len(self.received.marks) >= len(spoken) and set(self.received.marks) <= set(self.received.acked):
+                return self.utterance_audio(found[-1])
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"{words!r} was not heard on the call (closed: {self.closed.is_set()}; "
+                           f"{len(self.received.marks)} marks; said: {spoken[-4:]})")
 
     def utterance_audio(self, index: int) -> bytes:
         """The bot audio of its `index`-th spoken utterance in this call (each ends with a mark)."""

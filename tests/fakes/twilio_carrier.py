@@ -13,6 +13,10 @@ ringing, answered, completed — only those the request subscribed to — or bus
 answer it asks the call's Url what to do, with AnsweredBy as answering-machine detection reports it. A <Connect>
 <Stream> answer opens the media stream (tests/e2e/phone.py's FakeCarrier) and runs the test's `conversation` on
 it; a <Say> is heard and kept. Every request to the gateway carries X-Twilio-Signature.
+
+It also updates a live call as Twilio's Calls/{CallSid}.json does (a handoff's transfer): a call it placed, or an
+inbound call whose test carrier was `attach`ed. The new TwiML is kept in `updates` and, like Twilio, the call's
+media stream is stopped ("stop", then the socket closes). `refuse_updates` makes it answer 500 instead.
 """
 from __future__ import annotations
 
@@ -62,6 +66,24 @@ class NoAnswer:
     final_status: str = "no-answer"  # or busy, failed
 
 
+@dataclass(frozen=True)
+class CallUpdate:
+    call_sid: str
+    twiml: ElementTree.Element
+
+    def dialled(self) -> list[tuple[str, str]]:
+        """(noun, address) of each <Dial> target: ("Number", "+86…"), ("Sip", "sip:…"), ("Queue", name)…"""
+        return [(target.tag, (target.text or "").strip()) for target in self.twiml.findall("./Dial/*")]
+
+    def verbs(self) -> list[str]:
+        return [verb.tag for verb in self.twiml]
+
+    def dial_action(self) -> str | None:
+        """Where Twilio asks what next once the <Dial> has ended."""
+        dial = self.twiml.find("Dial")
+        return dial.get("action") if dial is not None else None
+
+
 @dataclass
 class PlacedCall:
     sid: str
@@ -71,20 +93,25 @@ class PlacedCall:
     said: list[str] = field(default_factory=list)          # <Say> texts heard
     callback_answers: list[int] = field(default_factory=list)  # HTTP status of each status callback
     carrier: FakeCarrier | None = None
+    loop: asyncio.AbstractEventLoop | None = None  # the fake's own, where the call's stream runs
     failure: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
 
 class FakeTwilio:
     def __init__(self, account_sid: str, auth_token: str, gateway_redis_url: str,
-                 behaviours: dict[str, Answer | Machine | NoAnswer] | None = None) -> None:
+                 behaviours: dict[str, Answer | Machine | NoAnswer] | None = None, port: int | None = None) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.behaviours = dict(behaviours or {})
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.calls: dict[str, PlacedCall] = {}
         self.refused: list[int] = []  # HTTP status of each refused Calls.create
+        self.updates: list[CallUpdate] = []  # each live call update accepted, in order
+        self.refuse_updates = False
+        self.updated = threading.Event()  # set on each accepted update
+        self._attached: dict[str, tuple[FakeCarrier, asyncio.AbstractEventLoop]] = {}
         self._redis_url = gateway_redis_url  # for FakeCarrier's view of the transcript
         self._validator = RequestValidator(auth_token)
         self._lock = threading.Lock()
@@ -117,7 +144,58 @@ class FakeTwilio:
             return JSONResponse({"sid": sid, "status": "queued", "to": one["To"], "from": one["From"]},
                                 status_code=201)
 
+        @app.post("/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json")
+        async def update_call(account_sid: str, call_sid: str, request: Request) -> JSONResponse:
+            if account_sid != self.account_sid or not self._authorised(request.headers.get("authorization", "")):
+                return self._refuse(401, 20003, "Authenticate")
+            stream = self._live_stream(call_sid)
+            if stream is None:
+                return self._refuse(404, 20404, f"The requested resource Calls/{call_sid}.json was not found")
+            if self.refuse_updates:
+                return self._refuse(500, 20500, "Internal Server Error")
+            fields = parse_qs((await request.body()).decode("utf-8"), keep_blank_values=True)
+            try:
+                twiml = ElementTree.fromstring(fields["Twiml"][-1])
+            except (KeyError, ElementTree.ParseError):
+                return self._refuse(400, 12100, "Document parse failure")
+            with self._lock:
+                self.updates.append(CallUpdate(call_sid, twiml))
+            self.updated.set()
+            carrier, loop = stream
+            # Twilio ends the <Connect><Stream> of a call given new TwiML; the stream's socket lives on its test's loop.
+            if loop is asyncio.get_running_loop():
+                await carrier.stop()
+            else:
+                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(carrier.stop(), loop))
+            return JSONResponse({"sid": call_sid, "status": "in-progress"})
+
         return app
+
+    def _live_stream(self, call_sid: str) -> tuple[FakeCarrier, asyncio.AbstractEventLoop] | None:
+        with self._lock:
+            if call_sid in self._attached:
+                return self._attached[call_sid]
+            placed = self.calls.get(call_sid)
+        if placed is not None and placed.carrier is not None and not placed.carrier.closed.is_set():
+            return placed.carrier, placed.loop
+        return None
+
+    async def end_dial(self, update: CallUpdate, dial_status: str) -> ElementTree.Element:
+        """The transferred call's <Dial> ends (no-answer, busy, failed, or completed after a conversation): Twilio
+        asks the Dial's action URL what to do next, signed, and follows the answer."""
+        form = {"AccountSid": self.account_sid, "CallSid": update.call_sid, "CallStatus": "in-progress",
+                "DialCallStatus": dial_status, "DialCallDuration": "0", "ApiVersion": "2010-04-01"}
+        async with httpx.AsyncClient(timeout=60) as client:
+            answer = await self._signed_post(client, update.dial_action(), form)
+        answer.raise_for_status()
+        assert answer.headers["content-type"].startswith("application/xml"), answer.headers
+        return ElementTree.fromstring(answer.text)
+
+    def attach(self, carrier: FakeCarrier) -> None:
+        """An inbound call the test rings (tests/e2e/phone.py): its live call may be updated here too. Called on
+        the event loop the carrier's socket runs on."""
+        with self._lock:
+            self._attached[carrier.call_sid] = (carrier, asyncio.get_running_loop())
 
     def _authorised(self, header: str) -> bool:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -188,12 +266,10 @@ class FakeTwilio:
         gateway_url = call.request["Url"][-1].split("/voice/", 1)[0]
         carrier = FakeCarrier(gateway_url, behaviour.borrower_id, call.request["To"][-1], redis_url=self._redis_url,
                               answer=call.twiml, call_sid=call.sid)
-        call.carrier = carrier
+        call.carrier, call.loop = carrier, asyncio.get_running_loop()
         async with carrier:
             await behaviour.conversation(carrier)
-            if not carrier.closed.is_set():  # the person hangs up: Twilio ends the stream
-                await carrier.send_json({"event": "stop", "streamSid": carrier.stream_sid,
-                                         "stop": {"callSid": call.sid}})
+            await carrier.stop()  # the person hangs up: Twilio ends the stream
 
     # ---- for tests ----------------------------------------------------------------------------------
 

@@ -64,6 +64,21 @@ async def test_removal_and_callback_offer_happen_once(make_queue):
     await queue.aclose()
 
 
+async def test_a_transferred_call_stays_waiting_flagged_and_keeps_the_flag_when_requeued(make_queue):
+    queue = make_queue()
+    await queue.enqueue(entry("call", 2, T0))
+    assert await queue.mark_transferred("call") is True
+    assert await queue.mark_transferred("call") is False
+    assert await queue.mark_transferred("nobody") is False
+    await queue.enqueue(entry("call", 0, T0 + 50, "distress"))  # a later, more urgent trigger
+    waiting = (await queue.entries())[0]
+    assert (waiting.transferred, waiting.callback_offered, waiting.priority) == (True, False, 0)
+    assert await queue.mark_callback_offered("call") is True  # the flags are independent
+    removed = await queue.remove("call")
+    assert removed is not None and removed.transferred and removed.callback_offered
+    await queue.aclose()
+
+
 async def test_forty_agents_taking_one_conversation_at_once_exactly_one_wins(redis_prefix):
     url, prefix = redis_prefix
     # One client (and connection) per agent, as on separate gateway replicas.

@@ -30,8 +30,9 @@ def test_each_notice_has_both_languages_with_the_same_values(key):
 def test_every_notice_may_be_said_before_verification(language):
     when = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("America/New_York"))
     texts = [wait_notice(language, 1), wait_notice(language, 4), callback_notice(language, when, date(2026, 11, 23)),
+             callback_notice(language, when, date(2026, 11, 23), "callback_instead_of_transfer"),
              *(notice(language, key) for key in ("taken", "handed_back", "no_callback", "long_conversation",
-                                                        "call_declined"))]
+                                                        "call_declined", "transferring", "line_unanswered"))]
     for text in texts:
         verdict = check(text, UNVERIFIED)
         assert verdict.allowed, (text, verdict.rules)

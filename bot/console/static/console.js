@@ -55,7 +55,7 @@ function minutes(seconds) {
 
 function queueItem(entry) {
   const item = el("li", `${REASONS[entry.reason] || entry.reason} · ${entry.borrower} · ${entry.channel} · 已等${minutes(entry.waited_seconds)}`
-    + (entry.callback_offered ? " · 已约回电" : ""), `p${entry.priority}`);
+    + (entry.transferred ? " · 电话已转接坐席" : "") + (entry.callback_offered ? " · 已约回电" : ""), `p${entry.priority}`);
   item.dataset.conversation = entry.conversation_id;
   item.addEventListener("click", () => openConversation(entry.conversation_id));
   return item;
