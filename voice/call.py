@@ -78,6 +78,22 @@ class OutboundAdmission(Protocol):
         politely without collecting); None: not a call to take at all (its stream already ran)."""
 
 
+class CallRecording(Protocol):
+    """bot.recordings.CallRecording: both sides of one call, as they reach and leave the line."""
+
+    def heard(self, pcm16: bytes) -> None: ...
+    def said(self, pcm16: bytes) -> None: ...
+    def cleared(self) -> None: ...
+    async def finish(self) -> Any: ...
+
+
+class Recordings(Protocol):
+    """bot.recordings.CallRecordings; without it, calls are not recorded."""
+
+    def start(self, conversation_id: str, borrower_id: str | None, channel: str,
+              sample_rate: int) -> CallRecording | None: ...
+
+
 class Pushes(Protocol):
     """bot.handoff.bus.PushBus: words for a conversation sent outside a borrower turn."""
 
@@ -95,6 +111,7 @@ class VoiceServices:
     pushes: Pushes | None = None
     plan_lengths: frozenset[int] = frozenset()  # the policy's instalment counts; any other is read back (empty: none)
     outbound: OutboundAdmission | None = None  # without it, no call the dialer placed is taken
+    recordings: Recordings | None = None  # without it, calls are not recorded
 
 
 @dataclass(frozen=True)
@@ -153,6 +170,7 @@ class VoiceCall:
         self._held: HeldTurn | None = None  # read back, waiting for the caller's yes or no
         self._verified = False  # numbers are read back only once they can be acted on, and may be said
         self._declined = False  # refused by the contact policy: nothing the borrower says is taken up
+        self._recording: CallRecording | None = None
 
     # ---- life cycle -------------------------------------------------------------------------------
 
@@ -164,6 +182,9 @@ class VoiceCall:
             opening=admitted)
         self.conversation_id = conversation.conversation_id
         self._language = conversation.language
+        if self._services.recordings is not None:
+            self._recording = self._services.recordings.start(
+                self.conversation_id, party.borrower_id, self._channel, self._rate)
         logger.info("call started conversation=%s borrower=%s channel=%s%s",
                     mask_reference(self.conversation_id), mask_reference(party.borrower_id), self._channel,
                     "" if admitted else " (declined by the contact policy)")
@@ -184,6 +205,9 @@ class VoiceCall:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            await recording.finish()
 
     def _spawn(self, coroutine: Awaitable[None], name: str) -> asyncio.Task:
         task = asyncio.create_task(self._guarded(coroutine, name))
@@ -207,6 +231,8 @@ class VoiceCall:
     # ---- inbound ----------------------------------------------------------------------------------
 
     async def on_audio(self, frame: InputAudio) -> None:
+        if self._recording is not None:
+            self._recording.heard(frame.pcm16)
         if self._declined:
             return
         for event in self._detector.feed(frame.pcm16):
@@ -428,6 +454,8 @@ class VoiceCall:
         usable = len(pcm) - len(pcm) % frame_bytes
         for offset in range(0, usable, frame_bytes):
             await self._send(OutputAudio(pcm[offset:offset + frame_bytes]))
+            if self._recording is not None:
+                self._recording.said(pcm[offset:offset + frame_bytes])
             wait = self._playback.sent(utterance, FRAME_MS / 1000)
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -444,6 +472,8 @@ class VoiceCall:
         if self._speaker is not None:
             self._speaker.cancel()
         self._spawn(self._send(ClearPlayback()), "clear")
+        if self._recording is not None:
+            self._recording.cleared()
         self._speaking = False
         self._speaker = self._spawn(self._speaker_loop(), "speaker")
         interrupted = self._playback.interrupt()
