@@ -44,7 +44,7 @@ def private_redis(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp_path_factory):
+def restartable_stack(model_path, private_redis, ledger_url, audit_settings, recording_settings, tmp_path_factory):
     add_console_accounts(ledger_url)
     settings = {
         **GATEWAY_TEST_SETTINGS,
@@ -61,6 +61,7 @@ def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp
         # The shared ledger's audit is signed with the shared key and anchor, whichever stack writes it.
         "COLLECTIONS_AUDIT_KEY_FILE": str(audit_settings.key_file),
         "COLLECTIONS_AUDIT_ANCHOR_FILE": str(audit_settings.anchor_file),
+        "COLLECTIONS_RECORDINGS_DIRECTORY": str(recording_settings.directory),
     }
     config = StackConfig(
         model=model_path, rasa_port=_free_port(), action_port=_free_port(), gateway_port=_free_port(),

@@ -11,7 +11,7 @@ const CHECKLIST = [
   ["no_pressure", "无施压、威胁或羞辱"], ["correct_figures", "金额与日期正确"], ["handoff_when_asked", "要求人工时及时转接"],
 ];
 const MARKS = [["pass", "通过"], ["fail", "不通过"], ["na", "不适用"]];
-const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员" };
+const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员", system: "系统记录" };
 const state = { me: null, current: null };
 const when = (iso) => new Date(iso).toLocaleString("zh-CN", { hour12: false }); // the reviewer's own time zone
 
@@ -98,7 +98,7 @@ async function openItem(itemId) {
     if (line.allowed === false) li.append(el("span", `被合规拦截，未发送：${line.rules.join("、")}`, "rules"));
     transcript.append(li);
   }
-  $("recording").textContent = data.recording ? "" : "本对话没有录音（语音录音功能上线后在此播放）。";
+  showRecording($("recording"), data.recording, "本对话没有录音（只有语音通话录音）。");
   const account = $("account");
   account.replaceChildren();
   if (data.account) account.append(el("dt", "借款人"), el("dd", data.account.name));
