@@ -44,11 +44,12 @@ class CallRecordings:
         self._retention = timedelta(days=retention_days)
         self._clock = clock
 
-    def start(self, conversation_id: str, borrower_id: str | None, channel: str,
-              sample_rate: int) -> "CallRecording | None":
-        """None (logged, counted) when the recording cannot start: the call goes on unrecorded."""
+    def start(self, conversation_id: str, borrower_id: str | None, channel: str, sample_rate: int,
+              line_opened: float | None = None) -> "CallRecording | None":
+        """`line_opened`: time.monotonic() when the call's audio began (before its conversation was opened).
+        None (logged, counted) when the recording cannot start: the call goes on unrecorded."""
         try:
-            return CallRecording(self, conversation_id, borrower_id, channel, sample_rate)
+            return CallRecording(self, conversation_id, borrower_id, channel, sample_rate, line_opened)
         except Exception as error:  # noqa: BLE001 — e.g. the directory not writable
             logger.error("call %s: recording not started: %s", mask_reference(conversation_id), type(error).__name__,
                          exc_info=error)
@@ -104,7 +105,7 @@ class CallRecording:
     """One call's recording, fed by voice.call.VoiceCall."""
 
     def __init__(self, recordings: CallRecordings, conversation_id: str, borrower_id: str | None, channel: str,
-                 sample_rate: int) -> None:
+                 sample_rate: int, line_opened: float | None = None) -> None:
         self._recordings = recordings
         self.conversation_id = conversation_id
         self.borrower_id = borrower_id
@@ -113,7 +114,7 @@ class CallRecording:
         self.started_at = recordings._clock()
         self.key = recording_key(conversation_id, self.started_at.year, self.started_at.month, EXTENSION)
         self._sink = recordings.store.create(self.key)
-        self._recorder: CallRecorder | None = CallRecorder(self._sink, sample_rate)
+        self._recorder: CallRecorder | None = CallRecorder(self._sink, sample_rate, started=line_opened)
 
     def heard(self, pcm16: bytes) -> None:
         self._feed(lambda recorder: recorder.heard(pcm16))

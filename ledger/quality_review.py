@@ -333,10 +333,11 @@ class QualityReviewBook:
             return _item_view(row, review)
 
     def transcript(self, conversation_id: str) -> list[dict]:
-        """Everything said, from the audit trail: what was tried and blocked, with the rules, and what was sent."""
+        """Everything said, from the audit trail: what was tried and blocked, with the rules, and what was sent (not
+        the chain's own notes: a recording's hash, its playbacks)."""
         with self._sessions() as session:
-            rows = session.scalars(select(AuditRecord).where(AuditRecord.conversation_id == conversation_id)
-                                   .order_by(AuditRecord.id))
+            rows = session.scalars(select(AuditRecord).where(AuditRecord.conversation_id == conversation_id,
+                                                             AuditRecord.speaker != "system").order_by(AuditRecord.id))
             return [{"speaker": row.speaker, "text": row.text, "at": _aware(row.created_at).isoformat(),
                      "allowed": row.allowed, "rules": json.loads(row.rules)} for row in rows]
 

@@ -90,8 +90,8 @@ class CallRecording(Protocol):
 class Recordings(Protocol):
     """bot.recordings.CallRecordings; without it, calls are not recorded."""
 
-    def start(self, conversation_id: str, borrower_id: str | None, channel: str,
-              sample_rate: int) -> CallRecording | None: ...
+    def start(self, conversation_id: str, borrower_id: str | None, channel: str, sample_rate: int,
+              line_opened: float | None = None) -> CallRecording | None: ...
 
 
 class Pushes(Protocol):
@@ -171,6 +171,7 @@ class VoiceCall:
         self._verified = False  # numbers are read back only once they can be acted on, and may be said
         self._declined = False  # refused by the contact policy: nothing the borrower says is taken up
         self._recording: CallRecording | None = None
+        self._line_opened = time.monotonic()  # the recording's time zero: audio queues while the conversation opens
 
     # ---- life cycle -------------------------------------------------------------------------------
 
@@ -184,7 +185,7 @@ class VoiceCall:
         self._language = conversation.language
         if self._services.recordings is not None:
             self._recording = self._services.recordings.start(
-                self.conversation_id, party.borrower_id, self._channel, self._rate)
+                self.conversation_id, party.borrower_id, self._channel, self._rate, self._line_opened)
         logger.info("call started conversation=%s borrower=%s channel=%s%s",
                     mask_reference(self.conversation_id), mask_reference(party.borrower_id), self._channel,
                     "" if admitted else " (declined by the contact policy)")

@@ -34,10 +34,12 @@ class CallRecorder:
     """Fed by the call: `heard` for each inbound frame, `said` for each outbound frame as it is sent, `cleared`
     when the line's queued audio is dropped; `finish` once, when the call is over. Not thread-safe: one event loop."""
 
-    def __init__(self, sink: BinaryIO, sample_rate: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, sink: BinaryIO, sample_rate: int, clock: Callable[[], float] = time.monotonic,
+                 started: float | None = None) -> None:
+        """`started`: the clock's time the line opened, if before now (frames that queued meanwhile are its start)."""
         self._rate = sample_rate
         self._clock = clock
-        self._started = clock()
+        self._started = clock() if started is None else started
         self._container = av.open(sink, mode="w", format=CONTAINER)
         self._stream = self._container.add_stream("libopus", rate=sample_rate, layout="stereo")
         self._stream.bit_rate = BIT_RATE

@@ -11,7 +11,7 @@ const CHECKLIST = [
   ["no_pressure", "无施压、威胁或羞辱"], ["correct_figures", "金额与日期正确"], ["handoff_when_asked", "要求人工时及时转接"],
 ];
 const MARKS = [["pass", "通过"], ["fail", "不通过"], ["na", "不适用"]];
-const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员", system: "系统记录" };
+const SPEAKERS = { borrower: "借款人", bot: "智能助手", agent: "人工专员" };
 const state = { me: null, current: null };
 const when = (iso) => new Date(iso).toLocaleString("zh-CN", { hour12: false }); // the reviewer's own time zone
 
