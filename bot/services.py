@@ -18,6 +18,7 @@ import redis
 
 from bot.audit import AuditTrail
 from bot.audit_seal import AnchorFile, load_audit_key
+from bot.recording_notice import VOICE_CHANNELS
 from bot.recordings import CallRecordings, call_recordings
 from bot.channels.state import make_channel_state
 from bot.console.agents import AgentDirectory
@@ -168,6 +169,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             store, rasa, ledger, audit, clock, gateway.max_message_chars, faults,
             handoff=desk, bus=bus, turns=closable(make_channel_state(redis_url, "collections:turn-results")),
             turn_cap=turn_cap,
+            unrecorded_channels=frozenset() if settings.recordings.enabled else VOICE_CHANNELS,
         )
         campaign_records = CampaignRecords(session_factory)
         phone = PhoneArrival(settings.voice, link_key, ledger.borrowers_at_number)
