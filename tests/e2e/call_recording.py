@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import av
 import httpx
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.recordings import FINISHED_HASH
 from ledger.db import make_engine, make_session_factory
-from ledger.models import AuditRecord
+from ledger.models import AuditRecord, Recording
 from ledger.recordings import RecordingBook, RecordingView
 from tests.e2e.console_client import PASSWORD, Console, add_console_accounts
 
@@ -51,7 +56,7 @@ class CallTimeline:
         self.bot_spoke.append((begun, time.monotonic() - self.started))
 
 
-def check_recording(gateway_url: str, ledger_url: str, conversation_id: str, timeline: CallTimeline) -> None:
+def check_recording(gateway_url: str, ledger_url: str, conversation_id: str, timeline: CallTimeline) -> RecordingView:
     engine = make_engine(ledger_url)
     try:
         sessions = make_session_factory(engine)
@@ -68,6 +73,34 @@ def check_recording(gateway_url: str, ledger_url: str, conversation_id: str, tim
                 AuditRecord.conversation_id == conversation_id, AuditRecord.speaker == "system",
                 AuditRecord.text.like(f"recording {recording.recording_id} played by %"))).all()
         assert [text.split(" played by ")[1].split(" ")[0] for text in audited] == ["e2e-reviewer"] * 2
+        return recording
+    finally:
+        engine.dispose()
+
+
+def purge_when_expired(ledger_url: str, audit_settings, recording_settings, recording: RecordingView) -> None:
+    """The operator's purge (python -m bot.audit purge) deletes the recording, file and row, once its retention date
+    has passed (moved into the past here), and leaves the audit chain verifying."""
+    path = Path(recording_settings.directory) / recording.key
+    assert path.exists()
+    engine = make_engine(ledger_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            session.execute(update(Recording).where(Recording.id == recording.recording_id)
+                            .values(retention_until=datetime.now(UTC) - timedelta(seconds=1)))
+        env = {**os.environ, "COLLECTIONS_LEDGER_DATABASE_URL": ledger_url,
+               "COLLECTIONS_AUDIT_KEY_FILE": str(audit_settings.key_file),
+               "COLLECTIONS_AUDIT_ANCHOR_FILE": str(audit_settings.anchor_file),
+               "COLLECTIONS_RECORDINGS_DIRECTORY": str(recording_settings.directory)}
+        said = {}
+        for command in ("purge", "verify"):
+            done = subprocess.run([sys.executable, "-m", "bot.audit", command], env=env, capture_output=True, text=True,
+                                  timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+            said[command] = done.stdout
+        assert "purged 1 call recordings past their retention date" in said["purge"], said["purge"]
+        assert not path.exists()
+        assert RecordingBook(make_session_factory(engine)).get(recording.recording_id) is None
     finally:
         engine.dispose()
 

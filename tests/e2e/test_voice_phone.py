@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from ledger.wording import yuan
-from tests.e2e.call_recording import CallTimeline, check_recording
+from tests.e2e.call_recording import CallTimeline, check_recording, purge_when_expired
 from tests.e2e.phone import AUDIBLE_RMS, FakeCarrier, phone_conversation, rms, transcript
 from tests.stack import METRICS_TEST_TOKEN
 from tests.unit.metrics_scrape import Samples, moved, scrape
@@ -28,7 +28,8 @@ async def voice_timings(stack) -> Samples:
 
 
 async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise(stack, redis_url, ledger, ledger_url,
-                                                                                 borrowers):
+                                                                                 borrowers, audit_settings,
+                                                                                 recording_settings):
     account = ledger.get_primary_account("B000001")
     before = await voice_timings(stack)
     timeline = CallTimeline()  # when the borrower spoke and the bot answered, for the call's recording
@@ -58,7 +59,7 @@ async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise
     timeline.end()
     # Recorded, both sides: decodable, two channels, as long as the call, each side where it spoke, its hash in
     # the audit chain; played in the console by a reviewer (whole and by range), refused to an agent, logged.
-    await asyncio.to_thread(check_recording, stack.gateway_url, ledger_url, conversation_id, timeline)
+    recording = await asyncio.to_thread(check_recording, stack.gateway_url, ledger_url, conversation_id, timeline)
     promises = [p for p in ledger.promises_for(account.account_id) if p.conversation_id == conversation_id]
     assert [(p.amount_cents, p.promised_date) for p in promises] == [(200_000, date(2026, 11, 27))]
     said = transcript(stack, conversation_id)
@@ -73,6 +74,8 @@ async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise
     assert moved(before, after, "collections_call_reply_audio_seconds_sum", channel="phone") > 0
     assert moved(before, after, "collections_tts_first_chunk_seconds_count", channel="phone") >= 6
     assert moved(before, after, "collections_turn_seconds_count", channel="phone") >= 3
+    # Past its retention date, the operator's purge deletes it (file and row); the chain still verifies.
+    await asyncio.to_thread(purge_when_expired, ledger_url, audit_settings, recording_settings, recording)
 
 
 def opened_transcript(stack, redis_url, borrower_id: str) -> list[dict]:
