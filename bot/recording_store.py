@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 READ_CHUNK_BYTES = 64 * 1024
-KEY = re.compile(r"^[0-9]{4}/[0-9]{2}/[A-Za-z0-9_-]{8,64}\.[a-z0-9]{2,5}$")
+KEY = re.compile(r"^[0-9]{4}/[0-9]{2}/[A-Za-z0-9_-]{1,64}\.[a-z0-9]{2,5}$")
 
 
 class RecordingStore(Protocol):
