@@ -1,8 +1,10 @@
 """A call's recording: both sides on one timeline, left channel the borrower, right channel the bot, encoded as
 Ogg/Opus while the call lasts (memory stays bounded on long calls: only the last seconds are held unencoded).
 
-The timeline is the wall clock since the call started. The borrower's frames arrive in real time and follow one
-another (a gap in them, e.g. a browser that stopped sending, is silence). The bot's frames are placed where the line
+The timeline is the wall clock since the line opened. The borrower's frames follow one another: carriers send them
+continuously and in real time, and frames that queued while the call was busy (its conversation opening, a slow event
+loop) arrive late in a burst but belong where they were sent; only a long gap (a browser that stopped sending) is
+silence on the timeline. The bot's frames are placed where the line
 plays them: the carrier plays what it is sent in order and at real time, so a frame starts when the one before it
 has played, or now if the line was idle. A barge-in clears the line: the bot's audio not yet played is dropped from
 the recording as it is from the line, so the recording holds what the borrower could hear.
@@ -20,7 +22,8 @@ CODEC = "opus"
 CONTAINER = "ogg"
 MEDIA_TYPE = "audio/ogg"
 BIT_RATE = 32_000              # stereo speech at 8-16 kHz: clear, about 240 kB per minute
-JITTER_SECONDS = 1.0           # borrower frames may arrive this late (a busy event loop) and still follow on
+JITTER_SECONDS = 1.0           # the bot's frames are placed at now; the part of the timeline this far back is final
+GAP_SECONDS = 10.0             # borrower frames later than this are after a gap in them, not a backlog
 FLUSH_SECONDS = 1.0            # encode once this much of the timeline can no longer change
 BORROWER, BOT = 0, 1           # channels: left, right
 
@@ -53,8 +56,8 @@ class CallRecorder:
         samples = _samples(pcm16)
         now = self._now()
         start = self._borrower_end
-        if start < now - round(JITTER_SECONDS * self._rate):  # the line was quiet: this frame is now
-            start = max(now - len(samples), start)
+        if start < now - round(GAP_SECONDS * self._rate):  # the line sent nothing for long: this frame is now
+            start = now - len(samples)
         self._borrower_end = self._write(BORROWER, start, samples)
         self._flush_stable(now)
 
@@ -102,8 +105,9 @@ class CallRecorder:
 
     def _flush_stable(self, now: int) -> None:
         """Encodes the part of the timeline nothing can be written into any more: the bot's frames never start
-        before now, the borrower's never before now less the jitter allowance."""
-        stable = now - round(JITTER_SECONDS * self._rate)
+        before now, the borrower's never before their predecessor's end or, after a gap, before now less the gap."""
+        stable = min(now - round(JITTER_SECONDS * self._rate),
+                     max(self._borrower_end, now - round(GAP_SECONDS * self._rate)))
         if stable - self._flushed >= FLUSH_SECONDS * self._rate:
             self._encode(stable)
 

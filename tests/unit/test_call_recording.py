@@ -114,15 +114,38 @@ def test_a_long_call_holds_only_seconds_of_audio_unencoded():
     assert recorder.finish().seconds == pytest.approx(60.0, abs=0.05)
 
 
-def test_a_gap_in_the_borrowers_frames_is_silence_on_the_timeline():
+def test_a_long_gap_in_the_borrowers_frames_is_silence_on_the_timeline():
     sink, clock = io.BytesIO(), SteppedClock()
     recorder = CallRecorder(sink, RATE, clock)
     feed_borrower(recorder, clock, silence(1.0))
-    clock.now += 2.0  # the browser sent nothing for two seconds
+    clock.now += 12.0  # the browser sent nothing for twelve seconds
     feed_borrower(recorder, clock, tone(1.0))
-    assert recorder.finish().seconds == pytest.approx(4.0, abs=0.05)
+    assert recorder.finish().seconds == pytest.approx(14.0, abs=0.05)
     (borrower, _), rate = decoded(sink.getvalue())
-    assert window_rms(borrower, rate, 1.1, 2.9) < 0.01 and window_rms(borrower, rate, 3.1, 3.9) > 0.1
+    assert window_rms(borrower, rate, 1.1, 12.9) < 0.01 and window_rms(borrower, rate, 13.1, 13.9) > 0.1
+
+
+def test_frames_that_queued_while_the_call_opened_keep_their_place_beside_the_bot():
+    """The conversation opens (two seconds) before any frame is read; they then arrive at once. The borrower spoke in
+    the third second, just as the bot's opening started; both must be there on the recording."""
+    sink, clock = io.BytesIO(), SteppedClock()
+    recorder = CallRecorder(sink, RATE, clock, started=clock.now)
+    clock.now += 2.0
+    queued = silence(2.0) + tone(1.0)
+    for offset in range(0, 2 * RATE * 2, FRAME * 2):  # the backlog of two seconds, read in a burst
+        recorder.heard(queued[offset:offset + FRAME * 2])
+    opening = tone(1.0, 300)
+
+    def bot_speaks(t: float) -> None:
+        if abs(t - 2.0) < 1e-6:
+            for offset in range(0, len(opening), FRAME * 2):
+                recorder.said(opening[offset:offset + FRAME * 2])
+
+    feed_borrower(recorder, clock, queued[2 * RATE * 2:] + silence(1.0), bot_speaks)
+    recorder.finish()
+    (borrower, bot), rate = decoded(sink.getvalue())
+    assert window_rms(borrower, rate, 0.1, 1.9) < 0.01 and window_rms(borrower, rate, 2.1, 2.9) > 0.1
+    assert window_rms(bot, rate, 2.1, 2.9) > 0.1 and window_rms(bot, rate, 0.1, 1.9) < 0.01
 
 
 @pytest.fixture
