@@ -116,8 +116,8 @@ class CallRecording:
         self._sink = recordings.store.create(self.key)
         self._recorder: CallRecorder | None = CallRecorder(self._sink, sample_rate, started=line_opened)
 
-    def heard(self, pcm16: bytes) -> None:
-        self._feed(lambda recorder: recorder.heard(pcm16))
+    def heard(self, pcm16: bytes, stream_ms: int | None = None) -> None:
+        self._feed(lambda recorder: recorder.heard(pcm16, stream_ms))
 
     def said(self, pcm16: bytes) -> None:
         self._feed(lambda recorder: recorder.said(pcm16))

@@ -81,7 +81,7 @@ class OutboundAdmission(Protocol):
 class CallRecording(Protocol):
     """bot.recordings.CallRecording: both sides of one call, as they reach and leave the line."""
 
-    def heard(self, pcm16: bytes) -> None: ...
+    def heard(self, pcm16: bytes, stream_ms: int | None = None) -> None: ...
     def said(self, pcm16: bytes) -> None: ...
     def cleared(self) -> None: ...
     async def finish(self) -> Any: ...
@@ -233,7 +233,7 @@ class VoiceCall:
 
     async def on_audio(self, frame: InputAudio) -> None:
         if self._recording is not None:
-            self._recording.heard(frame.pcm16)
+            self._recording.heard(frame.pcm16, frame.stream_ms)
         if self._declined:
             return
         for event in self._detector.feed(frame.pcm16):

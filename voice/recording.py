@@ -4,7 +4,8 @@ Ogg/Opus while the call lasts (memory stays bounded on long calls: only the last
 The timeline is the wall clock since the line opened. The borrower's frames follow one another: carriers send them
 continuously and in real time, and frames that queued while the call was busy (its conversation opening, a slow event
 loop) arrive late in a burst but belong where they were sent; only a long gap (a browser that stopped sending) is
-silence on the timeline. The bot's frames are placed where the line
+silence on the timeline. A carrier that timestamps its frames (Twilio's media.timestamp) says where each belongs:
+then frames it never sent (a line that fell behind) are silence, not a shift of everything after them. The bot's frames are placed where the line
 plays them: the carrier plays what it is sent in order and at real time, so a frame starts when the one before it
 has played, or now if the line was idle. A barge-in clears the line: the bot's audio not yet played is dropped from
 the recording as it is from the line, so the recording holds what the borrower could hear.
@@ -50,14 +51,25 @@ class CallRecorder:
         self._flushed = 0      # samples of the timeline already encoded
         self._borrower_end = 0  # where the borrower's next frame goes
         self._bot_end = 0       # where the bot's next frame goes (ahead of now while the line plays queued audio)
+        self._stream_origin: int | None = None  # the timeline's position of the carrier's stream time zero
         self._finished = False
 
-    def heard(self, pcm16: bytes) -> None:
+    def heard(self, pcm16: bytes, stream_ms: int | None = None) -> None:
+        """`stream_ms`: the carrier's timestamp of this audio, in ms from its stream's start, if it gives one."""
         samples = _samples(pcm16)
         now = self._now()
         start = self._borrower_end
         if start < now - round(GAP_SECONDS * self._rate):  # the line sent nothing for long: this frame is now
             start = now - len(samples)
+        if stream_ms is not None:
+            at = stream_ms * self._rate // 1000
+            if self._stream_origin is not None:
+                placed = self._stream_origin + at
+                # Believed only moving forward, never past now: a carrier whose timestamps stand still or run
+                # ahead is recorded frame after frame.
+                if start <= placed <= now + round(JITTER_SECONDS * self._rate):
+                    start = placed
+            self._stream_origin = start - at
         self._borrower_end = self._write(BORROWER, start, samples)
         self._flush_stable(now)
 

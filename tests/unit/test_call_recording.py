@@ -188,3 +188,29 @@ def test_a_recording_that_cannot_be_written_leaves_the_call_alone(recordings, tm
     first.heard(tone(2.0))
     first.said(tone(2.0))
     assert asyncio.run(first.finish()) is None
+
+
+def test_timestamped_frames_land_where_the_carrier_says_and_frames_never_sent_are_silence():
+    """A line that fell behind sent no frames for a second (its timestamps skip it): what follows stays in place."""
+    sink, clock = io.BytesIO(), SteppedClock()
+    recorder = CallRecorder(sink, RATE, clock)
+    audio = silence(1.0) + silence(1.0) + tone(1.0)
+    for index, offset in enumerate(range(0, len(audio), FRAME * 2)):
+        if not 50 <= index < 100:  # the second second was never sent
+            recorder.heard(audio[offset:offset + FRAME * 2], stream_ms=index * 20)
+        clock.now += FRAME / RATE
+    assert recorder.finish().seconds == pytest.approx(3.0, abs=0.05)
+    (borrower, _), rate = decoded(sink.getvalue())
+    assert window_rms(borrower, rate, 0.1, 1.9) < 0.01 and window_rms(borrower, rate, 2.1, 2.9) > 0.1
+
+
+def test_timestamps_that_stand_still_are_not_believed():
+    sink, clock = io.BytesIO(), SteppedClock()
+    recorder = CallRecorder(sink, RATE, clock)
+    audio = tone(1.0) + silence(1.0)
+    for offset in range(0, len(audio), FRAME * 2):
+        recorder.heard(audio[offset:offset + FRAME * 2], stream_ms=0)
+        clock.now += FRAME / RATE
+    assert recorder.finish().seconds == pytest.approx(2.0, abs=0.05)
+    (borrower, _), rate = decoded(sink.getvalue())
+    assert window_rms(borrower, rate, 0.1, 0.9) > 0.1 and window_rms(borrower, rate, 1.1, 1.9) < 0.01
