@@ -128,7 +128,10 @@ def _played_in_the_console(gateway_url: str, ledger_url: str, recording: Recordi
     path = f"/api/console/recordings/{recording.recording_id}/audio"
     agent = Console(gateway_url, "e2e-agent-a", PASSWORD)
     reviewer = Console(gateway_url, "e2e-reviewer", PASSWORD)
+    supervisor = Console(gateway_url, "e2e-supervisor", PASSWORD)
     try:
+        shown = supervisor.view(recording.conversation_id)  # the handoff console's conversation view
+        assert shown.status_code == 200 and shown.json()["recording"]["audio_url"] == path, shown.text
         assert agent.http.get(path).status_code == 403  # before anything is logged
         assert httpx.get(gateway_url + path, timeout=30).status_code == 401
         assert reviewer.http.get(f"/api/console/recordings/{recording.recording_id + 10**9}/audio").status_code == 404
@@ -142,6 +145,7 @@ def _played_in_the_console(gateway_url: str, ledger_url: str, recording: Recordi
     finally:
         agent.close()
         reviewer.close()
+        supervisor.close()
 
 
 def _check_sides(audio: bytes, recording: RecordingView, timeline: CallTimeline) -> None:
