@@ -32,9 +32,10 @@ UNTHROTTLED = {
 @contextmanager
 def benchmark_stack(
     name: str, borrowers: int, port_base: int, redis_db: int, gateway_env: dict[str, str] | None = None,
-    us_borrowers: int = 80,
+    us_borrowers: int = 80, rasa_replicas: int = 1,
 ) -> Iterator[tuple[Stack, Ledger]]:
-    """Rasa on port_base+5, actions on port_base+55, gateway on port_base+3000; stopped on exit."""
+    """Rasa on port_base+5 (replicas on the next ports), actions on port_base+55, gateway on port_base+3000;
+    stopped on exit."""
     model = ROOT / subprocess.check_output(["bash", "scripts/train.sh"], cwd=ROOT, text=True).strip()
     redis_url = subprocess.check_output(["bash", "scripts/redis.sh"], cwd=ROOT, text=True).strip()
     workdir = Path(tempfile.mkdtemp(prefix=f"{name}-bench-"))
@@ -45,7 +46,8 @@ def benchmark_stack(
     seed_demo_portfolio(make_session_factory(engine), count=borrowers, us_count=us_borrowers,
                         as_of=datetime.fromisoformat(FIXED_NOW).date())
     stack = Stack(StackConfig(
-        model=model, rasa_port=port_base + 5, action_port=port_base + 55, gateway_port=port_base + 3000,
+        model=model, rasa_port=port_base + 5, rasa_replicas=rasa_replicas, action_port=port_base + 55,
+        gateway_port=port_base + 3000,
         redis_url=f"{redis_url.rsplit('/', 1)[0]}/{redis_db}", ledger_url=ledger_url, fixed_now=FIXED_NOW,
         log_dir=workdir / "logs",
         extra_env={**ARRIVAL_SECRETS_ENV, "COLLECTIONS_RECORDINGS_DIRECTORY": str(workdir / "recordings"),

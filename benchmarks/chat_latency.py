@@ -2,6 +2,10 @@
 conversations. Starts its own stack (Rasa, action server, gateway, Redis, a seeded SQLite ledger).
 
     .venv/bin/python -m benchmarks.chat_latency [--conversations 30] [--concurrency 1 4 16] [--rounds 6]
+                                                [--rasa-replicas 2]
+
+"Rasa channel directly" is always one Rasa process (the first replica): the gateway's rate over it is the gain
+of the replicas. Ends with the resident memory of each service.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import websockets
 
 from ledger.repository import Ledger
 from benchmarks.bench_stack import FIXED_NOW, UNTHROTTLED, benchmark_stack, chinese_borrower_ids
+from benchmarks.process_memory import memory_table
 from bot.launcher import Stack
 from bot.rasa_client import TURN_WEBHOOK
 from tests.e2e.chat import borrower_link
@@ -94,14 +99,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--rounds", type=int, default=6,
                         help="the two paths alternate in this many rounds, so drift on a shared machine hits both")
+    parser.add_argument("--rasa-replicas", type=int, default=1, help="Rasa processes behind the gateway")
     args = parser.parse_args()
     per_round = max(1, args.conversations // args.rounds)
     needed = 2 * per_round * args.rounds * len(args.concurrency)
-    with benchmark_stack("chat", borrowers=needed + 100, port_base=25000, redis_db=11,
-                         gateway_env=UNTHROTTLED) as (stack, ledger):
+    with benchmark_stack("chat", borrowers=needed + 100, port_base=25000, redis_db=11, gateway_env=UNTHROTTLED,
+                         rasa_replicas=args.rasa_replicas) as (stack, ledger):
         zh_ids = iter(chinese_borrower_ids(ledger, needed + 100))
         print(f"{per_round * args.rounds} conversations per path x 5 borrower turns (verification, promise, how-to-pay, "
-              f"close), Rasa alone and through the gateway alternating in {args.rounds} rounds\n")
+              f"close), Rasa alone and through the gateway ({args.rasa_replicas} Rasa replica(s)) alternating in "
+              f"{args.rounds} rounds\n")
         for concurrency in args.concurrency:
             turns: dict[str, list[float]] = {"rasa": [], "gateway": []}
             overheads: list[float] = []
@@ -113,14 +120,17 @@ def main() -> None:
                     samples, seconds = asyncio.run(_run(kind, stack, ledger, ids, concurrency, overheads))
                     turns[kind] += samples
                     elapsed[kind] += seconds
+            rates = {kind: len(turns[kind]) / elapsed[kind] for kind in turns}
             for kind, label in (("rasa", "Rasa channel directly"), ("gateway", "gateway WebSocket    ")):
                 print(f"{label}  concurrency {concurrency:2d}:  {_percentiles(turns[kind])}   "
-                      f"{len(turns[kind]) / elapsed[kind]:6.1f} msgs/s")
+                      f"{rates[kind]:6.1f} msgs/s")
+            print(f"gateway / one Rasa     concurrency {concurrency:2d}:  {rates['gateway'] / rates['rasa']:.2f}x msgs/s")
             (rasa_p50, rasa_p95), (gateway_p50, gateway_p95) = _p50_p95(turns["rasa"]), _p50_p95(turns["gateway"])
             print(f"gateway overhead       concurrency {concurrency:2d}:  p50 {(gateway_p50 - rasa_p50) * 1000:+7.1f} ms   "
                   f"p95 {(gateway_p95 - rasa_p95) * 1000:+7.1f} ms   (difference of the two paths' percentiles)")
             print(f"gateway's own share    concurrency {concurrency:2d}:  {_percentiles(overheads)}   "
                   f"(per turn: round trip minus the turn's wait for Rasa)\n")
+        print(f"resident memory per service after the runs:\n{memory_table(stack)}")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ STOP_GRACE_SECONDS = 3.0
 class StackConfig:
     model: Path
     rasa_port: int = 5005
+    # Rasa replicas on rasa_port, rasa_port + 1, ...; more than one needs redis_url (shared tracker and lock store).
+    rasa_replicas: int = 1
     action_port: int = 5055
     gateway_port: int = 8000
     redis_url: str | None = None
@@ -82,6 +84,10 @@ def _redis_env(redis_url: str) -> dict[str, str]:
     }
 
 
+def _rasa_service(replica: int) -> str:
+    return "rasa" if replica == 0 else f"rasa-{replica + 1}"
+
+
 def _ws_max_message_bytes(env: dict[str, str]) -> int:
     """The gateway setting as the gateway's own environment will give it (validated like every setting)."""
     configured = env.get("COLLECTIONS_GATEWAY_WS_MAX_MESSAGE_BYTES")
@@ -100,7 +106,11 @@ class Stack:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.config.rasa_port}"
+        return self.rasa_urls[0]
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.config.rasa_port + replica}" for replica in range(self.config.rasa_replicas)]
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTIONS_")}
@@ -108,7 +118,7 @@ class Stack:
             "PYTHONPATH": str(ROOT),
             "RASA_TELEMETRY_ENABLED": "false",
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.config.action_port}/webhook",
-            "COLLECTIONS_RASA_URL": self.config.gateway_rasa_url or self.rasa_url,
+            "COLLECTIONS_RASA_URL": self.config.gateway_rasa_url or ",".join(self.rasa_urls),
             # Reminders link into this gateway's web chat, whatever its port.
             "COLLECTIONS_MESSENGER_CHAT_PAGE_URL": f"{self.gateway_url}/demo/webchat",
         })
@@ -143,10 +153,16 @@ class Stack:
         })
 
     def start_rasa(self) -> None:
+        if self.config.rasa_replicas > 1 and not self.config.redis_url:
+            raise ValueError("Rasa replicas share their trackers and locks in Redis: set REDIS_URL")
+        for replica in range(self.config.rasa_replicas):
+            self._start_rasa_replica(replica)
+
+    def _start_rasa_replica(self, replica: int) -> None:
         endpoints = "endpoints.redis.yml" if self.config.redis_url else "endpoints.yml"
-        self._spawn("rasa", [  # the token reaches Rasa in its environment, not its visible arguments
+        self._spawn(_rasa_service(replica), [  # the token reaches Rasa in its environment, not its visible arguments
             str(RASA_PYTHON), str(ROOT / "scripts" / "run_rasa.py"), "run", "--enable-api",
-            "--interface", "127.0.0.1", "--port", str(self.config.rasa_port),
+            "--interface", "127.0.0.1", "--port", str(self.config.rasa_port + replica),
             "--model", str(self.config.model), "--endpoints", endpoints,
             "--credentials", "credentials.yml", "--cors", "http://127.0.0.1",
         ], {"COLLECTIONS_ACTIONS_TOKEN": self.config.action_token, "COLLECTIONS_RASA_TOKEN": self.config.rasa_token})
@@ -178,14 +194,16 @@ class Stack:
         checks = {
             "actions": f"http://127.0.0.1:{self.config.action_port}/health",
             "gateway": f"{self.gateway_url}/health",
-            "rasa": f"{self.rasa_url}/status?token={self.config.rasa_token}",
         }
-        pending = {name: url for name, url in checks.items() if name in services}
+        if "rasa" in services:
+            checks.update({_rasa_service(replica): f"{url}/status?token={self.config.rasa_token}"
+                           for replica, url in enumerate(self.rasa_urls)})
+        pending = {name: url for name, url in checks.items() if name.split("-")[0] in services}
         while pending:
             for name, url in list(pending.items()):
                 try:
                     response = httpx.get(url, timeout=2)
-                    if response.status_code == 200 and (name != "rasa" or response.json().get("model_file")):
+                    if response.status_code == 200 and (not name.startswith("rasa") or response.json().get("model_file")):
                         pending.pop(name)
                 except httpx.HTTPError:
                     pass
@@ -205,7 +223,7 @@ class Stack:
 
     def restart_rasa(self) -> None:
         """For tests that show a Rasa restart loses nothing (trackers and locks are in Redis)."""
-        self._restart("rasa", self.start_rasa)
+        self._restart("rasa", lambda: self._start_rasa_replica(0))
 
     def restart_action_server(self) -> None:
         """For tests that show the action server's crash loses nothing and the conversation goes on."""
@@ -221,6 +239,10 @@ class Stack:
     def pause(self, name: str, paused: bool = True) -> None:
         """SIGSTOP (or SIGCONT) to one service's process group: a service that hangs, for slow-turn tests."""
         _signal_group(self._service(name), signal.SIGSTOP if paused else signal.SIGCONT)
+
+    def service_pids(self) -> dict[str, int]:
+        """Each running service's process (and process group) id."""
+        return {p.service_name: p.pid for p in self._processes if p.poll() is None}  # type: ignore[attr-defined]
 
     def _service(self, name: str) -> subprocess.Popen:
         return next(p for p in self._processes if getattr(p, "service_name", None) == name)
@@ -257,6 +279,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Start the collections assistant on this machine.")
     parser.add_argument("--model", required=True, type=Path)
     parser.add_argument("--gateway-port", type=int, default=8000)
+    parser.add_argument("--rasa-replicas", type=int, default=1,
+                        help="Rasa processes behind the gateway, round-robin (more than one needs REDIS_URL)")
     parser.add_argument("--campaign-redis-url", help="Redis for the campaign worker when REDIS_URL is not set")
     parser.add_argument("--no-campaigns", action="store_true", help="do not start the outbound campaign worker")
     parser.add_argument("--worker-metrics-port", type=int, default=StackConfig.campaign_metrics_port,
@@ -264,7 +288,9 @@ def main() -> None:
     args = parser.parse_args()
     # The operator's own settings (a Twilio account, a WeChat app, a PostgreSQL ledger) reach every service.
     operator_settings = {name: value for name, value in os.environ.items() if name.startswith("COLLECTIONS_")}
-    stack = Stack(StackConfig(model=args.model, gateway_port=args.gateway_port,
+    if args.rasa_replicas > 1 and not os.environ.get("REDIS_URL"):
+        parser.error("--rasa-replicas above 1 needs REDIS_URL: replicas share their trackers and locks in Redis")
+    stack = Stack(StackConfig(model=args.model, gateway_port=args.gateway_port, rasa_replicas=args.rasa_replicas,
                               redis_url=os.environ.get("REDIS_URL") or None, campaign_worker=not args.no_campaigns,
                               campaign_redis_url=args.campaign_redis_url, campaign_metrics_port=args.worker_metrics_port,
                               extra_env=operator_settings))

@@ -2,9 +2,10 @@
 HTTP API (Rasa is never exposed to borrowers)."""
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import httpx
 
@@ -60,10 +61,22 @@ _OUTCOMES = {RasaNotReached: "not_reached", RasaTurnFailed: "turn_failed"}  # el
 
 
 class RasaClient:
-    def __init__(self, base_url: str, token: str, timeout: float, circuit: Circuit) -> None:
+    """Rasa, or its replicas round-robin: they share the Redis tracker and lock store, so any replica can take any
+    turn and the lock store keeps one conversation's turns in order. A turn that could not connect to one replica
+    never reached it, so the next replica gets it."""
+
+    def __init__(self, base_urls: Sequence[str], token: str, timeout: float, circuit: Circuit) -> None:
+        if not base_urls:
+            raise ValueError("no Rasa URL")
         self._token = token
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._replicas = [httpx.AsyncClient(base_url=url, timeout=timeout) for url in base_urls]
+        self._next = itertools.cycle(range(len(self._replicas)))
         self.circuit = circuit
+
+    def _in_turn(self) -> list[httpx.AsyncClient]:
+        """Every replica, starting with the next one in the rotation."""
+        first = next(self._next)
+        return self._replicas[first:] + self._replicas[:first]
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
         """One user turn, in one request: the bot messages Rasa produced for it and the turn's facts.
@@ -83,17 +96,7 @@ class RasaClient:
     async def _send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> RasaTurn:
         try:
             async with self.circuit.guard():
-                try:
-                    response = await self._http.post(
-                        TURN_WEBHOOK, json={"sender": conversation_id, "message": text, "metadata": metadata},
-                        headers={"Authorization": f"Bearer {self._token}"},
-                    )
-                    response.raise_for_status()
-                    body = response.json()
-                except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-                    raise RasaNotReached(f"Rasa could not be reached: {error.__class__.__name__}") from error
-                except (httpx.HTTPError, ValueError) as error:
-                    raise RasaUnavailable(f"Rasa did not answer: {error.__class__.__name__}") from error
+                body = await self._post_turn(conversation_id, text, metadata)
                 turn = RasaTurn.from_json(body)
                 if turn.failed:
                     raise RasaTurnFailed(turn)
@@ -101,10 +104,26 @@ class RasaClient:
             raise RasaNotReached(str(error)) from error
         return turn
 
+    async def _post_turn(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> Any:
+        not_reached: Exception | None = None
+        for replica in self._in_turn():
+            try:
+                response = await replica.post(
+                    TURN_WEBHOOK, json={"sender": conversation_id, "message": text, "metadata": metadata},
+                    headers={"Authorization": f"Bearer {self._token}"},
+                )
+                response.raise_for_status()
+                return response.json()
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                not_reached = error
+            except (httpx.HTTPError, ValueError) as error:
+                raise RasaUnavailable(f"Rasa did not answer: {error.__class__.__name__}") from error
+        raise RasaNotReached(f"Rasa could not be reached: {not_reached.__class__.__name__}") from not_reached
+
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
         """Rasa's tracker, slots and the events since the last restart (the console's summary reads it)."""
         try:
-            response = await self._http.get(
+            response = await self._in_turn()[0].get(
                 f"/conversations/{conversation_id}/tracker",
                 params={"include_events": "AFTER_RESTART", "token": self._token},
             )
@@ -116,7 +135,7 @@ class RasaClient:
     async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         """Adds events to the tracker without running the dialogue (e.g. what a borrower heard of a cut-off reply)."""
         try:
-            response = await self._http.post(
+            response = await self._in_turn()[0].post(
                 f"/conversations/{conversation_id}/tracker/events",
                 params={"include_events": "NONE", "token": self._token}, json=events,
             )
@@ -125,4 +144,5 @@ class RasaClient:
             raise RasaUnavailable(f"Rasa tracker unavailable: {error.__class__.__name__}") from error
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for replica in self._replicas:
+            await replica.aclose()

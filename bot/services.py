@@ -148,7 +148,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
         gateway = settings.gateway
         store = closable(make_session_store(redis_url, gateway.memory_store_max_conversations))
         rasa = closable(RasaClient(
-            settings.rasa.url, settings.rasa.token, settings.rasa.timeout_seconds,
+            settings.rasa.urls, settings.rasa.token, settings.rasa.timeout_seconds,
             Circuit("rasa", settings.rasa.circuit_failure_threshold, settings.rasa.circuit_cooldown_seconds)))
         bus = closable(make_push_bus(redis_url))
         desk = HandoffDesk(

@@ -5,6 +5,9 @@ COLLECTIONS_CAMPAIGNS_TICK_SECONDS. More workers on more machines: start them wi
 scheduler would only plan twice; the ledger's claim keeps each contact single). Serves its Prometheus /metrics on
 COLLECTIONS_METRICS_WORKER_HOST:--metrics-port (127.0.0.1:9464 by default), with the metrics token
 (bot.metrics_endpoint).
+
+On SIGTERM or SIGINT the worker stops taking jobs and lets the contacts it is making finish (up to
+DRAIN_SECONDS): a contact cut off between its claim and its outcome would stay claimed and never be made.
 """
 from __future__ import annotations
 
@@ -17,13 +20,17 @@ import socket
 from typing import Iterator
 
 import uvicorn
-from taskiq.api import run_receiver_task, run_scheduler_task
+from taskiq import AsyncBroker
+from taskiq.api import run_scheduler_task
+from taskiq.receiver import Receiver
 from taskiq.schedule_sources import LabelScheduleSource
 from taskiq.scheduler.scheduler import TaskiqScheduler
 
 from bot.metrics_endpoint import load_metrics_key, metrics_app
 from campaigns.services import campaign_services
 from configuration.settings import Settings
+
+DRAIN_SECONDS = 20.0  # a contact is a few ledger writes and one carrier request: seconds, even on a loaded box
 
 
 class MetricsServer(uvicorn.Server):
@@ -49,18 +56,30 @@ class MetricsServer(uvicorn.Server):
             self.listener.close()
 
 
+async def _work_jobs(broker: AsyncBroker, max_contacts: int, no_more_jobs: asyncio.Event) -> None:
+    """Take contact jobs until told to stop, then wait for the running ones; a broker error (Redis gone) retries."""
+    while not no_more_jobs.is_set():
+        receiver = Receiver(broker, run_startup=False, max_async_tasks=max_contacts, wait_tasks_timeout=DRAIN_SECONDS)
+        try:
+            await receiver.listen(no_more_jobs)
+        except Exception as error:
+            logging.getLogger(__name__).warning("job queue unavailable (%s); retrying", type(error).__name__)
+            await asyncio.sleep(1)
+
+
 async def _run(with_scheduler: bool, metrics_port: int | None) -> None:
     settings = Settings()
     metrics = MetricsServer(settings, metrics_port or settings.metrics.worker_port)
     async with campaign_services(settings) as services:
         broker = services.broker
         await broker.startup()
-        tasks = [asyncio.create_task(run_receiver_task(
-            broker, max_async_tasks=settings.campaigns.max_concurrent_contacts, run_startup=False)),
-            asyncio.create_task(metrics.serve())]
+        broker.is_worker_process = True
+        no_more_jobs = asyncio.Event()
+        jobs = asyncio.create_task(_work_jobs(broker, settings.campaigns.max_concurrent_contacts, no_more_jobs))
+        others = [asyncio.create_task(metrics.serve())]
         if with_scheduler:
             scheduler = TaskiqScheduler(broker, sources=[LabelScheduleSource(broker)])
-            tasks.append(asyncio.create_task(run_scheduler_task(scheduler)))
+            others.append(asyncio.create_task(run_scheduler_task(scheduler)))
         logging.getLogger(__name__).info("campaign worker ready (scheduler %s)", "on" if with_scheduler else "off")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -68,9 +87,14 @@ async def _run(with_scheduler: bool, metrics_port: int | None) -> None:
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         metrics.should_exit = True
-        for task in tasks:
+        for task in others:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        no_more_jobs.set()
+        try:
+            await asyncio.wait_for(jobs, DRAIN_SECONDS + 5)
+        except asyncio.TimeoutError:
+            logging.getLogger(__name__).warning("contacts still running after %.0f s were cut off", DRAIN_SECONDS)
+        await asyncio.gather(*others, return_exceptions=True)
         await broker.shutdown()
 
 

@@ -105,7 +105,9 @@ class GatewaySettings(Section):
 
 
 class RasaSettings(Section):
-    url: str = "http://127.0.0.1:5005"
+    url: str = Field(default="http://127.0.0.1:5005",
+                     description="Rasa's address, or its replicas' separated by commas (turns go round-robin; replicas "
+                                 "must share a Redis tracker and lock store: endpoints.redis.yml)")
     token: str = Field(default="", description="Rasa's --auth-token, for its HTTP API")
     timeout_seconds: float = Field(default=30.0, gt=0, description="Longest wait for a turn; a later answer is lost")
     reply_wait_seconds: float = Field(
@@ -115,6 +117,10 @@ class RasaSettings(Section):
         default=5, ge=1, description="Consecutive failed turns that open the circuit: then the fault reply at once")
     circuit_cooldown_seconds: float = Field(
         default=30.0, gt=0, description="An open circuit lets one turn through to probe Rasa after this long")
+
+    @property
+    def urls(self) -> list[str]:
+        return [url.strip() for url in self.url.split(",") if url.strip()]
 
 
 class ActionServerSettings(Section):

@@ -8,13 +8,21 @@ this adds it to the arguments inside the process, where `ps` never sees it. The 
 gateway channel (rasa_channels/gateway.py) checks the same token on every turn.
 
     .venv-rasa/bin/python scripts/run_rasa.py run --enable-api ...
+
+It also installs the one-time-built validator of action server responses (rasa_runtime/action_responses.py).
 """
 import os
 import sys
+from pathlib import Path
 
-from rasa.__main__ import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rasa.__main__ import main  # noqa: E402
+
+from rasa_runtime import action_responses  # noqa: E402
 
 if __name__ == "__main__":
+    action_responses.install()
     token = os.environ.get("COLLECTIONS_RASA_TOKEN", "")
     if token:
         sys.argv.append(f"--auth-token={token}")

@@ -37,7 +37,7 @@ class TinyRasa:
 
 async def test_failures_open_the_circuit_which_then_fails_fast_and_a_probe_closes_it():
     port = _free_port()
-    client = RasaClient(f"http://127.0.0.1:{port}", "token", 5, Circuit("rasa", threshold=2, cooldown_seconds=0.5))
+    client = RasaClient([f"http://127.0.0.1:{port}"], "token", 5, Circuit("rasa", threshold=2, cooldown_seconds=0.5))
     try:
         for _ in range(2):
             with pytest.raises(RasaUnavailable, match="ConnectError"):
@@ -64,7 +64,7 @@ async def test_a_turn_with_a_failed_action_counts_as_a_failure_and_keeps_what_wa
     port = _free_port()
     rasa = TinyRasa({"messages": [{"text": "好的"}], "failed": True})
     server = await asyncio.start_server(rasa.serve, "127.0.0.1", port)
-    client = RasaClient(f"http://127.0.0.1:{port}", "token", 5, Circuit("rasa", threshold=1, cooldown_seconds=30))
+    client = RasaClient([f"http://127.0.0.1:{port}"], "token", 5, Circuit("rasa", threshold=1, cooldown_seconds=30))
     try:
         async with server:
             with pytest.raises(RasaTurnFailed) as failed:
@@ -97,3 +97,27 @@ async def test_a_cancelled_call_is_not_a_failure():
     with pytest.raises(CircuitOpen):
         async with circuit.guard():
             pass
+
+
+async def test_replicas_take_turns_in_rotation_and_one_that_cannot_be_reached_is_passed_over():
+    ports = [_free_port() for _ in range(3)]
+    replicas = [TinyRasa({"messages": [{"text": f"replica {n}"}]}) for n in range(3)]
+    servers = [await asyncio.start_server(rasa.serve, "127.0.0.1", port) for rasa, port in zip(replicas, ports)]
+    client = RasaClient([f"http://127.0.0.1:{port}" for port in ports], "token", 5,
+                        Circuit("rasa", threshold=1, cooldown_seconds=30))
+    try:
+        answers = [(await client.send("c1", "hi", {})).messages[0]["text"] for _ in range(6)]
+        assert answers == ["replica 0", "replica 1", "replica 2"] * 2
+        servers[1].close()
+        await servers[1].wait_closed()
+        answers = [(await client.send("c1", "hi", {})).messages[0]["text"] for _ in range(3)]
+        assert answers == ["replica 0", "replica 2", "replica 2"]  # the turn meant for 1 went to the next one
+        assert [rasa.requests for rasa in replicas] == [3, 2, 4]
+        assert client.circuit.state()["state"] == "closed"  # every turn was answered
+        for server in servers[::2]:
+            server.close()
+            await server.wait_closed()
+        with pytest.raises(RasaUnavailable, match="could not be reached"):
+            await client.send("c1", "hi", {})  # none left: the turn reached no one
+    finally:
+        await client.aclose()
