@@ -49,7 +49,9 @@ def benchmark_stack(
         model=model, rasa_port=port_base + 5, rasa_replicas=rasa_replicas, action_port=port_base + 55,
         gateway_port=port_base + 3000,
         redis_url=f"{redis_url.rsplit('/', 1)[0]}/{redis_db}", ledger_url=ledger_url, fixed_now=FIXED_NOW,
-        log_dir=workdir / "logs", extra_env={**ARRIVAL_SECRETS_ENV, **(gateway_env or {})},
+        log_dir=workdir / "logs",
+        extra_env={**ARRIVAL_SECRETS_ENV, "COLLECTIONS_RECORDINGS_DIRECTORY": str(workdir / "recordings"),
+                   **(gateway_env or {})},
     ))
     stack.start()
     try:

@@ -19,6 +19,7 @@ from bot.channels.wechat import WeChatChannel
 from bot.console.protection import ConsoleProtection
 from bot.console.campaigns import campaigns_router
 from bot.console.dashboard import dashboard_router
+from bot.console.recordings import recordings_router
 from bot.console.review import review_router
 from bot.console.routes import console_router
 from bot.conversations import ConversationEnded, InvalidMessage, UnknownConversation
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
     # /console/review and /api/console/review: quality review (before the console's /console/{asset} would catch it)
     app.include_router(review_router())
+    app.include_router(recordings_router())  # /api/console/recordings: call recordings, for reviewers and supervisors
     # Before console_router: its /console/{asset} would answer /console/kpis with a 404.
     app.include_router(dashboard_router())  # /console/kpis and /api/console/kpis: the supervisor's KPI dashboard
     app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff

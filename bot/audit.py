@@ -18,7 +18,8 @@ chain still verifies. Retention defaults to 3 years (Regulation F 1006.100; long
 of the 信用卡业务管理办法), overridable with COLLECTIONS_AUDIT_RETENTION_DAYS.
 
 CLI:  python -m bot.audit verify     exit 1 and print the first broken record id on failure
-      python -m bot.audit purge      delete records older than the retention period
+      python -m bot.audit purge      delete records older than the retention period, and call recordings (file
+                                     and row, bot.recordings) past their own retention date
       python -m bot.audit migrate    sign with the key a chain written before it (plain SHA-256)
 The database is COLLECTIONS_LEDGER_DATABASE_URL (see ledger.db), or --database-url; the key and the
 anchor file come from the audit settings (COLLECTIONS_AUDIT_KEY or _KEY_FILE, _ANCHOR_FILE).
@@ -331,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("verify", help="check the chain against the key and the anchor file; exit 1 if broken")
     purge = sub.add_parser("purge", help="delete records older than COLLECTIONS_AUDIT_RETENTION_DAYS days "
-                                         f"(now {settings.audit.retention_days})")
+                                         f"(now {settings.audit.retention_days}), and call recordings past their "
+                                         "retention date")
     purge.add_argument("--days", type=int, default=None, help="override the retention period")
     sub.add_parser("migrate", help="check a chain written before the key as plain SHA-256, then sign it")
     args = parser.parse_args(argv)
@@ -357,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         days = args.days if args.days is not None else settings.audit.retention_days
         result = trail.purge_older_than(utc_now() - timedelta(days=days))
         print(f"purged {result.purged} records older than {days} days")
+        from bot.recordings import call_recordings  # which builds on this module
+        recordings = call_recordings(settings, make_session_factory(engine), trail).purge_expired()
+        print(f"purged {recordings} call recordings past their retention date")
         return 0
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from ledger.repository import Ledger
 from bot import conversation_secret
 from bot.audit import AuditTrail
 from bot.egress import OutgoingMessage, deliver, deliver_agent_text
+from bot.recording_notice import unclaimed
 from bot.handoff.bus import PushBus, push_message
 from bot.handoff.desk import HandoffDesk, TurnFacts
 from compliance_filters.verdict import Verdict
@@ -169,8 +170,10 @@ class ConversationService:
         self, store: SessionStore, rasa: RasaClient, ledger: Ledger, audit: AuditTrail,
         clock: Callable[[], datetime], max_message_chars: int, faults: FaultReplies,
         *, handoff: HandoffDesk | None = None, bus: PushBus | None = None, turns: ChannelState | None = None,
-        turn_cap: TurnCap | None = None,
+        turn_cap: TurnCap | None = None, unrecorded_channels: frozenset[str] = frozenset(),
     ) -> None:
+        """`unrecorded_channels`: where the dialogue's words must not say the conversation is recorded
+        (bot.recording_notice: calls, while call recording is off)."""
         self._store = store
         self._rasa = rasa
         self._ledger = ledger
@@ -180,6 +183,7 @@ class ConversationService:
         self.handoff = handoff
         self._bus = bus
         self._turn_cap = turn_cap
+        self._unrecorded_channels = unrecorded_channels
         self.faults = faults
         self._turns = turns or InMemoryChannelState()  # client turn id -> its result (or _PENDING)
         self._late_turns: set[asyncio.Task[None]] = set()
@@ -501,7 +505,8 @@ class ConversationService:
 
     async def _fault(self, conversation: Conversation, said: list[dict[str, Any]], context: dict[str, Any]) -> TurnResult:
         """The fixed fault reply (after anything Rasa said before failing), through the egress like any reply."""
-        messages = await deliver(self._store, self._audit, conversation, [*said, {"text": self.faults.fault_text_for(conversation.language)}], context)
+        messages = await deliver(self._store, self._audit, conversation,
+                                 [*self._as_true(conversation, said), {"text": self.faults.fault_text_for(conversation.language)}], context)
         return TurnResult(messages, False, identity_verified=conversation.identity_verified, fault=True)
 
     def _finish_late(self, conversation: Conversation, call: "asyncio.Future[RasaTurn]", context: dict[str, Any],
@@ -544,7 +549,8 @@ class ConversationService:
             await self._store.set_language(conversation.conversation_id, turn.language)
             conversation.language = turn.language
         context = {**context, "identity_verified": conversation.identity_verified}
-        messages = await deliver(self._store, self._audit, conversation, turn.messages, context)
+        messages = await deliver(self._store, self._audit, conversation, self._as_true(conversation, turn.messages),
+                                 context)
         notice = None
         if self.handoff is not None:
             notice = await self.handoff.after_turn(conversation, TurnFacts(
@@ -555,6 +561,10 @@ class ConversationService:
             await self._store.mark_ended(conversation.conversation_id)
         return TurnResult(messages, turn.conversation_ended, identity_verified=conversation.identity_verified,
                           queued_for_person=bool(notice))
+
+    def _as_true(self, conversation: Conversation, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The dialogue's words, without a claim of recording where the conversation is not recorded."""
+        return unclaimed(messages) if conversation.channel in self._unrecorded_channels else messages
 
     async def _note_verification(self, conversation: Conversation, turn: RasaTurn) -> bool:
         """Keeps Rasa's verdict on the conversation, so words outside turns are checked without asking Rasa;

@@ -19,6 +19,8 @@ import redis
 
 from bot.audit import AuditTrail
 from bot.audit_seal import AnchorFile, load_audit_key
+from bot.recording_notice import VOICE_CHANNELS
+from bot.recordings import CallRecordings, call_recordings
 from bot.channels.state import make_channel_state
 from bot.console.agents import AgentDirectory
 from bot.console.auth import ConsoleSessions
@@ -97,6 +99,7 @@ class GatewayServices:
     metrics_key: BearerKey  # what Prometheus presents on /metrics (bot.metrics_endpoint)
     quality_review: QualityReviewBook  # the quality review queue and scores (bot.console.review)
     kpis: Kpis  # the supervisor's dashboard figures (bot.console.dashboard)
+    recordings: CallRecordings  # call recordings: kept, played in the console (also while new calls are not recorded)
     demo_inbox: DemoInbox | None = None  # reminders the demo messenger kept (/demo/inbox), while it is in use
     demo_phone: DemoPhone | None = None  # where the worker's calls ring while no carrier is configured (/demo/phone)
 
@@ -131,6 +134,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
     ledger = Ledger(session_factory, collection_policy)
     audit_key = load_audit_key(settings.audit)
     audit = AuditTrail(session_factory, audit_key, AnchorFile(settings.audit.anchor_file, audit_key))
+    recordings = call_recordings(settings, session_factory, audit)
     link_key = load_link_key(settings.gateway)  # a missing key file is created now
     links = BorrowerLinks(link_key)
     lender_key = BearerKey(load_payments_api_key(settings.gateway))  # a missing key file is created now
@@ -169,6 +173,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             store, rasa, ledger, audit, clock, gateway.max_message_chars, faults,
             handoff=desk, bus=bus, turns=closable(make_channel_state(redis_url, "collections:turn-results")),
             turn_cap=turn_cap,
+            unrecorded_channels=frozenset() if settings.recordings.enabled else VOICE_CHANNELS,
         )
         campaign_records = CampaignRecords(session_factory)
         phone = PhoneArrival(settings.voice, link_key, ledger.borrowers_at_number)
@@ -201,13 +206,14 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             console_sessions=console_sessions, console_agents=agents, contact_policy=contact_policy,
             callback_offers=callback_offers, handover=handover,
             voice=VoiceServices(conversations, asr, decode_pool, tts, settings.voice, pushes=bus,
-                                plan_lengths=collection_policy.plan_lengths(), outbound=outbound, handover=handover),
+                                plan_lengths=collection_policy.plan_lengths(), outbound=outbound, handover=handover,
+                                recordings=recordings if settings.recordings.enabled else None),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
             strategy=strategy, campaign_records=campaign_records,
             segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
             metrics_key=metrics_key, quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
-            kpis=Kpis(session_factory),
+            kpis=Kpis(session_factory), recordings=recordings,
             demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None, demo_phone=demo_phone,
         )
 

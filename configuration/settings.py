@@ -155,6 +155,16 @@ class AuditSettings(Section):
         default=ROOT / "var" / "audit.anchor", description="Signed head and purge floor of the chain (bot.audit_seal)")
 
 
+class RecordingSettings(Section):
+    """Call recordings (bot.recordings): both sides of every voice call, Ogg/Opus, kept as long as the audit."""
+
+    enabled: bool = Field(
+        default=True, description="Off: calls are not recorded, and the greeting on a call does not say they are")
+    directory: Path = Field(default=ROOT / "var" / "recordings", description="Where the recording files are written")
+    retention_days: int = Field(
+        default=3 * 365, ge=1, description="Deleted (row and file) by `python -m bot.audit purge` after this long")
+
+
 class ComplianceSettings(Section):
     contact_policy_file: Path = ROOT / "compliance_filters" / "contact_policy.yml"
 
@@ -386,6 +396,7 @@ class Settings(BaseSettings):
     actions: ActionServerSettings = ActionServerSettings()
     ledger: LedgerSettings = LedgerSettings()
     audit: AuditSettings = AuditSettings()
+    recordings: RecordingSettings = RecordingSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     handoff: HandoffSettings = HandoffSettings()
     console: ConsoleSettings = ConsoleSettings()

@@ -371,7 +371,8 @@ class Complaint(Base):
 
 # wrong_number: a person confirmed the number on file reaches someone else (Ledger.apply_review_request).
 FLAG_KINDS = ("distress", "cease", "vulnerable", "wrong_number")
-AUDIT_SPEAKERS = ("bot", "borrower", "agent")
+# system: what no one said but the chain vouches for (a call recording's hash, who played a recording).
+AUDIT_SPEAKERS = ("bot", "borrower", "agent", "system")
 
 
 class BorrowerFlag(Base):
@@ -715,3 +716,43 @@ class TranscriptView(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"))
     viewer: Mapped[str] = mapped_column(String(64))
     viewed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Recording(Base):
+    """A voice call's recording (bot.recordings): where the file is, what it is, its hash (also in the audit chain),
+    and until when it is kept. No foreign key to the borrower: a recording outlives nothing it names."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_retention", "retention_until"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), unique=True)
+    borrower_id: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    store: Mapped[str] = mapped_column(String(255))  # the store's location (a directory, a bucket)
+    key: Mapped[str] = mapped_column(String(255))
+    codec: Mapped[str] = mapped_column(String(32))
+    media_type: Mapped[str] = mapped_column(String(64))
+    channels: Mapped[int] = mapped_column(Integer)
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retention_until: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RecordingPlayback(Base):
+    """Someone in the console fetched (part of) a recording: who, when, which bytes. Kept when the recording is
+    purged (the id stays as a plain number), like the audit's record of it."""
+
+    __tablename__ = "recording_playbacks"
+    __table_args__ = (Index("ix_recording_playbacks_recording", "recording_id", "played_at"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    recording_id: Mapped[int] = mapped_column(IdType)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    viewer: Mapped[str] = mapped_column(String(64))
+    byte_range: Mapped[str] = mapped_column(String(64))  # "0-1023/4096", or "all"
+    played_at: Mapped[datetime] = mapped_column(UtcDateTime)

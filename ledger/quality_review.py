@@ -193,8 +193,10 @@ class QualityReviewBook:
 
     def _candidates(self, since: datetime, until: datetime, quiet_since: datetime) -> dict[str, _Candidate]:
         with self._sessions() as session:
+            # What the chain notes about a conversation afterwards (a recording played) is not the conversation.
+            spoken = AuditRecord.speaker != "system"
             in_window = session.scalars(select(AuditRecord.conversation_id).where(
-                AuditRecord.created_at >= since, AuditRecord.created_at < until).distinct()).all()
+                AuditRecord.created_at >= since, AuditRecord.created_at < until, spoken).distinct()).all()
             chosen = set()
             for chunk in _chunks(list(in_window)):
                 chosen.update(session.scalars(select(ReviewItem.conversation_id)
@@ -205,7 +207,7 @@ class QualityReviewBook:
                 rows = session.execute(select(
                     AuditRecord.conversation_id, func.max(AuditRecord.borrower_id), func.min(AuditRecord.channel),
                     func.min(AuditRecord.created_at), func.max(AuditRecord.created_at),
-                ).where(AuditRecord.conversation_id.in_(chunk)).group_by(AuditRecord.conversation_id))
+                ).where(AuditRecord.conversation_id.in_(chunk), spoken).group_by(AuditRecord.conversation_id))
                 for cid, borrower_id, channel, first_at, last_at in rows:
                     if _aware(last_at) <= quiet_since:
                         candidates[cid] = _Candidate(cid, borrower_id, channel, _aware(first_at))
@@ -331,10 +333,11 @@ class QualityReviewBook:
             return _item_view(row, review)
 
     def transcript(self, conversation_id: str) -> list[dict]:
-        """Everything said, from the audit trail: what was tried and blocked, with the rules, and what was sent."""
+        """Everything said, from the audit trail: what was tried and blocked, with the rules, and what was sent (not
+        the chain's own notes: a recording's hash, its playbacks)."""
         with self._sessions() as session:
-            rows = session.scalars(select(AuditRecord).where(AuditRecord.conversation_id == conversation_id)
-                                   .order_by(AuditRecord.id))
+            rows = session.scalars(select(AuditRecord).where(AuditRecord.conversation_id == conversation_id,
+                                                             AuditRecord.speaker != "system").order_by(AuditRecord.id))
             return [{"speaker": row.speaker, "text": row.text, "at": _aware(row.created_at).isoformat(),
                      "allowed": row.allowed, "rules": json.loads(row.rules)} for row in rows]
 

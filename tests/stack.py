@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 import redis
 
-from configuration.settings import AuditSettings
+from configuration.settings import AuditSettings, RecordingSettings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.repository import Ledger
 from ledger.seed import FIRST_US_NUMBER, seed_demo_portfolio
@@ -204,9 +204,17 @@ def audit_settings(tmp_path_factory) -> AuditSettings:
 
 
 @pytest.fixture(scope="session")
-def stack(model_path, redis_url, ledger_url, rasa_port, rasa_requests, audit_settings, tmp_path_factory):
+def recording_settings(tmp_path_factory) -> RecordingSettings:
+    """Where the stacks' call recordings go: beside their ledger (never var/'s), shared as the ledger is."""
+    return RecordingSettings(directory=tmp_path_factory.mktemp("recordings"))
+
+
+@pytest.fixture(scope="session")
+def stack(model_path, redis_url, ledger_url, rasa_port, rasa_requests, audit_settings, recording_settings,
+          tmp_path_factory):
     audit_env = {"COLLECTIONS_AUDIT_KEY_FILE": str(audit_settings.key_file),
-                 "COLLECTIONS_AUDIT_ANCHOR_FILE": str(audit_settings.anchor_file)}
+                 "COLLECTIONS_AUDIT_ANCHOR_FILE": str(audit_settings.anchor_file),
+                 "COLLECTIONS_RECORDINGS_DIRECTORY": str(recording_settings.directory)}
     config = StackConfig(
         model=model_path, rasa_port=rasa_port, action_port=_free_port(), gateway_port=_free_port(),
         gateway_rasa_url=rasa_requests.url, redis_url=redis_url, ledger_url=ledger_url, fixed_now=FIXED_NOW,

@@ -80,6 +80,22 @@ class OutboundAdmission(Protocol):
         politely without collecting); None: not a call to take at all (its stream already ran)."""
 
 
+class CallRecording(Protocol):
+    """bot.recordings.CallRecording: both sides of one call, as they reach and leave the line."""
+
+    def heard(self, pcm16: bytes, stream_ms: int | None = None) -> None: ...
+    def said(self, pcm16: bytes) -> None: ...
+    def cleared(self) -> None: ...
+    async def finish(self) -> Any: ...
+
+
+class Recordings(Protocol):
+    """bot.recordings.CallRecordings; without it, calls are not recorded."""
+
+    def start(self, conversation_id: str, borrower_id: str | None, channel: str, sample_rate: int,
+              line_opened: float | None = None) -> CallRecording | None: ...
+
+
 class Pushes(Protocol):
     """bot.handoff.bus.PushBus: words for a conversation sent outside a borrower turn."""
 
@@ -107,6 +123,7 @@ class VoiceServices:
     plan_lengths: frozenset[int] = frozenset()  # the policy's instalment counts; any other is read back (empty: none)
     outbound: OutboundAdmission | None = None  # without it, no call the dialer placed is taken
     handover: Handover | None = None  # without it, a call queued for a person waits on the line like a chat
+    recordings: Recordings | None = None  # without it, calls are not recorded
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,8 @@ class VoiceCall:
         self._declined = False  # refused by the contact policy: nothing the borrower says is taken up
         self._carrier_call_id: str | None = None
         self._handing_over = False
+        self._recording: CallRecording | None = None
+        self._line_opened = time.monotonic()  # the recording's time zero: audio queues while the conversation opens
 
     # ---- life cycle -------------------------------------------------------------------------------
 
@@ -179,6 +198,9 @@ class VoiceCall:
         self.conversation_id = conversation.conversation_id
         self._language = conversation.language
         self._carrier_call_id = party.carrier_call_id
+        if self._services.recordings is not None:
+            self._recording = self._services.recordings.start(
+                self.conversation_id, party.borrower_id, self._channel, self._rate, self._line_opened)
         logger.info("call started conversation=%s borrower=%s channel=%s%s",
                     mask_reference(self.conversation_id), mask_reference(party.borrower_id), self._channel,
                     "" if admitted else " (declined by the contact policy)")
@@ -199,6 +221,9 @@ class VoiceCall:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            await recording.finish()
 
     def _spawn(self, coroutine: Awaitable[None], name: str) -> asyncio.Task:
         task = asyncio.create_task(self._guarded(coroutine, name))
@@ -222,6 +247,8 @@ class VoiceCall:
     # ---- inbound ----------------------------------------------------------------------------------
 
     async def on_audio(self, frame: InputAudio) -> None:
+        if self._recording is not None:
+            self._recording.heard(frame.pcm16, frame.stream_ms)
         if self._declined:
             return
         for event in self._detector.feed(frame.pcm16):
@@ -446,6 +473,8 @@ class VoiceCall:
         usable = len(pcm) - len(pcm) % frame_bytes
         for offset in range(0, usable, frame_bytes):
             await self._send(OutputAudio(pcm[offset:offset + frame_bytes]))
+            if self._recording is not None:
+                self._recording.said(pcm[offset:offset + frame_bytes])
             wait = self._playback.sent(utterance, FRAME_MS / 1000)
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -462,6 +491,8 @@ class VoiceCall:
         if self._speaker is not None:
             self._speaker.cancel()
         self._spawn(self._send(ClearPlayback()), "clear")
+        if self._recording is not None:
+            self._recording.cleared()
         self._speaking = False
         self._speaker = self._spawn(self._speaker_loop(), "speaker")
         interrupted = self._playback.interrupt()

@@ -15,6 +15,7 @@ class CallStarted:
 @dataclass(frozen=True)
 class InputAudio:
     pcm16: bytes  # mono, at the serializer's sample_rate
+    stream_ms: int | None = None  # where the carrier says this audio starts, in ms from the stream's start (if it says)
 
 
 @dataclass(frozen=True)

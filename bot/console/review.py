@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.console.agents import Agent
 from bot.console.auth import current_reviewer
+from bot.console.recordings import recording_json
 from bot.console.routes import account_json  # the handoff console's account panel, shown the same way here
 from bot.console.summary import summarize
 from bot.dependencies import services_of
@@ -146,8 +147,8 @@ def review_router() -> APIRouter:
             if item.borrower_id else None,
             "accounts": await asyncio.to_thread(_accounts_json, services_of(request).ledger, item.borrower_id)
             if item.borrower_id else [],
-            # The voice issue adds call recordings; until then there is none to play.
-            "recording": None,
+            "recording": recording_json(await asyncio.to_thread(
+                services_of(request).recordings.book.for_conversation, item.conversation_id)),
             "views": [{"viewer": viewer, "at": at.isoformat()}
                       for viewer, at in await asyncio.to_thread(book.views_of, item_id)],
         }

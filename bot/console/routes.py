@@ -31,6 +31,7 @@ from bot.console.auth import (
     COOKIE, ConsoleSessions, SignInThrottled, current_agent, current_supervisor, request_token, signed_in,
 )
 from bot.console.draft_check import draft_check_router
+from bot.console.recordings import recording_json
 from bot.console.summary import summarize
 from bot.dependencies import services_of
 from bot.conversations import ConversationService, clean_borrower_text
@@ -216,6 +217,9 @@ def console_router() -> APIRouter:
             # Requests an unverified party made here: the agent who has established who they are applies them.
             "review_requests": [_review_request_json(r) for r in await asyncio.to_thread(
                 _ledger(request).review_requests, None, conversation_id=conversation_id)],
+            # A call's recording, once the call is over, for those who may play it (supervisors here).
+            "recording": recording_json(await asyncio.to_thread(
+                services_of(request).recordings.book.for_conversation, conversation_id)) if agent.may_review else None,
         }
 
     @router.get("/api/console/review-requests")

@@ -3,16 +3,23 @@ queue, opens the item the rules chose, reads why and what the filter blocked, sc
 ledger."""
 from __future__ import annotations
 
+import asyncio
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Iterator
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
 from bot.audit import AuditTrail
 from bot.audit_seal import load_audit_key
 from bot.console.agents import AgentDirectory
-from configuration.settings import Settings
+from bot.recordings import call_recordings
+from configuration.settings import RecordingSettings, Settings
+from ledger.recordings import RecordingBook
 from tests.browser.in_thread_gateway import serve_gateway
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.quality_review import REVIEW_ZONE, QualityReviewBook, load_sampling
@@ -41,6 +48,15 @@ def ledger_url(tmp_path_factory) -> Iterator[tuple[Settings, str]]:
     trail.append("c-page", "B000001", "chat", "bot", "再不还钱就通知你单位", allowed=False, rules=["threat_of_visit"], at=at)
     trail.append("c-page", "B000001", "chat", "bot", "听到您这么说我很担心，我马上为您转接专人。", allowed=True, at=at)
     Ledger(sessions).record_handoff("c-page", "B000001", "distress", 0)
+    # Its call recording: two seconds of a tone on the borrower's side.
+    settings = settings.model_copy(update={"recordings": RecordingSettings(directory=directory / "recordings")})
+    recording = call_recordings(settings, sessions, trail).start("c-page", "B000001", "phone", 8000)
+    tone = (np.sin(2 * np.pi * 440 * np.arange(16000) / 8000) * 8000).astype("<i2").tobytes()
+    for offset in range(0, len(tone), 320):
+        recording.heard(tone[offset:offset + 320])
+    time.sleep(2.0)  # the timeline is the wall clock: the call lasted as long as the tone
+    with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this thread
+        thread.submit(asyncio.run, recording.finish()).result()
     engine.dispose()
     yield settings, url
 
@@ -73,7 +89,12 @@ def test_a_reviewer_opens_an_item_scores_it_and_the_score_is_in_the_ledger(gatew
     blocked = page.locator("#transcript li.blocked")
     expect(blocked).to_contain_text("再不还钱就通知你单位")
     expect(blocked).to_contain_text("被合规拦截，未发送：threat_of_visit")
-    expect(page.locator("#recording")).to_contain_text("没有录音")
+    # The recording plays in Chromium, streamed through the console's endpoint (muted: no autoplay gesture needed).
+    audio = page.locator("#recording audio")
+    expect(audio).to_have_attribute("src", re.compile(r"^/api/console/recordings/\d+/audio$"))
+    audio.evaluate("a => { a.muted = true; return a.play(); }")
+    page.wait_for_function("() => document.querySelector('#recording audio').currentTime > 0.5", timeout=15000)
+    assert abs(audio.evaluate("a => a.duration") - 2.0) < 0.3
     expect(page.locator("#views")).to_contain_text("qa.li")
     for name, mark in (("identity_before_detail", "na"), ("ai_disclosed", "pass"), ("no_pressure", "fail"),
                        ("correct_figures", "na"), ("handoff_when_asked", "pass")):
@@ -95,5 +116,7 @@ def test_a_reviewer_opens_an_item_scores_it_and_the_score_is_in_the_ledger(gatew
                                      "correct_figures": "na", "handoff_when_asked": "pass"}
         assert done.review.notes.startswith("机器人试图以通知单位施压")
         assert [viewer for viewer, _ in book.views_of(done.item_id)][:1] == ["qa.li"]
+        recording = RecordingBook(sessions).for_conversation("c-page")
+        assert {viewer for viewer, _, _ in RecordingBook(sessions).playbacks_of(recording.recording_id)} == {"qa.li"}
     finally:
         engine.dispose()

@@ -52,7 +52,7 @@ def private_redis(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp_path_factory):
+def restartable_stack(model_path, private_redis, ledger_url, audit_settings, recording_settings, tmp_path_factory):
     add_console_accounts(ledger_url)
     gateway_port = _free_port()
     settings = {
@@ -75,6 +75,7 @@ def restartable_stack(model_path, private_redis, ledger_url, audit_settings, tmp
         "COLLECTIONS_DIALER_API_BASE": f"http://127.0.0.1:{TRANSFER_CARRIER_PORT}",
         # Where the carrier reports how a transfer's <Dial> ended (the gateway as the carrier reaches it).
         "COLLECTIONS_VOICE_PUBLIC_URL": f"http://127.0.0.1:{gateway_port}",
+        "COLLECTIONS_RECORDINGS_DIRECTORY": str(recording_settings.directory),
     }
     config = StackConfig(
         model=model_path, rasa_port=_free_port(), action_port=_free_port(), gateway_port=gateway_port,

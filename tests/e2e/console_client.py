@@ -9,7 +9,8 @@ from ledger.db import make_engine, make_session_factory
 from bot.console.agents import AgentDirectory
 
 PASSWORD = "e2e console password"
-ACCOUNTS = (("e2e-agent-a", "agent"), ("e2e-agent-b", "agent"), ("e2e-supervisor", "supervisor"))
+ACCOUNTS = (("e2e-agent-a", "agent"), ("e2e-agent-b", "agent"), ("e2e-supervisor", "supervisor"),
+            ("e2e-reviewer", "reviewer"))
 
 
 def add_console_accounts(ledger_url: str) -> None:

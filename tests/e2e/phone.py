@@ -151,20 +151,20 @@ class FakeCarrier:
     async def send_raw(self, raw: str | bytes) -> None:
         await self.socket.send(raw)
 
-    def media_message(self, ulaw: bytes, stream_sid: str | None = None) -> str:
+    def media_message(self, ulaw: bytes, stream_sid: str | None = None, timestamp_ms: int = 0) -> str:
         return json.dumps({"event": "media", "streamSid": stream_sid or self.stream_sid,
-                           "media": {"track": "inbound", "chunk": "1", "timestamp": "0",
+                           "media": {"track": "inbound", "chunk": "1", "timestamp": str(timestamp_ms),
                                      "payload": base64.b64encode(ulaw).decode()}})
 
     # ---- the line -----------------------------------------------------------------------------------
 
     async def _line(self) -> None:
         """Real-time 20 ms frames: queued borrower audio first, silence when there is none."""
-        next_at = time.monotonic()
+        started = next_at = time.monotonic()
         while not self.closed.is_set():
             frame = self._outgoing.get_nowait() if not self._outgoing.empty() else ULAW_SILENCE
-            try:
-                await self.socket.send(self.media_message(frame))
+            try:  # timestamped as Twilio does, from the stream's start (a line that fell behind skips time)
+                await self.socket.send(self.media_message(frame, timestamp_ms=round((next_at - started) * 1000)))
             except websockets.ConnectionClosed:
                 return
             if frame is not ULAW_SILENCE and self._outgoing.empty():

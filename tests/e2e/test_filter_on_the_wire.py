@@ -39,7 +39,8 @@ def stack_with_threatening_template(tmp_path_factory, redis_url, ledger_url, aud
         redis_url=redis_url, ledger_url=ledger_url, fixed_now=FIXED_NOW, log_dir=work / "logs",
         # The shared ledger's audit chain has one key and one anchor: a second gateway must use the same.
         extra_env={"COLLECTIONS_AUDIT_KEY_FILE": str(audit_settings.key_file),
-                   "COLLECTIONS_AUDIT_ANCHOR_FILE": str(audit_settings.anchor_file), **ARRIVAL_SECRETS_ENV},
+                   "COLLECTIONS_AUDIT_ANCHOR_FILE": str(audit_settings.anchor_file),
+                   "COLLECTIONS_RECORDINGS_DIRECTORY": str(work / "recordings"), **ARRIVAL_SECRETS_ENV},
     )
     running = Stack(config).start()
     yield running

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from ledger.wording import yuan
+from tests.e2e.call_recording import CallTimeline, check_recording, purge_when_expired
 from tests.e2e.phone import AUDIBLE_RMS, FakeCarrier, phone_conversation, rms, transcript
 from tests.stack import METRICS_TEST_TOKEN
 from tests.unit.metrics_scrape import Samples, moved, scrape
@@ -26,16 +27,23 @@ async def voice_timings(stack) -> Samples:
         return await scrape(client, METRICS_TEST_TOKEN)
 
 
-async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise(stack, redis_url, ledger, borrowers):
+async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise(stack, redis_url, ledger, ledger_url,
+                                                                                 borrowers, audit_settings,
+                                                                                 recording_settings):
     account = ledger.get_primary_account("B000001")
     before = await voice_timings(stack)
+    timeline = CallTimeline()  # when the borrower spoke and the bot answered, for the call's recording
     async with FakeCarrier(stack.gateway_url, "B000001", borrowers.number_of("B000001"), redis_url=redis_url) as carrier:
-        opening = await carrier.bot_reply()
+        timeline.start()
+        with timeline.bot():
+            opening = await carrier.bot_reply()
         assert rms(opening) > AUDIBLE_RMS
         conversation_id = phone_conversation(redis_url, "B000001")
         for fixture in ("d01.wav", "d02.wav", "d03.wav"):
-            await carrier.say_fixture(fixture)
-            assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
+            with timeline.borrower():
+                await carrier.say_fixture(fixture)
+            with timeline.bot():
+                assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
         heard = bot_texts(transcript(stack, conversation_id))
         assert "核实通过" in heard, heard
         assert yuan(account.balance_cents) in heard, heard
@@ -48,6 +56,10 @@ async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise
         await carrier.send_json({"event": "dtmf", "streamSid": carrier.stream_sid, "sequenceNumber": "9",
                                  "dtmf": {"track": "inbound_track", "digit": "1"}})  # yes
         assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
+    timeline.end()
+    # Recorded, both sides: decodable, two channels, as long as the call, each side where it spoke, its hash in
+    # the audit chain; played in the console by a reviewer (whole and by range), refused to an agent, logged.
+    recording = await asyncio.to_thread(check_recording, stack.gateway_url, ledger_url, conversation_id, timeline)
     promises = [p for p in ledger.promises_for(account.account_id) if p.conversation_id == conversation_id]
     assert [(p.amount_cents, p.promised_date) for p in promises] == [(200_000, date(2026, 11, 27))]
     said = transcript(stack, conversation_id)
@@ -62,6 +74,8 @@ async def test_whole_phone_call_verifies_hears_the_balance_and_records_a_promise
     assert moved(before, after, "collections_call_reply_audio_seconds_sum", channel="phone") > 0
     assert moved(before, after, "collections_tts_first_chunk_seconds_count", channel="phone") >= 6
     assert moved(before, after, "collections_turn_seconds_count", channel="phone") >= 3
+    # Past its retention date, the operator's purge deletes it (file and row); the chain still verifies.
+    await asyncio.to_thread(purge_when_expired, ledger_url, audit_settings, recording_settings, recording)
 
 
 def opened_transcript(stack, redis_url, borrower_id: str) -> list[dict]:

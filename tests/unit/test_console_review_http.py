@@ -3,6 +3,8 @@ who may use it (agents 403, reviewers and supervisors yes, reviewers take no con
 that every opening is logged, the one review per item, and bad input refused with nothing saved."""
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import AsyncIterator
 
@@ -13,6 +15,8 @@ import pytest_asyncio
 from bot.audit import AuditTrail
 from bot.audit_seal import load_audit_key
 from bot.console.agents import AgentDirectory
+from bot.recordings import call_recordings
+from ledger.recordings import RecordingBook
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.quality_review import REVIEW_ZONE
@@ -35,6 +39,7 @@ def settings(tmp_path_factory) -> Settings:
     settings = Settings(
         _env_file=None, redis_url=None, ledger={"database_url": url},
         audit={"key_file": directory / "audit.key", "anchor_file": directory / "audit.anchor"},
+        recordings={"directory": directory / "recordings"},
         rasa={"url": "http://127.0.0.1:9"},  # Rasa is not running: the summary falls back to the ledger's
     )
     engine = make_engine(url)
@@ -52,6 +57,11 @@ def settings(tmp_path_factory) -> Settings:
     ledger = Ledger(sessions)
     ledger.record_claim("B000001", None, "c-review", "dispute", "不是我借的")
     ledger.finish_conversation("c-review", "dispute", "借款人对欠款提出异议。", True, at, "chat")
+    # Its recording (as if it had been a call): a second of tone on each side.
+    recording = call_recordings(settings, sessions, trail).start("c-review", "B000001", "phone", 8000)
+    recording.heard(bytes(range(256)) * 62)
+    recording.said(bytes(range(256)) * 62)
+    asyncio.run(recording.finish())
     engine.dispose()
     return settings
 
@@ -117,7 +127,8 @@ async def test_the_reviewer_sees_transcript_reasons_and_summary_and_each_opening
         ("borrower", None), ("bot", False), ("bot", True)]
     assert first["transcript"][1]["rules"] == ["threat_of_visit"]
     assert first["summary"] == "借款人对欠款提出异议。"  # Rasa is down: the one the action server saved
-    assert first["recording"] is None
+    assert first["recording"]["audio_url"] == f"/api/console/recordings/{first['recording']['recording_id']}/audio"
+    assert (first["recording"]["channels"], first["recording"]["codec"]) == (2, "opus")
     assert first["account"]["name"] == "张伟先生"
     assert [(a["account_id"], a["status"]) for a in first["accounts"]] == [("A000001-1", "paused")]  # the dispute
     second = (await client.get(f"/api/console/review/items/{item_id}", headers=tokens["sup.a"])).json()
@@ -160,3 +171,38 @@ async def test_a_second_reviewers_save_is_refused_and_the_first_stands(client, t
                                 headers=tokens["sup.a"])).json()["results"]
     assert [(r["agent"], r["script"], r["chosen"], r["reviewed"], r["failed"]) for r in results] == [
         ("bot", "inbound", 1, 1, 1)]
+
+
+async def test_a_recording_streams_by_range_to_reviewers_and_supervisors_only_each_fetch_logged(client, tokens,
+                                                                                                 item_id, settings):
+    recording = (await client.get(f"/api/console/review/items/{item_id}", headers=tokens["rev.a"])).json()["recording"]
+    path, size = recording["audio_url"], recording["size_bytes"]
+    assert (await client.get(path, headers=tokens["agent.a"])).status_code == 403
+    assert (await client.get(path)).status_code == 401
+    missing = f"/api/console/recordings/{recording['recording_id'] + 1000}/audio"
+    assert (await client.get(missing, headers=tokens["rev.a"])).status_code == 404
+    whole = await client.get(path, headers=tokens["rev.b"])
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/ogg" and len(whole.content) == size
+    assert hashlib.sha256(whole.content).hexdigest() == recording["sha256"]
+    for asked, first, last in (("bytes=10-", 10, size - 1), ("bytes=-50", size - 50, size - 1),
+                               ("bytes=5-9", 5, 9), (f"bytes=0-{size * 2}", 0, size - 1)):
+        part = await client.get(path, headers={**tokens["sup.a"], "Range": asked})
+        assert part.status_code == 206 and part.content == whole.content[first:last + 1], asked
+        assert part.headers["content-range"] == f"bytes {first}-{last}/{size}"
+    refused = await client.get(path, headers={**tokens["sup.a"], "Range": f"bytes={size}-"})
+    assert refused.status_code == 416 and refused.headers["content-range"] == f"bytes */{size}"
+    # Five fetches returned audio, each logged; the refusals and the 416 were not playbacks.
+    again = (await client.get(f"/api/console/review/items/{item_id}", headers=tokens["rev.a"])).json()
+    assert "played by" not in str(again["transcript"])  # the chain's notes are not the conversation
+    playbacks = await asyncio.to_thread(_playbacks, settings, recording["recording_id"])
+    assert [(viewer, byte_range) for viewer, byte_range, _ in playbacks] == [
+        ("rev.b", f"0-{size - 1}/{size}"), ("sup.a", f"10-{size - 1}/{size}"), ("sup.a", f"{size - 50}-{size - 1}/{size}"),
+        ("sup.a", f"5-9/{size}"), ("sup.a", f"0-{size - 1}/{size}")]
+
+
+def _playbacks(settings: Settings, recording_id: int) -> list:
+    engine = make_engine(settings.ledger.url())
+    try:
+        return RecordingBook(make_session_factory(engine)).playbacks_of(recording_id)
+    finally:
+        engine.dispose()

@@ -44,7 +44,7 @@ def twilio() -> TwilioSerializer:
 
 def test_twilio_media_is_decoded_from_base64_ulaw(twilio):
     ulaw = bytes(range(0, 256, 2)) + bytes(32)
-    assert twilio.deserialize(media_message(ulaw)) == InputAudio(ulaw_to_pcm16(ulaw))
+    assert twilio.deserialize(media_message(ulaw)) == InputAudio(ulaw_to_pcm16(ulaw), 20)
 
 
 def test_twilio_mark_dtmf_and_stop(twilio):

@@ -94,7 +94,10 @@ class TwilioSerializer(FrameSerializer):
             raise ProtocolError("bad_payload", "media.payload is not base64") from None
         if len(payload) > MAX_MEDIA_PAYLOAD_BYTES:
             raise ProtocolError("payload_too_large", f"media over {MAX_MEDIA_PAYLOAD_BYTES} bytes")
-        return InputAudio(ulaw_to_pcm16(payload))
+        timestamp = media.get("timestamp")  # ms from the stream's start; only the recording places audio by it
+        stream_ms = int(timestamp) if isinstance(timestamp, str) and timestamp.isdigit() and len(timestamp) < 13 \
+            else None
+        return InputAudio(ulaw_to_pcm16(payload), stream_ms)
 
     def serialize(self, frame: OutboundFrame) -> str | None:
         if self.stream_sid is None:

@@ -156,6 +156,8 @@ async function loadConversation() {
   $("summary").textContent = conv.summary;
   renderTranscript(conv.transcript);
   renderAccount(conv.account);
+  $("recording-section").hidden = !conv.recording;  // supervisors, once the call is over
+  showRecording($("recording"), conv.recording, "");
   $("review-requests").replaceChildren(...(conv.review_requests.length ? conv.review_requests.map(reviewItem) : [el("li", "无")]));
 }
 

@@ -98,7 +98,7 @@ async function openItem(itemId) {
     if (line.allowed === false) li.append(el("span", `被合规拦截，未发送：${line.rules.join("、")}`, "rules"));
     transcript.append(li);
   }
-  $("recording").textContent = data.recording ? "" : "本对话没有录音（语音录音功能上线后在此播放）。";
+  showRecording($("recording"), data.recording, "本对话没有录音（只有语音通话录音）。");
   const account = $("account");
   account.replaceChildren();
   if (data.account) account.append(el("dt", "借款人"), el("dd", data.account.name));

@@ -21,3 +21,22 @@ function el(tag, text, className) {
   if (className) node.className = className;
   return node;
 }
+
+// A conversation's call recording in `box`: an audio player streamed from the authenticated endpoint (left channel
+// the borrower, right the bot). Nothing is fetched until play is pressed: every fetch is logged as a playback. The
+// player is kept while the same recording is shown, so a page refreshing its data does not stop it.
+function showRecording(box, recording, absentText) {
+  const shown = box.dataset.recording || "";
+  const wanted = recording ? String(recording.recording_id) : "";
+  if (shown === wanted && box.childNodes.length) return;
+  box.dataset.recording = wanted;
+  if (!recording) {
+    box.replaceChildren(el("span", absentText, "muted"));
+    return;
+  }
+  const audio = document.createElement("audio");
+  Object.assign(audio, { controls: true, preload: "none", src: recording.audio_url });
+  const about = el("span", `${Math.round(recording.duration_seconds)} 秒 · 左声道借款人，右声道机器人 · 每次播放均留痕 · ` +
+    `SHA-256 ${recording.sha256.slice(0, 12)}…`, "muted");
+  box.replaceChildren(audio, el("br"), about);
+}
