@@ -12,8 +12,7 @@ from ledger.models import Recording, RecordingPlayback
 
 
 @dataclass(frozen=True)
-class RecordingView:
-    recording_id: int
+class NewRecording:
     conversation_id: str
     borrower_id: str | None
     channel: str
@@ -32,22 +31,8 @@ class RecordingView:
 
 
 @dataclass(frozen=True)
-class NewRecording:
-    conversation_id: str
-    borrower_id: str | None
-    channel: str
-    store: str
-    key: str
-    codec: str
-    media_type: str
-    channels: int
-    sample_rate: int
-    duration_seconds: float
-    size_bytes: int
-    sha256: str
-    started_at: datetime
-    ended_at: datetime
-    retention_until: datetime
+class RecordingView(NewRecording):
+    recording_id: int
 
 
 class RecordingBook:
@@ -99,6 +84,8 @@ def _aware(moment: datetime) -> datetime:
 
 def _view(row: Recording) -> RecordingView:
     return RecordingView(
-        row.id, row.conversation_id, row.borrower_id, row.channel, row.store, row.key, row.codec, row.media_type,
-        row.channels, row.sample_rate, row.duration_seconds, row.size_bytes, row.sha256, _aware(row.started_at),
-        _aware(row.ended_at), _aware(row.retention_until))
+        recording_id=row.id, conversation_id=row.conversation_id, borrower_id=row.borrower_id, channel=row.channel,
+        store=row.store, key=row.key, codec=row.codec, media_type=row.media_type, channels=row.channels,
+        sample_rate=row.sample_rate, duration_seconds=row.duration_seconds, size_bytes=row.size_bytes,
+        sha256=row.sha256, started_at=_aware(row.started_at), ended_at=_aware(row.ended_at),
+        retention_until=_aware(row.retention_until))
