@@ -278,13 +278,18 @@ class FakeCarrier:
         """Waits until an utterance containing `words` is in the transcript and everything said so far has been
         played (one mark per utterance, all acknowledged); returns that utterance's audio. For words that come
         outside a turn (pushed: a callback offer, an agent's message), whenever they come."""
-        deadline, spoken = time.monotonic() + timeout, []
-        while time.monotonic() < deadline and not self.closed.is_set():
+        deadline = time.monotonic() + timeout
+        while True:
+            # Looked at once more after the stream closed: words played just before a close (a transfer's sentence,
+            # then the carrier's update ends the stream) were heard.
+            closed = self.closed.is_set()
             spoken = [entry["text"] for entry in await self.transcript()
                       if entry["speaker"] in ("bot", "agent") and not entry.get("interrupted")]
             found = [index for index, text in enumerate(spoken) if words in text]
             if found and len(self.received.marks) >= len(spoken) and set(self.received.marks) <= set(self.received.acked):
                 return self.utterance_audio(found[-1])
+            if closed or time.monotonic() >= deadline:
+                break
             await asyncio.sleep(0.1)
         raise TimeoutError(f"{words!r} was not heard on the call (closed: {self.closed.is_set()}; "
                            f"{len(self.received.marks)} marks; said: {spoken[-4:]})")
