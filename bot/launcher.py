@@ -51,6 +51,10 @@ class StackConfig:
     campaign_redis_url: str | None = None
     campaign_metrics_port: int = 9464  # the worker's /metrics (127.0.0.1 unless COLLECTIONS_METRICS_WORKER_HOST)
 
+    def __post_init__(self) -> None:
+        if self.rasa_replicas > 1 and not self.redis_url:
+            raise ValueError("Rasa replicas share their trackers and locks in Redis: set REDIS_URL")
+
 
 # Ledger, logs, audit key and anchor, models: whatever the services create is for this user only.
 PRIVATE_UMASK = 0o077
@@ -153,8 +157,6 @@ class Stack:
         })
 
     def start_rasa(self) -> None:
-        if self.config.rasa_replicas > 1 and not self.config.redis_url:
-            raise ValueError("Rasa replicas share their trackers and locks in Redis: set REDIS_URL")
         for replica in range(self.config.rasa_replicas):
             self._start_rasa_replica(replica)
 
@@ -288,12 +290,14 @@ def main() -> None:
     args = parser.parse_args()
     # The operator's own settings (a Twilio account, a WeChat app, a PostgreSQL ledger) reach every service.
     operator_settings = {name: value for name, value in os.environ.items() if name.startswith("COLLECTIONS_")}
-    if args.rasa_replicas > 1 and not os.environ.get("REDIS_URL"):
-        parser.error("--rasa-replicas above 1 needs REDIS_URL: replicas share their trackers and locks in Redis")
-    stack = Stack(StackConfig(model=args.model, gateway_port=args.gateway_port, rasa_replicas=args.rasa_replicas,
-                              redis_url=os.environ.get("REDIS_URL") or None, campaign_worker=not args.no_campaigns,
-                              campaign_redis_url=args.campaign_redis_url, campaign_metrics_port=args.worker_metrics_port,
-                              extra_env=operator_settings))
+    try:
+        config = StackConfig(model=args.model, gateway_port=args.gateway_port, rasa_replicas=args.rasa_replicas,
+                             redis_url=os.environ.get("REDIS_URL") or None, campaign_worker=not args.no_campaigns,
+                             campaign_redis_url=args.campaign_redis_url,
+                             campaign_metrics_port=args.worker_metrics_port, extra_env=operator_settings)
+    except ValueError as error:
+        parser.error(str(error))
+    stack = Stack(config)
     print("Starting action server, Rasa (about a minute to load the model), gateway and campaign worker ...", flush=True)
     stack.start()
     store = "Redis at " + stack.config.redis_url if stack.config.redis_url else "in-memory stores"

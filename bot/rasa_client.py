@@ -73,6 +73,9 @@ class RasaClient:
         self._next = itertools.cycle(range(len(self._replicas)))
         self.circuit = circuit
 
+    def _next_replica(self) -> httpx.AsyncClient:
+        return self._replicas[next(self._next)]
+
     def _in_turn(self) -> list[httpx.AsyncClient]:
         """Every replica, starting with the next one in the rotation."""
         first = next(self._next)
@@ -123,7 +126,7 @@ class RasaClient:
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
         """Rasa's tracker, slots and the events since the last restart (the console's summary reads it)."""
         try:
-            response = await self._in_turn()[0].get(
+            response = await self._next_replica().get(
                 f"/conversations/{conversation_id}/tracker",
                 params={"include_events": "AFTER_RESTART", "token": self._token},
             )
@@ -135,7 +138,7 @@ class RasaClient:
     async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         """Adds events to the tracker without running the dialogue (e.g. what a borrower heard of a cut-off reply)."""
         try:
-            response = await self._in_turn()[0].post(
+            response = await self._next_replica().post(
                 f"/conversations/{conversation_id}/tracker/events",
                 params={"include_events": "NONE", "token": self._token}, json=events,
             )

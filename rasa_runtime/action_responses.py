@@ -16,7 +16,6 @@ _SCHEMA = RemoteAction.action_response_format_spec()
 _VALIDATOR_CLASS = jsonschema.validators.validator_for(_SCHEMA)
 _VALIDATOR_CLASS.check_schema(_SCHEMA)
 _VALIDATOR = _VALIDATOR_CLASS(_SCHEMA)
-_ORIGINAL = RemoteAction._validate_action_result
 
 
 def validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> bool:
