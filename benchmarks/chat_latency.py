@@ -2,10 +2,16 @@
 conversations. Starts its own stack (Rasa, action server, gateway, Redis, a seeded SQLite ledger).
 
     .venv/bin/python -m benchmarks.chat_latency [--conversations 30] [--concurrency 1 4 16] [--rounds 6]
-                                                [--rasa-replicas 2]
+                                                [--rasa-replicas 2] [--offered-rate 25]
 
 "Rasa channel directly" is always one Rasa process (the first replica): the gateway's rate over it is the gain
 of the replicas. Ends with the resident memory of each service.
+
+Without --offered-rate every conversation sends its next message the moment the reply arrives (closed loop, no
+think time): throughput is the box's capacity and, by Little's law, mean latency = concurrency / throughput. With
+--offered-rate R each conversation sends on its own clock, one message every concurrency / R seconds (staggered),
+so the box is offered R messages a second in all and latency is measured at that load; a message whose turn comes
+before the previous reply arrived waits for it, and the achieved rate shows it.
 """
 from __future__ import annotations
 
@@ -43,8 +49,36 @@ def _percentiles(samples: list[float]) -> str:
     return f"p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   (n={len(samples)})"
 
 
+class Pacer:
+    """When each worker's conversations send: at once (closed loop), or on a fixed period from a staggered start."""
+
+    def __init__(self, offered_rate: float | None, concurrency: int):
+        self.period = concurrency / offered_rate if offered_rate else 0.0
+        self._concurrency = concurrency
+        self._started = time.perf_counter()
+        self._workers = 0
+
+    def schedule(self) -> "Schedule":
+        slot = self._workers
+        self._workers += 1
+        return Schedule(self._started + slot * self.period / self._concurrency, self.period)
+
+
+class Schedule:
+    """A worker's send times; when a reply came too late for its slot, the next message goes at once."""
+
+    def __init__(self, first: float, period: float):
+        self._next = first
+        self._period = period
+
+    async def wait_turn(self) -> None:
+        if self._period:
+            await asyncio.sleep(max(0.0, self._next - time.perf_counter()))
+            self._next = max(self._next, time.perf_counter() - self._period) + self._period
+
+
 async def _gateway_conversation(gateway: str, lines: list[str], borrower_id: str, turns: list[float],
-                                overheads: list[float]) -> None:
+                                overheads: list[float], schedule: Schedule) -> None:
     """Each turn's round trip, and its gateway share: the round trip minus the wait for Rasa the gateway reports
     on the turn (the same turn, so no noise from comparing two populations)."""
     url = gateway.replace("http://", "ws://") + "/ws/chat?" + urlencode({"borrower_link": borrower_link(borrower_id)})
@@ -55,6 +89,7 @@ async def _gateway_conversation(gateway: str, lines: list[str], borrower_id: str
             return frame
         await until_turn_complete()
         for line in lines:
+            await schedule.wait_turn()
             started = time.perf_counter()
             await socket.send(json.dumps({"type": "user", "text": line}, ensure_ascii=False))
             completed = await until_turn_complete()
@@ -62,12 +97,14 @@ async def _gateway_conversation(gateway: str, lines: list[str], borrower_id: str
             overheads.append(turns[-1] - completed["rasa_ms"] / 1000)
 
 
-async def _rasa_conversation(rasa: str, token: str, lines: list[str], borrower_id: str, turns: list[float]) -> None:
+async def _rasa_conversation(rasa: str, token: str, lines: list[str], borrower_id: str, turns: list[float],
+                             schedule: Schedule) -> None:
     sender = uuid.uuid4().hex
     metadata = {"borrower_id": borrower_id, "channel": "bench", "timezone": "Asia/Shanghai", "now": FIXED_NOW}
     async with httpx.AsyncClient(base_url=rasa, timeout=60, headers={"Authorization": f"Bearer {token}"}) as http:
         await http.post(TURN_WEBHOOK, json={"sender": sender, "message": "/start_conversation", "metadata": metadata})
         for line in lines:
+            await schedule.wait_turn()
             started = time.perf_counter()
             response = await http.post(TURN_WEBHOOK, json={"sender": sender, "message": line, "metadata": metadata})
             response.raise_for_status()
@@ -75,19 +112,22 @@ async def _rasa_conversation(rasa: str, token: str, lines: list[str], borrower_i
 
 
 async def _run(kind: str, stack: Stack, ledger: Ledger, borrower_ids: list[str], concurrency: int,
-               overheads: list[float]) -> tuple[list[float], float]:
+               overheads: list[float], offered_rate: float | None) -> tuple[list[float], float]:
     turns: list[float] = []
     queue = list(borrower_ids)
+    pacer = Pacer(offered_rate, concurrency)
     started = time.perf_counter()
 
     async def worker() -> None:
+        schedule = pacer.schedule()  # one clock per worker, kept across its conversations
         while queue:
             borrower_id = queue.pop()
             lines = _script(ledger, borrower_id)
             if kind == "gateway":
-                await _gateway_conversation(stack.gateway_url, lines, borrower_id, turns, overheads)
+                await _gateway_conversation(stack.gateway_url, lines, borrower_id, turns, overheads, schedule)
             else:
-                await _rasa_conversation(stack.rasa_url, stack.config.rasa_token, lines, borrower_id, turns)
+                await _rasa_conversation(stack.rasa_url, stack.config.rasa_token, lines, borrower_id, turns,
+                                         schedule)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return turns, time.perf_counter() - started
@@ -100,6 +140,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6,
                         help="the two paths alternate in this many rounds, so drift on a shared machine hits both")
     parser.add_argument("--rasa-replicas", type=int, default=1, help="Rasa processes behind the gateway")
+    parser.add_argument("--offered-rate", type=float, default=None,
+                        help="messages a second offered in all (each conversation paced); default: closed loop")
     args = parser.parse_args()
     per_round = max(1, args.conversations // args.rounds)
     needed = 2 * per_round * args.rounds * len(args.concurrency)
@@ -108,7 +150,8 @@ def main() -> None:
         zh_ids = iter(chinese_borrower_ids(ledger, needed + 100))
         print(f"{per_round * args.rounds} conversations per path x 5 borrower turns (verification, promise, how-to-pay, "
               f"close), Rasa alone and through the gateway ({args.rasa_replicas} Rasa replica(s)) alternating in "
-              f"{args.rounds} rounds\n")
+              f"{args.rounds} rounds; " + (f"offered {args.offered_rate:g} msgs/s in all\n" if args.offered_rate
+                                             else "closed loop (each reply at once answered)\n"))
         for concurrency in args.concurrency:
             turns: dict[str, list[float]] = {"rasa": [], "gateway": []}
             overheads: list[float] = []
@@ -117,7 +160,8 @@ def main() -> None:
                 order = ("rasa", "gateway") if round_number % 2 == 0 else ("gateway", "rasa")
                 for kind in order:
                     ids = [next(zh_ids) for _ in range(per_round)]
-                    samples, seconds = asyncio.run(_run(kind, stack, ledger, ids, concurrency, overheads))
+                    samples, seconds = asyncio.run(_run(kind, stack, ledger, ids, concurrency, overheads,
+                                                                       args.offered_rate))
                     turns[kind] += samples
                     elapsed[kind] += seconds
             rates = {kind: len(turns[kind]) / elapsed[kind] for kind in turns}
