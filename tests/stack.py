@@ -87,11 +87,47 @@ METRICS_TEST_TOKEN = "e2e-metrics-token-not-secret"
 GATEWAY_TEST_SETTINGS["COLLECTIONS_METRICS_TOKEN"] = METRICS_TEST_TOKEN
 
 
+# scripts/test.sh trains the model while the tests that need none run; it names the directory where the training
+# leaves its exit status (`status`), the model's path (`model`) and its log (`log`).
+TRAINING_DIRECTORY_ENV = "COLLECTIONS_TEST_MODEL_TRAINING"
+TRAINING_POLL_SECONDS = 2
+
+
+def wait_for_training() -> None:
+    """Returns once the training scripts/test.sh started has ended, if it started one."""
+    if (training := os.environ.get(TRAINING_DIRECTORY_ENV)) and not os.environ.get("COLLECTIONS_TEST_MODEL"):
+        directory = Path(training)
+        while not (directory / "status").exists() and _training_alive(directory):
+            time.sleep(TRAINING_POLL_SECONDS)
+
+
+def _training_alive(directory: Path) -> bool:
+    try:
+        os.kill(int((directory / "pid").read_text()), 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return (directory / "status").exists()  # the status is written just before the training's shell ends
+    return True
+
+
+def trained_model() -> str:
+    """The model's path: given, from the training scripts/test.sh started, or trained here."""
+    if given := os.environ.get("COLLECTIONS_TEST_MODEL"):
+        return given
+    if training := os.environ.get(TRAINING_DIRECTORY_ENV):
+        wait_for_training()
+        directory = Path(training)
+        status = directory / "status"
+        if not status.exists() or status.read_text().strip() != "0":
+            log = (directory / "log").read_text(errors="replace").splitlines()
+            pytest.fail("training the model failed:\n" + "\n".join(log[-40:]), pytrace=False)
+        os.environ["COLLECTIONS_TEST_MODEL"] = (directory / "model").read_text().strip()
+        return os.environ["COLLECTIONS_TEST_MODEL"]
+    return subprocess.check_output(["bash", "scripts/train.sh"], cwd=ROOT, text=True).strip()
+
+
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    path = os.environ.get("COLLECTIONS_TEST_MODEL") or subprocess.check_output(
-        ["bash", "scripts/train.sh"], cwd=ROOT, text=True).strip()
-    return ROOT / path
+    return ROOT / trained_model()
 
 
 class PrivateRedis:
