@@ -21,6 +21,7 @@ import json
 import statistics
 import time
 import uuid
+from collections import Counter
 from urllib.parse import urlencode
 
 import httpx
@@ -28,7 +29,7 @@ import websockets
 
 from ledger.repository import Ledger
 from benchmarks.bench_stack import FIXED_NOW, UNTHROTTLED, benchmark_stack, chinese_borrower_ids
-from benchmarks.process_memory import memory_table
+from benchmarks.service_usage import cpu_seconds, memory_table
 from bot.launcher import Stack
 from bot.rasa_client import TURN_WEBHOOK
 from tests.e2e.chat import borrower_link
@@ -156,18 +157,26 @@ def main() -> None:
             turns: dict[str, list[float]] = {"rasa": [], "gateway": []}
             overheads: list[float] = []
             elapsed = {"rasa": 0.0, "gateway": 0.0}
+            cpu: dict[str, Counter[str]] = {"rasa": Counter(), "gateway": Counter()}
             for round_number in range(args.rounds):
                 order = ("rasa", "gateway") if round_number % 2 == 0 else ("gateway", "rasa")
                 for kind in order:
                     ids = [next(zh_ids) for _ in range(per_round)]
+                    cpu_before = cpu_seconds(stack)
                     samples, seconds = asyncio.run(_run(kind, stack, ledger, ids, concurrency, overheads,
                                                                        args.offered_rate))
+                    cpu[kind].update({name: used - cpu_before[name] for name, used in cpu_seconds(stack).items()})
                     turns[kind] += samples
                     elapsed[kind] += seconds
             rates = {kind: len(turns[kind]) / elapsed[kind] for kind in turns}
             for kind, label in (("rasa", "Rasa channel directly"), ("gateway", "gateway WebSocket    ")):
                 print(f"{label}  concurrency {concurrency:2d}:  {_percentiles(turns[kind])}   "
                       f"{rates[kind]:6.1f} msgs/s")
+            for kind, label in (("rasa", "Rasa channel directly"), ("gateway", "gateway WebSocket    ")):
+                per_message = "   ".join(f"{name} {seconds / len(turns[kind]) * 1000:5.1f}"
+                                         for name, seconds in sorted(cpu[kind].items()) if seconds > 0)
+                print(f"{label}  concurrency {concurrency:2d}:  CPU ms per message (incl. its share of the "
+                      f"opening turn): {per_message}")
             print(f"gateway / one Rasa     concurrency {concurrency:2d}:  {rates['gateway'] / rates['rasa']:.2f}x msgs/s")
             (rasa_p50, rasa_p95), (gateway_p50, gateway_p95) = _p50_p95(turns["rasa"]), _p50_p95(turns["gateway"])
             print(f"gateway overhead       concurrency {concurrency:2d}:  p50 {(gateway_p50 - rasa_p50) * 1000:+7.1f} ms   "
