@@ -42,7 +42,8 @@ function callStartProblem(error) {
 }
 
 // socketPath: e.g. "/voice/browser?borrower_link=…". note(text, kind) shows what was said; onAnswered() once the
-// server speaks; onEnded(problem) when the call is over: problem is why it was refused or cut, or null.
+// server speaks; onEnded(problem) when the server ends the call: problem is why it was refused or cut, or null when
+// it ended as calls do (its `end` message came first).
 async function startVoiceCall(socketPath, { note, onAnswered, onEnded }) {
   const context = new AudioContext({ sampleRate: RATE });
   let microphone;
@@ -67,6 +68,7 @@ async function startVoiceCall(socketPath, { note, onAnswered, onEnded }) {
   const playing = new Set();
   let playUntil = 0;
   let answered = false;
+  let ended = false;
   let problem = null;
 
   function play(buffer) {
@@ -113,6 +115,7 @@ async function startVoiceCall(socketPath, { note, onAnswered, onEnded }) {
     } else if (message.type === "transcript") {
       note(message.text, "borrower");
     } else if (message.type === "end") {
+      ended = true;
       note(CALL_ENDINGS[message.reason] || `通话已结束（${message.reason}）。`, "notice");
     } else if (message.type === "error") {
       // Before the call is answered an error is a refusal (the server closes next); during it, one message the
@@ -122,7 +125,10 @@ async function startVoiceCall(socketPath, { note, onAnswered, onEnded }) {
       else problem = text;
     }
   };
-  socket.onclose = () => onEnded(answered ? null : problem || "未能接通，请稍后再试。");
+  socket.onclose = () => {
+    if (!answered) onEnded(problem || "未能接通，请稍后再试。");
+    else onEnded(ended ? null : "通话意外中断，请稍后再试。");
+  };
 
   return {
     stop() {
