@@ -1,7 +1,8 @@
 """Demo page: the unmodified rasa-webchat widget (vendored from npm by scripts/setup.sh) talking to this
 gateway's Socket.IO channel. /demo/webchat?link=<signed borrower link> chats as the borrower the link names
 (`python -m bot.links B000005 --gateway http://127.0.0.1:8000` prints one); they still have to pass
-verification in the conversation, exactly as on /ws/chat."""
+verification in the conversation, exactly as on /ws/chat. /demo/page.css is the look every demo page shares
+(the widget's, the voice call's, the demo phone's)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,6 +50,10 @@ def demo_router(webchat_bundle: Path = WEBCHAT_BUNDLE) -> APIRouter:
     @router.get("/webchat/page.js", response_model=None)
     async def webchat_page_script() -> Response:
         return FileResponse(STATIC_DIR / "demo_webchat.js", media_type="text/javascript", headers=headers)
+
+    @router.get("/page.css", response_model=None)
+    async def demo_stylesheet() -> Response:
+        return FileResponse(STATIC_DIR / "demo_page.css", media_type="text/css", headers=headers)
 
     @router.get("/webchat/rasa-webchat.js", response_model=None)
     async def webchat_bundle_script() -> Response:

@@ -42,7 +42,8 @@ CONTENT_SECURITY_POLICY = (
 )
 PAGE_FILES = {
     "": ("demo_voice.html", "text/html"),
-    "/call.js": ("demo_call.js", "text/javascript"),
+    "/call.js": ("demo_call.js", "text/javascript"),  # the call itself and its look, shared with /demo/phone
+    "/call.css": ("demo_call.css", "text/css"),
     "/page.js": ("demo_voice.js", "text/javascript"),
     "/microphone-worklet.js": ("demo_voice_worklet.js", "text/javascript"),
 }

@@ -5,24 +5,37 @@
 const POLL_MS = 2000;
 const log = document.getElementById("log");
 const hangUp = document.getElementById("hang-up");
+const statusLine = document.getElementById("status");
 let call = null;
 
 const note = (text, kind) => noteIn(log, text, kind);
 
-function endCall() {
+// problem: why the call was refused or cut, or null.
+function endCall(problem) {
   if (!call) return;
   call.stop();
   call = null;
   hangUp.hidden = true;
+  statusLine.dataset.state = problem ? "problem" : "";
+  statusLine.textContent = problem || "通话已结束";
 }
 
 async function answer(ring) {
   try {
-    call = await startVoiceCall(`/voice/demo-phone?attempt=${encodeURIComponent(ring.attempt_id)}`, note, endCall);
+    call = await startVoiceCall(`/voice/demo-phone?attempt=${encodeURIComponent(ring.attempt_id)}`, {
+      note,
+      onAnswered: () => {
+        statusLine.dataset.state = "in-call";
+        statusLine.textContent = "通话中";
+      },
+      onEnded: endCall,
+    });
     hangUp.hidden = false;
+    statusLine.dataset.state = "";
+    statusLine.textContent = "正在接通…";
     note(`已接听：${ring.borrower_id}（${ring.number}）`, "notice");
   } catch (error) {
-    note(`无法接听：${error.message}`, "notice");
+    note(callStartProblem(error), "notice");
   }
 }
 
@@ -41,6 +54,7 @@ function ringItem(ring) {
   pick.addEventListener("click", () => answer(ring));
   const reject = document.createElement("button");
   reject.textContent = "拒接";
+  reject.className = "decline";
   reject.addEventListener("click", () => decline(ring));
   item.append(pick, reject);
   return item;
@@ -54,6 +68,6 @@ async function refresh() {
   document.getElementById("rings").replaceChildren(...rings.map(ringItem));
 }
 
-hangUp.addEventListener("click", endCall);
+hangUp.addEventListener("click", () => endCall(null));
 refresh();
 setInterval(refresh, POLL_MS);

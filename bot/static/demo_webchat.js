@@ -4,7 +4,7 @@
   "use strict";
   var link = new URLSearchParams(window.location.search).get("link");
   if (!link) {
-    document.getElementById("missing-link").style.display = "block";
+    document.getElementById("missing-link").hidden = false;
     return;
   }
   // The widget resumes whatever session this tab stored; a different link in the same tab starts afresh.

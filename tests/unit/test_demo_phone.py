@@ -124,3 +124,7 @@ async def test_the_page_is_served(client):
     assert page.status_code == 200 and "演示电话" in page.text and "Content-Security-Policy" in page.headers
     assert (await client.get("/demo/phone/page.js")).status_code == 200
     assert (await client.get("/demo/voice/call.js")).status_code == 200
+    for stylesheet in ("/demo/page.css", "/demo/voice/call.css"):  # the look it shares with the other demo pages
+        assert f'href="{stylesheet}"' in page.text
+        served = await client.get(stylesheet)
+        assert served.status_code == 200 and served.headers["content-type"].startswith("text/css")
