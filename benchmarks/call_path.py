@@ -45,8 +45,7 @@ class _Listener:
         return _Reply()
 
     async def note_borrower_words(self, conversation_id: str, text: str) -> str:
-        self.heard.append(text)
-        return text
+        return text  # words recorded without a dialogue turn (a read-back's answer): not for the NLU
 
     async def handle_recorded(self, conversation_id: str, text: str) -> object:
         return _Reply()
