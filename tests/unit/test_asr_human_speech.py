@@ -17,7 +17,7 @@ from voice.codecs import ulaw_to_pcm16
 pytestmark = pytest.mark.skipif(not ZH_HUMAN_MANIFEST.is_file(),
                                 reason=f"no human recordings at {ZH_HUMAN_MANIFEST.parent}")
 # Measured by benchmarks/asr_accuracy.py (Whisper base, domain prompt, beam 1) on the 6 AISHELL-1 utterances:
-# mean CER 0.22 over the phone line as files and 0.22 on a call (README). A bound well above that still catches
+# mean CER 0.219 over the phone line as files and 0.210 on a call (README). A bound well above that still catches
 # recognition that broke (wrong language or rate, garbled audio: CER near 1).
 MAX_MEAN_CER_HUMAN_8K = 0.35
 
