@@ -23,8 +23,8 @@ from pathlib import Path
 from benchmarks.call_path import CallPath, telephone_ulaw
 from configuration.settings import VoiceSettings
 from tests.unit.voice_engines import ZH_HUMAN_MANIFEST, ZH_MANIFEST
-from voice.asr import make_asr_engine
-from voice.asr.evaluation import character_error_rate, read_manifest
+from voice.asr import AsrEngine, make_asr_engine
+from voice.asr.evaluation import Reference, character_error_rate, read_manifest
 from voice.audio_files import read_wav_pcm16
 from voice.codecs import ulaw_to_pcm16
 
@@ -36,7 +36,7 @@ CHANNELS = ("16k", "8k-ulaw", "8k-call")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
-    parser.add_argument("--manifest", action="append", default=[], metavar="NAME=PATH",
+    parser.add_argument("--manifest", action="append", default=[], metavar="NAME=PATH", type=named_manifest,
                         help="another set, or another place for one of the named sets")
     parser.add_argument("--biasing", nargs="+", choices=BIASING, default=list(BIASING))
     parser.add_argument("--channels", nargs="+", choices=CHANNELS, default=list(CHANNELS))
@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
 
     manifests = {name: SETS[name] for name in args.sets}
-    manifests.update(dict(entry.split("=", 1) for entry in args.manifest))
+    manifests.update(args.manifest)
     print(f"beam {args.beam}; utterances per set: ", end="")
     recordings = {}
     for name, manifest in manifests.items():
@@ -71,17 +71,26 @@ def main() -> None:
             call_path.close()
 
 
-def measure(name, biasing, channel, references, wideband, engine, call_path: CallPath, verbose: bool) -> None:
+def named_manifest(entry: str) -> tuple[str, Path]:
+    name, separator, path = entry.partition("=")
+    if not (name and separator and path):
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH to a manifest.tsv, got {entry!r}")
+    return name, Path(path)
+
+
+def measure(name: str, biasing: str, channel: str, references: list[Reference], wideband: list[tuple[bytes, int]],
+            engine: AsrEngine, call_path: CallPath, verbose: bool) -> None:
     errors, decode, seconds, rejected, split = [], 0.0, 0.0, 0, 0
     for reference, (pcm16, rate) in zip(references, wideband):
+        ulaw = telephone_ulaw(pcm16, rate)
         started = time.perf_counter()
         if channel == "8k-call":
-            texts = call_path.heard(telephone_ulaw(pcm16, rate))
+            texts = call_path.heard(ulaw)
             text, raw, why = "".join(texts), " | ".join(texts), "" if texts else "nothing handed on"
             rejected += not texts
             split += len(texts) > 1
         else:
-            audio = (pcm16, rate) if channel == "16k" else (ulaw_to_pcm16(telephone_ulaw(pcm16, rate)), 8000)
+            audio = (pcm16, rate) if channel == "16k" else (ulaw_to_pcm16(ulaw), 8000)
             transcript = engine.transcribe(*audio)
             text, raw, why = transcript.text, transcript.raw_text, transcript.rejected or ""
             rejected += transcript.rejected is not None
