@@ -79,6 +79,9 @@ def test_the_rasa_image_holds_every_module_its_config_names():
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     packages = {item["name"].split(".")[0] for item in config["pipeline"] + config["policies"] if "." in item["name"]}
     packages |= {"rasa_channels", "rasa_runtime"}  # credentials.yml's channel, run_rasa.py's validator
+    endpoints = yaml.safe_load((ROOT / "endpoints.redis.yml").read_text())
+    packages |= {store["type"].split(".")[0] for store in (endpoints["tracker_store"], endpoints["lock_store"])
+                 if "." in store["type"]}
     assert packages <= copied, packages - copied
     for line in (ROOT / "credentials.yml").read_text().splitlines():
         if re.match(r"^\w+\.", line):
