@@ -45,8 +45,7 @@ from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
 from campaigns.demo_inbox import DemoInbox
-from campaigns.demo_phone import DemoPhone, demo_phone_in_use
-from campaigns.messenger import demo_inbox_in_use
+from campaigns.demo_phone import DemoPhone
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
 from compliance_filters.check import load_classifier_once
@@ -182,7 +181,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
         campaign_redis_url = settings.campaigns.redis_url or redis_url
         # Calls the dialer placed are answered through the carrier, or, with none configured, on the demo phone.
         demo_phone = None
-        if campaign_redis_url and (phone.signatures.enabled or demo_phone_in_use(settings)):
+        if campaign_redis_url and (phone.signatures.enabled or settings.demo):
             policy_redis = redis.Redis.from_url(campaign_redis_url)  # ContactPolicy is synchronous (run off the loop)
             closing.callback(policy_redis.close)
             outbound_redis = closable(connect_redis(campaign_redis_url))
@@ -192,7 +191,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                 ContactPolicy(policy_redis, ledger, contact_policy), outbound_redis,
                 CallSlots(outbound_redis, dialer.max_concurrent_calls, dialer.max_call_seconds), clock, campaign_records,
             ).checked()
-            if demo_phone_in_use(settings):
+            if settings.demo:
                 demo_phone = DemoPhone(outbound_redis, dialer.ring_seconds)
         callback_offers = CallbackOffers(
             desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy)
@@ -214,7 +213,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
             metrics_key=metrics_key, quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
             kpis=Kpis(session_factory), recordings=recordings,
-            demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None, demo_phone=demo_phone,
+            demo_inbox=DemoInbox(session_factory) if settings.demo else None, demo_phone=demo_phone,
         )
 
 

@@ -77,7 +77,8 @@ class StarletteConnection:
                 pass  # the peer closed first
 
 
-def voice_router() -> APIRouter:
+def voice_router(demo_pages: bool = True) -> APIRouter:
+    """`demo_pages`: serve the microphone page /demo/voice too (the demo only: bot.app)."""
     router = APIRouter()
 
     async def serve(websocket: WebSocket, serializer: FrameSerializer, channel: str, party: CallParty | None,
@@ -209,9 +210,10 @@ def voice_router() -> APIRouter:
             await services.outbound.report(ring.status("completed", "human", int(time.monotonic() - answered)),
                                            ring.ticket)
 
-    for suffix, (filename, media_type) in PAGE_FILES.items():
-        router.add_api_route(f"/demo/voice{suffix}", _static_file(filename, media_type), methods=["GET"],
-                             response_model=None)
+    if demo_pages:
+        for suffix, (filename, media_type) in PAGE_FILES.items():
+            router.add_api_route(f"/demo/voice{suffix}", _static_file(filename, media_type), methods=["GET"],
+                                 response_model=None)
     return router
 
 
