@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import httpx
 
 from bot.links import BorrowerLinks, load_link_key, webchat_demo_url
+from campaigns.messenger import check_chat_page
 from configuration.settings import GatewaySettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,6 +278,18 @@ class Stack:
         self._processes.clear()
 
 
+
+def _demo_pages(gateway_url: str, link: str) -> str:
+    """Where the demo's pages are, or, once a provider is real, that they are off (bot.app)."""
+    providers = Settings().contact_providers()
+    if providers:
+        return (f"Real providers configured ({', '.join(providers)}): the /demo pages are off, and no demo borrower is "
+                f"seeded or contacted\n")
+    return (f"Web chat widget: {webchat_demo_url(gateway_url, link)}\n"
+            f"Voice in the browser: {gateway_url}/demo/voice?link={link}\n"
+            f"Demo inbox (reminders while no carrier, SMS or WeChat provider is set): {gateway_url}/demo/inbox\n"
+            f"Demo phone (the campaign worker's calls, likewise): {gateway_url}/demo/phone\n")
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Start the collections assistant on this machine.")
     parser.add_argument("--model", required=True, type=Path)
@@ -295,6 +308,7 @@ def main() -> None:
                              redis_url=os.environ.get("REDIS_URL") or None, campaign_worker=not args.no_campaigns,
                              campaign_redis_url=args.campaign_redis_url,
                              campaign_metrics_port=args.worker_metrics_port, extra_env=operator_settings)
+        check_chat_page(Settings())  # before anything starts: real reminders must not link to a demo page
     except ValueError as error:
         parser.error(str(error))
     stack = Stack(config)
@@ -311,10 +325,7 @@ def main() -> None:
           f"Chat in another terminal:\n"
           f"  .venv/bin/python -m bot.chat_cli --gateway {stack.gateway_url} --link {link}\n"
           f"REST: POST {stack.gateway_url}/api/conversations {{\"borrower_link\": \"<link>\"}}\n"
-          f"Web chat widget: {webchat_demo_url(stack.gateway_url, link)}\n"
-          f"Voice in the browser: {stack.gateway_url}/demo/voice?link={link}\n"
-          f"Demo inbox (reminders while no SMS or WeChat provider is set): {stack.gateway_url}/demo/inbox\n"
-          f"Demo phone (the campaign worker's calls while no carrier is set): {stack.gateway_url}/demo/phone\n"
+          f"{_demo_pages(stack.gateway_url, link)}"
           f"Agent console: {stack.gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
           f"Quality review: {stack.gateway_url}/console/review (reviewer1 / demo-reviewer-1, or supervisor1)\n"
           f"Prometheus metrics (Authorization: Bearer <the text of var/metrics.key>): {stack.gateway_url}/metrics"

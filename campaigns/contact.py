@@ -35,6 +35,7 @@ MESSAGE_PURPOSES = {"reminder": "pre_due_reminder", "hardship": "overdue", "over
 CALL_SCRIPTS = {"reminder": "reminder"}
 # Messages go by WeChat where the borrower follows the lender's account, else by SMS.
 MESSAGE_CHANNELS = ("wechat", "sms")
+DEMO_BORROWER = "demo_borrower_with_real_provider"
 
 
 class Deferred(Exception):
@@ -51,6 +52,9 @@ class ContactServices:
     invitation_link: Callable[[str], str]  # borrower id -> a signed link into a verified chat
     redis: Any  # redis.asyncio client: the per-borrower lock
     clock: Callable[[], datetime]
+    # False once a real carrier, SMS or WeChat provider is configured (Settings.demo): then the made-up borrowers
+    # ledger.seed wrote (real-format numbers) are refused, never dialled or texted.
+    demo_providers: bool = True
 
 
 class Contactor:
@@ -83,6 +87,8 @@ class Contactor:
         if claimed is None:
             return None
         attempt = claimed.attempt_id
+        if not s.demo_providers and await asyncio.to_thread(self._demo_borrower, plan.borrower_id):
+            return await self._finish(attempt, "refused", reason=DEMO_BORROWER)
         policy_channel = "voice" if plan.channel == "call" else "message"
         try:
             decision = await asyncio.to_thread(s.policy.may_contact, plan.borrower_id, policy_channel, s.clock(),
@@ -96,6 +102,10 @@ class Contactor:
         if plan.channel == "call":
             return await self._call(plan, attempt)
         return await self._message(plan, attempt)
+
+    def _demo_borrower(self, borrower_id: str) -> bool:
+        borrower = self._s.ledger.get_borrower(borrower_id)
+        return borrower is not None and borrower.source == "demo"
 
     async def _call(self, plan: ContactPlan, attempt: str) -> CampaignContactView:
         s = self._s

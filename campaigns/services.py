@@ -95,7 +95,7 @@ async def campaign_services(settings: Settings, clock: Callable[[], datetime] | 
         contactor = Contactor(ContactServices(
             records=records, ledger=ledger, policy=policy,
             dialer=dialer, messenger=messenger, invitation_link=make_invitation_links(settings), redis=lock_redis,
-            clock=clock))
+            clock=clock, demo_providers=settings.demo))
         tick = CampaignTick(Segmenter(strategy, Portfolio(sessions), records), records, FollowUp(sessions, ledger.policy))
         broker = make_broker(redis_url)
         jobs = CampaignJobs(broker, tick, contactor, clock, settings.campaigns.tick_seconds)

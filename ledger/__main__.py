@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy import func, select
+
 from ledger.csv_import import import_portfolio_csv
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.errors import NotFound, PolicyViolation
+from ledger.models import Borrower
 from ledger.payment_csv import import_payments_csv
 from ledger.payments import Payments
 from ledger.policy import load_policy
@@ -33,10 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     revision = commands.add_parser(
         "revision", help="developers: write a migration for what ledger/models.py has and the migrations do not")
     revision.add_argument("-m", "--message", required=True, help="what the migration changes, a few words")
-    seed = commands.add_parser("seed", help="create the tables and load the demo portfolio")
+    seed = commands.add_parser(
+        "seed", help="load the demo portfolio (made-up borrowers); refused while a real provider is configured")
     seed.add_argument("--count", type=int, default=1000, help="Chinese borrowers in total (default 1000)")
     seed.add_argument("--us-count", type=int, default=80, help="US borrowers, ids from B900001 (default 80)")
     seed.add_argument("--rng-seed", type=int, default=7)
+    seed.add_argument("--for-demo", action="store_true",
+                      help="the start command's: seed only an empty ledger with no real provider configured, "
+                           "else say why not and succeed")
     imported = commands.add_parser("import", help="import a portfolio CSV (all rows or none)")
     imported.add_argument("file")
     paid = commands.add_parser(
@@ -70,6 +77,24 @@ def _review_line(request) -> str:
             f"{request.channel}  conversation {request.conversation_id}  \"{request.said}\"{reviewed}")
 
 
+def _seed(sessions, args: argparse.Namespace) -> int:
+    """Demo borrowers have real-format numbers: with a real provider the worker would call and text them."""
+    providers = Settings().contact_providers()
+    if providers:
+        print(f"not seeding demo borrowers: a real provider is configured ({', '.join(providers)})",
+              file=sys.stdout if args.for_demo else sys.stderr)
+        return 0 if args.for_demo else 1
+    if args.for_demo:
+        with sessions() as session:
+            held = session.scalar(select(func.count()).select_from(Borrower))
+        if held:
+            print(f"not seeding demo borrowers: the ledger already holds {held} borrowers")
+            return 0
+    report = seed_demo_portfolio(sessions, count=args.count, rng_seed=args.rng_seed, us_count=args.us_count)
+    print(f"seeded {report.borrowers_created} borrowers, {report.accounts_created} accounts")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "revision":  # compared on a scratch database: no one's data is touched
@@ -86,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"schema {change} at {where}")
         return 0
     if args.command == "seed":
-        report = seed_demo_portfolio(sessions, count=args.count, rng_seed=args.rng_seed, us_count=args.us_count)
-        print(f"seeded {report.borrowers_created} borrowers, {report.accounts_created} accounts")
-        return 0
+        return _seed(sessions, args)
     if args.command == "import":
         report = import_portfolio_csv(sessions, args.file)
         print(report.summary(), file=sys.stdout if report.ok else sys.stderr)

@@ -129,6 +129,10 @@ def _claim_view(row: Claim) -> ClaimView:
         decision=row.decision,
         status=row.status,
         created_at=row.created_at,
+        outcome=row.outcome,
+        resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at,
+        resolution_note=row.resolution_note,
     )
 
 
@@ -233,6 +237,7 @@ class Ledger:
                 language=row.language,
                 collection_paused=row.collection_paused,
                 do_not_contact=blocked,
+                source=row.source,
             )
 
     def get_primary_account(self, borrower_id: str) -> AccountView | None:

@@ -26,7 +26,7 @@ from campaigns.demo_inbox import DemoInbox, DemoMessenger
 from campaigns.invitations import InvitationTexts
 from campaigns.messenger import (
     CHANNELS, LANGUAGES, PURPOSES, ChannelMessenger, Invitation, MessengerError, NoRecipient, TextRefused,
-    demo_inbox_in_use, make_messenger,
+    Unconfigured, make_messenger,
 )
 from campaigns.recipients import Recipients
 from campaigns.sms import SmsMessenger, TwilioSms
@@ -47,6 +47,7 @@ WORDING = MessengerSettings().wording_file
 ACCOUNT_SID, AUTH_TOKEN, SENDER = "AC0123456789abcdef0123456789abcdef", "twilio-token-for-tests", "+15005550006"
 APP_ID, APP_SECRET, TEMPLATE_ID, OPENID = "wx0123456789abcdef", "secret-for-tests", "tmpl-reminder-1", "o-reminder-openid"
 LINK = "https://chat.example.com/demo/webchat?link=eyJhIjoxfQ.signature-part"
+CHAT_PAGE = "https://chat.example.com/chat"  # a real reminder's page: the lender's, not the gateway's demo page
 # Words and signs that would tell a reader there is a debt, whose it is or how much (zh and en).
 DEBT_WORDS = re.compile(r"欠|债|贷|逾期|还款|还钱|催收|金额|本金|利息|账单|元|银行|金融|"
                         r"debt|loan|owe|overdue|past due|payment|balance|collect|lender|creditor|arrears|\$|¥|\d",
@@ -372,24 +373,25 @@ async def test_the_demo_messenger_keeps_what_would_be_sent_with_the_number_maske
     assert inbox.latest("B999999") == [] and len(inbox.latest()) == 2
 
 
-def test_a_channel_without_its_provider_goes_to_the_demo_inbox(ledger, sessions):
+def test_the_demo_inbox_takes_both_channels_only_while_no_provider_is_real(ledger, sessions):
     demo = Settings(_env_file=None)
-    assert demo_inbox_in_use(demo)
+    assert demo.demo
     chosen = make_messenger(demo, ledger, sessions)._by_channel
     assert isinstance(chosen["sms"], DemoMessenger) and chosen["sms"] is chosen["wechat"]
     real = Settings(_env_file=None, wechat={"app_id": APP_ID, "app_secret": APP_SECRET},
                     messenger={"sms_account_sid": ACCOUNT_SID, "sms_auth_token": AUTH_TOKEN, "sms_from": SENDER,
-                               "wechat_template_id": TEMPLATE_ID})
-    assert not demo_inbox_in_use(real)
+                               "wechat_template_id": TEMPLATE_ID, "chat_page_url": CHAT_PAGE})
+    assert not real.demo
     messenger = make_messenger(real, ledger, sessions, bindings=WeChatBindings(InMemoryChannelState()))
     assert isinstance(messenger, ChannelMessenger)
     assert isinstance(messenger._by_channel["sms"], SmsMessenger)
     assert isinstance(messenger._by_channel["wechat"], WeChatMessenger)
+    # SMS real, WeChat not: a WeChat reminder goes nowhere (the demo inbox, on the public gateway, is off).
     half = Settings(_env_file=None, messenger={"sms_account_sid": ACCOUNT_SID, "sms_auth_token": AUTH_TOKEN,
-                                               "sms_from": SENDER})
+                                               "sms_from": SENDER, "chat_page_url": CHAT_PAGE})
     chosen = make_messenger(half, ledger, sessions)._by_channel
-    assert demo_inbox_in_use(half) and isinstance(chosen["sms"], SmsMessenger)
-    assert isinstance(chosen["wechat"], DemoMessenger)
+    assert not half.demo and isinstance(chosen["sms"], SmsMessenger)
+    assert isinstance(chosen["wechat"], Unconfigured)
 
 
 def test_the_wording_file_setting_is_validated_at_start(tmp_path, ledger, sessions):
@@ -420,7 +422,7 @@ async def test_the_worker_finds_in_redis_the_wechat_user_the_gateway_verified(un
         settings = Settings(_env_file=None, redis_url=unit_redis_url,
                             wechat={"token": "token", "app_id": APP_ID, "app_secret": APP_SECRET,
                                     "api_base": fake.base_url},
-                            messenger={"wechat_template_id": TEMPLATE_ID})
+                            messenger={"wechat_template_id": TEMPLATE_ID, "chat_page_url": CHAT_PAGE})
         gateway = WeChatChannel(settings)
         worker = make_messenger(settings, ledger, sessions)
         try:
