@@ -18,6 +18,7 @@ from bot.channels.voice import voice_router
 from bot.channels.wechat import WeChatChannel
 from bot.console.protection import ConsoleProtection
 from bot.console.campaigns import campaigns_router
+from bot.console.claims import claims_router
 from bot.console.dashboard import dashboard_router
 from bot.console.recordings import recordings_router
 from bot.console.review import review_router
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(dashboard_router())  # /console/kpis and /api/console/kpis: the supervisor's KPI dashboard
     app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff
     app.include_router(campaigns_router())  # /api/console/campaigns: the supervisor's outbound view
+    app.include_router(claims_router())  # /api/console/claims: a supervisor closes a dispute or hardship claim
     # /voice/twilio, /voice/browser: phone and browser calls (and the demo's /demo/voice page)
     app.include_router(voice_router(demo_pages=settings.demo))
     if settings.demo:

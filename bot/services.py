@@ -46,6 +46,7 @@ from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
 from campaigns.demo_inbox import DemoInbox
 from campaigns.demo_phone import DemoPhone
+from campaigns.claim_resolution import ClaimResolutions
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
 from compliance_filters.check import load_classifier_once
@@ -93,6 +94,7 @@ class GatewayServices:
     strategy: Strategy  # campaigns/strategy.yml
     campaign_records: CampaignRecords
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
+    claims: ClaimResolutions  # a supervisor closes a dispute or hardship claim (bot.console.claims)
     payments: Payments  # the lender's payments (bot.routes.payments)
     lender_key: BearerKey  # what the lender presents on /api/payments
     metrics_key: BearerKey  # what Prometheus presents on /metrics (bot.metrics_endpoint)
@@ -198,6 +200,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
         handover = CallHandover(conversations, desk.queue, ledger, callback_offers,
                                 *agent_line_and_carrier(settings, closable),
                                 link_key=link_key, public_url=settings.voice.public_url)
+        segmenter = Segmenter(strategy, Portfolio(session_factory), campaign_records)
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
             bus=bus, links=links, phone=phone, outbound=outbound,
@@ -208,8 +211,8 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                                 plan_lengths=collection_policy.plan_lengths(), outbound=outbound, handover=handover,
                                 recordings=recordings if settings.recordings.enabled else None),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
-            strategy=strategy, campaign_records=campaign_records,
-            segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
+            strategy=strategy, campaign_records=campaign_records, segmenter=segmenter,
+            claims=ClaimResolutions(ledger, audit, segmenter, clock),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
             metrics_key=metrics_key, quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
             kpis=Kpis(session_factory), recordings=recordings,

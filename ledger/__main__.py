@@ -1,5 +1,5 @@
 """Operator CLI: python -m ledger {init, migrate, revision, seed, import FILE, import-payments FILE, show BORROWER_ID,
-clear-flag, unlock-verification, review-requests, apply-request, dismiss-request}."""
+clear-flag, unlock-verification, review-requests, apply-request, dismiss-request, resolve-claim}."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import sys
 
 from sqlalchemy import func, select
 
+from campaigns.claim_resolution import ClaimResolutions
 from ledger.csv_import import import_portfolio_csv
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.errors import NotFound, PolicyViolation
-from ledger.models import Borrower
+from ledger.models import CLAIM_OUTCOMES, Borrower
 from ledger.payment_csv import import_payments_csv
 from ledger.payments import Payments
 from ledger.policy import load_policy
@@ -67,7 +68,22 @@ def _parser() -> argparse.ArgumentParser:
         decided = commands.add_parser(name, help=meaning)
         decided.add_argument("request_id", type=int)
         decided.add_argument("--by", required=True, help="who reviewed it (kept in the ledger)")
+    resolve = commands.add_parser(
+        "resolve-claim", help="a person closes a dispute or hardship claim (`show` lists a borrower's claims); the "
+                              "borrower is placed in the strategy again at once")
+    resolve.add_argument("claim_id", type=int)
+    resolve.add_argument("outcome", choices=CLAIM_OUTCOMES,
+                         help="upheld: the borrower is right (a disputed account is closed); rejected: collection "
+                              "resumes; resolved: a hardship or request dealt with (not for a dispute)")
+    resolve.add_argument("--by", required=True, help="who decided (kept in the ledger and the audit chain)")
+    resolve.add_argument("--note", default="", help="why, for the record")
     return parser
+
+
+def _claim_line(claim) -> str:
+    closed = f"  {claim.outcome} by {claim.resolved_by}" if claim.status == "closed" else ""
+    return (f"  claim {claim.claim_id}  {claim.kind}  {claim.status}  {claim.account_id or '(all accounts)'}  "
+            f"{claim.created_at:%Y-%m-%d %H:%M}Z{closed}")
 
 
 def _review_line(request) -> str:
@@ -138,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"balance {_yuan(account.balance_cents)} (principal {_yuan(account.principal_cents)}, "
                   f"interest {_yuan(account.interest_cents)}, fees {_yuan(account.fees_cents)})  "
                   f"{account.status}")
+        for claim in ledger.claims_for(borrower.borrower_id):
+            print(_claim_line(claim))
         return 0
     if args.command == "clear-flag":
         if not Ledger(sessions, load_policy(Settings().ledger.policy_file)).clear_flag(args.borrower_id, args.kind, args.by):
@@ -168,6 +186,16 @@ def main(argv: list[str] | None = None) -> int:
         except (NotFound, PolicyViolation) as refusal:
             print(str(refusal), file=sys.stderr)
             return 1
+        return 0
+    if args.command == "resolve-claim":
+        ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))
+        try:
+            claim = ClaimResolutions.from_settings(Settings(), sessions, ledger).resolve(
+                args.claim_id, args.outcome, args.by, args.note)
+        except (NotFound, PolicyViolation, ValueError) as refusal:
+            print(str(refusal), file=sys.stderr)
+            return 1
+        print(_claim_line(claim).strip())
         return 0
     return 2
 

@@ -21,6 +21,7 @@ from ledger import phones, policy as policy_rules
 from ledger.errors import NotFound, PolicyViolation
 from ledger.models import (
     CLAIM_KINDS,
+    CLAIM_OUTCOMES,
     HANDOFF_STATUSES,
     BorrowerFlag,
     CallbackRequest,
@@ -62,6 +63,7 @@ from ledger.views import (
 )
 
 log = logging.getLogger(__name__)
+DISPUTE_OUTCOMES = ("upheld", "rejected")
 
 
 def _require_aware(moment: datetime, name: str) -> None:
@@ -548,6 +550,58 @@ class Ledger:
             query = query.where(LoanAccount.account_id == account_id)
         for account in session.scalars(query):
             account.status = "paused"
+
+    def resolve_claim(self, claim_id: int, outcome: str, resolved_by: str, note: str = "",
+                      at: datetime | None = None) -> ClaimView:
+        """A person closes a claim, once. A dispute is `upheld` (the debt is not owed as the lender had it: the
+        disputed account is `closed`, nothing more is collected on it) or `rejected` (collection resumes on it); any
+        other claim is upheld, rejected or `resolved`, and only closes (a hardship claim's borrower leaves the
+        hardship segment). Collection stays paused while another dispute of the borrower is open, and an account
+        another open dispute names stays paused. Raises NotFound, PolicyViolation (`claim_closed`,
+        `outcome_not_allowed`) or ValueError (an outcome that does not exist, no name); nothing changes then.
+        The caller audits it and places the borrower again (campaigns.claim_resolution)."""
+        if outcome not in CLAIM_OUTCOMES:
+            raise ValueError(f"outcome must be one of {CLAIM_OUTCOMES}")
+        if not resolved_by.strip():
+            raise ValueError("resolved_by names the person who resolved the claim")
+        if at is not None:
+            _require_aware(at, "at")
+        with self._transaction() as session:
+            row = session.get(Claim, claim_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"no claim {claim_id}")
+            if row.status != "open":
+                raise PolicyViolation("claim_closed", f"claim {claim_id} is already closed ({row.outcome})")
+            if row.kind == "dispute":
+                if outcome not in DISPUTE_OUTCOMES:
+                    raise PolicyViolation("outcome_not_allowed", f"a dispute is {' or '.join(DISPUTE_OUTCOMES)}")
+                self._lock_borrower(session, row.borrower_id)  # one resolution of this borrower's disputes at a time
+            row.status, row.outcome, row.resolved_by = "closed", outcome, resolved_by
+            row.resolved_at, row.resolution_note = at or utc_now(), note
+            session.flush()
+            if row.kind == "dispute":
+                self._end_dispute(session, row)
+            log.info("claim %d (%s) %s by %s", row.id, row.kind, outcome, resolved_by)
+            return _claim_view(row)
+
+    @staticmethod
+    def _end_dispute(session: Session, claim: Claim) -> None:
+        """The disputed accounts (the claim's, or all the borrower's paused ones) closed or collected again."""
+        still_open = list(session.scalars(select(Claim).where(
+            Claim.borrower_id == claim.borrower_id, Claim.kind == "dispute", Claim.status == "open")))
+        query = select(LoanAccount).where(LoanAccount.borrower_id == claim.borrower_id)
+        if claim.account_id is not None:
+            query = query.where(LoanAccount.account_id == claim.account_id)
+        else:
+            query = query.where(LoanAccount.status == "paused")
+        still_disputed = {other.account_id for other in still_open}
+        for account in session.scalars(query):
+            if claim.outcome == "upheld" and account.status in ("collecting", "paused"):
+                account.status = "closed"
+            elif claim.outcome == "rejected" and account.status == "paused" \
+                    and None not in still_disputed and account.account_id not in still_disputed:
+                account.status = "collecting"
+        session.get(BorrowerRow, claim.borrower_id).collection_paused = bool(still_open)
 
     def decide_fee_waiver(self, account_id: str, conversation_id: str, hardship: bool) -> WaiverDecision:
         """Decide a late-fee waiver and record it as a 'fee_waiver' claim for human follow-up.
