@@ -567,19 +567,23 @@ class Ledger:
         if at is not None:
             _require_aware(at, "at")
         with self._transaction() as session:
-            row = session.get(Claim, claim_id, with_for_update=True)
+            # The close is the first statement, a conditional write: of two people closing one claim at once, one
+            # closes it and the other finds it closed (SQLite takes its write lock here; PostgreSQL the row's).
+            closing = update(Claim).where(Claim.id == claim_id, Claim.status == "open").values(
+                status="closed", outcome=outcome, resolved_by=resolved_by, resolved_at=at or utc_now(),
+                resolution_note=note)
+            if outcome not in DISPUTE_OUTCOMES:
+                closing = closing.where(Claim.kind != "dispute")
+            closed = session.execute(closing).rowcount == 1
+            row = session.get(Claim, claim_id, populate_existing=True)
             if row is None:
                 raise NotFound(f"no claim {claim_id}")
-            if row.status != "open":
+            if not closed and row.status != "open":
                 raise PolicyViolation("claim_closed", f"claim {claim_id} is already closed ({row.outcome})")
+            if not closed:
+                raise PolicyViolation("outcome_not_allowed", f"a dispute is {' or '.join(DISPUTE_OUTCOMES)}")
             if row.kind == "dispute":
-                if outcome not in DISPUTE_OUTCOMES:
-                    raise PolicyViolation("outcome_not_allowed", f"a dispute is {' or '.join(DISPUTE_OUTCOMES)}")
                 self._lock_borrower(session, row.borrower_id)  # one resolution of this borrower's disputes at a time
-            row.status, row.outcome, row.resolved_by = "closed", outcome, resolved_by
-            row.resolved_at, row.resolution_note = at or utc_now(), note
-            session.flush()
-            if row.kind == "dispute":
                 self._end_dispute(session, row)
             log.info("claim %d (%s) %s by %s", row.id, row.kind, outcome, resolved_by)
             return _claim_view(row)
