@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 
 from bot.body_limit import BodySizeLimit
+from bot.channels.sms_inbound import sms_router
 from bot.channels.voice import voice_router
 from bot.channels.wechat import WeChatChannel
 from bot.console.protection import ConsoleProtection
@@ -109,6 +110,8 @@ def create_app(
         app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
         app.include_router(demo_inbox_router())  # reminders kept by the demo messenger (campaigns.demo_inbox)
         app.include_router(demo_phone_router())  # the worker's calls ring here (campaigns.demo_phone)
+    if settings.messenger.sms_configured():  # /sms/twilio/incoming: STOP and START texted to our SMS sender
+        app.include_router(sms_router(settings))
     if wechat is not None:  # WeChat Official Account channel: /wechat/callback
         app.include_router(wechat.router)
     return app

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from campaigns.dialer import CallRequest, Dialer, DialerBusy, DialerError
 from campaigns.messenger import Invitation, Messenger, MessengerError, NoRecipient
+from campaigns.recipients import SMS_OPTED_OUT
 from compliance_filters.contact_policy import ContactPolicy
 from ledger.campaign_records import CampaignContactView, CampaignRecords, ContactPlan
 from ledger.models import CAMPAIGN_CONTACT_STATUSES
@@ -129,17 +130,20 @@ class Contactor:
         borrower = await asyncio.to_thread(s.ledger.get_borrower, plan.borrower_id)
         link = await asyncio.to_thread(s.invitation_link, plan.borrower_id)
         purpose = MESSAGE_PURPOSES.get(plan.script, "overdue")
+        nobody = "no_message_recipient"
         for channel in MESSAGE_CHANNELS:
             try:
                 sent = await s.messenger.send(Invitation(borrower_id=plan.borrower_id, channel=channel,
                                                          language=borrower.language, purpose=purpose, link=link))
-            except NoRecipient:
+            except NoRecipient as refusal:
+                if refusal.reason == SMS_OPTED_OUT:
+                    nobody = SMS_OPTED_OUT  # the borrower's STOP (or the carrier's) is why: on the record as such
                 continue
             except MessengerError as error:
                 metrics.count_error("messenger_failed")
                 return await self._finish(attempt, "failed", reason=f"{channel}: {error}")
             return await self._finish(attempt, "sent", reason=channel, provider_id=sent.provider_message_id)
-        return await self._finish(attempt, "refused", reason="no_message_recipient")
+        return await self._finish(attempt, "refused", reason=nobody)
 
     async def _finish(self, attempt: str, status: str, *, reason: str = "",
                       provider_id: str | None = None) -> CampaignContactView:

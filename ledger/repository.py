@@ -38,6 +38,8 @@ from ledger.models import (
     PromiseToPay,
     REVIEW_REQUEST_KINDS,
     ReviewRequest,
+    SMS_OPT_OUT_SOURCES,
+    SmsOptOut,
     VerificationUnlock,
     utc_now,
 )
@@ -671,6 +673,48 @@ class Ledger:
         if session.get(DoNotContact, borrower_id) is None:
             session.add(DoNotContact(borrower_id=borrower_id, reason=reason, source=source))
             log.info("do-not-contact set borrower=%s source=%s", mask_reference(borrower_id), source)
+
+    # --- SMS opt-outs (per number: the line that opted out; ledger.models.SmsOptOut) --------------
+
+    def record_sms_opt_out(self, number: str, source: str, keyword: str = "", at: datetime | None = None) -> bool:
+        """No more SMS to this E.164 number: the carrier refused one (source carrier_opt_out, Twilio 21610) or the
+        borrower texted a stop word (sms_keyword). True when newly recorded; an opt-out already active is kept."""
+        if source not in SMS_OPT_OUT_SOURCES:
+            raise ValueError(f"source must be one of {SMS_OPT_OUT_SOURCES}")
+        if at is not None:
+            _require_aware(at, "at")
+        with self._transaction() as session:
+            def active() -> SmsOptOut | None:
+                return session.scalars(select(SmsOptOut).where(SmsOptOut.number == number,
+                                                               SmsOptOut.cleared_at.is_(None))).first()
+
+            if active() is not None:
+                return False
+            try:
+                with session.begin_nested():
+                    session.add(SmsOptOut(number=number, source=source, keyword=keyword[:16],
+                                          created_at=at or utc_now()))
+            except IntegrityError:  # a concurrent STOP for the same number recorded it first
+                if active() is None:
+                    raise
+                return False
+            log.info("sms opt-out recorded number=%s source=%s", mask_reference(number), source)
+            return True
+
+    def clear_sms_opt_out(self, number: str, keyword: str, at: datetime | None = None) -> bool:
+        """The borrower texted START (or UNSTOP): SMS may go to the number again. Only an SMS opt-out is cleared,
+        never a do-not-contact the borrower asked for in a conversation. False when none was active."""
+        with self._transaction() as session:
+            moved = session.execute(update(SmsOptOut).where(SmsOptOut.number == number, SmsOptOut.cleared_at.is_(None))
+                                    .values(cleared_at=at or utc_now(), cleared_keyword=keyword[:16])).rowcount
+            if moved:
+                log.info("sms opt-out cleared number=%s", mask_reference(number))
+            return bool(moved)
+
+    def sms_opted_out(self, number: str) -> bool:
+        with self._transaction() as session:
+            return session.scalars(select(SmsOptOut.id).where(SmsOptOut.number == number,
+                                                              SmsOptOut.cleared_at.is_(None))).first() is not None
 
     def is_do_not_contact(self, borrower_id: str) -> bool:
         with self._transaction() as session:

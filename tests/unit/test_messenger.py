@@ -181,7 +181,7 @@ async def test_a_messaging_service_sender_is_sent_as_such(ledger, texts, borrowe
 
 
 @pytest.mark.parametrize("status, reason, permanent", [
-    (400, "provider_rejected", True),      # e.g. 21610: the number opted out
+    (400, "provider_rejected", True),      # e.g. 21211: not a valid number
     (429, "provider_unavailable", False),
     (500, "provider_unavailable", False),
     (503, "provider_unavailable", False),
@@ -198,6 +198,27 @@ async def test_a_provider_failure_is_one_request_and_a_recordable_error(ledger, 
         assert len(fake.requests) == 1 and not fake.delivered  # no retry
         await _sms(fake, ledger, texts).send(invitation(borrower_id))  # the next one goes through
     assert len(fake.delivered) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_number_the_carrier_says_opted_out_gets_no_more_sms_until_it_texts_start(ledger, texts, borrower_id):
+    """Twilio refuses a text to a number that sent STOP (400, code 21610): that is the borrower's opt-out, recorded
+    as the carrier's, and the next reminder is refused here without asking the provider again."""
+    number = e164(ledger.contact_phone(borrower_id))
+    with FakeTwilioSms(ACCOUNT_SID, AUTH_TOKEN) as fake:
+        fake.unsubscribe(number)
+        with pytest.raises(NoRecipient) as refused:
+            await _sms(fake, ledger, texts).send(invitation(borrower_id))
+        assert refused.value.reason == "sms_opted_out" and ledger.sms_opted_out(number)
+        with pytest.raises(NoRecipient) as again:
+            await _sms(fake, ledger, texts).send(invitation(borrower_id))
+        assert again.value.reason == "sms_opted_out"
+        assert len(fake.requests) == 1 and not fake.delivered  # asked once, never again
+        assert ledger.clear_sms_opt_out(number, "START")
+        fake.resubscribe(number)
+        await _sms(fake, ledger, texts).send(invitation(borrower_id))
+    assert len(fake.delivered) == 1
+    assert not ledger.get_borrower(borrower_id).do_not_contact  # an SMS opt-out stops SMS, not every contact
 
 
 @pytest.mark.asyncio
