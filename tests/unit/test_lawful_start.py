@@ -168,3 +168,21 @@ def test_the_worker_refuses_demo_borrowers_and_texts_the_lenders_once_sms_is_rea
     assert (lender.status, lender.reason) == ("sent", "sms")
     assert [form["To"] for form in fake.delivered] == ["+12025550199"]
     engine.dispose()
+
+
+def test_the_documented_demo_console_passwords_are_not_created_once_a_provider_is_real(tmp_path, clean_env, capsys):
+    from bot.console.__main__ import main as console_cli
+    from bot.console.agents import AgentDirectory
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    for name, value in SMS_ENV.items():
+        clean_env.setenv(name, value)
+    assert console_cli(["--url", url, "seed-demo"]) == 0  # the start command goes on
+    assert "no demo console accounts: a real provider is configured" in capsys.readouterr().out
+    engine = make_engine(url)
+    assert AgentDirectory(make_session_factory(engine)).get("supervisor1") is None
+    for name in SMS_ENV:
+        clean_env.delenv(name)
+    assert console_cli(["--url", url, "seed-demo"]) == 0
+    assert AgentDirectory(make_session_factory(engine)).get("supervisor1") is not None
+    engine.dispose()
