@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from campaigns.dialer import CallRequest, Dialer, DialerBusy, DialerError
 from campaigns.messenger import Invitation, Messenger, MessengerError, NoRecipient
-from campaigns.recipients import SMS_OPTED_OUT
+from campaigns.recipients import DEMO_BORROWER, SMS_OPTED_OUT
 from compliance_filters.contact_policy import ContactPolicy
 from ledger.campaign_records import CampaignContactView, CampaignRecords, ContactPlan
 from ledger.models import CAMPAIGN_CONTACT_STATUSES
@@ -36,7 +36,6 @@ MESSAGE_PURPOSES = {"reminder": "pre_due_reminder", "hardship": "overdue", "over
 CALL_SCRIPTS = {"reminder": "reminder"}
 # Messages go by WeChat where the borrower follows the lender's account, else by SMS.
 MESSAGE_CHANNELS = ("wechat", "sms")
-DEMO_BORROWER = "demo_borrower_with_real_provider"
 
 
 class Deferred(Exception):

@@ -88,7 +88,7 @@ def make_messenger(settings: Settings, ledger: Ledger, sessions: sessionmaker[Se
     texts = InvitationTexts.load(config.wording_file)
     check_chat_page(settings)
     owned_bindings = make_wechat_bindings(settings.redis_url) if bindings is None and settings.redis_url else None
-    recipients = Recipients(ledger, bindings or owned_bindings)
+    recipients = Recipients(ledger, bindings or owned_bindings, demo_borrowers=settings.demo)
     owned_engine = None
     fallback: Messenger = Unconfigured()
     if settings.demo:

@@ -19,13 +19,17 @@ CONTACT_STOPPED = "contact_stopped"
 NO_PHONE_NUMBER = "no_phone_number"
 NO_WECHAT_BINDING = "no_wechat_binding"
 SMS_OPTED_OUT = "sms_opted_out"
+DEMO_BORROWER = "demo_borrower_with_real_provider"
 LOOKUP_UNAVAILABLE = "lookup_unavailable"
 
 
 class Recipients:
-    def __init__(self, ledger: Ledger, bindings: WeChatBindings | None = None) -> None:
+    def __init__(self, ledger: Ledger, bindings: WeChatBindings | None = None, *, demo_borrowers: bool = True) -> None:
+        """`demo_borrowers` False (a real provider is configured): the made-up borrowers ledger.seed wrote are nobody
+        to send to, whoever asks (the worker, campaigns.send_reminder)."""
         self._ledger = ledger
         self._bindings = bindings
+        self._demo_borrowers = demo_borrowers
 
     async def contactable(self, borrower_id: str) -> None:
         try:
@@ -36,6 +40,8 @@ class Recipients:
             raise NoRecipient(UNKNOWN_BORROWER)
         if borrower.do_not_contact or borrower.collection_paused:
             raise NoRecipient(CONTACT_STOPPED)
+        if borrower.source == "demo" and not self._demo_borrowers:
+            raise NoRecipient(DEMO_BORROWER)
 
     async def phone(self, borrower_id: str) -> str:
         """The contactable borrower's number on file in E.164, for an SMS: NoRecipient when it opted out."""

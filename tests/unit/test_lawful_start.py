@@ -186,3 +186,17 @@ def test_the_documented_demo_console_passwords_are_not_created_once_a_provider_i
     assert console_cli(["--url", url, "seed-demo"]) == 0
     assert AgentDirectory(make_session_factory(engine)).get("supervisor1") is not None
     engine.dispose()
+
+
+def test_a_reminder_sent_by_hand_does_not_reach_a_demo_borrower_once_sms_is_real(tmp_path):
+    """campaigns.send_reminder asks no contact policy: the messenger itself refuses the made-up borrower."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    create_schema(engine)
+    sessions = make_session_factory(engine)
+    seed_demo_portfolio(sessions, count=4, us_count=0, as_of=date(2026, 11, 23))
+    with FakeTwilioSms(ACCOUNT_SID, AUTH_TOKEN) as fake:
+        messenger = make_messenger(_sms_only(messenger={"sms_api_base": fake.base_url}), Ledger(sessions), sessions)
+        with pytest.raises(NoRecipient) as refused:
+            asyncio.run(messenger.send(Invitation("B000001", "sms", "zh", "overdue", LENDER_CHAT_PAGE + "?link=x")))
+    assert refused.value.reason == "demo_borrower_with_real_provider" and fake.requests == []
+    engine.dispose()
