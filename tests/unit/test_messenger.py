@@ -439,6 +439,8 @@ async def test_the_worker_finds_in_redis_the_wechat_user_the_gateway_verified(un
     """The gateway's WeChat channel and the worker's messenger are separate processes with separate Redis
     connections: what a verified WeChat conversation binds is what the reminder reads."""
     openid = f"o-redis-{uuid.uuid4().hex}"
+    with sessions.begin() as session:  # the lender's borrower: a real provider never reaches a made-up one
+        session.get(Borrower, borrower_id).source = "portfolio"
     with FakeWeChatApi(APP_ID, APP_SECRET) as fake:
         settings = Settings(_env_file=None, redis_url=unit_redis_url,
                             wechat={"token": "token", "app_id": APP_ID, "app_secret": APP_SECRET,
