@@ -14,10 +14,12 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 
 from bot.body_limit import BodySizeLimit
+from bot.channels.sms_inbound import sms_router
 from bot.channels.voice import voice_router
 from bot.channels.wechat import WeChatChannel
 from bot.console.protection import ConsoleProtection
 from bot.console.campaigns import campaigns_router
+from bot.console.claims import claims_router
 from bot.console.dashboard import dashboard_router
 from bot.console.recordings import recordings_router
 from bot.console.review import review_router
@@ -31,8 +33,6 @@ from bot.rate_limits import RateLimited
 from bot.routes import chat_socket, conversations, payments
 from bot.channels.demo_phone import demo_phone_router
 from campaigns.demo_inbox import demo_inbox_router
-from campaigns.demo_phone import demo_phone_in_use
-from campaigns.messenger import demo_inbox_in_use
 from bot.services import gateway_services
 from configuration.settings import Settings
 from chinese_text.language import written_language
@@ -94,7 +94,6 @@ def create_app(
     app.include_router(conversations.router)  # REST: /api/conversations
     app.include_router(chat_socket.router)  # WebSocket: /ws/chat
     app.include_router(payments.router)  # REST: /api/payments, the lender's payment reports
-    app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
     # /console/review and /api/console/review: quality review (before the console's /console/{asset} would catch it)
     app.include_router(review_router())
     app.include_router(recordings_router())  # /api/console/recordings: call recordings, for reviewers and supervisors
@@ -102,11 +101,17 @@ def create_app(
     app.include_router(dashboard_router())  # /console/kpis and /api/console/kpis: the supervisor's KPI dashboard
     app.include_router(console_router())  # /console and /api/console: the human agents' side of handoff
     app.include_router(campaigns_router())  # /api/console/campaigns: the supervisor's outbound view
-    app.include_router(voice_router())  # /voice/twilio, /voice/browser, /demo/voice: phone and browser calls
-    if demo_inbox_in_use(settings):  # /demo/inbox: reminders kept by the demo messenger (campaigns.demo_inbox)
-        app.include_router(demo_inbox_router())
-    if demo_phone_in_use(settings):  # /demo/phone: the worker's calls ring here while no carrier is configured
-        app.include_router(demo_phone_router())
+    app.include_router(claims_router())  # /api/console/claims: a supervisor closes a dispute or hardship claim
+    # /voice/twilio, /voice/browser: phone and browser calls (and the demo's /demo/voice page)
+    app.include_router(voice_router(demo_pages=settings.demo))
+    if settings.demo:
+        # The demo pages, only while no provider is real: /demo/inbox lists borrowers' reminders and signed chat
+        # links to anyone, /demo/phone their calls; with a real provider those would be real borrowers'.
+        app.include_router(demo_router())  # /demo/webchat: the rasa-webchat widget against this gateway
+        app.include_router(demo_inbox_router())  # reminders kept by the demo messenger (campaigns.demo_inbox)
+        app.include_router(demo_phone_router())  # the worker's calls ring here (campaigns.demo_phone)
+    if settings.messenger.sms_configured():  # /sms/twilio/incoming: STOP and START texted to our SMS sender
+        app.include_router(sms_router(settings))
     if wechat is not None:  # WeChat Official Account channel: /wechat/callback
         app.include_router(wechat.router)
     return app

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import httpx
 
 from bot.links import BorrowerLinks, load_link_key, webchat_demo_url
+from campaigns.messenger import check_chat_page
 from configuration.settings import GatewaySettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,6 +278,31 @@ class Stack:
         self._processes.clear()
 
 
+
+def _how_to_reach(gateway_url: str) -> str:
+    """The demo's borrower, pages and console accounts; once a provider is real, that they are off (bot.app)."""
+    providers = Settings().contact_providers()
+    if providers:
+        return (f"Real providers configured ({', '.join(providers)}): no demo borrower, page or console account.\n"
+                f"Issue a borrower's chat link with `.venv/bin/python -m bot.links <borrower id>`; create console "
+                f"accounts with `.venv/bin/python -m bot.console add-agent NAME --role supervisor`.\n"
+                f"REST: POST {gateway_url}/api/conversations {{\"borrower_link\": \"<link>\"}}\n"
+                f"Agent console: {gateway_url}/console; quality review: {gateway_url}/console/review\n")
+    # Signed with the key the gateway uses (created on its start unless the operator set one).
+    link = BorrowerLinks(load_link_key(Settings().gateway)).issue("B000001")
+    return (f"Signed chat link for demo borrower 张伟 (ID last four 3821), valid 72 hours; issue others with\n"
+            f"`.venv/bin/python -m bot.links <borrower id>`:\n  {link}\n"
+            f"Chat in another terminal:\n"
+            f"  .venv/bin/python -m bot.chat_cli --gateway {gateway_url} --link {link}\n"
+            f"REST: POST {gateway_url}/api/conversations {{\"borrower_link\": \"<link>\"}}\n"
+            f"Web chat widget: {webchat_demo_url(gateway_url, link)}\n"
+            f"Voice in the browser: {gateway_url}/demo/voice?link={link}\n"
+            f"Demo inbox (reminders while no carrier, SMS or WeChat provider is set): {gateway_url}/demo/inbox\n"
+            f"Demo phone (the campaign worker's calls, likewise): {gateway_url}/demo/phone\n"
+            f"Agent console: {gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
+            f"Quality review: {gateway_url}/console/review (reviewer1 / demo-reviewer-1, or supervisor1)\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Start the collections assistant on this machine.")
     parser.add_argument("--model", required=True, type=Path)
@@ -295,28 +321,17 @@ def main() -> None:
                              redis_url=os.environ.get("REDIS_URL") or None, campaign_worker=not args.no_campaigns,
                              campaign_redis_url=args.campaign_redis_url,
                              campaign_metrics_port=args.worker_metrics_port, extra_env=operator_settings)
+        check_chat_page(Settings())  # before anything starts: real reminders must not link to a demo page
     except ValueError as error:
         parser.error(str(error))
     stack = Stack(config)
     print("Starting action server, Rasa (about a minute to load the model), gateway and campaign worker ...", flush=True)
     stack.start()
     store = "Redis at " + stack.config.redis_url if stack.config.redis_url else "in-memory stores"
-    # Signed with the key the gateway uses (created on its start unless the operator set one).
-    link = BorrowerLinks(load_link_key(Settings().gateway)).issue("B000001")
     worker_metrics = "" if args.no_campaigns else \
         f" and http://{Settings().metrics.worker_host}:{args.worker_metrics_port}/metrics (the campaign worker)"
     print(f"\nReady: gateway {stack.gateway_url} ({store}); logs in {stack.config.log_dir}\n"
-          f"Signed chat link for demo borrower 张伟 (ID last four 3821), valid 72 hours; issue others with\n"
-          f"`.venv/bin/python -m bot.links <borrower id>`:\n  {link}\n"
-          f"Chat in another terminal:\n"
-          f"  .venv/bin/python -m bot.chat_cli --gateway {stack.gateway_url} --link {link}\n"
-          f"REST: POST {stack.gateway_url}/api/conversations {{\"borrower_link\": \"<link>\"}}\n"
-          f"Web chat widget: {webchat_demo_url(stack.gateway_url, link)}\n"
-          f"Voice in the browser: {stack.gateway_url}/demo/voice?link={link}\n"
-          f"Demo inbox (reminders while no SMS or WeChat provider is set): {stack.gateway_url}/demo/inbox\n"
-          f"Demo phone (the campaign worker's calls while no carrier is set): {stack.gateway_url}/demo/phone\n"
-          f"Agent console: {stack.gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
-          f"Quality review: {stack.gateway_url}/console/review (reviewer1 / demo-reviewer-1, or supervisor1)\n"
+          f"{_how_to_reach(stack.gateway_url)}"
           f"Prometheus metrics (Authorization: Bearer <the text of var/metrics.key>): {stack.gateway_url}/metrics"
           f"{worker_metrics}\n"
           f"Press Ctrl-C to stop.", flush=True)

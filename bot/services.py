@@ -45,8 +45,8 @@ from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
 from campaigns.demo_inbox import DemoInbox
-from campaigns.demo_phone import DemoPhone, demo_phone_in_use
-from campaigns.messenger import demo_inbox_in_use
+from campaigns.demo_phone import DemoPhone
+from campaigns.claim_resolution import ClaimResolutions
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
 from compliance_filters.check import load_classifier_once
@@ -94,6 +94,7 @@ class GatewayServices:
     strategy: Strategy  # campaigns/strategy.yml
     campaign_records: CampaignRecords
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
+    claims: ClaimResolutions  # a supervisor closes a dispute or hardship claim (bot.console.claims)
     payments: Payments  # the lender's payments (bot.routes.payments)
     lender_key: BearerKey  # what the lender presents on /api/payments
     metrics_key: BearerKey  # what Prometheus presents on /metrics (bot.metrics_endpoint)
@@ -182,7 +183,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
         campaign_redis_url = settings.campaigns.redis_url or redis_url
         # Calls the dialer placed are answered through the carrier, or, with none configured, on the demo phone.
         demo_phone = None
-        if campaign_redis_url and (phone.signatures.enabled or demo_phone_in_use(settings)):
+        if campaign_redis_url and (phone.signatures.enabled or settings.demo):
             policy_redis = redis.Redis.from_url(campaign_redis_url)  # ContactPolicy is synchronous (run off the loop)
             closing.callback(policy_redis.close)
             outbound_redis = closable(connect_redis(campaign_redis_url))
@@ -192,13 +193,14 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                 ContactPolicy(policy_redis, ledger, contact_policy), outbound_redis,
                 CallSlots(outbound_redis, dialer.max_concurrent_calls, dialer.max_call_seconds), clock, campaign_records,
             ).checked()
-            if demo_phone_in_use(settings):
+            if settings.demo:
                 demo_phone = DemoPhone(outbound_redis, dialer.ring_seconds)
         callback_offers = CallbackOffers(
             desk.queue, conversations, ledger, settings.handoff.wait_timeout_seconds, clock, contact_policy)
         handover = CallHandover(conversations, desk.queue, ledger, callback_offers,
                                 *agent_line_and_carrier(settings, closable),
                                 link_key=link_key, public_url=settings.voice.public_url)
+        segmenter = Segmenter(strategy, Portfolio(session_factory), campaign_records)
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
             bus=bus, links=links, phone=phone, outbound=outbound,
@@ -209,12 +211,12 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                                 plan_lengths=collection_policy.plan_lengths(), outbound=outbound, handover=handover,
                                 recordings=recordings if settings.recordings.enabled else None),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
-            strategy=strategy, campaign_records=campaign_records,
-            segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
+            strategy=strategy, campaign_records=campaign_records, segmenter=segmenter,
+            claims=ClaimResolutions(ledger, audit, segmenter, clock),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
             metrics_key=metrics_key, quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
             kpis=Kpis(session_factory), recordings=recordings,
-            demo_inbox=DemoInbox(session_factory) if demo_inbox_in_use(settings) else None, demo_phone=demo_phone,
+            demo_inbox=DemoInbox(session_factory) if settings.demo else None, demo_phone=demo_phone,
         )
 
 

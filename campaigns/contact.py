@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from campaigns.dialer import CallRequest, Dialer, DialerBusy, DialerError
 from campaigns.messenger import Invitation, Messenger, MessengerError, NoRecipient
+from campaigns.recipients import DEMO_BORROWER, SMS_OPTED_OUT
 from compliance_filters.contact_policy import ContactPolicy
 from ledger.campaign_records import CampaignContactView, CampaignRecords, ContactPlan
 from ledger.models import CAMPAIGN_CONTACT_STATUSES
@@ -51,6 +52,9 @@ class ContactServices:
     invitation_link: Callable[[str], str]  # borrower id -> a signed link into a verified chat
     redis: Any  # redis.asyncio client: the per-borrower lock
     clock: Callable[[], datetime]
+    # False once a real carrier, SMS or WeChat provider is configured (Settings.demo): then the made-up borrowers
+    # ledger.seed wrote (real-format numbers) are refused, never dialled or texted.
+    demo_providers: bool = True
 
 
 class Contactor:
@@ -83,6 +87,8 @@ class Contactor:
         if claimed is None:
             return None
         attempt = claimed.attempt_id
+        if not s.demo_providers and await asyncio.to_thread(self._demo_borrower, plan.borrower_id):
+            return await self._finish(attempt, "refused", reason=DEMO_BORROWER)
         policy_channel = "voice" if plan.channel == "call" else "message"
         try:
             decision = await asyncio.to_thread(s.policy.may_contact, plan.borrower_id, policy_channel, s.clock(),
@@ -96,6 +102,10 @@ class Contactor:
         if plan.channel == "call":
             return await self._call(plan, attempt)
         return await self._message(plan, attempt)
+
+    def _demo_borrower(self, borrower_id: str) -> bool:
+        borrower = self._s.ledger.get_borrower(borrower_id)
+        return borrower is not None and borrower.source == "demo"
 
     async def _call(self, plan: ContactPlan, attempt: str) -> CampaignContactView:
         s = self._s
@@ -119,17 +129,20 @@ class Contactor:
         borrower = await asyncio.to_thread(s.ledger.get_borrower, plan.borrower_id)
         link = await asyncio.to_thread(s.invitation_link, plan.borrower_id)
         purpose = MESSAGE_PURPOSES.get(plan.script, "overdue")
+        nobody = "no_message_recipient"
         for channel in MESSAGE_CHANNELS:
             try:
                 sent = await s.messenger.send(Invitation(borrower_id=plan.borrower_id, channel=channel,
                                                          language=borrower.language, purpose=purpose, link=link))
-            except NoRecipient:
+            except NoRecipient as refusal:
+                if refusal.reason == SMS_OPTED_OUT:
+                    nobody = SMS_OPTED_OUT  # the borrower's STOP (or the carrier's) is why: on the record as such
                 continue
             except MessengerError as error:
                 metrics.count_error("messenger_failed")
                 return await self._finish(attempt, "failed", reason=f"{channel}: {error}")
             return await self._finish(attempt, "sent", reason=channel, provider_id=sent.provider_message_id)
-        return await self._finish(attempt, "refused", reason="no_message_recipient")
+        return await self._finish(attempt, "refused", reason=nobody)
 
     async def _finish(self, attempt: str, status: str, *, reason: str = "",
                       provider_id: str | None = None) -> CampaignContactView:

@@ -1,11 +1,11 @@
-"""The demo messenger, the default while a channel has no real provider: each reminder is kept in the ledger
+"""The demo messenger, used while no provider is real (Settings.demo): each reminder is kept in the ledger
 database (table demo_inbox_messages, so the campaign worker and the gateway see the same inbox without Redis)
 instead of being sent, and /demo/inbox lists them per borrower with the chat link to click.
 
 It refuses exactly what the real messengers refuse (unknown or stopped borrowers, no number on file for an SMS, no
 WeChat user verified as the borrower for a WeChat card, a text the compliance filter refuses). The page shows
 what a borrower's phone would: the invitation and the link, the number masked, never a debt detail; it is off
-when every channel has a real provider (campaigns.messenger.demo_inbox_in_use)."""
+once any provider is real (Settings.demo)."""
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,4 @@
-"""The demo carrier: with no telephony provider configured, the worker's calls ring on a page of the gateway
+"""The demo carrier: while no provider is real (Settings.demo), the worker's calls ring on a page of the gateway
 (/demo/phone) where a person answers with the microphone and talks to the bot, or declines, or lets it ring out.
 
     phone = DemoPhone(redis_client, ring_seconds=30)
@@ -23,11 +23,6 @@ from campaigns.dial_tickets import DialTicket
 from campaigns.dialer import CallPlaced, CallRequest, DialerBusy
 
 RINGS_KEY = "collections:demo-phone:rings"
-
-
-def demo_phone_in_use(settings) -> bool:
-    """No telephony provider configured: the worker's calls ring on /demo/phone."""
-    return not settings.dialer.enabled
 
 
 @dataclass(frozen=True)

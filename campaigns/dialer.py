@@ -62,6 +62,17 @@ class Dialer(Protocol):
         ...
 
 
+class NoCarrier:
+    """The dialer while SMS or WeChat is real but no carrier is configured: the demo phone is off (its page would
+    ring real borrowers' calls on the public gateway), so a call is not placed and the attempt says why."""
+
+    async def free_lines(self) -> int:
+        return 1  # the attempt is claimed and recorded as failed, with the reason, not deferred unseen
+
+    async def place_call(self, request: CallRequest) -> CallPlaced:
+        raise DialerError("no carrier configured (COLLECTIONS_DIALER_ACCOUNT_SID, COLLECTIONS_DIALER_FROM_NUMBER)")
+
+
 class LiveCalls(Protocol):
     """The carrier's hold on a call already up (a handoff transfers it to a person: bot.channels.call_transfer)."""
 

@@ -6,12 +6,15 @@
     sent = await messenger.send(Invitation(borrower_id, "sms", "zh", "overdue", link))
 
 Which messenger each channel uses comes from the settings: SMS through Twilio when its account SID, auth token
-and sender are set; WeChat as template messages when the WeChat app id, app secret and template id are set;
-otherwise the channel's reminders go to the demo inbox (campaigns.demo_inbox). The wording file is read and
-checked here, so a bad one stops the worker at start."""
+and sender are set; WeChat as template messages when the WeChat app id, app secret and template id are set. With
+no real provider at all (the demo: Settings.demo) both channels' reminders go to the demo inbox
+(campaigns.demo_inbox); once any provider is real, a channel without one sends nothing (NoRecipient
+`no_provider`), so no borrower's reminder is kept on a page of the public gateway. The wording file and the chat
+page are checked here, so a bad one stops the worker at start."""
 from __future__ import annotations
 
 from typing import Callable
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,17 +36,27 @@ from ledger.repository import Ledger
 
 __all__ = [
     "CHANNELS", "LANGUAGES", "PURPOSES", "ChannelMessenger", "Invitation", "Messenger", "MessengerError", "NoRecipient",
-    "SentMessage", "TextRefused", "demo_inbox_in_use", "make_invitation_links", "make_messenger", "wechat_configured",
+    "SentMessage", "TextRefused", "make_invitation_links", "make_messenger",
 ]
 
-
-def wechat_configured(settings: Settings) -> bool:
-    return bool(settings.wechat.app_id and settings.wechat.app_secret is not None
-                and settings.messenger.wechat_template_id)
+NO_PROVIDER = "no_provider"
+DEMO_PAGE_PREFIX = "/demo/"
 
 
-def demo_inbox_in_use(settings: Settings) -> bool:
-    return not (settings.messenger.sms_configured() and wechat_configured(settings))
+class Unconfigured:
+    """A channel without its provider while another channel's is real: nothing is sent, the worker tries the next."""
+
+    async def send(self, invitation: Invitation) -> SentMessage:
+        raise NoRecipient(NO_PROVIDER)
+
+
+def check_chat_page(settings: Settings) -> None:
+    """Real reminders must not link to the gateway's demo chat page: it is off once a provider is real (bot.app)."""
+    if not settings.demo and urlsplit(settings.messenger.chat_page_url).path.startswith(DEMO_PAGE_PREFIX):
+        raise ValueError(
+            f"COLLECTIONS_MESSENGER_CHAT_PAGE_URL is {settings.messenger.chat_page_url!r}, a demo page, which is off "
+            f"while a real provider is configured ({', '.join(settings.contact_providers())}): set it to the lender's "
+            "page that embeds the web chat widget")
 
 
 class ChannelMessenger:
@@ -73,28 +86,28 @@ def make_messenger(settings: Settings, ledger: Ledger, sessions: sessionmaker[Se
     sends an SMS)."""
     config = settings.messenger
     texts = InvitationTexts.load(config.wording_file)
+    check_chat_page(settings)
     owned_bindings = make_wechat_bindings(settings.redis_url) if bindings is None and settings.redis_url else None
-    recipients = Recipients(ledger, bindings or owned_bindings)
+    recipients = Recipients(ledger, bindings or owned_bindings, demo_borrowers=settings.demo)
     owned_engine = None
-    demo = None
-    if demo_inbox_in_use(settings):
+    fallback: Messenger = Unconfigured()
+    if settings.demo:
         if sessions is None:
             owned_engine = make_engine(settings.ledger.url())
             sessions = make_session_factory(owned_engine)
-        demo = DemoMessenger(DemoInbox(sessions), recipients, texts)
-    sms: Messenger | None = demo
+        fallback = DemoMessenger(DemoInbox(sessions), recipients, texts)
+    sms: Messenger = fallback
     if config.sms_configured():
         assert config.sms_account_sid and config.sms_auth_token and config.sms_from
         sms = SmsMessenger(TwilioSms(config.sms_api_base, config.sms_account_sid,
                                      config.sms_auth_token.get_secret_value(), config.sms_from,
                                      config.timeout_seconds), recipients, texts)
-    chat: Messenger | None = demo
-    if wechat_configured(settings):
+    chat: Messenger = fallback
+    if settings.wechat_reminders_configured():
         assert settings.wechat.app_id and settings.wechat.app_secret and config.wechat_template_id
         api = WeChatApiClient(settings.wechat.api_base, settings.wechat.app_id,
                               settings.wechat.app_secret.get_secret_value(), config.timeout_seconds)
         chat = WeChatMessenger(api, recipients, texts, config.wechat_template_id, config.wechat_template_field)
-    assert sms is not None and chat is not None
     return ChannelMessenger({"sms": sms, "wechat": chat}, owned_bindings, owned_engine)
 
 

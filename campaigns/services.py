@@ -17,8 +17,8 @@ from bot.channels.outbound_call import OutboundCalls
 from bot.channels.phone_arrival import CallTokens, CarrierSignatures
 from bot.links import load_link_key
 from campaigns.call_slots import CallSlots
-from campaigns.demo_phone import DemoPhone, DemoPhoneDialer, demo_phone_in_use
-from campaigns.dialer import Dialer
+from campaigns.demo_phone import DemoPhone, DemoPhoneDialer
+from campaigns.dialer import Dialer, NoCarrier
 from campaigns.messenger import make_invitation_links, make_messenger
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import load_strategy
@@ -46,11 +46,13 @@ class CampaignServices:
 
 
 def make_dialer(settings: Settings, redis_client, outcomes: Callable[[CallSlots], OutboundCalls]) -> Dialer:
-    """Twilio when its account and number are set (make_twilio_dialer names any other setting it lacks); else the
-    demo phone, whose rings the gateway's /demo/phone page answers (`outcomes`, given the demo phone's call slots,
-    reports the ones that rang out and frees their lines)."""
-    if not demo_phone_in_use(settings):
+    """Twilio when its account and number are set (make_twilio_dialer names any other setting it lacks); in the demo
+    (no real provider at all) the demo phone, whose rings the gateway's /demo/phone page answers (`outcomes`, given
+    the demo phone's call slots, reports the ones that rang out and frees their lines); else no calls."""
+    if settings.dialer.enabled:
         return make_twilio_dialer(settings, redis_client)
+    if not settings.demo:
+        return NoCarrier()
     dialer = settings.dialer
     slots = CallSlots(redis_client, dialer.max_concurrent_calls, dialer.max_call_seconds)
     return DemoPhoneDialer(DemoPhone(redis_client, dialer.ring_seconds), slots, dialer.max_concurrent_calls,
@@ -93,7 +95,7 @@ async def campaign_services(settings: Settings, clock: Callable[[], datetime] | 
         contactor = Contactor(ContactServices(
             records=records, ledger=ledger, policy=policy,
             dialer=dialer, messenger=messenger, invitation_link=make_invitation_links(settings), redis=lock_redis,
-            clock=clock))
+            clock=clock, demo_providers=settings.demo))
         tick = CampaignTick(Segmenter(strategy, Portfolio(sessions), records), records, FollowUp(sessions, ledger.policy))
         broker = make_broker(redis_url)
         jobs = CampaignJobs(broker, tick, contactor, clock, settings.campaigns.tick_seconds)

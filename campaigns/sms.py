@@ -2,8 +2,10 @@
 (POST /2010-04-01/Accounts/{sid}/Messages.json, basic auth with the account SID and auth token).
 
 One POST per reminder and no retry: Twilio has no idempotency key for messages, so a retry after a timeout could
-reach the borrower twice. A 4xx is permanent (a bad number, an opted-out number, bad credentials) except 429; a
-5xx, a 429 or a transport failure may succeed later, and the worker decides when.
+reach the borrower twice. A 4xx is permanent (a bad number, bad credentials) except 429; a 5xx, a 429 or a transport
+failure may succeed later, and the worker decides when. Error 21610 says the number opted out (it texted STOP to
+the sender): that is recorded in the ledger (campaigns.recipients) and no SMS goes to it again until it texts START
+(bot.channels.sms_inbound).
 """
 from __future__ import annotations
 
@@ -12,12 +14,20 @@ from typing import Protocol
 
 import httpx
 
-from campaigns.invitations import Invitation, InvitationTexts, MessengerError, SentMessage
-from campaigns.recipients import Recipients
+from campaigns.invitations import Invitation, InvitationTexts, MessengerError, NoRecipient, SentMessage
+from campaigns.recipients import SMS_OPTED_OUT, Recipients
 
 logger = logging.getLogger("campaigns.sms")
 PROVIDER_REJECTED = "provider_rejected"
 PROVIDER_UNAVAILABLE = "provider_unavailable"
+OPTED_OUT_CODE = "21610"  # Twilio: "Attempt to send to unsubscribed recipient"
+
+
+class OptedOut(MessengerError):
+    """The provider refused the text because the number opted out of SMS."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(SMS_OPTED_OUT, permanent=True, detail=detail)
 
 
 class SmsProvider(Protocol):
@@ -47,8 +57,11 @@ class TwilioSms:
                 return str(response.json()["sid"])
             except (ValueError, KeyError, TypeError):
                 raise MessengerError(PROVIDER_UNAVAILABLE, permanent=False, detail="answer without a message sid") from None
-        detail = f"HTTP {response.status_code}, code {_error_code(response)}"
+        code = _error_code(response)
+        detail = f"HTTP {response.status_code}, code {code}"
         logger.warning("sms send refused: %s", detail)  # never the number or the text
+        if code == OPTED_OUT_CODE:
+            raise OptedOut(detail)
         permanent = response.status_code < 500 and response.status_code != 429
         raise MessengerError(PROVIDER_REJECTED if permanent else PROVIDER_UNAVAILABLE, permanent=permanent, detail=detail)
 
@@ -72,4 +85,8 @@ class SmsMessenger:
             raise ValueError("SmsMessenger sends SMS invitations only")
         number = await self._recipients.phone(invitation.borrower_id)
         text = self._texts.for_channel(invitation)
-        return SentMessage(await self._provider.send(number, text), "sms", text)
+        try:
+            return SentMessage(await self._provider.send(number, text), "sms", text)
+        except OptedOut:
+            await self._recipients.opted_out(number)
+            raise NoRecipient(SMS_OPTED_OUT) from None

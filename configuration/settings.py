@@ -404,7 +404,26 @@ class Settings(BaseSettings):
     voice: VoiceSettings = VoiceSettings()
     campaigns: CampaignSettings = CampaignSettings()
     messenger: MessengerSettings = MessengerSettings()
-
-
     dialer: DialerSettings = DialerSettings()
     metrics: MetricsSettings = MetricsSettings()
+
+    def wechat_reminders_configured(self) -> bool:
+        return bool(self.wechat.app_id and self.wechat.app_secret is not None and self.messenger.wechat_template_id)
+
+    def contact_providers(self) -> list[str]:
+        """The real providers that reach borrowers, by the setting that turns each on. Empty: the demo, where calls
+        ring on /demo/phone and reminders land in /demo/inbox; otherwise no demo provider, page or borrower is used
+        (a channel without its provider sends nothing)."""
+        configured = []
+        if self.dialer.enabled:
+            configured.append("calls (COLLECTIONS_DIALER_ACCOUNT_SID)")
+        if self.messenger.sms_configured():
+            configured.append("SMS (COLLECTIONS_MESSENGER_SMS_ACCOUNT_SID)")
+        if self.wechat_reminders_configured():
+            configured.append("WeChat (COLLECTIONS_MESSENGER_WECHAT_TEMPLATE_ID)")
+        return configured
+
+    @property
+    def demo(self) -> bool:
+        """No real provider configured: every contact goes to a demo provider (Settings.contact_providers)."""
+        return not self.contact_providers()

@@ -1,15 +1,19 @@
 """Operator CLI: python -m ledger {init, migrate, revision, seed, import FILE, import-payments FILE, show BORROWER_ID,
-clear-flag, unlock-verification, review-requests, apply-request, dismiss-request}."""
+clear-flag, unlock-verification, review-requests, apply-request, dismiss-request, resolve-claim}."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from sqlalchemy import func, select
+
+from campaigns.claim_resolution import ClaimResolutions
 from ledger.csv_import import import_portfolio_csv
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.errors import NotFound, PolicyViolation
+from ledger.models import CLAIM_OUTCOMES, Borrower
 from ledger.payment_csv import import_payments_csv
 from ledger.payments import Payments
 from ledger.policy import load_policy
@@ -33,10 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     revision = commands.add_parser(
         "revision", help="developers: write a migration for what ledger/models.py has and the migrations do not")
     revision.add_argument("-m", "--message", required=True, help="what the migration changes, a few words")
-    seed = commands.add_parser("seed", help="create the tables and load the demo portfolio")
+    seed = commands.add_parser(
+        "seed", help="load the demo portfolio (made-up borrowers); refused while a real provider is configured")
     seed.add_argument("--count", type=int, default=1000, help="Chinese borrowers in total (default 1000)")
     seed.add_argument("--us-count", type=int, default=80, help="US borrowers, ids from B900001 (default 80)")
     seed.add_argument("--rng-seed", type=int, default=7)
+    seed.add_argument("--for-demo", action="store_true",
+                      help="the start command's: seed only an empty ledger with no real provider configured, "
+                           "else say why not and succeed")
     imported = commands.add_parser("import", help="import a portfolio CSV (all rows or none)")
     imported.add_argument("file")
     paid = commands.add_parser(
@@ -60,7 +68,22 @@ def _parser() -> argparse.ArgumentParser:
         decided = commands.add_parser(name, help=meaning)
         decided.add_argument("request_id", type=int)
         decided.add_argument("--by", required=True, help="who reviewed it (kept in the ledger)")
+    resolve = commands.add_parser(
+        "resolve-claim", help="a person closes a dispute or hardship claim (`show` lists a borrower's claims); the "
+                              "borrower is placed in the strategy again at once")
+    resolve.add_argument("claim_id", type=int)
+    resolve.add_argument("outcome", choices=CLAIM_OUTCOMES,
+                         help="upheld: the borrower is right (a disputed account is closed); rejected: collection "
+                              "resumes; resolved: a hardship or request dealt with (not for a dispute)")
+    resolve.add_argument("--by", required=True, help="who decided (kept in the ledger and the audit chain)")
+    resolve.add_argument("--note", default="", help="why, for the record")
     return parser
+
+
+def _claim_line(claim) -> str:
+    closed = f"  {claim.outcome} by {claim.resolved_by}" if claim.status == "closed" else ""
+    return (f"  claim {claim.claim_id}  {claim.kind}  {claim.status}  {claim.account_id or '(all accounts)'}  "
+            f"{claim.created_at:%Y-%m-%d %H:%M}Z{closed}")
 
 
 def _review_line(request) -> str:
@@ -68,6 +91,24 @@ def _review_line(request) -> str:
     reviewed = f"  {request.status} by {request.reviewed_by}" if request.reviewed_by else ""
     return (f"{request.request_id}  {request.created_at:%Y-%m-%d %H:%M}Z  {request.kind}  {borrower}  "
             f"{request.channel}  conversation {request.conversation_id}  \"{request.said}\"{reviewed}")
+
+
+def _seed(sessions, args: argparse.Namespace) -> int:
+    """Demo borrowers have real-format numbers: with a real provider the worker would call and text them."""
+    providers = Settings().contact_providers()
+    if providers:
+        print(f"not seeding demo borrowers: a real provider is configured ({', '.join(providers)})",
+              file=sys.stdout if args.for_demo else sys.stderr)
+        return 0 if args.for_demo else 1
+    if args.for_demo:
+        with sessions() as session:
+            held = session.scalar(select(func.count()).select_from(Borrower))
+        if held:
+            print(f"not seeding demo borrowers: the ledger already holds {held} borrowers")
+            return 0
+    report = seed_demo_portfolio(sessions, count=args.count, rng_seed=args.rng_seed, us_count=args.us_count)
+    print(f"seeded {report.borrowers_created} borrowers, {report.accounts_created} accounts")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,9 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"schema {change} at {where}")
         return 0
     if args.command == "seed":
-        report = seed_demo_portfolio(sessions, count=args.count, rng_seed=args.rng_seed, us_count=args.us_count)
-        print(f"seeded {report.borrowers_created} borrowers, {report.accounts_created} accounts")
-        return 0
+        return _seed(sessions, args)
     if args.command == "import":
         report = import_portfolio_csv(sessions, args.file)
         print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
@@ -115,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"balance {_yuan(account.balance_cents)} (principal {_yuan(account.principal_cents)}, "
                   f"interest {_yuan(account.interest_cents)}, fees {_yuan(account.fees_cents)})  "
                   f"{account.status}")
+        for claim in ledger.claims_for(borrower.borrower_id):
+            print(_claim_line(claim))
         return 0
     if args.command == "clear-flag":
         if not Ledger(sessions, load_policy(Settings().ledger.policy_file)).clear_flag(args.borrower_id, args.kind, args.by):
@@ -145,6 +186,16 @@ def main(argv: list[str] | None = None) -> int:
         except (NotFound, PolicyViolation) as refusal:
             print(str(refusal), file=sys.stderr)
             return 1
+        return 0
+    if args.command == "resolve-claim":
+        ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))
+        try:
+            claim = ClaimResolutions.from_settings(Settings(), sessions, ledger).resolve(
+                args.claim_id, args.outcome, args.by, args.note)
+        except (NotFound, PolicyViolation, ValueError) as refusal:
+            print(str(refusal), file=sys.stderr)
+            return 1
+        print(_claim_line(claim).strip())
         return 0
     return 2
 

@@ -69,9 +69,17 @@ def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
 HONORIFICS = ("先生", "女士", "")
 LANGUAGES = ("zh", "en")
 RISK_TIERS = ("A", "B", "C", "D")
-ACCOUNT_STATUSES = ("collecting", "paused", "settled")
+# closed: a person upheld the borrower's dispute of the account (Ledger.resolve_claim); nothing is collected on it.
+ACCOUNT_STATUSES = ("collecting", "paused", "settled", "closed")
 PLAN_STATUSES = ("proposed", "accepted", "cancelled")
 CLAIM_KINDS = ("dispute", "paid", "hardship", "extension", "fee_waiver")
+CLAIM_STATUSES = ("open", "closed")
+# How a person closed a claim (Ledger.resolve_claim): upheld (the borrower is right), rejected (they are not),
+# resolved (a hardship or request dealt with otherwise). A dispute is upheld or rejected.
+CLAIM_OUTCOMES = ("upheld", "rejected", "resolved")
+# portfolio: the lender's (imported, or written by its systems); demo: made up by ledger.seed, never contacted
+# through a real provider (campaigns.contact).
+BORROWER_SOURCES = ("portfolio", "demo")
 
 
 # Every constraint gets a name a migration can drop it by. These are PostgreSQL's own default names, so the
@@ -92,7 +100,8 @@ class Base(DeclarativeBase):
 
 class Borrower(Base):
     __tablename__ = "borrowers"
-    __table_args__ = (_one_of("honorific", HONORIFICS), _one_of("language", LANGUAGES))
+    __table_args__ = (_one_of("honorific", HONORIFICS), _one_of("language", LANGUAGES),
+                      _one_of("source", BORROWER_SOURCES))
 
     borrower_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     full_name: Mapped[str] = mapped_column(String(100))
@@ -105,6 +114,7 @@ class Borrower(Base):
     language: Mapped[str] = mapped_column(String(2), default="zh")
     collection_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    source: Mapped[str] = mapped_column(String(16), default="portfolio", server_default="portfolio")
 
     accounts: Mapped[list[LoanAccount]] = relationship(back_populates="borrower")
 
@@ -202,6 +212,8 @@ class Claim(Base):
     __tablename__ = "claims"
     __table_args__ = (
         _one_of("kind", CLAIM_KINDS),
+        _one_of("status", CLAIM_STATUSES),
+        _one_of("outcome", CLAIM_OUTCOMES),
         # NULLs are distinct in UNIQUE constraints, so amount/date cannot be part of one
         # directly; a derived key makes "same claim, same conversation" a single row.
         UniqueConstraint("idempotency_key", name="uq_claim_once"),
@@ -219,6 +231,11 @@ class Claim(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     idempotency_key: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    # Set once, when a person closes the claim (Ledger.resolve_claim).
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
 
 
 class CallbackRequest(Base):
@@ -240,6 +257,30 @@ class DoNotContact(Base):
     reason: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+SMS_OPT_OUT_SOURCES = ("carrier_opt_out", "sms_keyword")
+
+
+class SmsOptOut(Base):
+    """A number that must get no more SMS: the carrier said so (Twilio error 21610) or the borrower texted STOP
+    (or 退订...) to our sender. Per number, not per borrower: it is the line that opted out. Rows are never deleted:
+    START (UNSTOP) sets cleared_at, so the history stays; at most one uncleared row per number."""
+
+    __tablename__ = "sms_opt_outs"
+    __table_args__ = (
+        _one_of("source", SMS_OPT_OUT_SOURCES),
+        Index("uq_sms_opt_out_active", "number", unique=True,
+              sqlite_where=text("cleared_at IS NULL"), postgresql_where=text("cleared_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20))  # E.164
+    source: Mapped[str] = mapped_column(String(16))
+    keyword: Mapped[str] = mapped_column(String(16), default="")  # what the borrower texted; empty for the carrier's
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cleared_keyword: Mapped[str | None] = mapped_column(String(16))
 
 
 # waiting (queued) -> taken (an agent holds the conversation) -> served (handed back); or

@@ -21,6 +21,7 @@ from ledger import phones, policy as policy_rules
 from ledger.errors import NotFound, PolicyViolation
 from ledger.models import (
     CLAIM_KINDS,
+    CLAIM_OUTCOMES,
     HANDOFF_STATUSES,
     BorrowerFlag,
     CallbackRequest,
@@ -37,6 +38,8 @@ from ledger.models import (
     PromiseToPay,
     REVIEW_REQUEST_KINDS,
     ReviewRequest,
+    SMS_OPT_OUT_SOURCES,
+    SmsOptOut,
     VerificationUnlock,
     utc_now,
 )
@@ -62,6 +65,7 @@ from ledger.views import (
 )
 
 log = logging.getLogger(__name__)
+DISPUTE_OUTCOMES = ("upheld", "rejected")
 
 
 def _require_aware(moment: datetime, name: str) -> None:
@@ -129,6 +133,10 @@ def _claim_view(row: Claim) -> ClaimView:
         decision=row.decision,
         status=row.status,
         created_at=row.created_at,
+        outcome=row.outcome,
+        resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at,
+        resolution_note=row.resolution_note,
     )
 
 
@@ -233,6 +241,7 @@ class Ledger:
                 language=row.language,
                 collection_paused=row.collection_paused,
                 do_not_contact=blocked,
+                source=row.source,
             )
 
     def get_primary_account(self, borrower_id: str) -> AccountView | None:
@@ -544,6 +553,62 @@ class Ledger:
         for account in session.scalars(query):
             account.status = "paused"
 
+    def resolve_claim(self, claim_id: int, outcome: str, resolved_by: str, note: str = "",
+                      at: datetime | None = None) -> ClaimView:
+        """A person closes a claim, once. A dispute is `upheld` (the debt is not owed as the lender had it: the
+        disputed account is `closed`, nothing more is collected on it) or `rejected` (collection resumes on it); any
+        other claim is upheld, rejected or `resolved`, and only closes (a hardship claim's borrower leaves the
+        hardship segment). Collection stays paused while another dispute of the borrower is open, and an account
+        another open dispute names stays paused. Raises NotFound, PolicyViolation (`claim_closed`,
+        `outcome_not_allowed`) or ValueError (an outcome that does not exist, no name); nothing changes then.
+        The caller audits it and places the borrower again (campaigns.claim_resolution)."""
+        if outcome not in CLAIM_OUTCOMES:
+            raise ValueError(f"outcome must be one of {CLAIM_OUTCOMES}")
+        if not resolved_by.strip():
+            raise ValueError("resolved_by names the person who resolved the claim")
+        if at is not None:
+            _require_aware(at, "at")
+        with self._transaction() as session:
+            # The close is the first statement, a conditional write: of two people closing one claim at once, one
+            # closes it and the other finds it closed (SQLite takes its write lock here; PostgreSQL the row's).
+            closing = update(Claim).where(Claim.id == claim_id, Claim.status == "open").values(
+                status="closed", outcome=outcome, resolved_by=resolved_by, resolved_at=at or utc_now(),
+                resolution_note=note)
+            if outcome not in DISPUTE_OUTCOMES:
+                closing = closing.where(Claim.kind != "dispute")
+            closed = session.execute(closing).rowcount == 1
+            row = session.get(Claim, claim_id, populate_existing=True)
+            if row is None:
+                raise NotFound(f"no claim {claim_id}")
+            if not closed and row.status != "open":
+                raise PolicyViolation("claim_closed", f"claim {claim_id} is already closed ({row.outcome})")
+            if not closed:
+                raise PolicyViolation("outcome_not_allowed", f"a dispute is {' or '.join(DISPUTE_OUTCOMES)}")
+            if row.kind == "dispute":
+                self._lock_borrower(session, row.borrower_id)  # one resolution of this borrower's disputes at a time
+                self._end_dispute(session, row)
+            log.info("claim %d (%s) %s by %s", row.id, row.kind, outcome, resolved_by)
+            return _claim_view(row)
+
+    @staticmethod
+    def _end_dispute(session: Session, claim: Claim) -> None:
+        """The disputed accounts (the claim's, or all the borrower's paused ones) closed or collected again."""
+        still_open = list(session.scalars(select(Claim).where(
+            Claim.borrower_id == claim.borrower_id, Claim.kind == "dispute", Claim.status == "open")))
+        query = select(LoanAccount).where(LoanAccount.borrower_id == claim.borrower_id)
+        if claim.account_id is not None:
+            query = query.where(LoanAccount.account_id == claim.account_id)
+        else:
+            query = query.where(LoanAccount.status == "paused")
+        still_disputed = {other.account_id for other in still_open}
+        for account in session.scalars(query):
+            if claim.outcome == "upheld" and account.status in ("collecting", "paused"):
+                account.status = "closed"
+            elif claim.outcome == "rejected" and account.status == "paused" \
+                    and None not in still_disputed and account.account_id not in still_disputed:
+                account.status = "collecting"
+        session.get(BorrowerRow, claim.borrower_id).collection_paused = bool(still_open)
+
     def decide_fee_waiver(self, account_id: str, conversation_id: str, hardship: bool) -> WaiverDecision:
         """Decide a late-fee waiver and record it as a 'fee_waiver' claim for human follow-up.
 
@@ -608,6 +673,48 @@ class Ledger:
         if session.get(DoNotContact, borrower_id) is None:
             session.add(DoNotContact(borrower_id=borrower_id, reason=reason, source=source))
             log.info("do-not-contact set borrower=%s source=%s", mask_reference(borrower_id), source)
+
+    # --- SMS opt-outs (per number: the line that opted out; ledger.models.SmsOptOut) --------------
+
+    def record_sms_opt_out(self, number: str, source: str, keyword: str = "", at: datetime | None = None) -> bool:
+        """No more SMS to this E.164 number: the carrier refused one (source carrier_opt_out, Twilio 21610) or the
+        borrower texted a stop word (sms_keyword). True when newly recorded; an opt-out already active is kept."""
+        if source not in SMS_OPT_OUT_SOURCES:
+            raise ValueError(f"source must be one of {SMS_OPT_OUT_SOURCES}")
+        if at is not None:
+            _require_aware(at, "at")
+        with self._transaction() as session:
+            def active() -> SmsOptOut | None:
+                return session.scalars(select(SmsOptOut).where(SmsOptOut.number == number,
+                                                               SmsOptOut.cleared_at.is_(None))).first()
+
+            if active() is not None:
+                return False
+            try:
+                with session.begin_nested():
+                    session.add(SmsOptOut(number=number, source=source, keyword=keyword[:16],
+                                          created_at=at or utc_now()))
+            except IntegrityError:  # a concurrent STOP for the same number recorded it first
+                if active() is None:
+                    raise
+                return False
+            log.info("sms opt-out recorded number=%s source=%s", mask_reference(number), source)
+            return True
+
+    def clear_sms_opt_out(self, number: str, keyword: str, at: datetime | None = None) -> bool:
+        """The borrower texted START (or UNSTOP): SMS may go to the number again. Only an SMS opt-out is cleared,
+        never a do-not-contact the borrower asked for in a conversation. False when none was active."""
+        with self._transaction() as session:
+            moved = session.execute(update(SmsOptOut).where(SmsOptOut.number == number, SmsOptOut.cleared_at.is_(None))
+                                    .values(cleared_at=at or utc_now(), cleared_keyword=keyword[:16])).rowcount
+            if moved:
+                log.info("sms opt-out cleared number=%s", mask_reference(number))
+            return bool(moved)
+
+    def sms_opted_out(self, number: str) -> bool:
+        with self._transaction() as session:
+            return session.scalars(select(SmsOptOut.id).where(SmsOptOut.number == number,
+                                                              SmsOptOut.cleared_at.is_(None))).first() is not None
 
     def is_do_not_contact(self, borrower_id: str) -> bool:
         with self._transaction() as session:

@@ -1,7 +1,8 @@
 """A realistic, deterministic demo portfolio: fixed demo borrowers plus generated ones, Chinese (CNY) and a few
 US borrowers (English, USD, US time zones; ids from B900001).
 
-All data is invented: phone numbers are made up (the middle four digits are the borrower's number, so
+Every borrower is marked `source='demo'`: the campaign worker never contacts one through a real provider
+(campaigns.contact), and `python -m ledger seed` refuses to run while one is configured. All data is invented: phone numbers are made up (the middle four digits are the borrower's number, so
 each is unique; US numbers are in the fictional 555-01xx range) and id numbers keep only a region prefix and a
 generated last four, so the demo database holds nobody's real identity.
 """
@@ -167,7 +168,7 @@ def seed_demo_portfolio(
                 session.add(Borrower(
                     borrower_id=demo.borrower_id, full_name=demo.full_name, honorific=demo.honorific,
                     id_number_masked=demo.id_number_masked, date_of_birth=demo.date_of_birth,
-                    phone=demo.phone, timezone=demo.timezone, language=demo.language,
+                    phone=demo.phone, timezone=demo.timezone, language=demo.language, source="demo",
                 ))
                 borrowers_created += 1
             for account in demo.accounts:

@@ -17,6 +17,7 @@ class BorrowerView:
     language: str
     collection_paused: bool
     do_not_contact: bool
+    source: str = "portfolio"  # "demo": made up by ledger.seed (ledger.models.BORROWER_SOURCES)
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,12 @@ class ClaimView:
     amount_cents: int | None
     claimed_date: date | None
     decision: str | None
-    status: str
+    status: str  # open | closed
     created_at: datetime
+    outcome: str | None = None  # upheld | rejected | resolved, once closed (Ledger.resolve_claim)
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    resolution_note: str | None = None
 
 
 @dataclass(frozen=True)

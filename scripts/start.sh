@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up and starts the whole system with embedded defaults (SQLite ledger seeded with
-# demo borrowers; in-memory conversation state unless REDIS_URL is set).
+# Sets everything up and starts the whole system with embedded defaults (SQLite ledger; in-memory conversation state
+# unless REDIS_URL is set). Demo borrowers are seeded only into an empty ledger, and only while no real carrier, SMS or
+# WeChat provider is configured: their numbers have a real format, and a real provider would reach them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -10,7 +11,7 @@ umask 077
 bash scripts/setup.sh
 mkdir -p var && chmod -R go= var
 .venv/bin/python -m ledger init
-.venv/bin/python -m ledger seed --count 1000
+.venv/bin/python -m ledger seed --count 1000 --for-demo
 .venv/bin/python -m bot.console seed-demo   # console logins agent1 / supervisor1 / reviewer1 (README)
 model="$(bash scripts/train.sh)"
 # The campaign worker's jobs, locks and contact caps need Redis even when conversations stay in memory: the one

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import SecretStr
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
@@ -61,8 +62,9 @@ class CallTokens:
 class CarrierSignatures:
     """Checks X-Twilio-Signature. Without an auth token nothing is genuine: phone calls stay off."""
 
-    def __init__(self, settings: VoiceSettings) -> None:
-        token = settings.twilio_auth_token
+    def __init__(self, settings: VoiceSettings, auth_token: SecretStr | None = None) -> None:
+        """`auth_token`: another account's than the voice one (the SMS sender's: bot.channels.sms_inbound)."""
+        token = auth_token if auth_token is not None else settings.twilio_auth_token
         self._validator = RequestValidator(token.get_secret_value()) if token is not None else None
         self._public_url = settings.public_url
 

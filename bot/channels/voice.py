@@ -78,7 +78,18 @@ class StarletteConnection:
                 pass  # the peer closed first
 
 
-def voice_router() -> APIRouter:
+async def carrier_form(request: Request, signatures) -> dict[str, str] | None:
+    """The form of a request the carrier signed (bot.channels.phone_arrival.CarrierSignatures); None (after
+    logging) for any other. Also the SMS webhook's (bot.channels.sms_inbound)."""
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    if not signatures.genuine(str(request.url), form, request.headers.get(SIGNATURE_HEADER)):
+        logger.warning("%s: refused a request without a valid carrier signature", request.url.path)
+        return None
+    return form
+
+
+def voice_router(demo_pages: bool = True) -> APIRouter:
+    """`demo_pages`: serve the microphone page /demo/voice too (the demo only: bot.app)."""
     router = APIRouter()
 
     async def serve(websocket: WebSocket, serializer: FrameSerializer, channel: str, party: CallParty | None,
@@ -87,14 +98,6 @@ def voice_router() -> APIRouter:
         transport = CallTransport(StarletteConnection(websocket), serializer, services_of(websocket).voice, channel,
                                   identify)
         await transport.run(party)
-
-    async def carrier_form(request: Request, signatures) -> dict[str, str] | None:
-        """The form of a request the carrier signed; None (after logging) for any other."""
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
-        if not signatures.genuine(str(request.url), form, request.headers.get(SIGNATURE_HEADER)):
-            logger.warning("%s: refused a request without a valid carrier signature", request.url.path)
-            return None
-        return form
 
     async def dialled_call(request: Request):
         """(outbound calls, the carrier's form, the call's ticket) of a request about a call our dialer placed,
@@ -210,9 +213,10 @@ def voice_router() -> APIRouter:
             await services.outbound.report(ring.status("completed", "human", int(time.monotonic() - answered)),
                                            ring.ticket)
 
-    for suffix, (filename, media_type) in PAGE_FILES.items():
-        router.add_api_route(f"/demo/voice{suffix}", _static_file(filename, media_type), methods=["GET"],
-                             response_model=None)
+    if demo_pages:
+        for suffix, (filename, media_type) in PAGE_FILES.items():
+            router.add_api_route(f"/demo/voice{suffix}", _static_file(filename, media_type), methods=["GET"],
+                                 response_model=None)
     return router
 
 

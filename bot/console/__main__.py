@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("name")
     add.add_argument("--role", choices=AGENT_ROLES, default="agent")
     add.add_argument("--replace", action="store_true", help="reset the role and password of an existing account")
-    commands.add_parser("seed-demo", help="create the documented demo agent, supervisor and reviewer if missing")
+    commands.add_parser("seed-demo", help="create the documented demo agent, supervisor and reviewer if missing; "
+                                          "skipped while a real provider is configured")
     fill = commands.add_parser("fill-review", help="choose conversations for quality review (ledger/review.yml)")
     fill.add_argument("--days", type=int, default=2, choices=range(1, 32), metavar="1-31",
                       help="look at conversations of the last N days (default 2; run it nightly)")
@@ -60,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "add-agent":
             agent = agents.add(args.name, args.role, _password(), replace=args.replace)
             print(f"agent {agent.name} ({agent.role}) ready")
+        elif providers := Settings().contact_providers():
+            # Passwords printed in the README must not open a console over real borrowers' conversations.
+            print(f"no demo console accounts: a real provider is configured ({', '.join(providers)}); "
+                  "create accounts with add-agent")
         else:
             for name, role, password in DEMO_ACCOUNTS:
                 if agents.get(name) is None:

@@ -2,7 +2,7 @@
 
     GET  /api/console/campaigns?hours=24            every campaign in campaigns/strategy.yml with its counts
     POST /api/console/campaigns/{name}/pause|resume  takes effect at the worker's next contact (it checks first)
-    GET  /api/console/borrowers/{id}/contacts         segment history, campaign contacts, policy decisions
+    GET  /api/console/borrowers/{id}/contacts         segment history, campaign contacts, policy decisions, claims
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fastapi import Path as PathParam
 
 from bot.console.agents import Agent
 from bot.console.auth import current_supervisor
+from bot.console.claims import claim_json
 from bot.dependencies import services_of
 from ledger.references import mask_reference
 
@@ -70,9 +71,10 @@ def campaigns_router() -> APIRouter:
         if await asyncio.to_thread(services.ledger.get_borrower, borrower_id) is None:
             raise HTTPException(status_code=404, detail="unknown_borrower")
         records = services.campaign_records
-        segments, contacts, decisions = await asyncio.gather(
+        segments, contacts, decisions, claims = await asyncio.gather(
             asyncio.to_thread(records.segment_history, borrower_id), asyncio.to_thread(records.contacts_for, borrower_id),
-            asyncio.to_thread(services.ledger.contact_attempts_for, borrower_id))
+            asyncio.to_thread(services.ledger.contact_attempts_for, borrower_id),
+            asyncio.to_thread(services.ledger.claims_for, borrower_id))
         return {
             "borrower": mask_reference(borrower_id),
             "segments": [{"segment": s.segment, "previous": s.previous_segment, "reason": s.reason,
@@ -83,6 +85,8 @@ def campaigns_router() -> APIRouter:
                          for c in contacts],
             "policy_decisions": [{"channel": a.channel, "outcome": a.outcome, "reason": a.reason,
                                   "reference": a.conversation_id, "at": a.created_at.isoformat()} for a in decisions],
+            # Open ones first: what holds the borrower (a dispute) or softens the treatment (hardship) until closed.
+            "claims": [claim_json(c) for c in sorted(claims, key=lambda c: (c.status != "open", c.claim_id))],
         }
 
     return router

@@ -44,6 +44,8 @@ def test_a_supervisor_sees_campaigns_pauses_one_and_reads_a_borrowers_history(ga
     history = page.locator("#history")
     expect(history).to_contain_text("dpd_31_60_silent")
     expect(history).to_contain_text("late_overdue · call · refused（do_not_contact）")
+    expect(history).to_contain_text("paid · A000002-1")  # the open claim a person is to check
+    expect(history.locator("li", has_text="paid · A000002-1")).to_contain_text("未结")
     screenshot(page, "history")
     early.get_by_role("button", name="恢复").click()
     expect(early).to_contain_text("进行中")

@@ -24,6 +24,34 @@ def test_dispute_is_recorded_collection_paused_and_handed_to_a_person(verified_c
     assert [h.reason for h in ledger.handoffs_for(chat.conversation_id)] == ["dispute"]
 
 
+def test_a_supervisor_rejects_the_dispute_and_collection_resumes_out_of_dispute_hold(verified_chat, ledger, ledger_url,
+                                                                                     stack):
+    """The dispute said in a conversation holds the borrower; a supervisor's rejection in the console (real stack)
+    resumes collection and places them in their days-past-due segment at once, with the reason."""
+    from ledger.campaign_records import CampaignRecords
+    from ledger.db import make_engine, make_session_factory
+    from tests.e2e.console_client import PASSWORD, Console, add_console_accounts
+
+    add_console_accounts(ledger_url)
+    chat, borrower, account = verified_chat()
+    chat.say("这笔钱不是我借的，我要投诉")
+    engine = make_engine(ledger_url)
+    records = CampaignRecords(make_session_factory(engine))
+    assert records.segment_history(borrower.borrower_id)[-1].segment == "dispute_hold"
+    [claim] = _mine(ledger.claims_for(borrower.borrower_id), chat)
+    supervisor = Console(stack.gateway_url, "e2e-supervisor", PASSWORD)
+    resolved = supervisor.http.post(f"/api/console/claims/{claim.claim_id}/resolve",
+                                    json={"outcome": "rejected", "note": "loan contract on file"})
+    assert resolved.status_code == 200, resolved.text
+    assert ledger.get_account(account.account_id).status == "collecting"
+    moved = records.segment_history(borrower.borrower_id)[-1]
+    assert moved.previous_segment == "dispute_hold" and moved.segment.startswith("dpd_")
+    assert moved.reason.startswith(f"dispute claim {claim.claim_id} rejected by e2e-supervisor")
+    again = supervisor.http.post(f"/api/console/claims/{claim.claim_id}/resolve", json={"outcome": "upheld"})
+    assert again.status_code == 409 and ledger.get_account(account.account_id).status == "collecting"
+    engine.dispose()
+
+
 def test_already_paid_claim_keeps_amount_and_date_for_reconciliation(verified_chat, ledger):
     chat, borrower, _ = verified_chat()
     reply = chat.say("我昨天已经还了两千")

@@ -5,6 +5,8 @@ or Twilio's error JSON. Runs uvicorn in a thread on a free 127.0.0.1 port and re
     with FakeTwilioSms("AC123", "token") as fake:
         ... COLLECTIONS_MESSENGER_SMS_API_BASE = fake.base_url ...
         fake.answer_next(500)                     # the next send gets a 500
+        fake.unsubscribe("+8613800015210")        # that number texted STOP: sends to it get Twilio's 400, code 21610
+        fake.text_us(webhook_url, "+8613800015210", "STOP")   # an incoming text, posted and signed as Twilio does
 """
 from __future__ import annotations
 
@@ -18,11 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import uvicorn
 from fastapi import FastAPI, Request
+from twilio.request_validator import RequestValidator
 from fastapi.responses import JSONResponse
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+TWILIO_STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+TWILIO_START_WORDS = {"START", "YES", "UNSTOP"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class FakeTwilioSms:
         self.requests: list[RecordedRequest] = []   # every POST, in order, accepted or not
         self.delivered: list[dict[str, str]] = []   # forms of the messages accepted (201)
         self._scripted: list[int] = []              # status codes to answer the next sends with
+        self._unsubscribed: set[str] = set()        # numbers that texted STOP to the sender (Twilio keeps them)
         self._lock = threading.Lock()
         self._listener = socket.socket()
         self._listener.bind(("127.0.0.1", 0))
@@ -49,6 +56,30 @@ class FakeTwilioSms:
     def answer_next(self, *status_codes: int) -> None:
         with self._lock:
             self._scripted.extend(status_codes)
+
+    def unsubscribe(self, number: str) -> None:
+        with self._lock:
+            self._unsubscribed.add(number)
+
+    def resubscribe(self, number: str) -> None:
+        with self._lock:
+            self._unsubscribed.discard(number)
+
+    def text_us(self, webhook_url: str, sender: str, body: str, to: str = "+15005550006",
+                signature: str | None = None) -> httpx.Response:
+        """A borrower's text to our sender, as Twilio posts it to the incoming-message webhook: form-encoded and
+        signed with the account's auth token (or `signature`, to forge one)."""
+        form = {"MessageSid": f"SM{uuid.uuid4().hex}", "AccountSid": self.account_sid, "From": sender, "To": to,
+                "Body": body, "NumMedia": "0"}
+        if signature is None:
+            # A text Twilio received: its own opt-out handling sees it first (its keywords; it knows no 退订).
+            word = body.strip().upper()
+            if word in TWILIO_STOP_WORDS:
+                self.unsubscribe(sender)
+            elif word in TWILIO_START_WORDS:
+                self.resubscribe(sender)
+            signature = RequestValidator(self.auth_token).compute_signature(webhook_url, form)
+        return httpx.post(webhook_url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)
 
     def _authorised(self, request: Request, account_sid: str) -> bool:
         header = request.headers.get("authorization", "")
@@ -73,7 +104,9 @@ class FakeTwilioSms:
                 if not authorised:
                     return _error(401, 20003, "Authenticate")
                 if scripted is not None:
-                    return _error(scripted, 20500 if scripted >= 500 else 21610, "scripted failure")
+                    return _error(scripted, 20500 if scripted >= 500 else 21211, "scripted failure")
+                if form.get("To") in self._unsubscribed:
+                    return _error(400, 21610, "Attempt to send to unsubscribed recipient")
                 if not _E164.match(form.get("To", "")):
                     return _error(400, 21211, "The 'To' number is not a valid phone number.")
                 if not form.get("Body") or not (form.get("From") or form.get("MessagingServiceSid")):

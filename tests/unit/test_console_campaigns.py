@@ -45,6 +45,8 @@ def ledger_setup(tmp_path_factory):
     refused = records.claim_contact(ContactPlan("B000002", "A000002-1", "late_overdue", "dpd_31_60_silent",
                                                 "late_overdue:2026-11-23", "call", "overdue_gentle"), NOW)
     records.finish_contact(refused.attempt_id, "refused", NOW, reason="do_not_contact")
+    # B000002 says they paid already: an open claim for a person to check (it moves no segment).
+    Ledger(sessions).record_claim("B000002", "A000002-1", "conv-2", "paid", amount_cents=30_000)
     engine.dispose()
     return directory, url
 
@@ -93,6 +95,8 @@ async def test_a_borrowers_contact_history(client):
     assert [s["segment"] for s in history["segments"]] == ["dpd_31_60_silent"]
     assert [(c["campaign"], c["status"], c["reason"]) for c in history["contacts"]] == [
         ("late_overdue", "refused", "do_not_contact")]
+    assert [(c["kind"], c["account_id"], c["status"], c["outcome"]) for c in history["claims"]] == [
+        ("paid", "A000002-1", "open", None)]
 
 
 @pytest.mark.parametrize("method, path, expected", [

@@ -25,6 +25,7 @@ from tests.unit.ledger_postgres import private_schema
 SQLITE_BEFORE_MIGRATIONS = Path(__file__).parent / "data" / "ledger_sqlite_before_migrations.sql"
 BASELINE = "f2a1ab9e78fa"
 WRONG_NUMBER = "a098da038aa9"
+BEFORE_BORROWER_SOURCE = "f08f6558c118"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -281,3 +282,31 @@ def test_revision_writes_a_migration_for_what_the_models_gained(tmp_path, monkey
     assert len(written) == 1 and f"wrote {written[0]}" in capsys.readouterr().out
     body = written[0].read_text()
     assert f"down_revision = '{previous_head}'" in body and "op.create_table('scratch_notes'" in body
+
+
+def test_borrowers_the_demo_seed_wrote_before_the_source_column_are_marked_demo_and_the_lenders_are_not(new_database):
+    """A ledger the old start command seeded, then filled with the lender's portfolio: after the upgrade the seeded
+    rows are `demo` (never contacted through a real provider), a lender's row is `portfolio` even under a demo id."""
+    from ledger.seed import demo_borrowers
+
+    engine = new_database()
+    _migrate(engine, BEFORE_BORROWER_SOURCE)
+    seeded = demo_borrowers(4, us_count=2)  # the four fixed borrowers and two US ones
+    lender_row = ("B000002", "陈静", "女士", "320102********1234", "13912340000")  # B000002, not as seeded
+    rows = [(d.borrower_id, d.full_name, d.honorific, d.id_number_masked, d.phone) for d in seeded
+            if d.borrower_id != "B000002"] + [lender_row]
+    with engine.begin() as connection:
+        for row in rows:
+            connection.execute(text(
+                "INSERT INTO borrowers (borrower_id, full_name, honorific, id_number_masked, date_of_birth, phone, "
+                "timezone, language, collection_paused, created_at) VALUES (:id, :name, :honorific, :masked, :born, "
+                ":phone, 'Asia/Shanghai', 'zh', false, :created)"),
+                {"id": row[0], "name": row[1], "honorific": row[2], "masked": row[3], "phone": row[4],
+                 "born": date(1988, 4, 12), "created": datetime(2026, 11, 1, tzinfo=UTC)})
+    _migrate(engine)
+    with engine.connect() as connection:
+        sources = dict(connection.execute(text("SELECT borrower_id, source FROM borrowers")).all())
+    assert sources == {"B000001": "demo", "B000003": "demo", "B000004": "demo", "B900001": "demo", "B900002": "demo",
+                       "B000002": "portfolio"}
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("UPDATE borrowers SET source = 'imagined' WHERE borrower_id = 'B000001'"))

@@ -410,3 +410,23 @@ def test_the_same_request_twice_in_a_conversation_is_one_keeping_the_first_words
     assert again == first and len(ledger.review_requests(conversation_id="conv-r4")) == 1
     with pytest.raises(ValueError):
         ledger.record_review_request("conv-r4", "B000004", "phone", "promise")
+
+
+def test_an_sms_opt_out_is_kept_once_per_number_and_start_clears_it_leaving_the_history(ledger, session_factory):
+    from sqlalchemy import select
+
+    from ledger.models import SmsOptOut
+
+    number = "+8613800015210"
+    assert ledger.record_sms_opt_out(number, "sms_keyword", "STOP")
+    assert not ledger.record_sms_opt_out(number, "carrier_opt_out")  # already on record: the first is kept
+    assert ledger.sms_opted_out(number) and not ledger.sms_opted_out("+8613900027781")
+    assert ledger.clear_sms_opt_out(number, "START") and not ledger.clear_sms_opt_out(number, "START")
+    assert not ledger.sms_opted_out(number)
+    assert ledger.record_sms_opt_out(number, "carrier_opt_out")  # opted out again later: a new row
+    with session_factory() as session:
+        rows = [(r.source, r.keyword, r.cleared_keyword, r.cleared_at is None)
+                for r in session.scalars(select(SmsOptOut).order_by(SmsOptOut.id))]
+    assert rows == [("sms_keyword", "STOP", "START", False), ("carrier_opt_out", "", None, True)]
+    with pytest.raises(ValueError):
+        ledger.record_sms_opt_out(number, "a rumour")

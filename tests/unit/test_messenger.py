@@ -26,7 +26,7 @@ from campaigns.demo_inbox import DemoInbox, DemoMessenger
 from campaigns.invitations import InvitationTexts
 from campaigns.messenger import (
     CHANNELS, LANGUAGES, PURPOSES, ChannelMessenger, Invitation, MessengerError, NoRecipient, TextRefused,
-    demo_inbox_in_use, make_messenger,
+    Unconfigured, make_messenger,
 )
 from campaigns.recipients import Recipients
 from campaigns.sms import SmsMessenger, TwilioSms
@@ -47,6 +47,7 @@ WORDING = MessengerSettings().wording_file
 ACCOUNT_SID, AUTH_TOKEN, SENDER = "AC0123456789abcdef0123456789abcdef", "twilio-token-for-tests", "+15005550006"
 APP_ID, APP_SECRET, TEMPLATE_ID, OPENID = "wx0123456789abcdef", "secret-for-tests", "tmpl-reminder-1", "o-reminder-openid"
 LINK = "https://chat.example.com/demo/webchat?link=eyJhIjoxfQ.signature-part"
+CHAT_PAGE = "https://chat.example.com/chat"  # a real reminder's page: the lender's, not the gateway's demo page
 # Words and signs that would tell a reader there is a debt, whose it is or how much (zh and en).
 DEBT_WORDS = re.compile(r"欠|债|贷|逾期|还款|还钱|催收|金额|本金|利息|账单|元|银行|金融|"
                         r"debt|loan|owe|overdue|past due|payment|balance|collect|lender|creditor|arrears|\$|¥|\d",
@@ -180,7 +181,7 @@ async def test_a_messaging_service_sender_is_sent_as_such(ledger, texts, borrowe
 
 
 @pytest.mark.parametrize("status, reason, permanent", [
-    (400, "provider_rejected", True),      # e.g. 21610: the number opted out
+    (400, "provider_rejected", True),      # e.g. 21211: not a valid number
     (429, "provider_unavailable", False),
     (500, "provider_unavailable", False),
     (503, "provider_unavailable", False),
@@ -197,6 +198,27 @@ async def test_a_provider_failure_is_one_request_and_a_recordable_error(ledger, 
         assert len(fake.requests) == 1 and not fake.delivered  # no retry
         await _sms(fake, ledger, texts).send(invitation(borrower_id))  # the next one goes through
     assert len(fake.delivered) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_number_the_carrier_says_opted_out_gets_no_more_sms_until_it_texts_start(ledger, texts, borrower_id):
+    """Twilio refuses a text to a number that sent STOP (400, code 21610): that is the borrower's opt-out, recorded
+    as the carrier's, and the next reminder is refused here without asking the provider again."""
+    number = e164(ledger.contact_phone(borrower_id))
+    with FakeTwilioSms(ACCOUNT_SID, AUTH_TOKEN) as fake:
+        fake.unsubscribe(number)
+        with pytest.raises(NoRecipient) as refused:
+            await _sms(fake, ledger, texts).send(invitation(borrower_id))
+        assert refused.value.reason == "sms_opted_out" and ledger.sms_opted_out(number)
+        with pytest.raises(NoRecipient) as again:
+            await _sms(fake, ledger, texts).send(invitation(borrower_id))
+        assert again.value.reason == "sms_opted_out"
+        assert len(fake.requests) == 1 and not fake.delivered  # asked once, never again
+        assert ledger.clear_sms_opt_out(number, "START")
+        fake.resubscribe(number)
+        await _sms(fake, ledger, texts).send(invitation(borrower_id))
+    assert len(fake.delivered) == 1
+    assert not ledger.get_borrower(borrower_id).do_not_contact  # an SMS opt-out stops SMS, not every contact
 
 
 @pytest.mark.asyncio
@@ -372,24 +394,25 @@ async def test_the_demo_messenger_keeps_what_would_be_sent_with_the_number_maske
     assert inbox.latest("B999999") == [] and len(inbox.latest()) == 2
 
 
-def test_a_channel_without_its_provider_goes_to_the_demo_inbox(ledger, sessions):
+def test_the_demo_inbox_takes_both_channels_only_while_no_provider_is_real(ledger, sessions):
     demo = Settings(_env_file=None)
-    assert demo_inbox_in_use(demo)
+    assert demo.demo
     chosen = make_messenger(demo, ledger, sessions)._by_channel
     assert isinstance(chosen["sms"], DemoMessenger) and chosen["sms"] is chosen["wechat"]
     real = Settings(_env_file=None, wechat={"app_id": APP_ID, "app_secret": APP_SECRET},
                     messenger={"sms_account_sid": ACCOUNT_SID, "sms_auth_token": AUTH_TOKEN, "sms_from": SENDER,
-                               "wechat_template_id": TEMPLATE_ID})
-    assert not demo_inbox_in_use(real)
+                               "wechat_template_id": TEMPLATE_ID, "chat_page_url": CHAT_PAGE})
+    assert not real.demo
     messenger = make_messenger(real, ledger, sessions, bindings=WeChatBindings(InMemoryChannelState()))
     assert isinstance(messenger, ChannelMessenger)
     assert isinstance(messenger._by_channel["sms"], SmsMessenger)
     assert isinstance(messenger._by_channel["wechat"], WeChatMessenger)
+    # SMS real, WeChat not: a WeChat reminder goes nowhere (the demo inbox, on the public gateway, is off).
     half = Settings(_env_file=None, messenger={"sms_account_sid": ACCOUNT_SID, "sms_auth_token": AUTH_TOKEN,
-                                               "sms_from": SENDER})
+                                               "sms_from": SENDER, "chat_page_url": CHAT_PAGE})
     chosen = make_messenger(half, ledger, sessions)._by_channel
-    assert demo_inbox_in_use(half) and isinstance(chosen["sms"], SmsMessenger)
-    assert isinstance(chosen["wechat"], DemoMessenger)
+    assert not half.demo and isinstance(chosen["sms"], SmsMessenger)
+    assert isinstance(chosen["wechat"], Unconfigured)
 
 
 def test_the_wording_file_setting_is_validated_at_start(tmp_path, ledger, sessions):
@@ -416,11 +439,13 @@ async def test_the_worker_finds_in_redis_the_wechat_user_the_gateway_verified(un
     """The gateway's WeChat channel and the worker's messenger are separate processes with separate Redis
     connections: what a verified WeChat conversation binds is what the reminder reads."""
     openid = f"o-redis-{uuid.uuid4().hex}"
+    with sessions.begin() as session:  # the lender's borrower: a real provider never reaches a made-up one
+        session.get(Borrower, borrower_id).source = "portfolio"
     with FakeWeChatApi(APP_ID, APP_SECRET) as fake:
         settings = Settings(_env_file=None, redis_url=unit_redis_url,
                             wechat={"token": "token", "app_id": APP_ID, "app_secret": APP_SECRET,
                                     "api_base": fake.base_url},
-                            messenger={"wechat_template_id": TEMPLATE_ID})
+                            messenger={"wechat_template_id": TEMPLATE_ID, "chat_page_url": CHAT_PAGE})
         gateway = WeChatChannel(settings)
         worker = make_messenger(settings, ledger, sessions)
         try:

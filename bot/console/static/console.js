@@ -125,6 +125,8 @@ $("history-form").addEventListener("submit", async (event) => {
     historyList("分层变更", data.segments, (s) => `${s.at} · ${s.previous || "—"} → ${s.segment} · ${s.reason}`),
     historyList("活动联系", data.contacts, (c) => `${c.planned_at} · ${c.campaign} · ${c.channel} · ${c.status}${c.reason ? `（${c.reason}）` : ""}`),
     historyList("联系规则判定", data.policy_decisions, (d) => `${d.at} · ${d.channel} · ${d.outcome} · ${d.reason}`),
+    historyList("争议与困难申请", data.claims, (c) => `#${c.claim_id} · ${c.kind} · ${c.account_id || "全部账户"} · ${c.created_at} · `
+      + (c.status === "open" ? "未结" : `${c.outcome}（${c.resolved_by}）`)),
   );
 });
 
