@@ -2,20 +2,28 @@
 booked callbacks, reminders the day before a promise or instalment)."""
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from campaigns.contact import LOCK_SECONDS
 from campaigns.planner import due_contacts
 from campaigns.segmenter import Segmenter
 from ledger.campaign_records import CampaignRecords, ContactPlan, callback_key
 from ledger.follow_up import FollowUp
+from monitoring import metrics
+
+log = logging.getLogger(__name__)
 
 CALLBACK_CAMPAIGN = "callbacks"
 REMINDER_CAMPAIGN = "follow_up_reminders"
 # A booked callback is made within this long after its time, or left to a person.
 CALLBACK_GRACE = timedelta(hours=2)
+# A contact takes less than its lock's life (LOCK_SECONDS) from claim to outcome; one still `planned` five times that
+# long after its claim lost its worker in between, and is closed as `unknown` (ledger.campaign_records).
+ABANDONED_AFTER = timedelta(seconds=5 * LOCK_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class CampaignTick:
         self._follow_up = follow_up
 
     def run(self, now: datetime) -> TickResult:
+        self._close_abandoned(now)
         self._settle(now)
         placed = self._segmenter.place_all(now)
         segments = self._records.current_segments()
@@ -45,6 +54,14 @@ class CampaignTick:
         decided = self._records.already_decided(due)
         return TickResult(placed=len(placed), due=[plan for plan in due
                                                    if (plan.borrower_id, plan.contact_key) not in decided])
+
+    def _close_abandoned(self, now: datetime) -> None:
+        closed = self._records.close_abandoned(now - ABANDONED_AFTER, now)
+        for _ in closed:
+            metrics.count_error("contact_outcome_unknown")
+        if closed:
+            log.warning("%d contacts claimed by a worker that stopped before their outcome: closed as unknown",
+                        len(closed))
 
     def _settle(self, now: datetime) -> None:
         """Promises and instalments whose day has passed are judged; whoever that moves is placed again, with why."""

@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 11, 23)
 # 10:30 in Shanghai, inside every treatment's preferred hours; 21:30 the evening before in New York.
 FIXED_NOW = "2026-11-23T10:30:00+08:00"
+# Restarted after a crash, later the same morning: past the age (campaigns.tick.ABANDONED_AFTER, 10 minutes) at which a
+# claim still without an outcome is known to have lost its worker.
+AFTER_THE_CRASH = "2026-11-23T10:41:00+08:00"
 FINAL = ("sent", "failed", "refused", "answered", "no_answer", "busy", "machine", "canceled", "error")
 
 
@@ -44,11 +47,11 @@ def portfolio(tmp_path):
     engine.dispose()
 
 
-def _worker(ledger_url: str, redis_url: str, log: Path, *extra: str) -> subprocess.Popen:
+def _worker(ledger_url: str, redis_url: str, log: Path, *extra: str, now: str = FIXED_NOW) -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if not key.startswith("COLLECTIONS_")}
     env.update({"PYTHONPATH": str(ROOT), "COLLECTIONS_LEDGER_DATABASE_URL": ledger_url,
                 "COLLECTIONS_CAMPAIGNS_REDIS_URL": redis_url, "COLLECTIONS_CAMPAIGNS_TICK_SECONDS": "5",
-                "COLLECTIONS_GATEWAY_FIXED_NOW": FIXED_NOW, "COLLECTIONS_DIALER_RING_SECONDS": "5",
+                "COLLECTIONS_GATEWAY_FIXED_NOW": now, "COLLECTIONS_DIALER_RING_SECONDS": "5",
                 "COLLECTIONS_AUDIT_KEY_FILE": str(log.parent / "audit.key"),
                 "COLLECTIONS_AUDIT_ANCHOR_FILE": str(log.parent / "audit.anchor"),
                 "COLLECTIONS_GATEWAY_LINK_KEY_FILE": str(log.parent / "link.key"),
@@ -92,9 +95,10 @@ def test_the_worker_contacts_each_due_borrower_once_across_a_crash_and_two_worke
         os.killpg(worker.pid, signal.SIGKILL)  # a crash, mid-run: jobs in flight are left unacknowledged
         worker.wait()
         before = _contacts(sessions)
-        # Started again, beside a second worker that only takes jobs: the same clock, so the same contacts are due.
-        worker = _worker(ledger_url, redis_server.url, log)
-        second = _worker(ledger_url, redis_server.url, log, "--no-scheduler")
+        # Started again, beside a second worker that only takes jobs, eleven minutes later the same morning: the same
+        # contacts are due (the same local day), and the claims the kill cut off are old enough to be closed.
+        worker = _worker(ledger_url, redis_server.url, log, now=AFTER_THE_CRASH)
+        second = _worker(ledger_url, redis_server.url, log, "--no-scheduler", now=AFTER_THE_CRASH)
         try:
             time.sleep(25)  # several ticks of 5 s: every due contact planned again, each found already decided
         finally:
@@ -111,17 +115,17 @@ def test_the_worker_contacts_each_due_borrower_once_across_a_crash_and_two_worke
     decided_before = {(c.borrower_id, c.contact_key) for c in before if c.status in FINAL}
     assert decided_before <= {(c.borrower_id, c.contact_key) for c in after if c.status in FINAL}
     # Every message sent is one contact: none sent twice, none sent without its record. The kill can land between
-    # the send and its "sent": that contact stays "planned" (claimed, never tried again), its message out once.
+    # the send and its "sent": that contact is never tried again, its message out once.
     with sessions() as session:
         inbox = Counter(session.scalars(select(DemoInboxMessage.borrower_id)))
     sent = Counter(c.borrower_id for c in after if c.status == "sent")
-    # Only the SIGKILL may leave a contact "planned" (claimed, cut off before its outcome, never retried): the SIGTERMs
-    # at the end let every running contact finish.
+    # The SIGKILL left its claims "planned" (cut off before their outcome); the restarted worker's tick closed each as
+    # "unknown", with the reason. The SIGTERMs at the end let every running contact finish: nothing is left planned.
     cut_off_by_the_kill = {c.attempt_id for c in before if c.status == "planned"}
-    assert not [c for c in after if c.status == "planned" and c.attempt_id not in cut_off_by_the_kill], Counter(
-        (c.channel, c.status, c.reason) for c in after)
-    in_flight = Counter(c.borrower_id for c in after if c.channel == "message" and c.attempt_id in cut_off_by_the_kill
-                        and c.status == "planned")
+    assert not [c for c in after if c.status == "planned"], Counter((c.channel, c.status, c.reason) for c in after)
+    assert {c.attempt_id for c in after if c.status == "unknown"} == cut_off_by_the_kill
+    assert all(c.reason == "unknown_after_crash" for c in after if c.status == "unknown")
+    in_flight = Counter(c.borrower_id for c in after if c.channel == "message" and c.attempt_id in cut_off_by_the_kill)
     assert sent <= inbox <= sent + in_flight, (inbox, sent, in_flight)
     assert sum(sent.values()) >= 5
     # No carrier configured: calls ring on the demo phone (no page open here), at most the four lines at once (the
