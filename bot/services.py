@@ -49,6 +49,7 @@ from campaigns.demo_phone import DemoPhone, demo_phone_in_use
 from campaigns.messenger import demo_inbox_in_use
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
+from campaigns.tick import CampaignTick
 from compliance_filters.check import load_classifier_once
 from campaigns.call_slots import CallSlots
 from campaigns.twilio_dialer import TwilioCalls
@@ -58,6 +59,7 @@ from compliance_filters.distress import shipped_lexicon
 from compliance_filters.rules import default_rules
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.follow_up import FollowUp
 from ledger.campaign_records import CampaignRecords
 from ledger.kpis import Kpis
 from ledger.payments import Payments
@@ -94,6 +96,7 @@ class GatewayServices:
     strategy: Strategy  # campaigns/strategy.yml
     campaign_records: CampaignRecords
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
+    campaign_tick: CampaignTick  # the worker's planning, asked read-only: who the next tick would contact (console)
     payments: Payments  # the lender's payments (bot.routes.payments)
     lender_key: BearerKey  # what the lender presents on /api/payments
     metrics_key: BearerKey  # what Prometheus presents on /metrics (bot.metrics_endpoint)
@@ -199,6 +202,7 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
         handover = CallHandover(conversations, desk.queue, ledger, callback_offers,
                                 *agent_line_and_carrier(settings, closable),
                                 link_key=link_key, public_url=settings.voice.public_url)
+        segmenter = Segmenter(strategy, Portfolio(session_factory), campaign_records)
         yield GatewayServices(
             settings=settings, clock=clock, ledger=ledger, rasa=rasa, conversations=conversations, desk=desk,
             bus=bus, links=links, phone=phone, outbound=outbound,
@@ -209,8 +213,8 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                                 plan_lengths=collection_policy.plan_lengths(), outbound=outbound, handover=handover,
                                 recordings=recordings if settings.recordings.enabled else None),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
-            strategy=strategy, campaign_records=campaign_records,
-            segmenter=Segmenter(strategy, Portfolio(session_factory), campaign_records),
+            strategy=strategy, campaign_records=campaign_records, segmenter=segmenter,
+            campaign_tick=CampaignTick(segmenter, campaign_records, FollowUp(session_factory, collection_policy)),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
             metrics_key=metrics_key, quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
             kpis=Kpis(session_factory), recordings=recordings,

@@ -30,6 +30,10 @@ class Segmenter:
     def place_all(self, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
         return self._place(self._portfolio.facts(now), None, "", now)
 
+    def placements(self, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
+        """Where everyone would be placed now, recording nothing (the console's "due now")."""
+        return [(borrower, self.strategy.place(borrower)) for borrower in self._portfolio.facts(now)]
+
     def place_now(self, borrower_ids: Iterable[str], event: str, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
         wanted = list(borrower_ids)
         return self._place(self._portfolio.facts(now, wanted), wanted, event, now)

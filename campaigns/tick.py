@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 from campaigns.contact import LOCK_SECONDS
 from campaigns.planner import due_contacts
 from campaigns.segmenter import Segmenter
+from campaigns.strategy import Placement
 from ledger.campaign_records import CampaignRecords, ContactPlan, callback_key
 from ledger.follow_up import FollowUp
+from ledger.portfolio import BorrowerFacts
 from monitoring import metrics
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,14 @@ class CampaignTick:
         self._close_abandoned(now)
         self._settle(now)
         placed = self._segmenter.place_all(now)
+        return TickResult(placed=len(placed), due=self._due(placed, now))
+
+    def due_now(self, now: datetime) -> list[ContactPlan]:
+        """The contacts a tick run now would plan, recording nothing: no promise judged, nobody placed, no claim
+        closed (the console's count; a tick that judges a broken promise may plan a little differently)."""
+        return self._due(self._segmenter.placements(now), now)
+
+    def _due(self, placed: list[tuple[BorrowerFacts, Placement]], now: datetime) -> list[ContactPlan]:
         segments = self._records.current_segments()
         histories = self._records.histories([facts.borrower_id for facts, _ in placed], segments)
         paused = self._records.paused_campaigns()
@@ -52,8 +62,7 @@ class CampaignTick:
         if REMINDER_CAMPAIGN not in paused:
             due.extend(self._reminders(now, by_borrower))
         decided = self._records.already_decided(due)
-        return TickResult(placed=len(placed), due=[plan for plan in due
-                                                   if (plan.borrower_id, plan.contact_key) not in decided])
+        return [plan for plan in due if (plan.borrower_id, plan.contact_key) not in decided]
 
     def _close_abandoned(self, now: datetime) -> None:
         closed = self._records.close_abandoned(now - ABANDONED_AFTER, now)

@@ -233,11 +233,13 @@ class CampaignRecords:
                 select(CampaignContact.campaign, CampaignContact.status, CampaignContact.reason, func.count())
                 .where(CampaignContact.planned_at >= since)
                 .group_by(CampaignContact.campaign, CampaignContact.status, CampaignContact.reason)).all()
-            # A promise counts for a campaign when it was made after one of its contacts with that account.
+            # A promise counts for a campaign when it was made in the conversation one of its contacts opened: a call
+            # the dialer placed is the conversation of its attempt id. (A chat a reminder invited to has an id of its
+            # own, so a promise made there counts for no campaign.)
             promised = session.execute(
                 select(CampaignContact.campaign, func.count(func.distinct(PromiseToPay.id))).join(
-                    PromiseToPay, PromiseToPay.account_id == CampaignContact.account_id).where(
-                    CampaignContact.planned_at >= since, PromiseToPay.created_at >= CampaignContact.planned_at)
+                    PromiseToPay, PromiseToPay.conversation_id == CampaignContact.attempt_id).where(
+                    CampaignContact.planned_at >= since)
                 .group_by(CampaignContact.campaign)).all()
         counts: dict[str, CampaignCounts] = {}
         for campaign, status, reason, count in rows:

@@ -199,3 +199,65 @@ def test_a_campaign_paused_after_the_tick_planned_it_contacts_no_one(portfolio, 
         asyncio.run(pause_then_resume())
     finally:
         server.stop()
+
+
+def test_with_the_ledger_gone_after_start_nobody_is_contacted_and_the_next_tick_plans_it_again(portfolio, tmp_path):
+    """The ledger's database goes away under a running worker (its URL now leads nowhere): the contact job fails
+    before anything is claimed or asked, so nothing is sent and nothing is recorded, the borrower's lock is freed, and
+    the tick fails too; with the ledger back, the next tick plans the same contact and it is made, once."""
+    from bot.redis_connection import connect
+    import redis as sync_redis
+    from campaigns.messenger import make_invitation_links, make_messenger
+    from campaigns.segmenter import Segmenter
+    from campaigns.strategy import load_strategy
+    from campaigns.tick import CampaignTick
+    from compliance_filters.contact_policy import ContactPolicy
+    from configuration.settings import Settings
+    from datetime import datetime
+    from ledger.follow_up import FollowUp
+    from ledger.portfolio import Portfolio
+
+    ledger_url, sessions = portfolio
+    now = datetime.fromisoformat(FIXED_NOW)
+    server = PrivateRedis(tmp_path, durable=False)
+    server.start()
+    gone = make_engine(f"sqlite:///{tmp_path / 'no-such-directory' / 'ledger.sqlite3'}")
+    try:
+        settings = Settings(ledger={"database_url": ledger_url})
+        messenger = make_messenger(settings, Ledger(sessions), sessions)  # its inbox is what a borrower would read
+
+        def contactor(ledger_sessions) -> Contactor:
+            ledger = Ledger(ledger_sessions)
+            return Contactor(ContactServices(
+                records=CampaignRecords(ledger_sessions), ledger=ledger,
+                policy=ContactPolicy(sync_redis.Redis.from_url(server.url), ledger),
+                dialer=DemoPhoneDialer(DemoPhone(connect(server.url), 30), CallSlots(connect(server.url), 4, 60), 4, None),
+                messenger=messenger, invitation_link=make_invitation_links(settings), redis=connect(server.url),
+                clock=lambda: now))
+
+        def tick(ledger_sessions) -> CampaignTick:
+            records = CampaignRecords(ledger_sessions)
+            return CampaignTick(Segmenter(load_strategy(), Portfolio(ledger_sessions), records), records,
+                                FollowUp(ledger_sessions, Ledger(sessions).policy))
+
+        plan = next(p for p in tick(sessions).run(now).due if p.borrower_id == "B000001")
+        assert plan.channel == "message"
+        broken = make_session_factory(gone)
+        with pytest.raises(Exception) as failed:
+            asyncio.run(contactor(broken).contact(plan))
+        assert "unable to open database file" in str(failed.value)
+        with pytest.raises(Exception):
+            tick(broken).run(now)
+        assert _contacts(sessions) == []
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(DemoInboxMessage)) == 0
+        assert not sync_redis.Redis.from_url(server.url).exists("campaigns:borrower:B000001")
+
+        assert plan in tick(sessions).run(now).due  # the ledger is back: the same contact is due again
+        assert asyncio.run(contactor(sessions).contact(plan)).status == "sent"
+        assert [c.status for c in _contacts(sessions)] == ["sent"]
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(DemoInboxMessage)) == 1
+    finally:
+        gone.dispose()
+        server.stop()
