@@ -30,8 +30,9 @@ RETRYABLE_STATUSES = ("deferred",)
 # What counts as having contacted (or tried to contact) the borrower, for the cadence. An `unknown` contact (the
 # worker stopped between its claim and its outcome) may have gone out: it counts, so nobody is contacted early.
 CONTACTED_STATUSES = ("sent", "dialled", "answered", "no_answer", "busy", "failed", "canceled", "machine", "unknown")
-# Contacts not made, by reason (the console's breakdown): refused by the policy, failed closed, or cut off by a crash.
-NOT_MADE_STATUSES = ("refused", "error", "unknown")
+# Contacts the console breaks down by reason: refused by the policy or failed closed (nothing sent), or cut off by a
+# crash between claim and outcome (perhaps sent).
+BY_REASON_STATUSES = ("refused", "error", "unknown")
 ABANDONED_REASON = "unknown_after_crash"
 
 
@@ -76,7 +77,7 @@ class CampaignContactView:
 @dataclass
 class CampaignCounts:
     by_status: dict[str, int] = field(default_factory=dict)
-    refused: dict[str, int] = field(default_factory=dict)  # reason -> count (NOT_MADE_STATUSES)
+    refused: dict[str, int] = field(default_factory=dict)  # reason -> count (BY_REASON_STATUSES)
     promised: int = 0
 
     @property
@@ -204,13 +205,13 @@ class CampaignRecords:
                 row.provider_id = provider_id
             return _contact_view(row)
 
-    def close_abandoned(self, planned_before: datetime, at: datetime) -> list[CampaignContactView]:
-        """Contacts still `planned` (claimed, no outcome) since before `planned_before`: their worker stopped between
+    def close_abandoned(self, claimed_before: datetime, at: datetime) -> list[CampaignContactView]:
+        """Contacts still `planned` (claimed, no outcome) since before `claimed_before`: their worker stopped between
         the claim and the outcome (a SIGKILL, a lost machine), and no job takes a claimed contact over. Each becomes
         `unknown` (it may have gone out: it counts for the cadence), on the record with the reason."""
         with self._sessions.begin() as session:
             rows = list(session.scalars(select(CampaignContact).where(
-                CampaignContact.status == "planned", CampaignContact.updated_at < planned_before).with_for_update()))
+                CampaignContact.status == "planned", CampaignContact.updated_at < claimed_before).with_for_update()))
             for row in rows:
                 row.status, row.reason, row.updated_at = "unknown", ABANDONED_REASON, at
             return [_contact_view(row) for row in rows]
@@ -245,7 +246,7 @@ class CampaignRecords:
         for campaign, status, reason, count in rows:
             entry = counts.setdefault(campaign, CampaignCounts())
             entry.by_status[status] = entry.by_status.get(status, 0) + count
-            if status in NOT_MADE_STATUSES:
+            if status in BY_REASON_STATUSES:
                 entry.refused[reason] = entry.refused.get(reason, 0) + count
         for campaign, count in promised:
             counts.setdefault(campaign, CampaignCounts()).promised = count
