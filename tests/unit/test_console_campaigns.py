@@ -39,18 +39,11 @@ def ledger_setup(tmp_path_factory):
     AgentDirectory(sessions).add("agent.li", "agent", PASSWORD)
     records = CampaignRecords(sessions)
     Segmenter(load_strategy(), Portfolio(sessions), records).place_all(NOW)
-    # B000001 (dpd_1_30): a message sent, then a promise in a chat of the borrower's own (no campaign's: the old count
-    # gave it to the message); B000003: a call answered, and a promise made on that call (the attempt's conversation).
-    # B000002 (late): a call refused by the policy.
-    ledger = Ledger(sessions)
+    # B000001 (dpd_1_30): a message sent, then a promise; B000002 (late): a call refused by the policy.
     sent = records.claim_contact(ContactPlan("B000001", "A000001-1", "early_overdue", "dpd_1_30",
                                              "early_overdue:2026-11-23", "message", "overdue_gentle"), NOW)
     records.finish_contact(sent.attempt_id, "sent", NOW, reason="sms", provider_id="demo-1")
-    ledger.record_promise("A000001-1", "conv-1", 50_000, date(2026, 11, 25), date(2026, 11, 23), at=NOW)
-    called = records.claim_contact(ContactPlan("B000003", "A000003-1", "early_overdue", "dpd_1_30",
-                                               "early_overdue:2026-11-23", "call", "overdue_gentle"), NOW)
-    records.finish_contact(called.attempt_id, "answered", NOW, provider_id="CA" + "0" * 32)
-    ledger.record_promise("A000003-1", called.attempt_id, 40_000, date(2026, 11, 26), date(2026, 11, 23), at=NOW)
+    Ledger(sessions).record_promise("A000001-1", "conv-1", 50_000, date(2026, 11, 25), date(2026, 11, 23), at=NOW)
     refused = records.claim_contact(ContactPlan("B000002", "A000002-1", "late_overdue", "dpd_31_60_silent",
                                                 "late_overdue:2026-11-23", "call", "overdue_gentle"), NOW)
     records.finish_contact(refused.attempt_id, "refused", NOW, reason="do_not_contact")
@@ -58,9 +51,27 @@ def ledger_setup(tmp_path_factory):
     return directory, url
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(ledger_setup) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(scope="module")
+def campaign_ledger(ledger_setup):
+    """ledger_setup (which the KPI tests share as it is), plus B000003: an early_overdue call answered and a promise
+    made on it (the attempt's conversation). B000001's promise was made in a chat of its own: no campaign's (the old
+    count gave it to the message sent before it)."""
     directory, url = ledger_setup
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    records = CampaignRecords(sessions)
+    called = records.claim_contact(ContactPlan("B000003", "A000003-1", "early_overdue", "dpd_1_30",
+                                               "early_overdue:2026-11-23", "call", "overdue_gentle"), NOW)
+    records.finish_contact(called.attempt_id, "answered", NOW, provider_id="CA" + "0" * 32)
+    Ledger(sessions).record_promise("A000003-1", called.attempt_id, 40_000, date(2026, 11, 26), date(2026, 11, 23),
+                                    at=NOW)
+    engine.dispose()
+    return directory, url
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(campaign_ledger) -> AsyncIterator[httpx.AsyncClient]:
+    directory, url = campaign_ledger
     settings = Settings(_env_file=None, redis_url=None, ledger={"database_url": url},
                         audit={"key_file": directory / "audit.key", "anchor_file": directory / "audit.anchor"},
                         rasa={"url": "http://127.0.0.1:9"}, gateway={"fixed_now": NOW.isoformat()})
@@ -76,7 +87,7 @@ async def _signed_in(client: httpx.AsyncClient, name: str) -> dict[str, str]:
     return {"Cookie": f"console_session={response.json()['token']}"}
 
 
-async def test_live_counts_come_from_the_ledger(client, ledger_setup):
+async def test_live_counts_come_from_the_ledger(client, campaign_ledger):
     headers = await _signed_in(client, "boss")
     body = (await client.get("/api/console/campaigns", headers=headers)).json()
     rows = {row["name"]: row for row in body["campaigns"]}
@@ -88,7 +99,7 @@ async def test_live_counts_come_from_the_ledger(client, ledger_setup):
     assert (late["attempted"], late["refused"]) == (0, {"do_not_contact": 1})
     # Due now: what the worker's tick would plan at this moment (a tick of its own on the same ledger, after the
     # console's read, which recorded nothing).
-    _, url = ledger_setup
+    _, url = campaign_ledger
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     records = CampaignRecords(sessions)
