@@ -45,6 +45,7 @@ from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
 from campaigns.demo_inbox import DemoInbox
+from campaigns.due_now import DueNow
 from campaigns.demo_phone import DemoPhone, demo_phone_in_use
 from campaigns.messenger import demo_inbox_in_use
 from campaigns.segmenter import Segmenter
@@ -96,7 +97,7 @@ class GatewayServices:
     strategy: Strategy  # campaigns/strategy.yml
     campaign_records: CampaignRecords
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
-    campaign_tick: CampaignTick  # the worker's planning, asked read-only: who the next tick would contact (console)
+    campaigns_due: DueNow  # the worker's planning, asked read-only: who its next tick would contact (console)
     payments: Payments  # the lender's payments (bot.routes.payments)
     lender_key: BearerKey  # what the lender presents on /api/payments
     metrics_key: BearerKey  # what Prometheus presents on /metrics (bot.metrics_endpoint)
@@ -214,7 +215,8 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
                                 recordings=recordings if settings.recordings.enabled else None),
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
             strategy=strategy, campaign_records=campaign_records, segmenter=segmenter,
-            campaign_tick=CampaignTick(segmenter, campaign_records, FollowUp(session_factory, collection_policy)),
+            campaigns_due=DueNow(CampaignTick(segmenter, campaign_records, FollowUp(session_factory, collection_policy)),
+                                 settings.campaigns.tick_seconds),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
             metrics_key=metrics_key, quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
             kpis=Kpis(session_factory), recordings=recordings,

@@ -1,15 +1,14 @@
 """The supervisor's view of outbound campaigns: live counts, pause and resume, and one borrower's contact history.
 
     GET  /api/console/campaigns?hours=24            every campaign in campaigns/strategy.yml with its counts: due now
-                                                     (who the worker's next tick would contact), and what happened to
-                                                     the contacts planned in the last `hours`
+                                                     (who the worker's next tick would contact: campaigns.due_now),
+                                                     and what happened to the contacts planned in the last `hours`
     POST /api/console/campaigns/{name}/pause|resume  takes effect at the worker's next contact (it checks first)
     GET  /api/console/borrowers/{id}/contacts         segment history, campaign contacts, policy decisions
 """
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -34,11 +33,9 @@ def campaigns_router() -> APIRouter:
         services = services_of(request)
         since = services.clock() - timedelta(hours=hours)
         records, strategy = services.campaign_records, services.strategy
-        counts, paused, placed, due_now = await asyncio.gather(
+        counts, paused, placed, due = await asyncio.gather(
             asyncio.to_thread(records.campaign_counts, since), asyncio.to_thread(records.paused_campaigns),
-            asyncio.to_thread(records.borrowers_in_segments),
-            asyncio.to_thread(services.campaign_tick.due_now, services.clock()))
-        due = Counter(plan.campaign for plan in due_now)
+            asyncio.to_thread(records.borrowers_in_segments), services.campaigns_due.counts(services.clock()))
         rows = []
         for name, campaign in strategy.campaigns.items():
             count = counts.get(name)

@@ -234,3 +234,21 @@ def test_a_settled_account_leaves_the_strategy_on_the_record(sessions, segmenter
     assert last.reason == "payment P-SETTLE-1 received; nothing left to collect"
     segmenter.place_all(SHANGHAI_MORNING + timedelta(hours=1))
     assert len(records.segment_history("B000001")) == 2
+
+
+def test_the_consoles_due_now_is_the_ticks_planning_asked_at_most_once_per_tick(tick, records):
+    import asyncio
+    from collections import Counter
+
+    from campaigns.due_now import DueNow
+
+    clock = [0.0]
+    due = DueNow(tick, 60, lambda: clock[0])
+    first = asyncio.run(due.counts(SHANGHAI_MORNING))
+    assert first == Counter(plan.campaign for plan in tick.run(SHANGHAI_MORNING).due) and first["early_overdue"] >= 1
+    plan = next(plan for plan in tick.due_now(SHANGHAI_MORNING) if plan.campaign == "early_overdue")
+    records.claim_contact(plan, SHANGHAI_MORNING)  # a worker takes one
+    clock[0] = 59.0
+    assert asyncio.run(due.counts(SHANGHAI_MORNING)) == first  # within the tick interval: as counted
+    clock[0] = 60.0
+    assert asyncio.run(due.counts(SHANGHAI_MORNING))["early_overdue"] == first["early_overdue"] - 1
