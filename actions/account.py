@@ -6,12 +6,29 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation_context import conversation_id, is_voice, ledger, local_today, now
+from actions.conversation_context import call_script, conversation_id, is_voice, ledger, local_today, now
 from actions.entities import as_date, latest_value
 from ledger.views import AccountView
 from actions.guarded import AccountAction
+from actions.plans import offered_periods
 from actions.replies import refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
+from ledger.policy import promise_window
+
+# The strategy's script variant (campaigns/strategy.yml `script`) -> how an overdue balance is put on a call placed
+# with it. 'reminder' has no entry: a reminder call reaches a borrower before the due date.
+SCRIPTED_STAGES = {"overdue_gentle": "balance_gentle", "overdue_firm": "balance_firm", "hardship": "balance_hardship"}
+
+
+def balance_stage(days_past_due: int, script: str, voice: bool) -> str:
+    """Which wording tells the balance. The facts come first: before or on the due date it is a reminder, whatever the
+    script (nothing is late yet). Then the script of a call the lender's dialer placed; otherwise (a borrower who
+    called or wrote to us) the plain overdue wording."""
+    if days_past_due <= 0:
+        return "balance_not_yet_due"
+    if voice and script in SCRIPTED_STAGES:
+        return SCRIPTED_STAGES[script]
+    return "balance"
 
 
 class ActionTellBalance(AccountAction):
@@ -25,8 +42,15 @@ class ActionTellBalance(AccountAction):
         days = (today - account.due_date).days
         amounts = {"lender": account.lender_name, "balance": words.money(account.balance_cents), "days": days,
                    "due": words.date(account.due_date, today)}
-        # Before (or on) the due date this is a reminder, not a collection: nothing is late yet.
-        stage = "balance" if days > 0 else "balance_not_yet_due"
+        stage = balance_stage(days, call_script(tracker), is_voice(tracker))
+        if stage == "balance_hardship":  # the fee-free plan on offer, within the segment's offer limit
+            options = offered_periods(account, hardship=True)
+            if options:
+                amounts["periods"] = max(options)
+            else:
+                stage = "balance_hardship_no_plan"
+        elif stage == "balance_firm":  # the latest date the policy lets a promise name
+            amounts["latest"] = words.date(promise_window(account.risk_tier, today, ledger().policy)[1], today)
         if is_voice(tracker):
             dispatcher.utter_message(text=reply(tracker, f"{stage}_spoken", **amounts))
             return []

@@ -31,6 +31,12 @@ def borrower_id(tracker: Tracker) -> str | None:
     return session_meta.get("borrower_id") or _metadata(tracker).get("borrower_id")
 
 
+def call_script(tracker: Tracker) -> str:
+    """On a call the lender's dialer placed, the strategy's script variant it was placed for (campaigns/strategy.yml
+    `script`, as turn metadata from the gateway); '' in every other conversation."""
+    return _metadata(tracker).get("call_script") or ""
+
+
 def conversation_id(tracker: Tracker) -> str:
     return tracker.sender_id
 

@@ -14,7 +14,7 @@ from actions.guarded import AccountAction, DisclosureAction
 from actions.replies import refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
 from ledger.plans import FIRST_INSTALMENT_AFTER_DAYS
-from actions.strategy import offer_limit
+from actions.strategy import hardship_case, offer_limit
 from ledger.policy import allowed_periods
 from ledger.views import AccountView, PlanView
 
@@ -102,7 +102,7 @@ class ActionProposePlan(AccountAction):
         # "行，就三期" to a proposed 3-period plan names the plan on the table: that is a yes.
         if requested is not None and requested == _pending_periods(tracker, account):
             return accept(dispatcher, tracker) + [FollowupAction("action_listen")]
-        return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship")))
+        return propose(dispatcher, tracker, account, requested, hardship_case(tracker))
 
 
 class ActionRestatePlan(AccountAction):
@@ -130,7 +130,7 @@ class ActionAcceptPlan(AccountAction):
         pending = _pending_periods(tracker, account)
         # "行就12期" while 3 periods are on the table is not a yes to 3: propose what was said instead.
         if requested is not None and pending is not None and requested != pending:
-            return propose(dispatcher, tracker, account, requested, bool(tracker.get_slot("hardship"))) + [
+            return propose(dispatcher, tracker, account, requested, hardship_case(tracker)) + [
                 FollowupAction("action_listen")]
         return accept(dispatcher, tracker)
 
@@ -141,7 +141,7 @@ class ActionDeclinePlan(DisclosureAction):
 
     async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         account = ledger().get_primary_account(borrower_id(tracker))
-        options = offered_periods(account, bool(tracker.get_slot("hardship"))) if account else []
+        options = offered_periods(account, hardship_case(tracker)) if account else []
         choices = reply(tracker, "plan_choices", options=wording(tracker, account).options(options)) if options else ""
         dispatcher.utter_message(text=reply(tracker, "plan_declined", choices=choices))
         return [SlotSet("plan_pending", False), SlotSet("pending_plan_id", None)]

@@ -78,6 +78,43 @@ REPLIES = Phrasebook({
         "en": "Your balance with {lender} is {balance} (principal {principal}, interest {interest}, fees {fees}), "
               "due {due}. This is a friendly reminder before the due date. Will you be able to pay on time?",
     },
+    # On a call the lender's dialer placed for an overdue account, the reason for the call in the tone of the strategy's
+    # script variant (campaigns/strategy.yml); each ends asking whether the borrower can pay in full, so the dialogue's
+    # next step is the same (yes: pay in full; no: a plan). Spoken only: a script comes only with a call.
+    "balance_gentle_spoken": {
+        "zh": "今天给您来电，是想提醒您：您在{lender}的借款当前应还{balance}，已逾期{days}天。"
+              "如果还款上有什么不方便，可以和我说说，我们一起看看怎么安排。请问您今天方便全额还款吗？",
+        "en": "We're calling with a reminder: your balance with {lender} is {balance}, {days} days past due. If "
+              "something is making payment difficult, tell me and we'll work out what's possible. Would you be "
+              "able to pay it in full today?",
+    },
+    # Firm but lawful: the facts, and the next steps the lender's policy allows (a date within the promise window, a
+    # plan); never a consequence the lender has not decided on.
+    "balance_firm_spoken": {
+        "zh": "您在{lender}的借款当前应还{balance}，已逾期{days}天，需要尽快处理。根据还款政策，还款日期最晚可以约定在"
+              "{latest}，一次还清有困难也可以申请分期。如果一直未处理，我们会按规定继续与您联系。请问您今天能全额还款吗？",
+        "en": "Your balance with {lender} is {balance}, {days} days past due, and it needs to be resolved. Under the "
+              "repayment policy, you can arrange to pay by {latest} at the latest, or ask for a payment plan if "
+              "paying at once is hard. If it stays unresolved, we will keep contacting you as the rules allow. "
+              "Would you be able to pay it in full today?",
+    },
+    "balance_hardship_spoken": {
+        "zh": "了解到您之前反映过经济上的困难，我们会尽量帮您想办法。您在{lender}的借款当前应还{balance}，已逾期{days}天。"
+              "针对困难情况，可以为您办理免手续费的分期，最长可分{periods}期。请问您目前能一次还清吗？如果不能，我为您办理分期。",
+        "en": "We understand you told us about financial hardship, and we want to help. Your balance with {lender} "
+              "is {balance}, {days} days past due. Because of the hardship, we can set up a payment plan with no "
+              "plan fee, over up to {periods} payments. Could you pay it all at once right now? If not, I'll set up "
+              "the plan for you.",
+    },
+    # The same when the account allows no plan length (a balance too small to split).
+    "balance_hardship_no_plan_spoken": {
+        "zh": "了解到您之前反映过经济上的困难，我们会尽量帮您想办法。您在{lender}的借款当前应还{balance}，已逾期{days}天。"
+              "如果一次还清有困难，可以告诉我您能先还多少、哪天还，也可以说“转人工”，由人工专员和您商量。请问您目前能一次还清吗？",
+        "en": "We understand you told us about financial hardship, and we want to help. Your balance with {lender} "
+              "is {balance}, {days} days past due. If paying it all at once is hard, tell me how much you could pay "
+              "first and when, or say \"agent\" and a person will work it out with you. Could you pay it all at "
+              "once right now?",
+    },
     "full_payment_recorded": {
         "zh": "好的，已为您登记：{date}前全额还款{amount}。",
         "en": "Got it. I've noted that you'll pay the full {amount} by {date}.",

@@ -10,6 +10,7 @@ from actions.entities import as_date, latest_value
 from ledger.views import AccountView
 from actions.guarded import AccountAction
 from actions.replies import reply, wording
+from actions.strategy import hardship_case
 
 
 class ActionRequestExtension(AccountAction):
@@ -39,7 +40,7 @@ class ActionRequestFeeWaiver(AccountAction):
 
     async def run_for_account(self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView) -> list[dict]:
         decision = ledger().decide_fee_waiver(
-            account.account_id, conversation_id(tracker), bool(tracker.get_slot("hardship"))
+            account.account_id, conversation_id(tracker), hardship_case(tracker)
         )
         words = wording(tracker, account)
         if decision.granted:

@@ -45,10 +45,12 @@ from bot.rate_limits import RateLimits, SocketSlots
 from bot.sessions import make_session_store
 from bot.turn_cap import TurnCap
 from campaigns.demo_inbox import DemoInbox
-from campaigns.demo_phone import DemoPhone
 from campaigns.claim_resolution import ClaimResolutions
+from campaigns.demo_phone import DemoPhone
+from campaigns.due_now import DueNow
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import Strategy, load_strategy
+from campaigns.tick import CampaignTick
 from compliance_filters.check import load_classifier_once
 from campaigns.call_slots import CallSlots
 from campaigns.twilio_dialer import TwilioCalls
@@ -58,6 +60,7 @@ from compliance_filters.distress import shipped_lexicon
 from compliance_filters.rules import default_rules
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.follow_up import FollowUp
 from ledger.campaign_records import CampaignRecords
 from ledger.kpis import Kpis
 from ledger.payments import Payments
@@ -95,6 +98,7 @@ class GatewayServices:
     campaign_records: CampaignRecords
     segmenter: Segmenter  # places a borrower again at once after a payment, a dispute, a hardship claim
     claims: ClaimResolutions  # a supervisor closes a dispute or hardship claim (bot.console.claims)
+    campaigns_due: DueNow  # the worker's planning, asked read-only: who its next tick would contact (console)
     payments: Payments  # the lender's payments (bot.routes.payments)
     lender_key: BearerKey  # what the lender presents on /api/payments
     metrics_key: BearerKey  # what Prometheus presents on /metrics (bot.metrics_endpoint)
@@ -213,6 +217,8 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             limits=closable(RateLimits(gateway, redis_url)), sockets=SocketSlots(gateway.max_sockets_per_client),
             strategy=strategy, campaign_records=campaign_records, segmenter=segmenter,
             claims=ClaimResolutions(ledger, audit, segmenter, clock),
+            campaigns_due=DueNow(CampaignTick(segmenter, campaign_records, FollowUp(session_factory, collection_policy)),
+                                 settings.campaigns.tick_seconds),
             payments=Payments(session_factory, collection_policy, clock), lender_key=lender_key,
             metrics_key=metrics_key, quality_review=QualityReviewBook(session_factory, ledger, review_sampling),
             kpis=Kpis(session_factory), recordings=recordings,

@@ -30,7 +30,7 @@ class Conversation:
     blocked_bot_utterances: int = 0  # bot words the egress had to replace; the handoff desk counts them
     secret_digest: str = ""  # of the borrower client's credential (bot.conversation_secret); "" for none
     language: str = "zh"  # the reply language: the borrower's record, then as Rasa reported after the latest turn
-    call_script: str = ""  # on a call the lender's dialer placed: 'reminder' or 'overdue' (Rasa metadata)
+    call_script: str = ""  # on a call the lender's dialer placed: the strategy's script variant (Rasa metadata)
 
 
 class SessionStore(Protocol):

@@ -32,8 +32,9 @@ LOCK_SECONDS = 120  # longer than any one contact takes to place; a dead worker'
 MESSAGE_PURPOSES = {"reminder": "pre_due_reminder", "hardship": "overdue", "overdue_gentle": "overdue",
                     "overdue_firm": "overdue", "callback": "callback", "promise_due": "promise_due",
                     "instalment_due": "instalment_due"}
-# ... and the dialer's: the bot's opening differs only before and after the due date.
-CALL_SCRIPTS = {"reminder": "reminder"}
+# ... and the dialer's: a call carries its segment's variant to the dialogue; a booked callback, which the borrower
+# asked for, the gentle one.
+CALL_SCRIPTS = {"callback": "overdue_gentle"}
 # Messages go by WeChat where the borrower follows the lender's account, else by SMS.
 MESSAGE_CHANNELS = ("wechat", "sms")
 
@@ -114,7 +115,7 @@ class Contactor:
             return await self._finish(attempt, "refused", reason="no_phone_number")
         try:
             placed = await s.dialer.place_call(CallRequest(attempt_id=attempt, borrower_id=plan.borrower_id, to_number=phone,
-                                                           script=CALL_SCRIPTS.get(plan.script, "overdue")))
+                                                           script=CALL_SCRIPTS.get(plan.script, plan.script)))
         except DialerBusy:
             await self._finish(attempt, "deferred", reason="no_free_line")
             raise Deferred(attempt) from None

@@ -1,6 +1,6 @@
 """The dialer the campaign worker places calls through, whatever carrier is behind it.
 
-    placed = await dialer.place_call(CallRequest(attempt_id, borrower_id, "+8613800015210", "overdue"))
+    placed = await dialer.place_call(CallRequest(attempt_id, borrower_id, "+8613800015210", "overdue_gentle"))
 
 The attempt id is the call's conversation id too (ledger contact attempts, transcript, audit), so it has the
 form of one: 8-64 letters, digits, _ or - (a uuid4 hex). The outcome arrives later, from the carrier's status
@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol, get_args
 
-Script = Literal["reminder", "overdue"]
-SCRIPTS: tuple[str, ...] = ("reminder", "overdue")  # before the due date; after it
+from campaigns.strategy import Script
+
+# The strategy's script variants: the call carries its variant to the dialogue (turn metadata), which words the
+# reason for the call after verification by it (actions.account.balance_stage).
+SCRIPTS: tuple[str, ...] = get_args(Script)
 ATTEMPT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 BORROWER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")

@@ -2,13 +2,15 @@
 
     segmenter = Segmenter(strategy, Portfolio(sessions), CampaignRecords(sessions))
     segmenter.place_all(now)                                   # the worker, each tick: everyone
-    segmenter.place_now(["B000001"], "payment P-1 received", now)   # at once, after an event
+    segmenter.place_now(["B000001"], "dispute recorded in conv-1", now)   # at once, after an event
+    segmenter.place_after_payments([("B000001", "P-1")], now)              # "payment P-1 received; …"
 
 The event's words come first in the reason ("payment P-1 received; days past due 12, …"), so the history says what
 moved the borrower and what the borrower looked like then.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -30,9 +32,22 @@ class Segmenter:
     def place_all(self, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
         return self._place(self._portfolio.facts(now), None, "", now)
 
+    def placements(self, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
+        """Where everyone would be placed now, recording nothing (the console's "due now")."""
+        return [(borrower, self.strategy.place(borrower)) for borrower in self._portfolio.facts(now)]
+
     def place_now(self, borrower_ids: Iterable[str], event: str, now: datetime) -> list[tuple[BorrowerFacts, Placement]]:
         wanted = list(borrower_ids)
         return self._place(self._portfolio.facts(now, wanted), wanted, event, now)
+
+    def place_after_payments(self, paid: Iterable[tuple[str, str]], now: datetime) -> None:
+        """(borrower id, payment id) of payments just recorded, by the payments API or a CSV import: each borrower is
+        placed again at once (a settled account leaves the strategy), the reason naming their payments."""
+        events: dict[str, list[str]] = defaultdict(list)
+        for borrower_id, payment_id in paid:
+            events[borrower_id].append(f"payment {payment_id} received")
+        for borrower_id, received in events.items():
+            self.place_now([borrower_id], "; ".join(received), now)
 
     def _place(self, facts: list[BorrowerFacts], wanted: list[str] | None, event: str,
                now: datetime) -> list[tuple[BorrowerFacts, Placement]]:

@@ -2,20 +2,30 @@
 booked callbacks, reminders the day before a promise or instalment)."""
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from campaigns.contact import LOCK_SECONDS
 from campaigns.planner import due_contacts
 from campaigns.segmenter import Segmenter
+from campaigns.strategy import Placement
 from ledger.campaign_records import CampaignRecords, ContactPlan, callback_key
 from ledger.follow_up import FollowUp
+from ledger.portfolio import BorrowerFacts
+from monitoring import metrics
+
+log = logging.getLogger(__name__)
 
 CALLBACK_CAMPAIGN = "callbacks"
 REMINDER_CAMPAIGN = "follow_up_reminders"
 # A booked callback is made within this long after its time, or left to a person.
 CALLBACK_GRACE = timedelta(hours=2)
+# A contact takes less than its lock's life (LOCK_SECONDS) from claim to outcome; one still `planned` five times that
+# long after its claim lost its worker in between, and is closed as `unknown` (ledger.campaign_records).
+ABANDONED_AFTER = timedelta(seconds=5 * LOCK_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -31,8 +41,17 @@ class CampaignTick:
         self._follow_up = follow_up
 
     def run(self, now: datetime) -> TickResult:
+        self._close_abandoned(now)
         self._settle(now)
         placed = self._segmenter.place_all(now)
+        return TickResult(placed=len(placed), due=self._due(placed, now))
+
+    def due_now(self, now: datetime) -> list[ContactPlan]:
+        """The contacts a tick run now would plan, recording nothing: no promise judged, nobody placed, no claim
+        closed (the console's count; a tick that judges a broken promise may plan a little differently)."""
+        return self._due(self._segmenter.placements(now), now)
+
+    def _due(self, placed: list[tuple[BorrowerFacts, Placement]], now: datetime) -> list[ContactPlan]:
         segments = self._records.current_segments()
         histories = self._records.histories([facts.borrower_id for facts, _ in placed], segments)
         paused = self._records.paused_campaigns()
@@ -43,8 +62,15 @@ class CampaignTick:
         if REMINDER_CAMPAIGN not in paused:
             due.extend(self._reminders(now, by_borrower))
         decided = self._records.already_decided(due)
-        return TickResult(placed=len(placed), due=[plan for plan in due
-                                                   if (plan.borrower_id, plan.contact_key) not in decided])
+        return [plan for plan in due if (plan.borrower_id, plan.contact_key) not in decided]
+
+    def _close_abandoned(self, now: datetime) -> None:
+        closed = self._records.close_abandoned(now - ABANDONED_AFTER, now)
+        for _ in closed:
+            metrics.count_error("contact_outcome_unknown")
+        if closed:
+            log.warning("%d contacts claimed by a worker that stopped before their outcome: closed as unknown",
+                        len(closed))
 
     def _settle(self, now: datetime) -> None:
         """Promises and instalments whose day has passed are judged; whoever that moves is placed again, with why."""

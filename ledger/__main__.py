@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -111,6 +112,30 @@ def _seed(sessions, args: argparse.Namespace) -> int:
     return 0
 
 
+def _place_paid_borrowers(sessions, settings: Settings, ledger: Ledger, payments) -> None:
+    """A payment moves its borrower in the collection strategy at once, as one reported to the payments API does
+    (campaigns.segmenter), not at the campaign worker's next tick. The payments stay recorded when this fails: the
+    next tick places the borrowers."""
+    if not payments:
+        return
+    # Imported here: only this command needs the strategy (and the contact policy its hours are checked against).
+    from campaigns.segmenter import Segmenter
+    from campaigns.strategy import load_strategy
+    from compliance_filters.contact_policy import load_config as load_contact_policy
+    from ledger.campaign_records import CampaignRecords
+    from ledger.portfolio import Portfolio
+
+    try:
+        strategy = load_strategy(settings.campaigns.strategy_file,
+                                 load_contact_policy(settings.compliance.contact_policy_file))
+        paid = [(ledger.get_account(payment.account_id).borrower_id, payment.payment_id) for payment in payments]
+        Segmenter(strategy, Portfolio(sessions), CampaignRecords(sessions)).place_after_payments(
+            paid, settings.gateway.fixed_now or datetime.now(UTC))
+    except Exception as error:  # by kind only: a message may carry borrower data
+        print(f"payments recorded; placing their borrowers in the strategy failed ({type(error).__name__}): the "
+              "campaign worker's next tick places them", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "revision":  # compared on a scratch database: no one's data is touched
@@ -133,9 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
         return 0 if report.ok else 1
     if args.command == "import-payments":
-        payments = Payments(sessions, load_policy(Settings().ledger.policy_file))
-        report = import_payments_csv(payments, args.file)
+        settings = Settings()
+        policy = load_policy(settings.ledger.policy_file)
+        report = import_payments_csv(Payments(sessions, policy), args.file)
         print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+        _place_paid_borrowers(sessions, settings, Ledger(sessions, policy), report.new_payments)
         return 0 if report.ok else 1
     if args.command == "show":
         ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))

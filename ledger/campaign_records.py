@@ -27,8 +27,13 @@ from ledger.references import mask_reference
 
 # A contact in one of these states may be tried again under the same key (no line was free).
 RETRYABLE_STATUSES = ("deferred",)
-# What counts as having contacted (or tried to contact) the borrower, for the cadence.
-CONTACTED_STATUSES = ("sent", "dialled", "answered", "no_answer", "busy", "failed", "canceled", "machine")
+# What counts as having contacted (or tried to contact) the borrower, for the cadence. An `unknown` contact (the
+# worker stopped between its claim and its outcome) may have gone out: it counts, so nobody is contacted early.
+CONTACTED_STATUSES = ("sent", "dialled", "answered", "no_answer", "busy", "failed", "canceled", "machine", "unknown")
+# Contacts the console breaks down by reason: refused by the policy or failed closed (nothing sent), or cut off by a
+# crash between claim and outcome (perhaps sent).
+BY_REASON_STATUSES = ("refused", "error", "unknown")
+ABANDONED_REASON = "unknown_after_crash"
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class CampaignContactView:
 @dataclass
 class CampaignCounts:
     by_status: dict[str, int] = field(default_factory=dict)
-    refused: dict[str, int] = field(default_factory=dict)  # reason -> count (refused by policy, or failed closed)
+    refused: dict[str, int] = field(default_factory=dict)  # reason -> count (BY_REASON_STATUSES)
     promised: int = 0
 
     @property
@@ -200,6 +205,17 @@ class CampaignRecords:
                 row.provider_id = provider_id
             return _contact_view(row)
 
+    def close_abandoned(self, claimed_before: datetime, at: datetime) -> list[CampaignContactView]:
+        """Contacts still `planned` (claimed, no outcome) since before `claimed_before`: their worker stopped between
+        the claim and the outcome (a SIGKILL, a lost machine), and no job takes a claimed contact over. Each becomes
+        `unknown` (it may have gone out: it counts for the cadence), on the record with the reason."""
+        with self._sessions.begin() as session:
+            rows = list(session.scalars(select(CampaignContact).where(
+                CampaignContact.status == "planned", CampaignContact.updated_at < claimed_before).with_for_update()))
+            for row in rows:
+                row.status, row.reason, row.updated_at = "unknown", ABANDONED_REASON, at
+            return [_contact_view(row) for row in rows]
+
     def get_contact(self, attempt_id: str) -> CampaignContactView | None:
         with self._sessions() as session:
             row = session.get(CampaignContact, attempt_id)
@@ -218,17 +234,19 @@ class CampaignRecords:
                 select(CampaignContact.campaign, CampaignContact.status, CampaignContact.reason, func.count())
                 .where(CampaignContact.planned_at >= since)
                 .group_by(CampaignContact.campaign, CampaignContact.status, CampaignContact.reason)).all()
-            # A promise counts for a campaign when it was made after one of its contacts with that account.
+            # A promise counts for a campaign when it was made in the conversation one of its contacts opened: a call
+            # the dialer placed is the conversation of its attempt id. (A chat a reminder invited to has an id of its
+            # own, so a promise made there counts for no campaign.)
             promised = session.execute(
                 select(CampaignContact.campaign, func.count(func.distinct(PromiseToPay.id))).join(
-                    PromiseToPay, PromiseToPay.account_id == CampaignContact.account_id).where(
-                    CampaignContact.planned_at >= since, PromiseToPay.created_at >= CampaignContact.planned_at)
+                    PromiseToPay, PromiseToPay.conversation_id == CampaignContact.attempt_id).where(
+                    CampaignContact.planned_at >= since)
                 .group_by(CampaignContact.campaign)).all()
         counts: dict[str, CampaignCounts] = {}
         for campaign, status, reason, count in rows:
             entry = counts.setdefault(campaign, CampaignCounts())
             entry.by_status[status] = entry.by_status.get(status, 0) + count
-            if status in ("refused", "error"):
+            if status in BY_REASON_STATUSES:
                 entry.refused[reason] = entry.refused.get(reason, 0) + count
         for campaign, count in promised:
             counts.setdefault(campaign, CampaignCounts()).promised = count

@@ -511,8 +511,9 @@ class CampaignState(Base):
 
 # planned -> refused (contact policy said no) | deferred (no free line; tried again) | error (fail closed) |
 # sent (a message) | dialled -> answered / no_answer / busy / failed / canceled / machine (the carrier's word).
+# 'unknown': claimed, and the worker stopped before it recorded an outcome (campaigns.tick closes it).
 CAMPAIGN_CONTACT_STATUSES = ("planned", "deferred", "refused", "error", "sent", "dialled", "answered",
-                             "no_answer", "busy", "failed", "canceled", "machine")
+                             "no_answer", "busy", "failed", "canceled", "machine", "unknown")
 
 
 class CampaignContact(Base):

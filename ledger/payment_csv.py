@@ -19,6 +19,7 @@ from pathlib import Path
 from ledger.csv_import import RowChecker, RowError, decode_csv
 from ledger.errors import NotFound, PolicyViolation
 from ledger.payments import CURRENCY, PaymentConflict, Payments, check_payment_id
+from ledger.views import PaymentView
 
 REQUIRED_COLUMNS = ("payment_id", "account_id", "amount", "paid_at")
 DEFAULT_CURRENCY = "CNY"
@@ -27,9 +28,13 @@ DEFAULT_CURRENCY = "CNY"
 @dataclass(frozen=True)
 class PaymentImportReport:
     rows_read: int = 0
-    recorded: int = 0
+    new_payments: tuple[PaymentView, ...] = ()  # recorded by this import (not before)
     already_recorded: int = 0
     errors: tuple[RowError, ...] = field(default_factory=tuple)
+
+    @property
+    def recorded(self) -> int:
+        return len(self.new_payments)
 
     @property
     def ok(self) -> bool:
@@ -84,7 +89,8 @@ def import_payments_csv(payments: Payments, path: str | Path) -> PaymentImportRe
         return PaymentImportReport(errors=(RowError(1, "", f"missing column(s): {', '.join(missing)}"),))
     reader.fieldnames = header
 
-    rows_read = recorded = already = 0
+    rows_read = already = 0
+    new_payments: list[PaymentView] = []
     for record in reader:
         if not any((value or "").strip() for key, value in record.items() if key is not None):
             continue
@@ -106,7 +112,7 @@ def import_payments_csv(payments: Payments, path: str | Path) -> PaymentImportRe
                                    refusal.message))
         else:
             if outcome.created:
-                recorded += 1
+                new_payments.append(outcome.payment)
             else:
                 already += 1
-    return PaymentImportReport(rows_read, recorded, already, tuple(errors))
+    return PaymentImportReport(rows_read, tuple(new_payments), already, tuple(errors))

@@ -68,7 +68,7 @@ class CallParty:
     """Who a call is for: the borrower, and on a call the lender's dialer placed, its attempt and script."""
     borrower_id: str
     attempt_id: str | None = None
-    script: str = ""  # 'reminder' (before the due date) or 'overdue': for the dialogue, as turn metadata
+    script: str = ""  # the strategy's script variant ('reminder', 'overdue_firm', …): for the dialogue, as turn metadata
     carrier_call_id: str | None = None  # the carrier's id of the live call (Twilio's CallSid): how it is transferred
 
 

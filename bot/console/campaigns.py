@@ -1,6 +1,8 @@
 """The supervisor's view of outbound campaigns: live counts, pause and resume, and one borrower's contact history.
 
-    GET  /api/console/campaigns?hours=24            every campaign in campaigns/strategy.yml with its counts
+    GET  /api/console/campaigns?hours=24            every campaign in campaigns/strategy.yml with its counts: due now
+                                                     (who the worker's next tick would contact: campaigns.due_now),
+                                                     and what happened to the contacts planned in the last `hours`
     POST /api/console/campaigns/{name}/pause|resume  takes effect at the worker's next contact (it checks first)
     GET  /api/console/borrowers/{id}/contacts         segment history, campaign contacts, policy decisions, claims
 """
@@ -17,6 +19,7 @@ from bot.console.agents import Agent
 from bot.console.auth import current_supervisor
 from bot.console.claims import claim_json
 from bot.dependencies import services_of
+from campaigns.tick import CALLBACK_CAMPAIGN
 from ledger.references import mask_reference
 
 BORROWER_ID = PathParam(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
@@ -31,24 +34,24 @@ def campaigns_router() -> APIRouter:
         services = services_of(request)
         since = services.clock() - timedelta(hours=hours)
         records, strategy = services.campaign_records, services.strategy
-        counts, paused, placed = await asyncio.gather(
+        counts, paused, placed, due = await asyncio.gather(
             asyncio.to_thread(records.campaign_counts, since), asyncio.to_thread(records.paused_campaigns),
-            asyncio.to_thread(records.borrowers_in_segments))
+            asyncio.to_thread(records.borrowers_in_segments), services.campaigns_due.counts(services.clock()))
         rows = []
         for name, campaign in strategy.campaigns.items():
             count = counts.get(name)
             rows.append({
                 "name": name, "description": campaign.description, "segments": list(campaign.segments),
                 "status": "paused" if name in paused else "active",
-                "borrowers": sum(placed.get(segment, 0) for segment in campaign.segments),
+                "borrowers": sum(placed.get(segment, 0) for segment in campaign.segments), "due": due[name],
                 "planned": sum(count.by_status.values()) if count else 0,
                 "attempted": count.attempted if count else 0, "reached": count.reached if count else 0,
                 "promised": count.promised if count else 0, "by_status": count.by_status if count else {},
                 "refused": count.refused if count else {},
             })
-        callbacks = counts.get("callbacks")
+        callbacks = counts.get(CALLBACK_CAMPAIGN)
         return {"since": since.isoformat(), "campaigns": rows,
-                "callbacks": {"by_status": callbacks.by_status if callbacks else {},
+                "callbacks": {"by_status": callbacks.by_status if callbacks else {}, "due": due[CALLBACK_CAMPAIGN],
                               "status": "paused" if "callbacks" in paused else "active"}}
 
     @router.post("/api/console/campaigns/{name}/{action}")

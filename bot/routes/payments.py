@@ -109,8 +109,8 @@ async def _place_again(services, payment: PaymentView) -> None:
     either way: a failure here is logged and the worker's next tick places the borrower."""
     try:
         account = await asyncio.to_thread(services.ledger.get_account, payment.account_id)
-        await asyncio.to_thread(services.segmenter.place_now, [account.borrower_id],
-                                f"payment {payment.payment_id} received", services.clock())
+        await asyncio.to_thread(services.segmenter.place_after_payments, [(account.borrower_id, payment.payment_id)],
+                                services.clock())
     except Exception as error:
         log.warning("payment recorded; placing the borrower again failed: %s", type(error).__name__)
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
 import pytest_asyncio
 import redis
+from sqlalchemy import update
 
 from bot.redis_connection import connect
 from campaigns.call_slots import SLOTS_KEY, CallSlots
@@ -19,6 +21,8 @@ from campaigns.dialer import CallRequest
 from campaigns.twilio_dialer import TwilioDialer
 from compliance_filters.contact_policy import _hash_phone
 from configuration.settings import DialerSettings
+from ledger.db import make_engine
+from ledger.models import LoanAccount
 from ledger.phones import e164
 from tests.e2e.chat import CARRIER_AUTH_TOKEN, LINK_KEY, discloses_debt
 from tests.e2e.phone import AUDIBLE_RMS, FakeCarrier, rms, stored_transcript
@@ -82,7 +86,7 @@ async def test_an_answered_call_opens_with_the_bot_and_the_borrower_verifies(
         assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
 
     fake_twilio.behaviours[number] = Answer(borrower_answers, borrower.borrower_id)
-    placed = await dialer.place_call(CallRequest(attempt, borrower.borrower_id, number, "overdue"))
+    placed = await dialer.place_call(CallRequest(attempt, borrower.borrower_id, number, "overdue_gentle"))
     call = await asyncio.to_thread(fake_twilio.finished, placed.provider_call_id, 240)
 
     assert call.statuses == ["initiated", "ringing", "in-progress", "completed"]
@@ -100,7 +104,52 @@ async def test_an_answered_call_opens_with_the_bot_and_the_borrower_verifies(
     tracker = httpx.get(f"{stack.rasa_url}/conversations/{attempt}/tracker",
                         params={"token": stack.config.rasa_token}, timeout=30).json()
     scripts = {event["metadata"].get("call_script") for event in tracker["events"] if event["event"] == "user"}
-    assert scripts == {"overdue"}, scripts
+    assert scripts == {"overdue_gentle"}, scripts
+
+
+async def _answer_and_verify(fake_twilio, dialer, borrowers, redis_url, borrower, script: str, reason: str) -> str:
+    """The borrower answers a call placed with `script`, verifies (fixture audio, keyed digits) and hears the bot out
+    until `reason` has been played; the call's bot lines as stored, in order, one string."""
+    number, attempt = e164(borrowers.number_of(borrower.borrower_id)), uuid.uuid4().hex
+
+    async def borrower_answers(carrier: FakeCarrier) -> None:
+        await carrier.bot_reply()  # the neutral opening
+        await carrier.say_fixture("d02.wav")  # 对，我就是张伟本人。
+        await carrier.bot_reply()
+        await _dtmf(carrier, borrower.id_last4)
+        await carrier.heard(reason)
+
+    fake_twilio.behaviours[number] = Answer(borrower_answers, borrower.borrower_id)
+    placed = await dialer.place_call(CallRequest(attempt, borrower.borrower_id, number, script))
+    call = await asyncio.to_thread(fake_twilio.finished, placed.provider_call_id, 240)
+    assert call.statuses[-1] == "completed", call.statuses
+    return "\n".join(entry["text"] for entry in stored_transcript(redis_url, attempt) if entry["speaker"] == "bot")
+
+
+async def test_a_firm_overdue_call_gives_the_firm_but_lawful_reason_after_verification(
+        stack, fake_twilio, dialer, borrowers, redis_url):
+    """The strategy's script variant reaches what the borrower hears: the facts and the policy's next steps."""
+    borrower, account = borrowers.take(keyable_id=True)
+    said = await _answer_and_verify(fake_twilio, dialer, borrowers, redis_url, borrower, "overdue_firm", "需要尽快处理")
+    verified, reason = said.index("核实通过"), said.index("需要尽快处理")
+    assert verified < reason, said
+    assert not discloses_debt(said[:verified])
+    assert f"已逾期{(TODAY - account.due_date).days}天" in said[verified:] and "最晚可以约定在" in said[verified:]
+    assert "今天给您来电，是想提醒您" not in said  # not the gentle wording
+
+
+async def test_a_reminder_call_before_the_due_date_is_a_friendly_reminder(
+        stack, fake_twilio, dialer, borrowers, redis_url, ledger_url):
+    borrower, account = borrowers.take(keyable_id=True)
+    due = TODAY + timedelta(days=3)
+    engine = make_engine(ledger_url)
+    with engine.begin() as connection:  # a pre-due account, as the D-3 reminder campaign reaches it
+        connection.execute(update(LoanAccount).where(LoanAccount.account_id == account.account_id).values(due_date=due))
+    engine.dispose()
+    said = await _answer_and_verify(fake_twilio, dialer, borrowers, redis_url, borrower, "reminder", "温馨提醒")
+    verified = said.index("核实通过")
+    assert verified < said.index("温馨提醒"), said
+    assert f"还款日是{due.month}月{due.day}日" in said[verified:] and "逾期" not in said
 
 
 async def test_a_call_nobody_answers_counts_against_the_numbers_unanswered_cap(
@@ -121,7 +170,7 @@ async def test_an_answering_machine_hears_only_the_limited_content_message(
     borrower, _ = borrowers.take()
     number, attempt = e164(borrowers.number_of(borrower.borrower_id)), uuid.uuid4().hex
     fake_twilio.behaviours[number] = Machine()
-    placed = await dialer.place_call(CallRequest(attempt, borrower.borrower_id, number, "overdue"))
+    placed = await dialer.place_call(CallRequest(attempt, borrower.borrower_id, number, "overdue_gentle"))
     call = await asyncio.to_thread(fake_twilio.finished, placed.provider_call_id)
     assert call.said == [DialerSettings().machine_message_text] and call.twiml.find("Connect") is None
     assert not discloses_debt(call.said[0]) and borrower.full_name not in call.said[0]

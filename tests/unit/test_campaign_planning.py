@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import load_strategy
-from campaigns.tick import CampaignTick
+from campaigns.tick import ABANDONED_AFTER, CampaignTick
 from ledger.follow_up import FollowUp
 from ledger.campaign_records import CampaignRecords, ContactPlan
 from ledger.db import create_schema, make_engine, make_session_factory
@@ -168,6 +168,48 @@ def test_the_day_before_a_promise_falls_due_a_reminder_is_planned_once(sessions,
     assert not any(p.campaign == "follow_up_reminders" for p in tick.run(SHANGHAI_MORNING + timedelta(hours=1)).due)
 
 
+def test_the_day_before_an_instalment_falls_due_a_reminder_is_planned_once(sessions, tick, records):
+    ledger = Ledger(sessions)
+    plan = ledger.propose_plan("A000003-1", "conv-5", 3, AS_OF + timedelta(days=1), hardship=False)
+    assert not any(p.campaign == "follow_up_reminders" for p in tick.run(SHANGHAI_MORNING).due), "proposed only"
+    ledger.accept_plan(plan.plan_id)
+    reminders = [p for p in tick.run(SHANGHAI_MORNING).due if p.campaign == "follow_up_reminders"]
+    assert [(p.borrower_id, p.channel, p.script, p.contact_key) for p in reminders] == [
+        ("B000003", "message", "instalment_due", f"reminder:instalment:{plan.plan_id}/1")]
+    sent = records.claim_contact(reminders[0], SHANGHAI_MORNING)
+    records.finish_contact(sent.attempt_id, "sent", SHANGHAI_MORNING, provider_id="SM10")
+    assert not any(p.campaign == "follow_up_reminders" for p in tick.run(SHANGHAI_MORNING + timedelta(hours=1)).due)
+    # The next instalment is a month away: no reminder the day after either.
+    assert not any(p.campaign == "follow_up_reminders" for p in tick.run(SHANGHAI_MORNING + timedelta(days=1)).due)
+
+
+def test_a_claim_whose_worker_died_before_its_outcome_is_closed_as_unknown_after_a_safe_while(tick, records):
+    plan = next(p for p in tick.run(SHANGHAI_MORNING).due if p.borrower_id == "B000001")
+    claimed = records.claim_contact(plan, SHANGHAI_MORNING)  # ... and the worker is killed before any outcome
+    tick.run(SHANGHAI_MORNING + ABANDONED_AFTER - timedelta(seconds=1))
+    assert records.get_contact(claimed.attempt_id).status == "planned"  # it may still be under way
+    closed_at = SHANGHAI_MORNING + ABANDONED_AFTER + timedelta(seconds=1)
+    tick.run(closed_at)
+    closed = records.get_contact(claimed.attempt_id)
+    assert (closed.status, closed.reason, closed.updated_at) == ("unknown", "unknown_after_crash", closed_at)
+    assert [(c.attempt_id, c.status) for c in records.contacts_for("B000001")] == [(claimed.attempt_id, "unknown")]
+    counts = records.campaign_counts(SHANGHAI_MORNING - timedelta(hours=1))["early_overdue"]
+    assert (counts.by_status, counts.refused) == ({"unknown": 1}, {"unknown_after_crash": 1})
+    # Never made again (it may have gone out): the job redelivered finds it decided, and the cadence counts it.
+    assert records.claim_contact(plan, closed_at) is None
+    assert "B000001" not in {p.borrower_id for p in tick.run(SHANGHAI_MORNING + timedelta(days=1)).due}
+
+
+def test_a_deferred_contact_taken_up_again_is_not_closed_as_abandoned(tick, records):
+    plan = next(p for p in tick.run(SHANGHAI_MORNING).due if p.borrower_id == "B000001")
+    deferred = records.claim_contact(plan, SHANGHAI_MORNING)
+    records.finish_contact(deferred.attempt_id, "deferred", SHANGHAI_MORNING, reason="no_free_line")
+    retaken_at = SHANGHAI_MORNING + ABANDONED_AFTER * 2  # claimed long ago, taken up again just now
+    records.claim_contact(plan, retaken_at)
+    tick.run(retaken_at + timedelta(minutes=1))
+    assert records.get_contact(deferred.attempt_id).status == "planned"
+
+
 def test_a_broken_promise_found_by_the_tick_moves_the_borrower_with_the_reason(sessions, tick, records):
     ledger = Ledger(sessions)
     promise = ledger.record_promise("A000001-1", "conv-4", 80_000, AS_OF + timedelta(days=1), AS_OF)
@@ -192,3 +234,21 @@ def test_a_settled_account_leaves_the_strategy_on_the_record(sessions, segmenter
     assert last.reason == "payment P-SETTLE-1 received; nothing left to collect"
     segmenter.place_all(SHANGHAI_MORNING + timedelta(hours=1))
     assert len(records.segment_history("B000001")) == 2
+
+
+def test_the_consoles_due_now_is_the_ticks_planning_asked_at_most_once_per_tick(tick, records):
+    import asyncio
+    from collections import Counter
+
+    from campaigns.due_now import DueNow
+
+    clock = [0.0]
+    due = DueNow(tick, 60, lambda: clock[0])
+    first = asyncio.run(due.counts(SHANGHAI_MORNING))
+    assert first == Counter(plan.campaign for plan in tick.run(SHANGHAI_MORNING).due) and first["early_overdue"] >= 1
+    plan = next(plan for plan in tick.due_now(SHANGHAI_MORNING) if plan.campaign == "early_overdue")
+    records.claim_contact(plan, SHANGHAI_MORNING)  # a worker takes one
+    clock[0] = 59.0
+    assert asyncio.run(due.counts(SHANGHAI_MORNING)) == first  # within the tick interval: as counted
+    clock[0] = 60.0
+    assert asyncio.run(due.counts(SHANGHAI_MORNING))["early_overdue"] == first["early_overdue"] - 1

@@ -12,10 +12,12 @@ import pytest_asyncio
 from bot.console.agents import AgentDirectory
 from campaigns.segmenter import Segmenter
 from campaigns.strategy import load_strategy
+from campaigns.tick import CampaignTick
 from configuration.settings import Settings
 from tests.unit.gateway_server import gateway_client
 from ledger.campaign_records import CampaignRecords, ContactPlan
 from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.follow_up import FollowUp
 from ledger.portfolio import Portfolio
 from ledger.repository import Ledger
 from ledger.seed import seed_demo_portfolio
@@ -51,9 +53,27 @@ def ledger_setup(tmp_path_factory):
     return directory, url
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(ledger_setup) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(scope="module")
+def campaign_ledger(ledger_setup):
+    """ledger_setup (which the KPI tests share as it is), plus B000003: an early_overdue call answered and a promise
+    made on it (the attempt's conversation). B000001's promise was made in a chat of its own: no campaign's (the old
+    count gave it to the message sent before it)."""
     directory, url = ledger_setup
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    records = CampaignRecords(sessions)
+    called = records.claim_contact(ContactPlan("B000003", "A000003-1", "early_overdue", "dpd_1_30",
+                                               "early_overdue:2026-11-23", "call", "overdue_gentle"), NOW)
+    records.finish_contact(called.attempt_id, "answered", NOW, provider_id="CA" + "0" * 32)
+    Ledger(sessions).record_promise("A000003-1", called.attempt_id, 40_000, date(2026, 11, 26), date(2026, 11, 23),
+                                    at=NOW)
+    engine.dispose()
+    return directory, url
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(campaign_ledger) -> AsyncIterator[httpx.AsyncClient]:
+    directory, url = campaign_ledger
     settings = Settings(_env_file=None, redis_url=None, ledger={"database_url": url},
                         audit={"key_file": directory / "audit.key", "anchor_file": directory / "audit.anchor"},
                         rasa={"url": "http://127.0.0.1:9"}, gateway={"fixed_now": NOW.isoformat()})
@@ -69,15 +89,33 @@ async def _signed_in(client: httpx.AsyncClient, name: str) -> dict[str, str]:
     return {"Cookie": f"console_session={response.json()['token']}"}
 
 
-async def test_live_counts_come_from_the_ledger(client):
+async def test_live_counts_come_from_the_ledger(client, campaign_ledger):
     headers = await _signed_in(client, "boss")
     body = (await client.get("/api/console/campaigns", headers=headers)).json()
     rows = {row["name"]: row for row in body["campaigns"]}
     assert set(rows) == set(load_strategy().campaigns)
     early, late = rows["early_overdue"], rows["late_overdue"]
-    assert (early["planned"], early["attempted"], early["promised"], early["status"]) == (1, 1, 1, "active")
+    assert (early["planned"], early["attempted"], early["reached"], early["status"]) == (2, 2, 1, "active")
+    assert early["promised"] == 1  # the promise made on the campaign's call, not the one in the borrower's own chat
     assert early["borrowers"] >= 1
     assert (late["attempted"], late["refused"]) == (0, {"do_not_contact": 1})
+    # Due now: what the worker's tick would plan at this moment (a tick of its own on the same ledger, after the
+    # console's read, which recorded nothing).
+    _, url = campaign_ledger
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    records = CampaignRecords(sessions)
+    placed = records.current_segments()
+    changes = sum(len(records.segment_history(borrower_id)) for borrower_id in placed)
+    tick = CampaignTick(Segmenter(load_strategy(), Portfolio(sessions), records), records,
+                        FollowUp(sessions, Ledger(sessions).policy))
+    due = tick.run(NOW).due
+    engine.dispose()
+    assert changes == len(placed) == 22  # placed once each when seeded, nothing since
+    assert {name: row["due"] for name, row in rows.items()} == {
+        name: sum(plan.campaign == name for plan in due) for name in rows}
+    assert early["due"] >= 1 and not {"B000001", "B000003"} & {plan.borrower_id for plan in due}  # contacted today
+    assert body["callbacks"]["due"] == 0
 
 
 async def test_pause_and_resume_are_recorded_and_shown(client):

@@ -66,7 +66,7 @@ async def _ring(sessions, redis_url: str, borrower_id: str, account_id: str) -> 
     contact = records.claim_contact(ContactPlan(borrower_id, account_id, "early_overdue", "dpd_1_30",
                                                 "early_overdue:2026-11-23", "call", "overdue_gentle"),
                                     datetime.fromisoformat(NOW))
-    placed = await _dialer(redis_url).place_call(CallRequest(contact.attempt_id, borrower_id, "+8613800015210", "overdue"))
+    placed = await _dialer(redis_url).place_call(CallRequest(contact.attempt_id, borrower_id, "+8613800015210", "overdue_gentle"))
     records.finish_contact(contact.attempt_id, "dialled", datetime.fromisoformat(NOW), provider_id=placed.provider_call_id)
     return contact.attempt_id
 

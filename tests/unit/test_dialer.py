@@ -139,7 +139,7 @@ def _attempt() -> str:
     return uuid.uuid4().hex
 
 
-def _request(attempt: str, number: str = NUMBER, script: str = "overdue") -> CallRequest:
+def _request(attempt: str, number: str = NUMBER, script: str = "overdue_gentle") -> CallRequest:
     return CallRequest(attempt, BORROWER, number, script)
 
 
@@ -210,7 +210,7 @@ async def test_a_machine_hears_only_the_limited_content_message_which_is_audited
 
 def test_on_the_hang_up_policy_a_machine_hears_nothing(ledger, sessions, redis_client, unit_redis_url):
     outbound = _outbound(ledger, sessions, redis_client, unit_redis_url, _dialer_settings(machine_policy="hang_up"))
-    ticket = DialTicket(BORROWER, _attempt(), "overdue")
+    ticket = DialTicket(BORROWER, _attempt(), "overdue_gentle")
     for answered_by in ("machine_end_beep", "machine_start", "fax"):
         twiml = ElementTree.fromstring(outbound.answer("http://gw/voice/twilio/outbound", {"AnsweredBy": answered_by},
                                                        ticket))
@@ -307,7 +307,7 @@ def _final_form(**changes) -> dict[str, str]:
 def test_forged_or_malformed_callbacks_are_refused_and_nothing_is_recorded(line, ledger, redis_client, case):
     attempt = _attempt()
     tickets = DialTickets(LINK_KEY, 1800)
-    ticket = tickets.issue(DialTicket(BORROWER, attempt, "overdue"))
+    ticket = tickets.issue(DialTicket(BORROWER, attempt, "overdue_gentle"))
     url, form = _ticket_url(line.gateway.url, "status", ticket), _final_form()
     signer = RequestValidator(AUTH_TOKEN)
     headers = {"X-Twilio-Signature": signer.compute_signature(url, form)}
@@ -323,7 +323,7 @@ def test_forged_or_malformed_callbacks_are_refused_and_nothing_is_recorded(line,
         url = _ticket_url(line.gateway.url, "status", ticket[:-4] + "AAAA")
         headers = {"X-Twilio-Signature": signer.compute_signature(url, form)}
     elif case == "another use's signature":  # a call token is no ticket (another salt)
-        url = _ticket_url(line.gateway.url, "status", CallTokens(LINK_KEY, 300).issue_outbound(BORROWER, attempt, "overdue"))
+        url = _ticket_url(line.gateway.url, "status", CallTokens(LINK_KEY, 300).issue_outbound(BORROWER, attempt, "overdue_gentle"))
         headers = {"X-Twilio-Signature": signer.compute_signature(url, form)}
     else:
         form = {"malformed sid": _final_form(CallSid="CA'; DROP TABLE contact_attempts;--"),
@@ -340,7 +340,7 @@ def test_forged_or_malformed_callbacks_are_refused_and_nothing_is_recorded(line,
 
 
 def test_the_answered_webhook_refuses_what_the_carrier_did_not_sign(line):
-    ticket = DialTickets(LINK_KEY, 1800).issue(DialTicket(BORROWER, _attempt(), "overdue"))
+    ticket = DialTickets(LINK_KEY, 1800).issue(DialTicket(BORROWER, _attempt(), "overdue_gentle"))
     url, form = _ticket_url(line.gateway.url, "outbound", ticket), {"CallSid": "CA" + "b" * 32, "AnsweredBy": "human"}
     refused = httpx.post(url, data=form, headers={"X-Twilio-Signature": "bm90IHNpZ25lZA=="}, timeout=30)
     assert refused.status_code == 403 and "call_token" not in refused.text
@@ -352,7 +352,7 @@ def test_the_answered_webhook_refuses_what_the_carrier_did_not_sign(line):
 
 def test_a_repeated_final_callback_is_recorded_once(line, ledger, redis_client):
     attempt = _attempt()
-    url = _ticket_url(line.gateway.url, "status", DialTickets(LINK_KEY, 1800).issue(DialTicket(BORROWER, attempt, "overdue")))
+    url = _ticket_url(line.gateway.url, "status", DialTickets(LINK_KEY, 1800).issue(DialTicket(BORROWER, attempt, "overdue_gentle")))
     form = _final_form(CallStatus="busy")
     headers = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(url, form)}
     answers = [httpx.post(url, data=form, headers=headers, timeout=30).text for _ in range(3)]
@@ -366,12 +366,12 @@ def test_a_repeated_final_callback_is_recorded_once(line, ledger, redis_client):
 @pytest.mark.asyncio
 async def test_a_streamed_call_reserves_an_answered_contact_once_and_then_completes(line, ledger, redis_client):
     attempt = _attempt()
-    party = CallParty(BORROWER, attempt_id=attempt, script="overdue")
+    party = CallParty(BORROWER, attempt_id=attempt, script="overdue_gentle")
     assert await line.outbound.admit(party) is True
     assert await line.outbound.admit(party) is None  # a second stream for the same call
     assert int(redis_client.get(f"cp:cn:ans:{BORROWER}:{TODAY}")) == 1
     await line.outbound.report(_final_form(CallStatus="completed", AnsweredBy="human", CallDuration="95"),
-                               DialTicket(BORROWER, attempt, "overdue"))
+                               DialTicket(BORROWER, attempt, "overdue_gentle"))
     recorded = _attempts(ledger, attempt)
     assert [o for o, _ in recorded] == ["answered", "call_completed"] and "95 s" in recorded[1][1]
     assert _unanswered_today(redis_client) == 0
@@ -381,9 +381,9 @@ async def test_a_streamed_call_reserves_an_answered_contact_once_and_then_comple
 async def test_an_answered_call_over_the_cap_is_declined_and_not_counted_again(line, ledger, redis_client):
     redis_client.set(f"cp:cn:ans:{BORROWER}:{TODAY}", 3)  # three conversations today: the cap
     attempt = _attempt()
-    assert await line.outbound.admit(CallParty(BORROWER, attempt_id=attempt, script="overdue")) is False
+    assert await line.outbound.admit(CallParty(BORROWER, attempt_id=attempt, script="overdue_gentle")) is False
     await line.outbound.report(_final_form(CallStatus="completed", AnsweredBy="human", CallDuration="6"),
-                               DialTicket(BORROWER, attempt, "overdue"))
+                               DialTicket(BORROWER, attempt, "overdue_gentle"))
     recorded = _attempts(ledger, attempt)
     assert [o for o, _ in recorded] == ["refused_by_policy", "declined_by_policy"]
     assert "daily_answered_cap" in recorded[0][1]
@@ -399,7 +399,7 @@ async def test_without_redis_an_answered_call_is_declined(ledger, sessions, redi
         settings, CarrierSignatures(VoiceSettings(twilio_auth_token=AUTH_TOKEN)), CallTokens(LINK_KEY, 300), ledger,
         AuditTrail(sessions, b"a" * 32), ContactPolicy(redis.Redis.from_url(down), ledger, load_config()), async_redis,
         CallSlots(async_redis, 1, 60), lambda: NOW)
-    assert await outbound.admit(CallParty(BORROWER, attempt_id=_attempt(), script="overdue")) is False
+    assert await outbound.admit(CallParty(BORROWER, attempt_id=_attempt(), script="overdue_gentle")) is False
 
 
 @pytest.mark.parametrize("status, answered_by, streamed, outcome, unanswered", [

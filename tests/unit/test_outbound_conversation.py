@@ -60,14 +60,14 @@ class Line:
 
 async def test_an_admitted_call_is_the_attempts_conversation_and_carries_its_script(sessions):
     line, attempt = Line(sessions), uuid.uuid4().hex
-    await line.call.start(CallParty(BORROWER, attempt_id=attempt, script="overdue"))
+    await line.call.start(CallParty(BORROWER, attempt_id=attempt, script="overdue_gentle"))
     try:
         assert line.call.conversation_id == attempt
         conversation_id, text, metadata = line.rasa.sent[0]
-        assert (conversation_id, text, metadata["call_script"]) == (attempt, OPENING_INTENT, "overdue")
+        assert (conversation_id, text, metadata["call_script"]) == (attempt, OPENING_INTENT, "overdue_gentle")
         await line.service.handle(attempt, "对，我是本人")
-        assert line.rasa.sent[1][2]["call_script"] == "overdue"  # every turn, not only the opening
-        assert (await line.store.get(attempt)).call_script == "overdue"
+        assert line.rasa.sent[1][2]["call_script"] == "overdue_gentle"  # every turn, not only the opening
+        assert (await line.store.get(attempt)).call_script == "overdue_gentle"
     finally:
         await asyncio.sleep(0)  # the call's tasks start before they are cancelled
         await line.call.close()
@@ -85,7 +85,7 @@ async def test_an_inbound_call_carries_no_script(sessions):
 
 async def test_a_call_the_policy_refused_hears_a_neutral_goodbye_and_no_dialogue_starts(sessions):
     line, attempt = Line(sessions), uuid.uuid4().hex
-    await line.call.start(CallParty(BORROWER, attempt_id=attempt, script="overdue"), admitted=False)
+    await line.call.start(CallParty(BORROWER, attempt_id=attempt, script="overdue_gentle"), admitted=False)
     try:
         await line.call.on_audio(InputAudio(b"\x10\x27" * 4000))  # the borrower speaks: nothing is taken up
         await line.call.on_dtmf(Dtmf("1"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ledger.__main__ import main
+from ledger.campaign_records import CampaignRecords
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.models import FollowUpEvent, LoanAccount, Payment
 from tests.unit.ledger_accounts import add_account
@@ -58,6 +59,31 @@ def test_valid_rows_are_kept_bad_rows_reported_and_a_reimport_changes_nothing(tm
     assert main(["--url", url, "import-payments", str(path)]) == 1
     assert "9 rows: 0 payments recorded, 2 already recorded" in capsys.readouterr().err
     assert state(url) == after_first
+
+
+def segment_history(url, borrower_id):
+    engine = make_engine(url)
+    found = CampaignRecords(make_session_factory(engine)).segment_history(borrower_id)
+    engine.dispose()
+    return [(change.segment, change.reason) for change in found]
+
+
+def test_imported_payments_place_their_borrowers_again_at_once_with_the_reason(tmp_path, capsys):
+    """As a payment reported to the API does: not at the campaign worker's next tick."""
+    url = ledger_url(tmp_path)
+    settling = tmp_path / "settle.csv"
+    path = tmp_path / "payments.csv"
+    path.write_text(HEADER + GOOD, encoding="utf-8")
+    assert main(["--url", url, "import-payments", str(path)]) == 0
+    [(segment, reason)] = segment_history(url, "B-A1")
+    assert segment != "closed"
+    assert reason.startswith("payment P-1 received; payment P-2 received; days past due ")
+    assert main(["--url", url, "import-payments", str(path)]) == 0  # nothing new: nothing moves
+    assert len(segment_history(url, "B-A1")) == 1
+    settling.write_text(HEADER + "P-9,A1,1000,2026-11-23T11:00:00+08:00,CNY\n", encoding="utf-8")
+    assert main(["--url", url, "import-payments", str(settling)]) == 0
+    assert segment_history(url, "B-A1")[-1] == ("closed", "payment P-9 received; nothing left to collect")
+    assert "placing" not in capsys.readouterr().err
 
 
 def test_a_row_that_contradicts_a_recorded_payment_is_reported_and_changes_nothing(tmp_path, capsys):

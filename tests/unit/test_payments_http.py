@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from configuration.settings import Settings
 from tests.unit.gateway_server import gateway_client
+from ledger.campaign_records import CampaignRecords
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.models import LoanAccount
 from tests.unit.ledger_accounts import add_account
@@ -27,7 +28,7 @@ def settings(tmp_path_factory) -> Settings:
     engine = make_engine(url)
     create_schema(engine)
     sessions = make_session_factory(engine)
-    for account_id in ("A1", "A2", "A3"):
+    for account_id in ("A1", "A2", "A3", "A4"):
         add_account(sessions, account_id, fees=5_000, interest=20_000, principal=100_000)
     engine.dispose()
     return Settings(
@@ -111,6 +112,31 @@ async def test_concurrent_deliveries_make_one_payment(client, settings, lender):
     assert sorted(response.status_code for response in sent) == [200] * 9 + [201]
     assert len({response.text for response in sent}) == 1
     assert balance(settings, "A2") == 95_000
+
+
+def segment_history(settings, borrower_id):
+    engine = make_engine(settings.ledger.database_url)
+    found = CampaignRecords(make_session_factory(engine)).segment_history(borrower_id)
+    engine.dispose()
+    return [(change.segment, change.reason) for change in found]
+
+
+async def test_a_payment_places_the_borrower_again_at_once_with_the_reason(client, settings, lender):
+    """Not at the campaign worker's next tick: the answer to the lender comes after the move is on the record."""
+    assert segment_history(settings, "B-A4") == []
+    part = await client.post("/api/payments", json=payment(payment_id="PAY-SEG-1", account_id="A4",
+                                                           amount_cents=25_000), headers=lender)
+    assert part.status_code == 201
+    [(segment, reason)] = segment_history(settings, "B-A4")
+    assert segment != "closed" and reason.startswith("payment PAY-SEG-1 received; days past due ")
+    assert "balance 1000.00" in reason  # what the borrower looked like after the payment
+    retry = await client.post("/api/payments", json=payment(payment_id="PAY-SEG-1", account_id="A4",
+                                                            amount_cents=25_000), headers=lender)
+    assert retry.status_code == 200 and len(segment_history(settings, "B-A4")) == 1  # nothing new happened
+    rest = await client.post("/api/payments", json=payment(payment_id="PAY-SEG-2", account_id="A4",
+                                                           amount_cents=100_000), headers=lender)
+    assert rest.json()["balance_after_cents"] == 0
+    assert segment_history(settings, "B-A4")[-1] == ("closed", "payment PAY-SEG-2 received; nothing left to collect")
 
 
 @pytest.mark.parametrize(("body", "where"), [

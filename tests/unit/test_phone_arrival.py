@@ -97,8 +97,8 @@ def test_a_call_token_names_its_borrower_for_a_stream_only():
 
 def test_a_call_token_of_a_dialled_call_names_the_attempt_and_script_too():
     tokens = CallTokens(KEY, lifetime_seconds=60)
-    token = tokens.issue_outbound("B000001", "a1b2c3d4e5f6", "overdue")
-    assert tokens.party_of({"call_token": token}) == CallParty("B000001", attempt_id="a1b2c3d4e5f6", script="overdue")
+    token = tokens.issue_outbound("B000001", "a1b2c3d4e5f6", "overdue_gentle")
+    assert tokens.party_of({"call_token": token}) == CallParty("B000001", attempt_id="a1b2c3d4e5f6", script="overdue_gentle")
     with pytest.raises(ValueError):
         BorrowerLinks(KEY).admit(token)  # no chat link either
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")

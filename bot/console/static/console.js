@@ -92,7 +92,7 @@ function campaignRow(campaign) {
   const row = el("tr", undefined, campaign.status);
   const refused = Object.entries(campaign.refused).map(([reason, count]) => `${reason} ${count}`).join("，") || "—";
   const cells = [campaign.description || campaign.name, campaign.status === "paused" ? "已暂停" : "进行中",
-    campaign.borrowers, campaign.planned, campaign.attempted, campaign.reached, campaign.promised, refused];
+    campaign.borrowers, campaign.due, campaign.planned, campaign.attempted, campaign.reached, campaign.promised, refused];
   for (const value of cells) row.append(el("td", String(value)));
   const toggle = el("button", campaign.status === "paused" ? "恢复" : "暂停");
   toggle.dataset.campaign = campaign.name;
