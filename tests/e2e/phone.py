@@ -116,8 +116,9 @@ class FakeCarrier:
         stream = twiml.find("./Connect/Stream")
         assert stream is not None, ElementTree.tostring(twiml, encoding="unicode")
         parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
-        # No keepalive pings from our side, as from Twilio's: behind a flood of media frames (the monologue test)
-        # the gateway reads a ping only after them, and a 20 s pong deadline failed that test on a loaded machine.
+        # No keepalive pings (Twilio's Media Streams documents none from its side): behind a flood of media frames
+        # (the monologue test) the gateway reads a ping only after them, and a 20 s pong deadline failed that test
+        # on a loaded machine.
         self.socket = await websockets.connect(
             stream.get("url"), open_timeout=30, max_size=2**20, ping_interval=None,
             additional_headers={"X-Twilio-Signature": carrier_signature(stream.get("url"))})
