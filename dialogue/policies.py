@@ -1,7 +1,7 @@
 """Rasa policies that cannot predict a debt-disclosing action before identity is verified.
 
-Every policy in config.yml is one of these, so no prediction path (rules, remembered stories) can reach a
-disclosure action while the slot `identity_verified` is not true.
+Every policy in config.yml is one of these, so no prediction path (rules, forms) can reach a disclosure action
+while the slot `identity_verified` is not true. DisclosureGuard wraps any policy added later the same way.
 """
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any, Dict, Optional, Text
 
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.policies.rule_policy import RulePolicy
-from rasa.core.policies.memoization import AugmentedMemoizationPolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -31,9 +30,4 @@ class DisclosureGuard:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class GuardedRulePolicy(DisclosureGuard, RulePolicy):
-    pass
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
-class GuardedMemoizationPolicy(DisclosureGuard, AugmentedMemoizationPolicy):
     pass
