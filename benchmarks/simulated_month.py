@@ -569,7 +569,7 @@ def audit_month(result: MonthResult) -> MonthAudit:
         stop = result.tally.stop_times.get(contact.borrower_id)
         if stop is not None and contact.planned_at > stop:
             audit.after_stop.append((contact.attempt_id, contact.channel, contact.status))
-    _audit_caps(audit, contacts, zones, config, ledger, sessions)
+    _audit_caps(audit, contacts, zones, config, sessions)
     # Promises: judged as the payments say (FollowUp's rule: paid on the account from the promise until the end of
     # the grace day covers the amount; a promise still inside its grace is open).
     grace = ledger.policy.follow_up.grace_days
@@ -595,7 +595,7 @@ def audit_month(result: MonthResult) -> MonthAudit:
 REACHED_A_PERSON = ("answered", "refused")
 
 
-def _audit_caps(audit: MonthAudit, contacts: list, zones: dict[str, str], config, ledger: Ledger, sessions) -> None:
+def _audit_caps(audit: MonthAudit, contacts: list, zones: dict[str, str], config, sessions) -> None:
     """The caps counted from what happened, not from the contact policy's bookkeeping: a dial that went over a cap
     is recorded by the policy as refused_by_policy, so counting its reservations could never find it. China:
     answered calls per debtor and unanswered calls per number (the number on file, E.164: the one the dialer dials;

@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from benchmarks.simulated_month import START, AGENTS, MonthResult, audit_month, report
+from benchmarks.simulated_month import AGENTS, START, MonthResult, audit_month, report
 from ledger.campaign_records import CampaignRecords
 from ledger.db import make_engine, make_session_factory
 from ledger.models import (
-    Borrower, BorrowerPhone, CampaignContact, Complaint, ContactAttempt, HandoffRequest, IdentityCheck, LoanAccount, QualityReview,
-    ReviewItem,
+    Borrower, BorrowerPhone, CampaignContact, Complaint, ContactAttempt, HandoffRequest, IdentityCheck,
+    InstalmentOutcome, LoanAccount, QualityReview, ReviewItem,
 )
 from tests.month import MONTH_LEDGER
 
@@ -75,8 +75,8 @@ def _contact(attempt_id: str, borrower_id: str, account_id: str, status: str, at
 def test_the_audit_catches_a_night_contact_and_calls_over_the_caps_the_policy_never_counted(month_copy: MonthResult):
     """A contact at 23:00; a fourth answered call in a day that the policy refused (its bookkeeping: three answered
     and a refused_by_policy, what the gateway records when a dial went over the cap); two borrowers sharing a line,
-    four unanswered calls each in a day (eight on the number; each borrower's own count under the cap); and a
-    balance that went down without a payment. The old audit, counting the policy's answered and unanswered
+    four unanswered calls each in a day (eight on the number; each borrower's own count under the cap); a balance
+    that went down without a payment; and a missed instalment marked paid. The old audit, counting the policy's answered and unanswered
     reservations per borrower, saw none of the calls."""
     sessions = month_copy.sessions
     with sessions.begin() as session:
@@ -105,6 +105,9 @@ def test_the_audit_catches_a_night_contact_and_calls_over_the_caps_the_policy_ne
                                      accounts[borrower.borrower_id], "no_answer", at, f"CArang{number}"))
         session.execute(update(LoanAccount).where(LoanAccount.account_id == accounts[second.borrower_id])
                         .values(principal_cents=LoanAccount.principal_cents - 100))
+        missed = session.scalars(select(InstalmentOutcome).where(InstalmentOutcome.outcome == "missed")
+                                 .order_by(InstalmentOutcome.plan_id, InstalmentOutcome.seq)).first()
+        missed.outcome = "paid"  # judged paid with nothing allocated to cover it
     audit = audit_month(month_copy)
     assert not audit.lawful
     assert ("night-contact-000", "Asia/Shanghai", "23:00:00") in audit.outside_window
@@ -113,3 +116,4 @@ def test_the_audit_catches_a_night_contact_and_calls_over_the_caps_the_policy_ne
     shared = [(key, n) for kind, key, n in audit.over_caps if kind == "unanswered" and key[1] == day]
     assert shared and all(key[0].startswith("+86") for key, _ in shared) and max(n for _, n in shared) >= 8
     assert (accounts[second.borrower_id], "balance") in [entry[:2] for entry in audit.payment_mismatches]
+    assert ((missed.plan_id, missed.seq), "paid") in [entry[:2] for entry in audit.instalment_mismatches]
