@@ -657,8 +657,9 @@ def _audit_payments(audit: MonthAudit, result: MonthResult, order: tuple[str, ..
         started = dict(session.execute(select(ConversationRecord.conversation_id, ConversationRecord.started_at)).all())
         # Instalments of accepted plans, each with its account, due date, amount and when its plan was agreed.
         items = {}
-        for item, plan in session.execute(select(InstalmentPlanItem, InstalmentPlan).join(
-                InstalmentPlan, InstalmentPlan.id == InstalmentPlanItem.plan_id).where(InstalmentPlan.status == "accepted")):
+        accepted = select(InstalmentPlanItem, InstalmentPlan).join(
+            InstalmentPlan, InstalmentPlan.id == InstalmentPlanItem.plan_id).where(InstalmentPlan.status == "accepted")
+        for item, plan in session.execute(accepted):
             items[(item.plan_id, item.seq)] = (plan.account_id, item.due_date, item.amount_cents,
                                                started.get(plan.conversation_id, START))
         outcomes = {(row.plan_id, row.seq): row for row in session.scalars(select(InstalmentOutcome))}

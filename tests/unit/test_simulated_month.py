@@ -76,8 +76,8 @@ def test_the_audit_catches_a_night_contact_and_calls_over_the_caps_the_policy_ne
     """A contact at 23:00; a fourth answered call in a day that the policy refused (its bookkeeping: three answered
     and a refused_by_policy, what the gateway records when a dial went over the cap); two borrowers sharing a line,
     four unanswered calls each in a day (eight on the number; each borrower's own count under the cap); a balance
-    that went down without a payment; and a missed instalment marked paid. The old audit, counting the policy's answered and unanswered
-    reservations per borrower, saw none of the calls."""
+    that went down without a payment; and a missed instalment marked paid. The old audit, counting the policy's
+    answered and unanswered reservations per borrower, saw none of the calls."""
     sessions = month_copy.sessions
     with sessions.begin() as session:
         first, second = session.scalars(select(Borrower).join(
