@@ -6,14 +6,19 @@ Real: the SQLite ledger and its portfolio, a private redis-server, the strategy,
 placing borrowers, planning), the contact job (claim, contact policy with its Redis caps, dialer or messenger),
 the gateway's outbound-call logic (bot.channels.outbound_call: reserving the answered contact when the call is
 streamed, the outcome from the carrier's final status, the call slots that pace the dialer), the demo messenger,
-payments and follow-up. Simulated (drawn from a seeded random generator): the carrier (who answers: a person, a
-machine, busy, no answer, a failed call), what a borrower who answers does in the conversation (the dialogue
-itself is not run here: the e2e tests speak real audio through it), when a person takes a conversation over and
-what they write (checked by the real compliance filter, audited), and when borrowers pay.
+payments and follow-up, identity checks and their lockout, complaints, and the quality review's daily fill (the
+worker's job, ledger.quality_review) with reviews saved through its book. Simulated (drawn from seeded random
+generators): the carrier (who answers: a person, a machine, busy, no answer, a failed call), what a borrower who
+answers does in the conversation (the dialogue itself is not run here: the e2e tests speak real audio through it;
+only the bot's opening line is audited, as the egress audits every line), who keeps guessing at the identity
+check, who complains, which agent takes a conversation handed to a person and what they write (checked by the real
+compliance filter, audited), how reviewers score, and when borrowers pay.
 
-Then the month is audited from the ledger alone: no contact outside a borrower's local window, no cap exceeded,
-nobody contacted after a stop, every refusal recorded with its reason and a policy decision beside it, and every
-promise judged as the payments say. The benchmark prints the audit and the worker's speed.
+Then the month is audited from the ledger alone: no contact outside a borrower's local window; no cap exceeded,
+counted from the calls the carrier placed (not from the contact policy's own reservations); nobody contacted after
+a stop; every refusal recorded with its reason and a policy decision beside it; every promise judged as the
+payments say; every payment's split over the balances and the instalments replayed from the opening balances.
+The benchmark prints the audit and the worker's speed.
 """
 from __future__ import annotations
 
@@ -54,11 +59,14 @@ from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.errors import PolicyViolation
 from ledger.follow_up import FollowUp
 from ledger.models import (
-    CampaignContact, ContactAttempt, LoanAccount, Payment, PromiseToPay, SegmentChange,
+    CHECKLIST_ITEMS, Borrower, BorrowerPhone, CampaignContact, ContactAttempt, ConversationRecord, FollowUpEvent,
+    InstalmentOutcome, InstalmentPlan, InstalmentPlanItem, LoanAccount, Payment, PaymentAllocation,
+    PaymentInstalmentAllocation, PromiseToPay, SegmentChange,
 )
 from ledger.payments import Payments
 from ledger.policy import promise_window
 from ledger.portfolio import Portfolio
+from ledger.quality_review import REVIEW_ZONE, QualityReviewBook, ReviewItemView, load_sampling
 from ledger.repository import Ledger
 from ledger.seed import seed_demo_portfolio
 from voice.call import CallParty
@@ -87,6 +95,11 @@ class Rates:
     asks_for_person: float = 0.04  # of verified people: asks for a person (distress and disputes always go to one)
     agent_slip: float = 0.25  # of the conversations a person takes: a first draft the compliance check stops
     pre_due_share: float = 0.20  # accounts moved to fall due during the month (pre-due reminders)
+    complains: float = 0.03  # of conversations: the party complains about being contacted (once per conversation)
+    locks_out: float = 0.10  # of the parties who do not verify: keep guessing until the identity check locks
+    reviewed: float = 0.70  # of the conversations the review queue chooses: scored by a reviewer the same day
+    review_fails: float = 0.06  # of those scored: at least one checklist item failed
+    review_fails_after_block: float = 0.50  # ... when the compliance filter stopped something said in it
 
 
 class SimulatedClock:
@@ -116,6 +129,11 @@ class Tally:
     distress: int = 0
     handoffs: int = 0
     agent_blocks: int = 0
+    complaints: int = 0
+    lockouts: int = 0
+    review_items: int = 0
+    reviews: int = 0
+    reviews_failed: int = 0
     chats_from_messages: int = 0
     payments: int = 0
     paid_cents: int = 0
@@ -129,6 +147,14 @@ class Tally:
 # (the console shows the agent the rules and nothing is sent; the audit keeps the draft as blocked).
 AGENT_LINES = ("您好，我是人工专员，接下来由我为您服务。", "感谢您的耐心，我们一起看看怎么安排还款。")
 AGENT_SLIPS = ("你再不还钱，我们就去你单位找你领导", "今天不还就让你全家都知道你欠钱不还")
+# Who takes the conversations handed to a person (the desk records it: handoff_requests.taken_by), and who reviews.
+AGENTS = ("agent.wang", "agent.zhang", "agent.chen")
+REVIEWERS = ("qa.sun", "qa.zhou")
+# The bot's first words in every conversation (domain.yml's outbound opening), audited as the egress audits each line:
+# the quality review finds conversations on the audit trail.
+BOT_OPENING = "您好，我是智能客服助理（AI自动应答，非真人），本次沟通将全程录音。有一件私人事务需要与本人确认。"
+VENTING = ("你们烦不烦啊，天天打", "别再打了，我在上班", "一天打好几次，我要投诉你们")
+WRONG_BIRTHDAY = date(1900, 1, 1)  # a guess no borrower's record matches
 
 
 class SimulatedBorrowers:
@@ -136,18 +162,28 @@ class SimulatedBorrowers:
     Distress, disputes and some requests go to a person, who answers after a wait (the handoff desk's records)."""
 
     def __init__(self, ledger: Ledger, segmenter: Segmenter, rates: Rates, rng: random.Random, clock: SimulatedClock,
-                 tally: Tally, audit: AuditTrail, desk_rng: random.Random) -> None:
+                 tally: Tally, audit: AuditTrail, desk_rng: random.Random, supervision_rng: random.Random) -> None:
         self._ledger, self._segmenter, self._rates, self._rng, self._clock, self.tally = (
             ledger, segmenter, rates, rng, clock, tally)
-        # A generator of its own for the handoffs, so the rest of the month draws what it drew before them.
-        self._audit, self._desk_rng = audit, desk_rng
+        # Generators of their own for the handoffs and for what supervision reads (complaints, lockouts, who took a
+        # conversation), so the rest of the month draws what it drew before them.
+        self._audit, self._desk_rng, self._supervision_rng = audit, desk_rng, supervision_rng
+        self._opening = check(BOT_OPENING, {"identity_verified": False, "channel": "phone"})
         self._priorities = load_handoff_policy().priorities
         self.scheduled_payments: list[tuple[datetime, str, int]] = []  # when, account, cents
 
     def conversation(self, borrower_id: str, conversation_id: str, channel: str) -> None:
         now, rates, rng = self._clock(), self._rates, self._rng
         self._ledger.start_conversation(conversation_id, borrower_id, channel, now)
+        self._audit.append(conversation_id, borrower_id, channel, "bot", BOT_OPENING, self._opening.allowed,
+                           self._opening.rules, at=now)
         verified = rng.random() < rates.verified
+        if not verified and self._supervision_rng.random() < rates.locks_out:
+            self._guess_until_locked(borrower_id, conversation_id, channel)
+        if self._supervision_rng.random() < rates.complains:  # as action_ask_stop_confirmation records it
+            self.tally.complaints += self._ledger.record_complaint(
+                conversation_id, borrower_id, channel, self._supervision_rng.choice(VENTING),
+                at=now + timedelta(seconds=40))
         self._ledger.finish_conversation(conversation_id, "simulated", "", verified, now, channel)
         self.tally.conversations += 1
         account = self._ledger.get_primary_account(borrower_id)
@@ -168,10 +204,20 @@ class SimulatedBorrowers:
         elif self._desk_rng.random() < rates.asks_for_person:
             self._person_takes_over(conversation_id, borrower_id, channel, "requested")
 
+    def _guess_until_locked(self, borrower_id: str, conversation_id: str, channel: str) -> None:
+        """Wrong answers until the check locks, and one more, refused unread (Ledger.check_identity records each
+        answer as the identity form's action does)."""
+        at = self._clock()
+        for guess in range(self._ledger.policy.verification.max_failures + 1):
+            self._ledger.check_identity(borrower_id, conversation_id, channel, date_of_birth=WRONG_BIRTHDAY,
+                                        at=at + timedelta(seconds=20 * (guess + 1)))
+        self.tally.lockouts += 1
+
     def _person_takes_over(self, conversation_id: str, borrower_id: str, channel: str, reason: str) -> None:
         asked = self._clock()
         self._ledger.record_handoff(conversation_id, borrower_id, reason, self._priorities[reason], at=asked)
-        self._ledger.set_handoff_status(conversation_id, "taken", ("waiting",))
+        self._ledger.set_handoff_status(conversation_id, "taken", ("waiting",),
+                                        taken_by=self._supervision_rng.choice(AGENTS))
         first_words = asked + timedelta(seconds=self._desk_rng.randint(15, 600))
         lines = [self._desk_rng.choice(AGENT_LINES)]
         if self._desk_rng.random() < self._rates.agent_slip:
@@ -276,6 +322,34 @@ class SimulatedCarrier:
             await self._calls.report(call.form, call.ticket)
 
 
+class SimulatedReviewers:
+    """The quality team: after the worker's daily fill (the job's own call, QualityReviewBook.fill_recent), score a
+    share of the conversations it chose, failing an item now and then (more often where the filter stopped words)."""
+
+    def __init__(self, book: QualityReviewBook, rates: Rates, rng: random.Random, tally: Tally) -> None:
+        self._book, self._rates, self._rng, self.tally = book, rates, rng, tally
+
+    def daily(self, now: datetime) -> None:
+        self.tally.review_items += self._book.fill_recent(now)
+        for item in self._book.items("pending", limit=100_000):
+            if item.selected_at == now and self._rng.random() < self._rates.reviewed:
+                self._score(item, now + timedelta(hours=self._rng.randint(1, 8)))
+
+    def _score(self, item: ReviewItemView, at: datetime) -> None:
+        rules = {reason.rule for reason in item.reasons}
+        marks = {name: "pass" for name in CHECKLIST_ITEMS}
+        marks["correct_figures"] = "na"  # the simulated conversation names no figure
+        if not rules & {"distress", "dispute"}:
+            marks["handoff_when_asked"] = "na"
+        blocked = "compliance_block" in rules
+        if self._rng.random() < (self._rates.review_fails_after_block if blocked else self._rates.review_fails):
+            marks["no_pressure" if blocked else self._rng.choice(("identity_before_detail", "ai_disclosed",
+                                                                  "no_pressure"))] = "fail"
+            self.tally.reviews_failed += 1
+        self._book.save_review(item.item_id, self._rng.choice(REVIEWERS), marks, "simulated review", at)
+        self.tally.reviews += 1
+
+
 @dataclass
 class MonthResult:
     config: dict
@@ -287,6 +361,8 @@ class MonthResult:
     wall_seconds: float
     sessions: object
     end: datetime
+    opening_balances: dict[str, dict[str, int]]  # account -> component -> cents, as the month began
+    last_tick: datetime
 
 
 def _spread_due_dates(sessions, rng: random.Random, rates: Rates, days: int) -> None:
@@ -311,6 +387,7 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
     sessions = make_session_factory(engine)
     seed_demo_portfolio(sessions, count=borrowers, us_count=us_borrowers, as_of=START.date())
     _spread_due_dates(sessions, rng, rates, days)
+    opening_balances = _balances(sessions)
     ledger = Ledger(sessions)
     contact_config = load_contact_policy()
     strategy = load_strategy(contact_policy=contact_config)
@@ -320,7 +397,11 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
     tally = Tally()
     audit_key = secrets.token_bytes(32)
     audit = AuditTrail(sessions, audit_key)
-    people = SimulatedBorrowers(ledger, segmenter, rates, rng, clock, tally, audit, random.Random(seed + 1))
+    people = SimulatedBorrowers(ledger, segmenter, rates, rng, clock, tally, audit, random.Random(seed + 1),
+                                random.Random(seed + 2))
+    reviewers = SimulatedReviewers(QualityReviewBook(sessions, ledger, load_sampling()), rates, random.Random(seed + 3),
+                                   tally)
+    review_hour = settings.campaigns.review_fill_hour
     sync_client = sync_redis.Redis.from_url(redis_url, decode_responses=True)
     async_client = connect(redis_url)
     policy = ContactPolicy(sync_client, ledger, contact_config)
@@ -339,7 +420,9 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
     started = time.perf_counter()
     end = START + timedelta(days=days)
     rounds_per_tick = max(1, tick_minutes // call_minutes)
+    last_tick = START
     while clock.now < end:
+        last_tick = clock.now
         began = time.perf_counter()
         due = await asyncio.to_thread(tick.run, clock.now)
         tick_seconds += time.perf_counter() - began
@@ -370,6 +453,9 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
             clock.now += timedelta(minutes=call_minutes)
         clock.now = tick_start + timedelta(minutes=tick_minutes)
         await asyncio.to_thread(_pay_due, payments, sessions, people, clock.now, rng, tally, ledger, rates, tick_minutes)
+        office = tick_start.astimezone(REVIEW_ZONE)
+        if office.hour == review_hour and office.minute < tick_minutes:  # the worker's daily job, on this clock
+            await asyncio.to_thread(reviewers.daily, tick_start)
         if progress and ticks % 24 == 0:
             progress(f"{clock.now:%Y-%m-%d %H:%M} ticks {ticks} calls {tally.calls_placed} promises {tally.promises}")
     await messenger.aclose()
@@ -379,7 +465,17 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
         config={"borrowers": borrowers + us_borrowers, "days": days, "tick_minutes": tick_minutes, "seed": seed,
                 "max_calls": max_calls, "call_minutes": call_minutes},
         tally=tally, ticks=ticks, tick_seconds=tick_seconds, contact_seconds=contact_seconds, decisions=decisions,
-        wall_seconds=time.perf_counter() - started, sessions=sessions, end=end)
+        wall_seconds=time.perf_counter() - started, sessions=sessions, end=end, opening_balances=opening_balances,
+        last_tick=last_tick)
+
+
+COMPONENTS = {"fees": "fees_cents", "interest": "interest_cents", "principal": "principal_cents"}
+
+
+def _balances(sessions) -> dict[str, dict[str, int]]:
+    with sessions() as session:
+        return {account.account_id: {name: getattr(account, column) for name, column in COMPONENTS.items()}
+                for account in session.scalars(select(LoanAccount))}
 
 
 def _pay_due(payments: Payments, sessions, people: SimulatedBorrowers, now: datetime, rng: random.Random,
@@ -423,11 +519,17 @@ class MonthAudit:
     promises: Counter = field(default_factory=Counter)
     misjudged_promises: list = field(default_factory=list)
     segment_moves: int = 0
+    calls_placed: int = 0  # calls the carrier took (a call id on the contact): what the caps are counted from
+    payments: int = 0
+    paid_cents: int = 0
+    payment_mismatches: list = field(default_factory=list)  # a split or balance other than the replay's
+    instalment_mismatches: list = field(default_factory=list)  # an instalment judged other than its allocations say
 
     @property
     def lawful(self) -> bool:
         return not (self.outside_window or self.over_caps or self.after_stop or self.refusals_without_reason
-                    or self.refusals_without_decision or self.misjudged_promises)
+                    or self.refusals_without_decision or self.misjudged_promises or self.payment_mismatches
+                    or self.instalment_mismatches)
 
 
 def audit_month(result: MonthResult) -> MonthAudit:
@@ -437,10 +539,10 @@ def audit_month(result: MonthResult) -> MonthAudit:
     with sessions() as session:
         contacts = list(session.scalars(select(CampaignContact)))
         attempts = list(session.scalars(select(ContactAttempt)))
+        zones = dict(session.execute(select(Borrower.borrower_id, Borrower.timezone)).all())
         promises = list(session.scalars(select(PromiseToPay)))
         paid = list(session.scalars(select(Payment)))
         audit.segment_moves = session.scalar(select(func.count()).select_from(SegmentChange))
-    zones = {}
     decisions = defaultdict(list)
     for attempt in attempts:
         decisions[attempt.conversation_id].append(attempt)
@@ -467,29 +569,7 @@ def audit_month(result: MonthResult) -> MonthAudit:
         stop = result.tally.stop_times.get(contact.borrower_id)
         if stop is not None and contact.planned_at > stop:
             audit.after_stop.append((contact.attempt_id, contact.channel, contact.status))
-    # Caps, from the reservations the contact policy recorded (answered / unanswered outcomes).
-    answered_per_day, unanswered_per_day, us_attempts = Counter(), Counter(), defaultdict(list)
-    for attempt in attempts:
-        if attempt.outcome not in ("answered", "unanswered"):
-            continue
-        zone = zones.setdefault(attempt.borrower_id, ledger.get_borrower(attempt.borrower_id).timezone)
-        name = config.profile_for_timezone(zone)
-        day = attempt.created_at.astimezone(ZoneInfo(zone)).date()
-        if name == "china":
-            (answered_per_day if attempt.outcome == "answered" else unanswered_per_day)[(attempt.borrower_id, day)] += 1
-        else:
-            us_attempts[attempt.borrower_id].append(attempt.created_at)
-    china = config.profiles["china"]
-    audit.over_caps += [("answered", key, n) for key, n in answered_per_day.items() if n > china.daily_answered_per_debtor]
-    audit.over_caps += [("unanswered", key, n) for key, n in unanswered_per_day.items()
-                        if n > china.daily_unanswered_per_number]
-    us = config.profiles["us"]
-    for borrower_id, times in us_attempts.items():
-        times.sort()
-        for index, moment in enumerate(times):
-            window = [t for t in times[:index + 1] if moment - t < timedelta(days=us.rolling_days)]
-            if len(window) > us.rolling_attempts_per_debt:
-                audit.over_caps.append(("us_rolling", borrower_id, len(window)))
+    _audit_caps(audit, contacts, zones, config, sessions)
     # Promises: judged as the payments say (FollowUp's rule: paid on the account from the promise until the end of
     # the grace day covers the amount; a promise still inside its grace is open).
     grace = ledger.policy.follow_up.grace_days
@@ -504,7 +584,139 @@ def audit_month(result: MonthResult) -> MonthAudit:
         expected = "kept" if covered >= promise.amount_cents else "broken"
         if promise.status != expected:
             audit.misjudged_promises.append((promise.id, promise.status, expected))
+    _audit_payments(audit, result, ledger.policy.payment_allocation, grace)
     return audit
+
+
+# A call the carrier took has its call id on the contact (campaign_contacts.provider_id). Answered by a person: a
+# conversation ("answered"), or a person the bot then declined because the answered cap or a stop had been reached
+# since the dial ("refused" with the call id; counted as answered here, the stricter reading: someone was reached).
+# Every other end of a placed call (no answer, busy, failed, canceled, a machine, or no final word yet) is unanswered.
+REACHED_A_PERSON = ("answered", "refused")
+
+
+def _audit_caps(audit: MonthAudit, contacts: list, zones: dict[str, str], config, sessions) -> None:
+    """The caps counted from what happened, not from the contact policy's bookkeeping: a dial that went over a cap
+    is recorded by the policy as refused_by_policy, so counting its reservations could never find it. China:
+    answered calls per debtor and unanswered calls per number (the number on file, E.164: the one the dialer dials;
+    borrowers who share a line share its count) per local day; US: calls per debt in any 7 days, and none in the
+    7 days after a conversation about it."""
+    with sessions() as session:
+        numbers = dict(session.execute(select(BorrowerPhone.borrower_id, BorrowerPhone.e164)).all())
+    answered, unanswered = Counter(), Counter()
+    us_calls: dict[str, list[tuple[datetime, bool]]] = defaultdict(list)
+    for contact in contacts:
+        if contact.channel != "call" or contact.provider_id is None:
+            continue  # never dialled: refused or failed closed before the carrier, or a line was not free
+        audit.calls_placed += 1
+        zone = zones[contact.borrower_id]
+        person = contact.status in REACHED_A_PERSON
+        if config.profile_for_timezone(zone) != "china":
+            us_calls[contact.account_id].append((contact.planned_at, person))
+            continue
+        day = contact.planned_at.astimezone(ZoneInfo(zone)).date()
+        if person:
+            answered[(contact.borrower_id, day)] += 1
+        else:
+            unanswered[(numbers.get(contact.borrower_id) or contact.borrower_id, day)] += 1
+    china = config.profiles["china"]
+    audit.over_caps += [("answered", key, n) for key, n in answered.items() if n > china.daily_answered_per_debtor]
+    audit.over_caps += [("unanswered", key, n) for key, n in unanswered.items()
+                        if n > china.daily_unanswered_per_number]
+    us = config.profiles["us"]
+    window, cooloff = timedelta(days=us.rolling_days), timedelta(days=us.cooloff_days_after_conversation or 0)
+    for account_id, calls in us_calls.items():
+        calls.sort()
+        for index, (moment, _) in enumerate(calls):
+            earlier = calls[:index]
+            if sum(1 for t, _ in earlier if moment - t < window) + 1 > us.rolling_attempts_per_debt:
+                audit.over_caps.append(("us_rolling", account_id, moment.isoformat()))
+            if us.cooloff_days_after_conversation is not None and any(
+                    person and moment - t < cooloff for t, person in earlier):
+                audit.over_caps.append(("us_cooloff", account_id, moment.isoformat()))
+
+
+def _audit_payments(audit: MonthAudit, result: MonthResult, order: tuple[str, ...], grace_days: int) -> None:
+    """Every payment replayed, in the order they were recorded (their payment_received events), from the balances the
+    month opened with: its split over fees, interest and principal in the policy's order, the credit beyond the
+    balance, the balance after it, and its split over the open instalments of the account's accepted plans, earliest
+    due first; then each account's balances now, and each instalment's judgement against what was allocated to it
+    before its deadline (the borrower's midnight after the due date and the grace days)."""
+    with result.sessions() as session:
+        order_of = {reference: index for index, reference in session.execute(
+            select(FollowUpEvent.id, FollowUpEvent.reference).where(FollowUpEvent.kind == "payment_received"))}
+        payments = sorted(session.scalars(select(Payment)), key=lambda p: order_of.get(p.payment_id, 0))
+        split = defaultdict(dict)
+        for row in session.scalars(select(PaymentAllocation)):
+            split[row.payment_id][row.component] = row.amount_cents
+        to_items = defaultdict(dict)
+        for row in session.scalars(select(PaymentInstalmentAllocation)):
+            to_items[row.payment_id][(row.plan_id, row.seq)] = row.amount_cents
+        accounts = {row.account_id: row for row in session.scalars(select(LoanAccount))}
+        zones = dict(session.execute(select(Borrower.borrower_id, Borrower.timezone)).all())
+        started = dict(session.execute(select(ConversationRecord.conversation_id, ConversationRecord.started_at)).all())
+        # Instalments of accepted plans, each with its account, due date, amount and when its plan was agreed.
+        items = {}
+        accepted = select(InstalmentPlanItem, InstalmentPlan).join(
+            InstalmentPlan, InstalmentPlan.id == InstalmentPlanItem.plan_id).where(InstalmentPlan.status == "accepted")
+        for item, plan in session.execute(accepted):
+            items[(item.plan_id, item.seq)] = (plan.account_id, item.due_date, item.amount_cents,
+                                               started.get(plan.conversation_id, START))
+        outcomes = {(row.plan_id, row.seq): row for row in session.scalars(select(InstalmentOutcome))}
+    balances = {account_id: dict(opening) for account_id, opening in result.opening_balances.items()}
+    owed = {key: amount for key, (_, _, amount, _) in items.items()}
+    paid_by = defaultdict(list)  # instalment -> (paid_at, cents)
+    for payment in payments:
+        audit.payments += 1
+        audit.paid_cents += payment.amount_cents
+        balance = balances[payment.account_id]
+        before, left, expected = sum(balance.values()), payment.amount_cents, {}
+        for component in order:
+            taken = min(left, balance[component])
+            if taken:
+                expected[component] = taken
+                left -= taken
+        applied = sum(expected.values())
+        if (split[payment.payment_id] != expected or payment.applied_cents != applied
+                or payment.credit_cents != payment.amount_cents - applied
+                or payment.balance_after_cents != before - applied):
+            audit.payment_mismatches.append((payment.payment_id, "split", expected, split[payment.payment_id]))
+        for component, cents in expected.items():
+            balance[component] -= cents
+        left, wanted = payment.amount_cents, {}
+        open_items = sorted((due, key) for key, (account_id, due, _, agreed) in items.items()
+                            if account_id == payment.account_id and agreed <= payment.received_at and owed[key] > 0
+                            and not _cancelled_before(outcomes.get(key), payment.received_at))
+        for _, key in open_items:
+            if left <= 0:
+                break
+            wanted[key] = min(left, owed[key])
+            left -= wanted[key]
+        if to_items[payment.payment_id] != wanted:
+            audit.payment_mismatches.append((payment.payment_id, "instalments", wanted, to_items[payment.payment_id]))
+        for key, cents in wanted.items():
+            owed[key] -= cents
+            paid_by[key].append((payment.paid_at, cents))
+    for account_id, balance in balances.items():
+        now = {name: getattr(accounts[account_id], column) for name, column in COMPONENTS.items()}
+        if now != balance:
+            audit.payment_mismatches.append((account_id, "balance", balance, now))
+    for key, (account_id, due, amount, _) in items.items():
+        zone = ZoneInfo(zones[accounts[account_id].borrower_id])
+        deadline = datetime.combine(due + timedelta(days=grace_days + 1), datetime.min.time(), zone)
+        covered = sum(cents for paid_at, cents in paid_by[key] if paid_at < deadline)
+        outcome = outcomes.get(key)
+        if outcome is None:
+            if deadline <= result.last_tick:  # the last tick's follow-up judged everything due by then
+                audit.instalment_mismatches.append((key, None, covered, amount))
+        elif outcome.outcome == "paid" and covered < amount or outcome.outcome == "missed" and (
+                covered >= amount or outcome.paid_cents != covered) or outcome.outcome == "cancelled" and (
+                accounts[account_id].status != "settled"):
+            audit.instalment_mismatches.append((key, outcome.outcome, covered, amount))
+
+
+def _cancelled_before(outcome: InstalmentOutcome | None, moment: datetime) -> bool:
+    return outcome is not None and outcome.outcome == "cancelled" and outcome.decided_at < moment
 
 
 def _borrower_of(ledger: Ledger, account_id: str) -> str:
@@ -530,11 +742,14 @@ def report(result: MonthResult, audit: MonthAudit) -> str:
         f"plans {tally.plans}, hardship {tally.hardship}, disputes {tally.disputes}, stop requests {tally.stops}, "
         f"distress {tally.distress}; segment moves recorded {audit.segment_moves}; handoffs to a person "
         f"{tally.handoffs}, agents' drafts blocked {tally.agent_blocks}",
-        f"payments {tally.payments}, {tally.paid_cents / 100:,.2f} paid; promises by status {dict(audit.promises)}",
-        f"AUDIT outside window {len(audit.outside_window)}, over caps {len(audit.over_caps)}, after a stop "
-        f"{len(audit.after_stop)}, refusals without reason {audit.refusals_without_reason}, refusals without a policy "
-        f"decision {audit.refusals_without_decision}, promises misjudged {len(audit.misjudged_promises)}"
-        f" -> {'LAWFUL' if audit.lawful else 'VIOLATIONS'}",
+        f"complaints {tally.complaints}, verification lockouts {tally.lockouts}; review queue {tally.review_items} "
+        f"chosen by the daily fill, {tally.reviews} reviewed ({tally.reviews_failed} with a checklist item failed)",
+        f"payments {audit.payments}, {audit.paid_cents / 100:,.2f} paid; promises by status {dict(audit.promises)}",
+        f"AUDIT outside window {len(audit.outside_window)}, over caps {len(audit.over_caps)} (counted over "
+        f"{audit.calls_placed} calls placed), after a stop {len(audit.after_stop)}, refusals without reason "
+        f"{audit.refusals_without_reason}, refusals without a policy decision {audit.refusals_without_decision}, "
+        f"promises misjudged {len(audit.misjudged_promises)}, payments not reconciled {len(audit.payment_mismatches)}, "
+        f"instalments misjudged {len(audit.instalment_mismatches)} -> {'LAWFUL' if audit.lawful else 'VIOLATIONS'}",
     ]
     return "\n".join(lines)
 

@@ -1,7 +1,8 @@
 """The campaign worker: `python -m campaigns` (the launcher starts it with the other services).
 
 Runs the taskiq receiver (contact jobs) and, unless --no-scheduler, the scheduler that queues a tick every
-COLLECTIONS_CAMPAIGNS_TICK_SECONDS. More workers on more machines: start them with --no-scheduler (a second
+COLLECTIONS_CAMPAIGNS_TICK_SECONDS and the quality review's fill once a day at COLLECTIONS_CAMPAIGNS_REVIEW_FILL_HOUR
+(Asia/Shanghai). More workers on more machines: start them with --no-scheduler (a second
 scheduler would only plan twice; the ledger's claim keeps each contact single). Serves its Prometheus /metrics on
 COLLECTIONS_METRICS_WORKER_HOST:--metrics-port (127.0.0.1:9464 by default), with the metrics token
 (bot.metrics_endpoint).

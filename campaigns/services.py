@@ -32,6 +32,7 @@ from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.follow_up import FollowUp
 from ledger.policy import load_policy
 from ledger.portfolio import Portfolio
+from ledger.quality_review import QualityReviewBook, load_sampling
 from ledger.repository import Ledger
 
 
@@ -98,7 +99,9 @@ async def campaign_services(settings: Settings, clock: Callable[[], datetime] | 
             clock=clock, demo_providers=settings.demo))
         tick = CampaignTick(Segmenter(strategy, Portfolio(sessions), records), records, FollowUp(sessions, ledger.policy))
         broker = make_broker(redis_url)
-        jobs = CampaignJobs(broker, tick, contactor, clock, settings.campaigns.tick_seconds)
+        review = QualityReviewBook(sessions, ledger, load_sampling())
+        jobs = CampaignJobs(broker, tick, contactor, clock, settings.campaigns.tick_seconds, review,
+                            settings.campaigns.review_fill_hour)
         yield CampaignServices(broker=broker, jobs=jobs, tick=tick, contactor=contactor, records=records, clock=clock)
     finally:
         for closable in (dialer, messenger):

@@ -323,6 +323,9 @@ class CampaignSettings(Section):
                               description="How often the worker looks for borrowers due a contact")
     max_concurrent_contacts: int = Field(default=20, ge=1, le=1000,
                                          description="Contacts one worker process places at the same time")
+    review_fill_hour: int = Field(default=2, ge=0, le=23,
+                                  description="The hour (Asia/Shanghai, the review office's days) at which the worker's "
+                                  "scheduler fills the quality-review queue with the last two days' conversations")
 
     def broker_url(self, fallback: str | None) -> str:
         url = self.redis_url or fallback

@@ -46,6 +46,9 @@ MAX_NOTES_CHARS = 4000
 BOT = "bot"  # the agent of a conversation no console agent took
 INBOUND = "inbound"  # the script of a conversation no campaign contact opened
 _CHUNK = 500  # ids per IN (...) list
+# How far back a routine fill looks (the worker's daily job, `python -m bot.console fill-review`): two days, so a
+# conversation still going when one day's fill ran (not quiet yet) is chosen by the next day's.
+RECENT = timedelta(days=2)
 
 Rate = Annotated[float, Field(ge=0, le=1)]
 
@@ -190,6 +193,11 @@ class QualityReviewBook:
             if reasons and self._add(candidate, agent, script, reasons, sample_rate, now):
                 added += 1
         return added
+
+    def fill_recent(self, now: datetime, lookback: timedelta = RECENT) -> int:
+        """The routine fill: conversations of the last `lookback` up to `now`. Run it as often as you like: a
+        conversation is chosen once, so a second run the same day adds only what has gone quiet since."""
+        return self.fill_queue(now - lookback, now, now)
 
     def _candidates(self, since: datetime, until: datetime, quiet_since: datetime) -> dict[str, _Candidate]:
         with self._sessions() as session:

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "skipped while a real provider is configured")
     fill = commands.add_parser("fill-review", help="choose conversations for quality review (ledger/review.yml)")
     fill.add_argument("--days", type=int, default=2, choices=range(1, 32), metavar="1-31",
-                      help="look at conversations of the last N days (default 2; run it nightly)")
+                      help="look at conversations of the last N days (default 2; the campaign worker runs it daily)")
     args = parser.parse_args(argv)
 
     engine = make_engine(args.url or Settings().ledger.url())
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             now = utc_now()
             ledger = Ledger(sessions, load_policy(Settings().ledger.policy_file))
             book = QualityReviewBook(sessions, ledger, load_sampling())
-            added = book.fill_queue(now - timedelta(days=args.days), now, now)
+            added = book.fill_recent(now, timedelta(days=args.days))
             print(f"{added} conversations added to the review queue")
         elif args.command == "add-agent":
             agent = agents.add(args.name, args.role, _password(), replace=args.replace)

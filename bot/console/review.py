@@ -122,7 +122,8 @@ def review_router() -> APIRouter:
     @router.post("/api/console/review/fill")
     async def fill(body: FillBody, request: Request, _: Agent = Depends(current_reviewer)) -> Any:
         """Chooses the conversations of first_day..last_day (Shanghai days, at most 31) that the rules or the sample
-        pick; the queue is also filled by `python -m bot.console fill-review` (e.g. nightly)."""
+        pick; the campaign worker also fills the queue daily (campaigns.worker), as does `python -m bot.console
+        fill-review`."""
         if not timedelta(0) <= body.last_day - body.first_day < timedelta(days=MAX_FILL_DAYS):
             return JSONResponse({"error": "bad_range", "detail": f"last_day from first_day, at most "
                                                                  f"{MAX_FILL_DAYS} days"}, status_code=422)

@@ -1,14 +1,16 @@
 """The supervisor's KPI dashboard in headless Chromium, against a real gateway over the session's simulated month
-(tests/month.py). Every figure the test looks for is counted here with its own SQL on the month's SQLite file (not
-ledger.kpis) and must be on the page as the page formats it; the CSV the page links to says the same. An agent
-is refused the page. Screenshots: $COLLECTIONS_SCREENSHOT_DIR (default /tmp/screens)."""
+(tests/month.py: calls, messages, conversations, promises, payments, handoffs taken by named agents, complaints,
+verification lockouts, the daily review fill and reviewers' scores). Every figure the test looks for is counted here
+with its own SQL on the month's SQLite file (not ledger.kpis) and must be on the page as the page formats it, in
+total, by agent and by channel; the CSV the page links to says the same. An agent is refused the page.
+Screenshots: $COLLECTIONS_SCREENSHOT_DIR (default /tmp/screens)."""
 from __future__ import annotations
 
 import csv
 import json
 import math
 import sqlite3
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterator
@@ -29,6 +31,12 @@ PASSWORD = "a supervisor's long password"
 FIRST, LAST = date(2026, 12, 1), date(2026, 12, 31)
 SINCE, UNTIL = "2026-11-30 16:00:00", "2026-12-31 16:00:00"  # those days' bounds in UTC, as SQLite stores them
 CONTACTED = ("sent", "dialled", "answered", "no_answer", "busy", "failed", "canceled", "machine")
+CHECKLIST = ("identity_before_detail", "ai_disclosed", "no_pressure", "correct_figures", "handoff_when_asked")
+
+
+def failed_any(table: str) -> str:
+    """A review with at least one checklist item failed."""
+    return "(" + " OR ".join(f"{table}.{item} = 'fail'" for item in CHECKLIST) + ")"
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +103,65 @@ def expected(db: sqlite3.Connection) -> dict:
         "SELECT julianday(date(f.occurred_at, '+8 hours')) - julianday(a.due_date) FROM follow_up_events f "
         f"JOIN loan_accounts a ON a.account_id = f.account_id WHERE f.kind = 'account_settled' AND f.occurred_at {in_range}",
         (SINCE, UNTIL)) if days > 0]
+    complaints = one(db, "SELECT count(*) FROM complaints WHERE created_at >= ? AND created_at < ?", SINCE, UNTIL)
+    reviews = one(db, "SELECT count(*) FROM quality_reviews WHERE reviewed_at >= ? AND reviewed_at < ?", SINCE, UNTIL)
+    reviews_failed = one(db, f"SELECT count(*) FROM quality_reviews WHERE {failed_any('quality_reviews')} "
+                             "AND reviewed_at >= ? AND reviewed_at < ?", SINCE, UNTIL)
     return {"calls": calls, "answered": answered, "conversations": conversations, "verified": verified,
             "with_promise": with_promise, "kept": kept, "judged": kept + broken, "promised": promised,
             "recovered": recovered, "handed": handed, "waits": waits, "rules": rules, "speakers": speakers,
-            "disputes": disputes, "stops": stops, "cures": cures}
+            "disputes": disputes, "stops": stops, "cures": cures, "complaints": complaints, "reviews": reviews,
+            "reviews_passed": reviews - reviews_failed}
+
+
+def takers(db: sqlite3.Connection) -> dict[str, str]:
+    """Conversation -> the agent who first took its handoff."""
+    first: dict[str, str] = {}
+    for conversation_id, agent in db.execute("SELECT conversation_id, taken_by FROM handoff_requests WHERE taken_by "
+                                             "IS NOT NULL ORDER BY created_at, id"):
+        first.setdefault(conversation_id, agent)
+    return first
+
+
+def by_agent(db: sqlite3.Connection) -> dict[str, Counter]:
+    """Per named agent: the conversations they took, the words of theirs the filter stopped, the complaints in their
+    conversations, and the reviews (passed or not) of their conversations, in the range."""
+    taken, figures = takers(db), {}
+    for agent in set(taken.values()):
+        mine = [conversation for conversation, taker in taken.items() if taker == agent]
+        marks = ",".join("?" * len(mine))
+        figures[agent] = Counter(
+            conversations=one(db, f"SELECT count(*) FROM conversations WHERE conversation_id IN ({marks}) AND "
+                                  "started_at >= ? AND started_at < ?", *mine, SINCE, UNTIL),
+            blocks=one(db, f"SELECT count(*) FROM audit_records WHERE conversation_id IN ({marks}) AND allowed = 0 "
+                           "AND speaker = 'agent' AND created_at >= ? AND created_at < ?", *mine, SINCE, UNTIL),
+            complaints=one(db, f"SELECT count(*) FROM complaints WHERE conversation_id IN ({marks}) AND "
+                               "created_at >= ? AND created_at < ?", *mine, SINCE, UNTIL),
+            reviews=one(db, f"SELECT count(*) FROM quality_reviews r JOIN review_items i ON i.id = r.item_id WHERE "
+                            f"i.conversation_id IN ({marks}) AND r.reviewed_at >= ? AND r.reviewed_at < ?",
+                        *mine, SINCE, UNTIL),
+            reviews_failed=one(db, "SELECT count(*) FROM quality_reviews r JOIN review_items i ON i.id = r.item_id "
+                                   f"WHERE i.conversation_id IN ({marks}) AND {failed_any('r')} "
+                                   "AND r.reviewed_at >= ? AND r.reviewed_at < ?", *mine, SINCE, UNTIL))
+    return figures
+
+
+def by_channel(db: sqlite3.Connection) -> dict[str, Counter]:
+    """Per channel as the page names them: calls placed and reminder messages sent (campaign contacts),
+    conversations and complaints (their own channel: phone, webchat)."""
+    figures: dict[str, Counter] = defaultdict(Counter)
+    contacted = ",".join("?" * len(CONTACTED))
+    for channel, name, count in db.execute(
+            f"SELECT channel, CASE channel WHEN 'call' THEN 'calls_placed' ELSE 'messages_sent' END, count(*) "
+            f"FROM campaign_contacts WHERE status IN ({contacted}) AND planned_at >= ? AND planned_at < ? "
+            "GROUP BY channel", (*CONTACTED, SINCE, UNTIL)):
+        figures["phone" if channel == "call" else channel][name] = count
+    for table, moment, name in (("conversations", "started_at", "conversations"),
+                                ("complaints", "created_at", "complaints")):
+        for channel, count in db.execute(f"SELECT channel, count(*) FROM {table} WHERE {moment} >= ? AND {moment} < ? "
+                                         "GROUP BY channel", (SINCE, UNTIL)):
+            figures[channel][name] = count
+    return figures
 
 
 def _moment(stored: str) -> datetime:
@@ -163,7 +226,9 @@ def card(page: Page, name: str):
 def test_every_figure_on_the_dashboard_is_the_databases(month_gateway, page: Page, screenshot):
     gateway, db = month_gateway
     want = expected(db)
-    assert want["calls"] > 100 and want["handed"] > 0 and want["speakers"]["agent"] > 0  # a month worth showing
+    # A month worth showing: agents' drafts stopped, complaints, reviews that passed and some that failed.
+    assert want["calls"] > 100 and want["handed"] > 0 and want["speakers"]["agent"] > 0
+    assert want["complaints"] > 0 and want["reviews"] > want["reviews_passed"] > 0
     signed_in(page, gateway, "boss")
     script_errors: list[str] = []
     page.on("pageerror", lambda error: script_errors.append(str(error)))
@@ -195,6 +260,14 @@ def test_every_figure_on_the_dashboard_is_the_databases(month_gateway, page: Pag
         expect(page.locator(f'#kpi-rules tr[data-rule="{rule}"] td').nth(1)).to_have_text(str(count))
     expect(card(page, "disputes").locator(".kpi-value")).to_have_text(str(want["disputes"]))
     expect(card(page, "stop_requests").locator(".kpi-value")).to_have_text(str(want["stops"]))
+    expect(card(page, "complaint_rate").locator(".kpi-value")).to_have_text(
+        percent(want["complaints"], want["conversations"]))
+    expect(card(page, "complaint_rate").locator(".kpi-detail")).to_have_text(
+        f"{want['complaints']} / {want['conversations']}")
+    expect(card(page, "compliant_review_rate").locator(".kpi-value")).to_have_text(
+        percent(want["reviews_passed"], want["reviews"]))
+    expect(card(page, "compliant_review_rate").locator(".kpi-detail")).to_have_text(
+        f"{want['reviews_passed']} / {want['reviews']}")
     start, rolled = expected_roll_1_30(db)
     expect(page.locator('#kpi-roll tr[data-bucket="dpd_1_30"] .roll-rate')).to_have_text(percent(rolled, start))
     # One row a day; the chart draws the same calls per day the table lists.
@@ -222,13 +295,36 @@ def test_slices_and_the_csv_export(month_gateway, page: Page, screenshot):
             (*CONTACTED, SINCE, UNTIL)):
         expect(page.locator(f'#kpi-rows tr[data-key="{campaign}"] td[data-column="calls_placed"]')).to_have_text(str(calls))
     screenshot(page.locator(".kpi-tables"), "by-campaign")
-    # The agents alone: their blocked drafts, and the conversations they took.
-    show(page, by="day", agent="human")
-    agent_blocks = one(db, "SELECT count(*) FROM audit_records WHERE allowed = 0 AND speaker = 'agent'")
-    expect(card(page, "blocks").locator(".kpi-value")).to_have_text(str(agent_blocks))
-    taken = one(db, "SELECT count(DISTINCT conversation_id) FROM handoff_requests WHERE status IN ('taken', 'served')")
-    expect(card(page, "right_party_contact_rate").locator(".kpi-detail")).to_contain_text(f"/ {taken}")
-    screenshot(page.locator("#kpi-cards"), "agents-cards")
+    # By agent: each named agent's row (the conversations they took, their drafts stopped, complaints, reviews).
+    agents = by_agent(db)
+    assert len(agents) > 1 and sum(figures["blocks"] for figures in agents.values()) > 0
+    show(page, by="agent")
+    for agent, figures in agents.items():
+        row = page.locator(f'#kpi-rows tr[data-key="{agent}"]')
+        for column in ("conversations", "blocks", "complaints"):
+            expect(row.locator(f'td[data-column="{column}"]')).to_have_text(str(figures[column]))
+        expect(row.locator('td[data-column="compliant_review_rate"]')).to_have_text(
+            percent(figures["reviews"] - figures["reviews_failed"], figures["reviews"]))
+    screenshot(page.locator(".kpi-tables"), "by-agent")
+    # One agent alone: the cards say the same as that agent's row.
+    agent, figures = max(agents.items(), key=lambda entry: (entry[1]["blocks"], entry[1]["reviews"], entry[0]))
+    show(page, by="day", agent=agent)
+    expect(card(page, "blocks").locator(".kpi-value")).to_have_text(str(figures["blocks"]))
+    expect(card(page, "blocks").locator(".kpi-detail")).to_have_text(f"机器人 bot 0 · 坐席 agent {figures['blocks']}")
+    expect(card(page, "complaint_rate").locator(".kpi-detail")).to_have_text(
+        f"{figures['complaints']} / {figures['conversations']}")
+    expect(card(page, "compliant_review_rate").locator(".kpi-detail")).to_have_text(
+        f"{figures['reviews'] - figures['reviews_failed']} / {figures['reviews']}")
+    screenshot(page.locator("#kpi-cards"), "one-agent-cards")
+    # By channel: calls on the phone row, reminders on the message row, conversations and complaints where they were.
+    channels = by_channel(db)
+    assert channels["phone"]["complaints"] > 0 and channels["webchat"]["conversations"] > 0
+    show(page, by="channel")
+    for channel, figures in channels.items():
+        row = page.locator(f'#kpi-rows tr[data-key="{channel}"]')
+        for column in ("calls_placed", "messages_sent", "conversations", "complaints"):
+            expect(row.locator(f'td[data-column="{column}"]')).to_have_text(str(figures[column]))
+    screenshot(page.locator(".kpi-tables"), "by-channel")
     # The CSV the page links to: the same range, grouping and filter.
     show(page, by="segment")
     with page.expect_download() as download:
@@ -241,6 +337,10 @@ def test_slices_and_the_csv_export(month_gateway, page: Page, screenshot):
     assert (rows["total"]["promised_cents"], rows["total"]["recovered_cents"]) == (
         str(want["promised"]), str(want["recovered"]))
     assert rows["total"]["blocks"] == str(sum(want["speakers"].values()))
+    assert (rows["total"]["complaints"], rows["total"]["reviews"], rows["total"]["reviews_passed"]) == (
+        str(want["complaints"]), str(want["reviews"]), str(want["reviews_passed"]))
+    assert rows["total"]["complaint_rate"] == f"{want['complaints'] / want['conversations']:.6g}"
+    assert rows["total"]["compliant_review_rate"] == f"{want['reviews_passed'] / want['reviews']:.6g}"
     segment_calls = dict(db.execute(
         "SELECT segment, count(*) FROM campaign_contacts WHERE channel = 'call' AND status IN "
         f"({','.join('?' * len(CONTACTED))}) AND planned_at >= ? AND planned_at < ? GROUP BY segment",

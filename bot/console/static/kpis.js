@@ -46,7 +46,7 @@ const COLUMNS = [
   ["recovered_cents", "回收金额", "money"], ["contact_rate", "接通率", "percent"],
   ["right_party_contact_rate", "本人接触率", "percent"], ["promise_to_pay_rate", "承诺率", "percent"],
   ["kept_promise_rate", "守约率", "percent"], ["handoff_rate", "转人工率", "percent"], ["blocks", "拦截"],
-  ["disputes", "异议"], ["complaints", "投诉"],
+  ["disputes", "异议"], ["complaints", "投诉"], ["compliant_review_rate", "质检合规率", "percent"],
 ];
 const BUCKETS = { current: "未逾期", dpd_1_30: "M1 (1-30)", dpd_31_60: "M2 (31-60)", dpd_61_90: "M3 (61-90)",
                   dpd_90_plus: "M3+ (90+)", settled: "已结清" };
