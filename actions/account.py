@@ -10,7 +10,7 @@ from actions.conversation_context import conversation_id, is_voice, ledger, loca
 from actions.entities import as_date, latest_value
 from ledger.views import AccountView
 from actions.guarded import AccountAction
-from actions.replies import refusal_reply, reply, wording
+from actions.replies import keyed_question, refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
 
 
@@ -28,7 +28,9 @@ class ActionTellBalance(AccountAction):
         # Before (or on) the due date this is a reminder, not a collection: nothing is late yet.
         stage = "balance" if days > 0 else "balance_not_yet_due"
         if is_voice(tracker):
-            dispatcher.utter_message(text=reply(tracker, f"{stage}_spoken", **amounts))
+            # "您今天方便全额还款吗？": a yes is a promise of the whole balance (action_pay_in_full).
+            question = reply(tracker, f"{stage}_spoken", **amounts)
+            dispatcher.utter_message(**keyed_question(tracker, question, "keys_yes_no"))
             return []
         dispatcher.utter_message(text=reply(
             tracker, f"{stage}_written", **amounts, principal=words.money(account.principal_cents),
