@@ -681,7 +681,9 @@ def _keyed_choices(messages: list[Any]) -> tuple[str, ...]:
     """What keys 1, 2, … answer: the buttons of the reply's last message (the question it ends on), each the words
     it stands for (its payload). The dialogue adds them on phone calls to a question it asks the caller to confirm,
     and says which key is which in the message itself (actions.replies.keyed_choices)."""
-    buttons = getattr(messages[-1], "buttons", None) or [] if messages else []
+    if not messages:
+        return ()
+    buttons = getattr(messages[-1], "buttons", None) or []
     payloads = tuple(button.get("payload") if isinstance(button, dict) else None for button in buttons)
     return payloads if all(isinstance(payload, str) and payload.strip() for payload in payloads) else ()
 

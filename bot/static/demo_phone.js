@@ -5,6 +5,7 @@
 const POLL_MS = 2000;
 const log = document.getElementById("log");
 const hangUp = document.getElementById("hang-up");
+const keypad = document.getElementById("keypad");
 let call = null;
 
 const note = (text, kind) => noteIn(log, text, kind);
@@ -14,12 +15,14 @@ function endCall() {
   call.stop();
   call = null;
   hangUp.hidden = true;
+  keypad.hidden = true;
 }
 
 async function answer(ring) {
   try {
     call = await startVoiceCall(`/voice/demo-phone?attempt=${encodeURIComponent(ring.attempt_id)}`, note, endCall);
     hangUp.hidden = false;
+    keypad.hidden = false;
     note(`已接听：${ring.borrower_id}（${ring.number}）`, "notice");
   } catch (error) {
     note(`无法接听：${error.message}`, "notice");
@@ -55,5 +58,8 @@ async function refresh() {
 }
 
 hangUp.addEventListener("click", endCall);
+for (const button of keypad.querySelectorAll("button")) {
+  button.addEventListener("click", () => call && call.key(button.textContent));
+}
 refresh();
 setInterval(refresh, POLL_MS);

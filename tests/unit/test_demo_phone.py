@@ -124,3 +124,5 @@ async def test_the_page_is_served(client):
     assert page.status_code == 200 and "演示电话" in page.text and "Content-Security-Policy" in page.headers
     assert (await client.get("/demo/phone/page.js")).status_code == 200
     assert (await client.get("/demo/voice/call.js")).status_code == 200
+    # A keypad, for the ID digits and the keys the bot asks for on phone calls ("确认请按1"), sent as DTMF.
+    assert 'id="keypad"' in page.text and '"dtmf"' in (await client.get("/demo/voice/call.js")).text
