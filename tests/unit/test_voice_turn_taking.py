@@ -4,9 +4,11 @@ spoken sentence by sentence, one mark each; a question offering keys takes a key
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bot.audit import AuditTrail
@@ -92,7 +94,14 @@ class PhoneCall:
         """The caller speaks the fixture in real time, then a second of line silence."""
         pcm, rate = read_wav_pcm16(ZH_FIXTURES / fixture)
         resampler = StreamResampler(rate, RATE)
-        spoken = resampler.feed(pcm) + resampler.feed(b"", last=True) + bytes(RATE * 2)
+        await self.line(resampler.feed(pcm) + resampler.feed(b"", last=True))
+
+    async def crackle(self) -> None:
+        """A second of line noise, which the VAD takes for speech and the recogniser rejects (no words)."""
+        await self.line(np.random.default_rng(5).normal(0, 2500, RATE).astype("<i2").tobytes())
+
+    async def line(self, pcm: bytes) -> None:
+        spoken = pcm + bytes(RATE * 2)
         spoken = spoken[:len(spoken) - len(spoken) % FRAME_BYTES]
         for offset in range(0, len(spoken), FRAME_BYTES):
             await self.call.on_audio(InputAudio(spoken[offset:offset + FRAME_BYTES]))
@@ -135,6 +144,27 @@ async def test_a_reply_to_a_turn_the_caller_spoke_past_is_dropped_unsaid(session
     assert [speaker for speaker, *_ in texts[texts.index(unsaid):]] == ["bot", "borrower", "bot"]
     assert rasa.appended == [{"event": "bot", "text": "",
                               "metadata": {"interrupted": True, "full_text": "请告诉我您身份证号码的后四位。"}}]
+
+
+async def test_a_reply_held_back_by_noise_on_the_line_is_said_after_all(sessions, caplog):
+    """The line crackles while the dialogue answers: it sounded like speech, so the answer was held back, but the
+    recogniser found no words in it, so the answer is said (once, with nothing noted as unheard)."""
+    caplog.set_level(logging.INFO, logger="voice.call")
+    rasa = GatedRasa(rasa_turn("您好，请问是张伟本人吗？"), rasa_turn("请告诉我您身份证号码的后四位。"), gated=1)
+    async with PhoneCall(sessions, rasa) as phone:
+        await phone.say("d02.wav")  # 对，我就是张伟本人。
+        await phone.until(lambda: len(rasa.sent) == 2, "the turn did not reach the dialogue")
+        await phone.crackle()
+        await phone.until(lambda: not phone.call._turns.empty(), "the crackle was not taken for speech")
+        rasa.gate.set()
+        await phone.until(lambda: "请告诉我您身份证号码的后四位。" in phone.bot_texts() and not phone.call._bot_audible()
+                          and phone.call._turns.empty() and not phone.call._turn_in_progress,
+                          "the held-back reply was not said")
+        said = await phone.transcript()
+    assert phone.bot_texts()[1:] == ["请告诉我您身份证号码的后四位。"] and len(rasa.sent) == 2
+    assert not [entry for entry in said if entry.get("interrupted")] and rasa.appended == []
+    held = [record.getMessage() for record in caplog.records if "held back" in record.getMessage()]
+    assert len(held) == 1, held  # it was held back, then said: not said because it never was
 
 
 async def test_a_long_reply_is_spoken_sentence_by_sentence_and_a_keyed_1_confirms_it(sessions):
