@@ -11,7 +11,7 @@ from actions.entities import as_date, latest_value
 from ledger.views import AccountView
 from actions.guarded import AccountAction
 from actions.plans import offered_periods
-from actions.replies import refusal_reply, reply, wording
+from actions.replies import keyed_question, refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
 from ledger.policy import promise_window
 
@@ -52,7 +52,9 @@ class ActionTellBalance(AccountAction):
         elif stage == "balance_firm":  # the latest date the policy lets a promise name
             amounts["latest"] = words.date(promise_window(account.risk_tier, today, ledger().policy)[1], today)
         if is_voice(tracker):
-            dispatcher.utter_message(text=reply(tracker, f"{stage}_spoken", **amounts))
+            # "您今天方便全额还款吗？": a yes is a promise of the whole balance (action_pay_in_full).
+            question = reply(tracker, f"{stage}_spoken", **amounts)
+            dispatcher.utter_message(**keyed_question(tracker, question, "keys_yes_no"))
             return []
         dispatcher.utter_message(text=reply(
             tracker, f"{stage}_written", **amounts, principal=words.money(account.principal_cents),

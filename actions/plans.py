@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation_context import borrower_id, conversation_id, is_voice, ledger, local_today
 from actions.entities import latest_value
 from actions.guarded import AccountAction, DisclosureAction
-from actions.replies import refusal_reply, reply, wording
+from actions.replies import keyed_question, refusal_reply, reply, wording
 from ledger.errors import PolicyViolation
 from ledger.plans import FIRST_INSTALMENT_AFTER_DAYS
 from actions.strategy import hardship_case, offer_limit
@@ -56,7 +56,8 @@ def propose(
     if requested is not None and requested != periods:
         prefix = reply(tracker, "plan_options_note", options=words.options(options))
     said = words.summarise_plan(plan, today) if is_voice(tracker) else words.describe_plan(plan, today)
-    dispatcher.utter_message(text=prefix + reply(tracker, "plan_offer", plan=said))
+    offer = prefix + reply(tracker, "plan_offer", plan=said)
+    dispatcher.utter_message(**keyed_question(tracker, offer, "keys_confirm"))
     return [SlotSet("plan_pending", True), SlotSet("pending_plan_id", plan.plan_id)]
 
 
@@ -117,7 +118,8 @@ class ActionRestatePlan(AccountAction):
             dispatcher.utter_message(text=reply(tracker, "no_pending_plan"))
             return [SlotSet("plan_pending", False)]
         said = wording(tracker, account).summarise_plan(plan, local_today(tracker))
-        dispatcher.utter_message(text=reply(tracker, "plan_offer", plan=said))
+        offer = reply(tracker, "plan_offer", plan=said)
+        dispatcher.utter_message(**keyed_question(tracker, offer, "keys_confirm"))
         return []
 
 

@@ -9,10 +9,11 @@ same slot.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.conversation_context import is_voice
+from actions.conversation_context import channel, is_voice
 from ledger.errors import PolicyViolation
 from ledger.phrasebook import Phrasebook, spoken_language
 from ledger.policy import CollectionPolicy, promise_window
@@ -171,6 +172,12 @@ REPLIES = Phrasebook({
         "en": "OK. How many payments would you like? {choices}Or tell me how much you could pay first, and when.",
     },
     "plan_choices": {"zh": "可选{options}期，", "en": "You can choose {options}. "},
+    # On a phone call a yes-or-no question that settles a plan or a promise also takes its answer from the keypad
+    # (keyed_question): which key is which, said after the question, and the words each key stands for.
+    "keys_confirm": {"zh": "确认请按1，不同意请按2。", "en": " Press 1 to confirm, or 2 to decline."},
+    "keys_yes_no": {"zh": "方便请按1，不方便请按2。", "en": " Press 1 for yes, or 2 for no."},
+    "keyed_yes": {"zh": "确认", "en": "yes please"},
+    "keyed_no": {"zh": "不同意", "en": "no"},
     # Requests
     "extension_granted": {
         "zh": "根据还款政策，可以为您把还款日延至{date}，请在这之前还清{balance}。",
@@ -336,6 +343,17 @@ def reply(tracker: Tracker, key: str, **values: object) -> str:
     the chat, whichever this is."""
     spoken = language(tracker)
     return REPLIES.say(spoken, key, conversation=_CONVERSATION_WORDS[(spoken, is_voice(tracker))], **values)
+
+
+def keyed_question(tracker: Tracker, question: str, keys: str) -> dict[str, Any]:
+    """`dispatcher.utter_message` arguments for a yes-or-no `question`. On a phone call the question also says which
+    key answers what (the reply `keys`) and carries, as buttons in key order, the words each key stands for: the
+    call sends them to the dialogue for a keyed 1 or 2 (voice/call.py), and the NLU reads them as the answer."""
+    if channel(tracker) != "phone":
+        return {"text": question}
+    answers = [reply(tracker, "keyed_yes"), reply(tracker, "keyed_no")]
+    return {"text": question + reply(tracker, keys),
+            "buttons": [{"title": str(key), "payload": answer} for key, answer in enumerate(answers, start=1)]}
 
 
 def wording(tracker: Tracker, account: AccountView | None = None) -> Wording:

@@ -1,6 +1,10 @@
 """One voice call: borrower audio → VAD → ASR (off the event loop) → the conversation service (which
-sends every reply through the compliance egress) → TTS of those replies only → paced audio frames,
-with barge-in, silence re-prompts, DTMF digits and a polite hang-up.
+sends every reply through the compliance egress) → TTS of those replies only, sentence by sentence → paced audio
+frames, with barge-in, silence re-prompts, DTMF digits and a polite hang-up.
+
+Turn-taking: a reply to a turn the caller has already spoken past (they started talking again before any of it was
+played) is held back, and dropped unsaid once that new speech turns out to be words; a reply offering choices
+(buttons: "确认请按1，不同意请按2") takes its answer from the keypad too.
 
 The pipeline knows frames, never wire formats; a transport turns them into a carrier's messages.
 """
@@ -10,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from concurrent.futures import Executor
 from typing import Any, Awaitable, Callable, Protocol
 
@@ -29,9 +33,10 @@ from voice.frames import (
     BorrowerText, BotText, CallEnding, ClearPlayback, Dtmf, InputAudio, OutboundFrame, OutputAudio, OutputMark,
     PlaybackMark,
 )
-from voice.playback import Interrupted, Playback, Utterance
+from voice.playback import Interrupted, Playback, Reply, Utterance
 from configuration.settings import VoiceSettings
 from voice.tts.base import TtsEngine
+from voice.tts.text import split_sentences
 from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded, TurnPaused
 
 logger = logging.getLogger("voice.call")
@@ -132,16 +137,29 @@ class AudioTurn:
     sample_rate: int
     early_decode: asyncio.Future | None = None  # started on a pause, for exactly this audio
     speech_ended_at: float | None = None  # time.monotonic() when the caller stopped talking (None: cut, still talking)
+    speeches_before: int = 0  # the call's confirmed speeches when the turn was queued: a later one supersedes its reply
 
 
 @dataclass(frozen=True)
 class TextTurn:
-    text: str  # keyed digits
+    text: str  # keyed digits, or the answer a keyed choice stands for
+    speeches_before: int = 0
 
 
 @dataclass(frozen=True)
 class KeyedAnswer:
     yes: bool  # 1 or 2 keyed while a number heard is being confirmed
+    speeches_before: int = 0
+
+
+Turn = AudioTurn | TextTurn | KeyedAnswer
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A reply to a turn the caller spoke past before it was played: said only if what they said was not words."""
+    texts: list[str]
+    choices: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -165,11 +183,12 @@ class VoiceCall:
         self._channel = channel
         self._detector = TurnDetector(sample_rate, services.settings)
         self._playback = Playback()
-        self._turns: asyncio.Queue[AudioTurn | TextTurn | KeyedAnswer] = asyncio.Queue(MAX_PENDING_TURNS)
+        self._turns: asyncio.Queue[Turn] = asyncio.Queue(MAX_PENDING_TURNS)
         self._speech: asyncio.Queue[tuple[list[str], float | None]] = asyncio.Queue(MAX_PENDING_SPEECH)
         self._tasks: list[asyncio.Task] = []
         self._speaker: asyncio.Task | None = None
         self._speaking = False
+        self._unstarted: list[str] = []  # the speaker's current batch: messages after the one it is saying
         self._turn_in_progress = False
         self._digits: list[str] = []
         self._last_digit_at = 0.0
@@ -180,6 +199,9 @@ class VoiceCall:
         self._language = "zh"  # the conversation's: the borrower's record, then the language the bot replies in
         self._early_decode: tuple[int, asyncio.Future] | None = None  # (audio length, decode) since the last pause
         self._held: HeldTurn | None = None  # read back, waiting for the caller's yes or no
+        self._speeches = 0  # borrower speech confirmed so far (past the barge-in length): a new turn has begun
+        self._withheld: Withheld | None = None
+        self._choices: tuple[str, ...] = ()  # what keys 1, 2, … answer to the question the last reply asked
         self._verified = False  # numbers are read back only once they can be acted on, and may be said
         self._declined = False  # refused by the contact policy: nothing the borrower says is taken up
         self._carrier_call_id: str | None = None
@@ -256,6 +278,7 @@ class VoiceCall:
                 self._idle_since = time.monotonic()
             elif isinstance(event, SpeechConfirmed):
                 self._silent_reprompts = 0
+                self._speeches += 1
                 if self._bot_audible():
                     await self._barge_in()
             elif isinstance(event, TurnPaused):
@@ -298,18 +321,23 @@ class VoiceCall:
         if self._held is not None and frame.digit in ("1", "2") and not self._digits:
             self._enqueue_turn(KeyedAnswer(frame.digit == "1"))
             return
+        if self._choices and not self._digits and frame.digit in "123456789"[:len(self._choices)]:
+            # The answer the key stands for, in words the dialogue understands (as keyed ID digits are).
+            self._enqueue_turn(TextTurn(self._choices[int(frame.digit) - 1]))
+            self._choices = ()
+            return
         if frame.digit.isdigit():
             self._digits.append(frame.digit)
         if (frame.digit == "#" and self._digits) or len(self._digits) == DTMF_DIGITS_FOR_ID:
             self._enqueue_turn(TextTurn(DTMF_ID_ANSWER.format(digits="".join(self._digits))))
             self._digits.clear()
 
-    def _enqueue_turn(self, turn: AudioTurn | TextTurn | KeyedAnswer) -> None:
+    def _enqueue_turn(self, turn: Turn) -> None:
         if self._turns.full():
             self._turns.get_nowait()
             logger.warning("call %s: turns arrive faster than they are decoded; oldest dropped",
                            mask_reference(self.conversation_id))
-        self._turns.put_nowait(turn)
+        self._turns.put_nowait(replace(turn, speeches_before=self._speeches))
 
     # ---- turns ------------------------------------------------------------------------------------
 
@@ -323,7 +351,7 @@ class VoiceCall:
                 self._turn_in_progress = False
                 self._idle_since = time.monotonic()
 
-    async def _take_turn(self, turn: AudioTurn | TextTurn | KeyedAnswer) -> None:
+    async def _take_turn(self, turn: Turn) -> None:
         transcript = None
         heard_at = _speech_ended_at(turn)
         if isinstance(turn, AudioTurn):
@@ -331,8 +359,10 @@ class VoiceCall:
             if not transcript.text:
                 logger.info("call %s: utterance of %.1fs not used (%s)", mask_reference(self.conversation_id),
                             transcript.seconds, transcript.rejected)
-                if transcript.rejected != NO_SPEECH and not self._ending:
-                    await self._say([notice(self._language, "not_understood")], heard_at)  # speech, but not understood
+                if self._withheld is not None:
+                    await self._release_withheld()  # a cough, not words: the reply held back still answers them
+                elif transcript.rejected != NO_SPEECH and not self._ending:
+                    await self._say([notice(self._language, "not_understood")], heard_at, turn)  # not understood
                 return
             text = transcript.text
         elif isinstance(turn, TextTurn):
@@ -341,6 +371,8 @@ class VoiceCall:
             text = "1" if turn.yes else "2"
         if self._ending:
             return
+        await self._drop_withheld()  # the caller said something new: the reply to what they said before is moot
+        self._choices = ()
         await self._send(BorrowerText(text))
         try:
             result = await self._answer(turn, text, transcript)
@@ -353,14 +385,14 @@ class VoiceCall:
             return
         if not result.fault:  # a fault reply (storage down) says nothing about who is on the line
             self._verified = result.identity_verified
-        await self._speak_replies(result, heard_at)
+        await self._speak_replies(result, heard_at, turn)
         if result.ended:
             await self._end_call("conversation_ended")
         elif result.queued_for_person and self._services.handover is not None and not self._handing_over:
             self._handing_over = True  # once per call: a transfer ends it, a callback is offered once
             self._spawn(self._hand_over(), "handover")
 
-    async def _answer(self, turn: AudioTurn | TextTurn | KeyedAnswer, text: str, transcript: Transcript | None) -> Any:
+    async def _answer(self, turn: Turn, text: str, transcript: Transcript | None) -> Any:
         """The dialogue's reply to the turn; None when the call answered it itself (a number read back, or the
         caller's no to one). A held number goes to the dialogue only on the caller's yes; anything else they say
         instead is a turn of its own."""
@@ -373,7 +405,7 @@ class VoiceCall:
                 await conversations.note_borrower_words(self.conversation_id, text)
                 if answer:
                     return await conversations.handle_recorded(self.conversation_id, held.text)
-                await self._say([notice(self._language, "say_again")], _speech_ended_at(turn))
+                await self._say([notice(self._language, "say_again")], _speech_ended_at(turn), turn)
                 return None
         if isinstance(turn, KeyedAnswer):
             return None  # a late key after the question was settled
@@ -382,7 +414,7 @@ class VoiceCall:
             recorded = await conversations.note_borrower_words(self.conversation_id, text)
             self._held = HeldTurn(recorded, values)
             await self._say([notice(self._language, "confirm_heard", heard="、".join(values.said))],
-                            _speech_ended_at(turn))
+                            _speech_ended_at(turn), turn)
             return None
         return await conversations.handle(self.conversation_id, text)
 
@@ -396,12 +428,51 @@ class VoiceCall:
         return (transcript.confidence < self._settings.confirm_values_below_confidence
                 or any(count not in lengths for count in values.periods if lengths))
 
-    async def _speak_replies(self, result: Any, heard_at: float | None = None) -> None:
+    async def _speak_replies(self, result: Any, heard_at: float | None = None, turn: Turn | None = None) -> None:
+        """The dialogue's reply (to `turn`, if it answers one); an ending or a handover is said whatever came after."""
         texts = [message.text for message in result.messages]
         # The bot answers in the conversation's language: a borrower who switched to English is heard in English.
         self._language = written_language("".join(texts)) or self._language
-        if texts:
+        if not texts:
+            return
+        choices = _keyed_choices(result.messages)
+        if turn is None or result.ended or result.queued_for_person:
+            self._choices = choices
             await self._speech.put((texts, heard_at))
+        else:
+            await self._reply_to(turn, texts, heard_at, choices)
+
+    async def _reply_to(self, turn: Turn, texts: list[str], heard_at: float | None,
+                        choices: tuple[str, ...] | None = None) -> None:
+        """Words answering `turn`, all through the egress already. If the caller has started speaking again since
+        the turn, none of them has been played: they are held back, not started and then cut. `choices` (None:
+        unchanged) are what keys 1, 2, … answer."""
+        if self._speeches > turn.speeches_before:
+            logger.info("call %s: reply held back, the caller spoke again", mask_reference(self.conversation_id))
+            await self._drop_withheld()  # an older held-back reply: superseded twice over
+            self._withheld = Withheld(texts, choices)
+            return
+        if choices is not None:
+            self._choices = choices
+        await self._speech.put((texts, heard_at))
+
+    async def _release_withheld(self) -> None:
+        """The speech that held the reply back was not words; if nothing newer is on its way, the reply is said."""
+        if self._turns.empty() and not self._detector.in_speech and self._withheld is not None:
+            withheld, self._withheld = self._withheld, None
+            if withheld.choices is not None:
+                self._choices = withheld.choices
+            await self._speech.put((withheld.texts, None))
+
+    async def _drop_withheld(self) -> None:
+        """A held-back reply will never be said: the transcript and the tracker note it was not heard (it is in
+        them as sent, since the egress records words before they are spoken); a number it read back is no longer
+        waiting for a yes."""
+        withheld, self._withheld = self._withheld, None
+        if withheld is None:
+            return
+        self._held = None
+        await self._record_interruptions([Interrupted(text, "") for text in withheld.texts])
 
     async def _hear_pushes(self) -> None:
         """Words published for this conversation outside a turn are spoken as well: the reply to a turn that had
@@ -435,25 +506,35 @@ class VoiceCall:
         while True:
             texts, heard_at = await self._speech.get()
             self._speaking = True
+            unstarted = self._unstarted = list(texts)
             try:
                 for text in texts:
-                    await self._speak(text, heard_at)
-                    heard_at = None  # the reply's first audio is its first utterance's
+                    unstarted.pop(0)
+                    await self._send(BotText(text))
+                    reply, offset = Reply(text), 0
+                    language = written_language(text) or self._language
+                    # Sentence by sentence: each its own utterance and mark, so a cut is known to the sentence and
+                    # nothing after the sentence playing is synthesized before it is needed.
+                    for sentence in split_sentences(text):
+                        await self._speak(self._playback.begin(sentence, reply, offset), language, heard_at)
+                        offset += len(sentence)
+                        heard_at = None  # the reply's first audio is its first sentence's
             finally:
                 self._speaking = False
+                if self._unstarted is unstarted:  # not a newer speaker's (a barge-in starts one)
+                    self._unstarted = []
 
-    async def _speak(self, text: str, heard_at: float | None = None) -> None:
-        """Streams one egress-approved utterance as 20 ms frames, then a mark to learn when it has played.
-        `heard_at`: when the caller stopped talking, if this answers them (measured to its first frame)."""
-        utterance = self._playback.begin(text)
-        await self._send(BotText(text))
+    async def _speak(self, utterance: Utterance, language: str, heard_at: float | None = None) -> None:
+        """Streams one sentence of an egress-approved reply as 20 ms frames, then a mark to learn when it has
+        played. `heard_at`: when the caller stopped talking, if this answers them (measured to its first frame)."""
+        text = utterance.text
         tts = self._services.tts
         resampler = StreamResampler(tts.sample_rate, self._rate)
         frame_bytes = self._rate * FRAME_MS // 1000 * 2
         pending = b""
         channel = metrics.bounded(self._channel, metrics.CHANNELS)
         asked: float | None = time.perf_counter()
-        async for chunk in tts.synthesize(text, written_language(text) or self._language):
+        async for chunk in tts.synthesize(text, language):
             if asked is not None:
                 metrics.TTS_SECONDS.labels(channel=channel).observe(time.perf_counter() - asked)
                 asked = None
@@ -486,8 +567,12 @@ class VoiceCall:
         Runs on the reader, which must never wait for the carrier to take our audio (a peer slow to read would
         stop its own audio being heard): the speaker is cancelled first, which frees the connection, and the
         clear is sent from a task of its own, ahead of anything the new speaker says (the send lock is FIFO)."""
+        # Messages after the one being cut, in its batch and queued behind it: none of them was heard.
+        unstarted = [Interrupted(text, "") for text in self._unstarted]
+        self._unstarted = []
         while not self._speech.empty():
-            self._speech.get_nowait()
+            texts, _ = self._speech.get_nowait()
+            unstarted += [Interrupted(text, "") for text in texts]
         if self._speaker is not None:
             self._speaker.cancel()
         self._spawn(self._send(ClearPlayback()), "clear")
@@ -495,8 +580,8 @@ class VoiceCall:
             self._recording.cleared()
         self._speaking = False
         self._speaker = self._spawn(self._speaker_loop(), "speaker")
-        interrupted = self._playback.interrupt()
-        logger.info("call %s: barge-in, %d utterance(s) cut", mask_reference(self.conversation_id), len(interrupted))
+        interrupted = self._playback.interrupt() + unstarted
+        logger.info("call %s: barge-in, %d reply(s) cut", mask_reference(self.conversation_id), len(interrupted))
         self._spawn(self._record_interruptions(interrupted), "interruption")
 
     async def _record_interruptions(self, interrupted: list[Interrupted]) -> None:
@@ -526,10 +611,15 @@ class VoiceCall:
                 await self._say([notice(self._language, "silence_goodbye")])
                 await self._end_call("silence")
 
-    async def _say(self, texts: list[str], heard_at: float | None = None) -> None:
-        """`heard_at`: when the caller stopped talking, if these words answer them."""
+    async def _say(self, texts: list[str], heard_at: float | None = None, turn: Turn | None = None) -> None:
+        """The gateway's own words, through the egress. `heard_at`: when the caller stopped talking, if these words
+        answer them (`turn`)."""
         messages = await self._services.conversations.say(self.conversation_id, texts)
-        await self._speech.put(([message.text for message in messages], heard_at))
+        said = [message.text for message in messages]
+        if turn is None:
+            await self._speech.put((said, heard_at))
+        else:
+            await self._reply_to(turn, said, heard_at)
 
     async def _end_call(self, reason: str) -> None:
         """Lets the last words play (the carrier returns their mark), then hangs up."""
@@ -587,6 +677,17 @@ def _log_failure(task: asyncio.Task) -> None:
         logger.error("handover failed: %s", type(task.exception()).__name__, exc_info=task.exception())
 
 
-def _speech_ended_at(turn: AudioTurn | TextTurn | KeyedAnswer) -> float | None:
+def _keyed_choices(messages: list[Any]) -> tuple[str, ...]:
+    """What keys 1, 2, … answer: the buttons of the reply's last message (the question it ends on), each the words
+    it stands for (its payload). The dialogue adds them on phone calls to a question it asks the caller to confirm,
+    and says which key is which in the message itself (actions.replies.keyed_choices)."""
+    if not messages:
+        return ()
+    buttons = getattr(messages[-1], "buttons", None) or []
+    payloads = tuple(button.get("payload") if isinstance(button, dict) else None for button in buttons)
+    return payloads if all(isinstance(payload, str) and payload.strip() for payload in payloads) else ()
+
+
+def _speech_ended_at(turn: Turn) -> float | None:
     """When the caller stopped talking, for a spoken turn (keyed digits are answered too, but are not speech)."""
     return turn.speech_ended_at if isinstance(turn, AudioTurn) else None

@@ -2,6 +2,8 @@
 
 The carrier plays what we send in order and at real time, so the playback position is a clock that
 starts when audio first arrives and advances while there is queued audio; a returned mark pins it.
+A reply is spoken sentence by sentence, one utterance (and one mark) each, so the marks say which whole
+sentences were heard; a cut is reported against the whole reply, as the egress recorded it.
 """
 from __future__ import annotations
 
@@ -11,15 +13,33 @@ from typing import Callable
 
 SENDING_LEAD_SECONDS = 0.6    # keep at most this much audio queued at the carrier beyond what is playing
 SECONDS_PER_CHARACTER = 0.25  # Mandarin TTS pace, for utterances cut before their length is known
+REPLY_CONTINUES = "+"         # ends the mark of a sentence that is not its reply's last
+
+
+def ends_reply(mark: str) -> bool:
+    """Whether the utterance marked `mark` is the last (or only) one of its reply."""
+    return not mark.endswith(REPLY_CONTINUES)
+
+
+@dataclass(eq=False)
+class Reply:
+    """One message the egress approved, spoken as one utterance per sentence."""
+    text: str
 
 
 @dataclass
 class Utterance:
     mark: str
     text: str
+    reply: Reply | None = None  # the message this is a sentence of (None: it is a whole message)
+    offset: int = 0  # where `text` starts in the reply
     starts_at: float | None = None  # on the playback clock
     seconds_sent: float = 0.0
     fully_sent: bool = False
+
+    @property
+    def whole(self) -> str:
+        return self.reply.text if self.reply is not None else self.text
 
     def heard_seconds(self, now: float) -> float:
         if self.starts_at is None:
@@ -51,9 +71,11 @@ class Playback:
         """Audio sent whose mark has not come back: the borrower may be hearing the bot."""
         return bool(self._outstanding)
 
-    def begin(self, text: str) -> Utterance:
+    def begin(self, text: str, reply: Reply | None = None, offset: int = 0) -> Utterance:
+        """`text` is the sentence of `reply` starting at `offset` (no reply: a message of its own)."""
         self._count += 1
-        utterance = Utterance(f"u{self._count}", text)
+        continues = reply is not None and offset + len(text) < len(reply.text)
+        utterance = Utterance(f"u{self._count}" + (REPLY_CONTINUES if continues else ""), text, reply, offset)
         self._outstanding.append(utterance)
         return utterance
 
@@ -78,9 +100,20 @@ class Playback:
         return True
 
     def interrupt(self) -> list[Interrupted]:
-        """Playback was cleared: what each unfinished utterance got to before it stopped."""
+        """Playback was cleared: what each unfinished reply got to before it stopped (its sentences whose marks
+        came back, and as far as the clock says into the ones after)."""
         now = self._clock()
-        interrupted = [Interrupted(u.text, u.heard_text(now)) for u in self._outstanding]
+        interrupted: list[Interrupted] = []
+        replies: list[Reply | Utterance] = []
+        for utterance in self._outstanding:
+            heard = utterance.whole[:utterance.offset] + utterance.heard_text(now)
+            reply = utterance.reply or utterance
+            if replies and replies[-1] is reply:
+                if utterance.heard_seconds(now) > 0:  # a later sentence of the same reply had started playing
+                    interrupted[-1] = Interrupted(utterance.whole, heard)
+                continue
+            replies.append(reply)
+            interrupted.append(Interrupted(utterance.whole, heard))
         self._outstanding.clear()
         self._queued_until = now
         return interrupted

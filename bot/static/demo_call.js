@@ -1,6 +1,7 @@
 // A voice call from the browser: microphone → 16 kHz PCM16 over the WebSocket; the bot's PCM16 is played back in
 // order; a mark is returned once the audio before it has played (the server uses that to know what was heard);
-// "clear" stops playback at once (barge-in). Used by the voice demo (/demo/voice) and the demo phone (/demo/phone).
+// "clear" stops playback at once (barge-in); key(digit) sends a keypad key (DTMF). Used by the voice demo
+// (/demo/voice) and the demo phone (/demo/phone).
 "use strict";
 
 const RATE = 16000;
@@ -131,6 +132,9 @@ async function startVoiceCall(socketPath, { note, onAnswered, onEnded }) {
   };
 
   return {
+    key(digit) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "dtmf", digit }));
+    },
     stop() {
       socket.onclose = null;
       if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "stop" }));

@@ -6,6 +6,7 @@ const POLL_MS = 2000;
 const log = document.getElementById("log");
 const hangUp = document.getElementById("hang-up");
 const statusLine = document.getElementById("status");
+const keypad = document.getElementById("keypad");
 let call = null;
 
 const note = (text, kind) => noteIn(log, text, kind);
@@ -18,6 +19,7 @@ function endCall(problem) {
   hangUp.hidden = true;
   statusLine.dataset.state = problem ? "problem" : "";
   statusLine.textContent = problem || "通话已结束";
+  keypad.hidden = true;
 }
 
 async function answer(ring) {
@@ -33,6 +35,7 @@ async function answer(ring) {
     hangUp.hidden = false;
     statusLine.dataset.state = "";
     statusLine.textContent = "正在接通…";
+    keypad.hidden = false;
     note(`已接听：${ring.borrower_id}（${ring.number}）`, "notice");
   } catch (error) {
     note(callStartProblem(error), "notice");
@@ -69,5 +72,8 @@ async function refresh() {
 }
 
 hangUp.addEventListener("click", () => endCall(null));
+for (const button of keypad.querySelectorAll("button")) {
+  button.addEventListener("click", () => call && call.key(button.textContent));
+}
 refresh();
 setInterval(refresh, POLL_MS);

@@ -5,7 +5,8 @@ The call rings the webhook from the caller's number; the TwiML answer says where
 call token, and the stream's start message carries it back, as Twilio's <Parameter> does.
 A background "line" sends 20 ms μ-law frames in real time, as a carrier does: the borrower's audio
 when they speak, silence otherwise. The bot's audio is collected and "played" at real time; each mark
-goes back once the audio sent before it has played (unless the test holds marks back).
+goes back once the audio sent before it has played (unless the test holds marks back). The bot speaks a reply
+sentence by sentence, a mark after each; the last sentence's mark ends the reply (voice.playback.ends_reply).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from twilio.request_validator import RequestValidator
 
 from tests.e2e.chat import CARRIER_AUTH_TOKEN
 from voice.codecs import pcm16_to_ulaw, resample_pcm16, ulaw_to_pcm16
+from voice.playback import ends_reply
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "zh"
 FRAME_SECONDS = 0.02
@@ -56,6 +58,10 @@ class Received:
     bot_pcm: list[bytes] = field(default_factory=list)  # 8 kHz PCM16 of each bot audio frame, in order
     marks: list[str] = field(default_factory=list)
     frames_before_mark: list[int] = field(default_factory=list)  # len(bot_pcm) when each mark arrived
+
+    def replies_marked(self, since: int = 0) -> int:
+        """Replies whose last mark has arrived (among the marks from index `since`)."""
+        return sum(ends_reply(mark) for mark in self.marks[since:])
     acked: list[str] = field(default_factory=list)
     clears: int = 0
     last_media_at: float = 0.0
@@ -240,8 +246,9 @@ class FakeCarrier:
         """Waits for the bot's next reply to be sent and played; returns its audio (8 kHz PCM16).
 
         Every utterance the bot speaks (an agent's words too) is in the conversation's transcript before its
-        audio starts (the egress records it, then TTS speaks it) and ends with one mark. So the reply is complete
-        when the marks received since this call match the bot utterances the transcript gained, and
+        audio starts (the egress records it, then TTS speaks it) and ends with a mark that ends a reply. So the
+        reply is complete when the reply-ending marks received since this call match the bot utterances the
+        transcript gained, and
         the carrier has played them all: a positive marker, whatever the TTS's pauses between
         utterances on a loaded machine. Without a Redis URL, a quiet gap stands in for it.
         `before`: the transcript's length before the turn was sent, for a reply that may already be in it
@@ -253,7 +260,7 @@ class FakeCarrier:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.closed.is_set():
             await asyncio.sleep(0.1)
-            new_marks = len(self.received.marks) - start_marks
+            new_marks = self.received.replies_marked(start_marks)
             if not new_marks or not set(self.received.marks) <= set(self.received.acked):
                 continue
             if self.redis_url is None:
@@ -279,7 +286,7 @@ class FakeCarrier:
 
     async def heard(self, words: str, timeout: float = 90.0) -> bytes:
         """Waits until an utterance containing `words` is in the transcript and everything said so far has been
-        played (one mark per utterance, all acknowledged); returns that utterance's audio. For words that come
+        played (a reply-ending mark per utterance, all acknowledged); returns that utterance's audio. For words that come
         outside a turn (pushed: a callback offer, an agent's message), whenever they come."""
         deadline = time.monotonic() + timeout
         while True:
@@ -289,17 +296,20 @@ class FakeCarrier:
             spoken = [entry["text"] for entry in await self.transcript()
                       if entry["speaker"] in ("bot", "agent") and not entry.get("interrupted")]
             found = [index for index, text in enumerate(spoken) if words in text]
-            if found and len(self.received.marks) >= len(spoken) and set(self.received.marks) <= set(self.received.acked):
+            if (found and self.received.replies_marked() >= len(spoken)
+                    and set(self.received.marks) <= set(self.received.acked)):
                 return self.utterance_audio(found[-1])
             if closed or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(0.1)
         raise TimeoutError(f"{words!r} was not heard on the call (closed: {self.closed.is_set()}; "
-                           f"{len(self.received.marks)} marks; said: {spoken[-4:]})")
+                           f"{self.received.replies_marked()} replies marked; said: {spoken[-4:]})")
 
     def utterance_audio(self, index: int) -> bytes:
-        """The bot audio of its `index`-th spoken utterance in this call (each ends with a mark)."""
-        bounds = [0, *self.received.frames_before_mark]
+        """The bot audio of its `index`-th spoken utterance in this call (all its sentences: up to the mark that
+        ends it)."""
+        bounds = [0, *(frames for mark, frames in zip(self.received.marks, self.received.frames_before_mark)
+                       if ends_reply(mark))]
         return b"".join(self.received.bot_pcm[bounds[index]:bounds[index + 1]])
 
     async def wait_closed(self, timeout: float) -> None:

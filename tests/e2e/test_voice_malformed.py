@@ -19,6 +19,7 @@ from tests.e2e.phone import (
     transcript,
 )
 from voice.codecs import pcm16_to_ulaw, resample_pcm16
+from voice.playback import ends_reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 
@@ -187,13 +188,13 @@ async def test_browser_call_with_pcm16_frames(stack, borrowers, redis_url):
 async def browser_turn(socket, stack, redis_url: str, borrower_id: str, before: int,
                        timeout: float = 90.0) -> tuple[list[dict], bytes]:
     """Collects one bot turn: its texts and audio; acknowledges marks at once (the 'browser' plays fast).
-    The turn is over when there is a mark for every bot utterance the transcript gained after `before`
-    entries (each is recorded before it is spoken): a positive marker, not a quiet gap."""
+    The turn is over when there is a reply-ending mark for every bot utterance the transcript gained after `before`
+    entries (each is recorded before it is spoken, then said sentence by sentence): a positive marker, not a lull."""
     texts, audio = [], b""
     deadline = asyncio.get_running_loop().time() + timeout
     check = False  # after a mark, or a lull: not after every audio frame
     while True:
-        marks = sum(frame["type"] == "mark" for frame in texts)
+        marks = sum(frame["type"] == "mark" and ends_reply(frame["name"]) for frame in texts)
         if marks and check:
             said = transcript(stack, phone_conversation(redis_url, borrower_id, "browser_voice"))[before:]
             if marks >= len([e for e in said if e["speaker"] == "bot" and not e.get("interrupted")]) > 0:

@@ -129,6 +129,43 @@ async def test_keyed_digits_answer_the_id_question(stack, redis_url, borrowers):
     assert "核实通过" in bot_texts(said)
 
 
+async def key(carrier: FakeCarrier, digit: str) -> None:
+    await carrier.send_json({"event": "dtmf", "streamSid": carrier.stream_sid, "sequenceNumber": "9",
+                             "dtmf": {"track": "inbound_track", "digit": digit}})
+
+
+async def test_keyed_2_declines_paying_in_full_and_keyed_1_confirms_the_plan_offered(stack, redis_url, ledger,
+                                                                                     borrowers):
+    """On a phone call the questions that settle a promise or a plan say which key answers what, through the
+    egress like every reply; a keyed 2 to paying in full today brings a plan offer, a keyed 1 accepts it, and the
+    ledger holds the plan accepted in this call. The transcript keeps the words each key stood for."""
+    borrower, account = borrowers.take(tiers="A", min_balance_cents=1_300_000, keyable_id=True)
+    async with FakeCarrier(stack.gateway_url, borrower.borrower_id, borrowers.number_of(borrower.borrower_id),
+                           redis_url=redis_url) as carrier:
+        await carrier.bot_reply()
+        await carrier.say_fixture("d02.wav")  # 对，我就是张伟本人。
+        await carrier.bot_reply()
+        for digit in borrower.id_last4:
+            await key(carrier, digit)
+        await carrier.bot_reply()
+        balance = bot_texts(await carrier.transcript()).splitlines()[-1]
+        assert yuan(account.balance_cents) in balance and balance.endswith("方便请按1，不方便请按2。"), balance
+        await key(carrier, "2")
+        await carrier.bot_reply()
+        offer = bot_texts(await carrier.transcript()).splitlines()[-1]
+        assert offer.endswith("您同意这个方案吗？确认请按1，不同意请按2。"), offer
+        mine = [p for p in ledger.plans_for(account.account_id) if p.conversation_id == carrier.conversation_id]
+        assert [p.status for p in mine] == ["proposed"]
+        await key(carrier, "1")
+        assert rms(await carrier.bot_reply()) > AUDIBLE_RMS
+        said = await carrier.transcript()
+    plans = [p for p in ledger.plans_for(account.account_id) if p.conversation_id == carrier.conversation_id]
+    assert [(p.plan_id, p.status) for p in plans] == [(mine[0].plan_id, "accepted")]
+    assert sum(amount for _, amount in plans[0].items) == plans[0].total_cents
+    assert [entry["text"] for entry in said if entry["speaker"] == "borrower"][-2:] == ["不同意", "确认"]
+    assert "方案已确认" in bot_texts(said)
+
+
 async def test_keyed_digits_ended_with_hash_are_one_answer(stack, redis_url, borrowers):
     """`#` ends a keyed entry early: two keys and `#` reach the dialogue as one answer, which four keys
     alone would not have (the call waits for the fourth key otherwise)."""

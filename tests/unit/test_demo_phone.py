@@ -128,3 +128,5 @@ async def test_the_page_is_served(client):
         assert f'href="{stylesheet}"' in page.text
         served = await client.get(stylesheet)
         assert served.status_code == 200 and served.headers["content-type"].startswith("text/css")
+    # A keypad, for the ID digits and the keys the bot asks for on phone calls ("确认请按1"), sent as DTMF.
+    assert 'id="keypad"' in page.text and '"dtmf"' in (await client.get("/demo/voice/call.js")).text

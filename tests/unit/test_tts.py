@@ -11,7 +11,7 @@ from voice.tts import CachedTts, TtsEngineError, TtsInputError, UnsupportedLangu
 from voice.tts.coqui_engine import CoquiEngine, NeuralTtsUnavailable
 from voice.tts.espeak import EspeakEngine, mandarin_ssml
 from voice.tts.piper_engine import PiperEngine, default_piper_voice
-from voice.tts.text import mandarin_to_pinyin, split_clauses, verbalise_mandarin_numbers
+from voice.tts.text import mandarin_to_pinyin, split_clauses, split_sentences, verbalise_mandarin_numbers
 
 pytestmark = pytest.mark.asyncio
 
@@ -148,10 +148,13 @@ async def test_prewarm_renders_the_fixed_templates_once() -> None:
     engine = CountingEspeak()
     cache = make_tts_engine(VoiceSettings(tts_cache_entries=64))
     cache.engine = engine  # count the real espeak renders behind the configured cache
-    assert await cache.prewarm((text, "zh") for text in templates) == len(templates)
+    # Sentence by sentence, as a call speaks them: a sentence two templates share is rendered once.
+    sentences = {sentence.strip() for text in templates for sentence in split_sentences(text)}
+    assert len(sentences) > len(templates)
+    assert await cache.prewarm((text, "zh") for text in templates) == len(sentences)
     assert await cache.prewarm((text, "zh") for text in templates) == 0
-    await _render(cache, templates[0], "zh")
-    assert engine.calls == len(templates)
+    await _render(cache, split_sentences(templates[0])[0], "zh")
+    assert engine.calls == len(sentences)
 
 
 @pytest.mark.parametrize(("text", "language", "error", "message"), [
@@ -209,3 +212,29 @@ async def test_pinyin_reads_repay_as_huan_and_marks_neutral_tones() -> None:
     assert mandarin_to_pinyin("立即还款") == "li4 ji2 huan2 kuan3"
     assert mandarin_to_pinyin("我明天就还") == "wo3 ming2 tian1 jiu4 huan2"
     assert mandarin_to_pinyin("还有吗？") == "hai2 you3 ma5 ?"
+
+
+@pytest.mark.parametrize(("reply", "sentences"), [
+    ("好的，分3期方案已确认，共3,600.00元。第一期1,200.00元请在12月11日前还款。",
+     ["好的，分3期方案已确认，共3,600.00元。", "第一期1,200.00元请在12月11日前还款。"]),
+    ("您同意这个方案吗？确认请按1，不同意请按2。", ["您同意这个方案吗？", "确认请按1，不同意请按2。"]),
+    ("好的。真的吗？！我记下了", ["好的。真的吗？！", "我记下了"]),  # '好的。' is too short to stand alone
+    ("“好的。”请您稍候一下", ["“好的。”", "请您稍候一下"]),  # the closing quote stays with its sentence
+    ("Mr. Lee, your balance is $1,200.50. It was due Dec. 5 at 5 p.m. Can you pay today?",
+     ["Mr. Lee, your balance is $1,200.50. ", "It was due Dec. 5 at 5 p.m. Can you pay today?"]),
+    ("The U.S. office opens at 10:30.\nSee example.com for details.",
+     ["The U.S. office opens at 10:30.\n", "See example.com for details."]),
+    ("OK", ["OK"]),
+    ("  ", []),
+])
+async def test_a_reply_is_cut_at_sentence_ends_keeping_numbers_and_abbreviations_whole(
+        reply: str, sentences: list[str]) -> None:
+    assert split_sentences(reply) == sentences
+    assert "".join(sentences) == reply.strip() or "".join(sentences) == reply
+
+
+async def test_clauses_never_cut_a_number() -> None:
+    """Clause ends include ',' and '.': the old split read '3,500.00元' as '3,', '500.', '00元' (three numbers)."""
+    assert split_clauses(THREE_CLAUSES)[-1] == "您当前应还3,500.00元。"
+    assert split_clauses("Your balance is $1,200.50, due 10:30 a.m. Friday.") == [
+        "Your balance is $1,200.50,", "due 10:30 a.m. Friday."]

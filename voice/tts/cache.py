@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import AsyncIterator, Iterable
 
 from voice.tts.base import TtsEngine
-from voice.tts.text import check_request
+from voice.tts.text import check_request, split_sentences
 
 REPLAY_CHUNK_SECONDS = 0.2  # hits are handed out in chunks like live synthesis, so playback can be cut
 
@@ -49,14 +49,16 @@ class CachedTts:
         self._store(key, b"".join(rendered))
 
     async def prewarm(self, phrases: Iterable[tuple[str, str]]) -> int:
-        """Render (text, language) pairs not cached yet; returns how many were synthesized."""
+        """Render (text, language) pairs not cached yet, sentence by sentence as a call asks for them
+        (voice/call.py); returns how many sentences were synthesized."""
         rendered = 0
         for text, language in phrases:
-            text, language = check_request(text, language, self.languages)
-            if self._lookup((self.voice_id, language, text)) is None:
-                async for _ in self.synthesize(text, language):
-                    pass
-                rendered += 1
+            for sentence in split_sentences(text):
+                sentence, canonical = check_request(sentence, language, self.languages)
+                if self._lookup((self.voice_id, canonical, sentence)) is None:
+                    async for _ in self.synthesize(sentence, canonical):
+                        pass
+                    rendered += 1
         return rendered
 
     def _lookup(self, key: tuple[str, str, str]) -> bytes | None:

@@ -11,9 +11,21 @@ from voice.tts.base import TtsInputError, UnsupportedLanguage
 MAX_TEXT_CHARS = 2000
 _LANGUAGE_ALIASES = {"zh": "zh", "zh-cn": "zh", "zh_cn": "zh", "cmn": "zh", "en": "en", "en-us": "en", "en_us": "en"}
 
-# Clause ends: Chinese and English punctuation; the mark stays with its clause so prosody keeps the pause.
-_CLAUSE_END = re.compile(r"(?<=[，。！？；：、,.!?;:…\n])")
-_MIN_CLAUSE_CHARS = 4  # tiny clauses ('好的，') ride with the next one: one process start per clause costs time
+# Where speech may pause. Sentence ends are where a reply is cut into utterances (voice/call.py); clause ends, a
+# finer cut, are where an engine starts a new synthesis. A mark stays with what it ends (so prosody keeps the pause),
+# as do closing quotes and brackets after it.
+_SENTENCE_MARKS = "。！？!?.\n"
+_CLAUSE_MARKS = _SENTENCE_MARKS + "，；：、,;:…"
+_CLOSERS = "”’」』）)\"'"
+# Inside a number ('1,200.50', '10:30', '3.5%') these are not ends; nor is a '.' before a letter ('example.com').
+_NUMBER_SEPARATORS = ",.:，"
+# English abbreviations whose '.' ends no sentence ('Mr. Smith'); dotted initials ('U.S.', 'a.m.') are found by shape.
+_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co", "corp",
+                            "dept", "approx", "est", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
+                            "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun"})
+_WORD_BEFORE = re.compile(r"[A-Za-z.]+$")
+_DOTTED_INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+_MIN_CLAUSE_CHARS = 4  # tiny pieces ('好的，', 'OK.') ride with the next one: each synthesis start costs time
 
 
 def check_request(text: str, language: str, supported: frozenset[str]) -> tuple[str, str]:
@@ -29,20 +41,63 @@ def check_request(text: str, language: str, supported: frozenset[str]) -> tuple[
 
 
 def split_clauses(text: str) -> list[str]:
-    """'您好，我是助手。请问您是本人吗？' → ['您好，我是助手。', '请问您是本人吗？'] (short heads merged)."""
-    clauses: list[str] = []
-    pending = ""
-    for piece in _CLAUSE_END.split(text):
-        pending += piece
-        if len(pending.strip()) >= _MIN_CLAUSE_CHARS:
-            clauses.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        if clauses:
-            clauses[-1] += pending.strip()
-        else:
-            clauses.append(pending.strip())
-    return clauses
+    """'您好，我是助手。请问您是本人吗？' → ['您好，我是助手。', '请问您是本人吗？'] (short heads merged); numbers
+    ('3,500.00元') and abbreviations stay whole. Stripped: for an engine to render one at a time."""
+    return [piece.strip() for piece in _pieces(text, _CLAUSE_MARKS)]
+
+
+def split_sentences(text: str) -> list[str]:
+    """A reply cut at its sentence ends (。！？ . ! ?, a line break), numbers and abbreviations kept whole, sentences
+    shorter than a few characters riding with the next. The pieces join back to exactly `text` (whitespace after a
+    sentence stays with it), so where each starts in the reply is known."""
+    return _pieces(text, _SENTENCE_MARKS)
+
+
+def _pieces(text: str, marks: str) -> list[str]:
+    if not text.strip():
+        return []
+    pieces: list[str] = []
+    start = 0
+    for end in _ends(text, marks):
+        if len(text[start:end].strip()) >= _MIN_CLAUSE_CHARS:
+            pieces.append(text[start:end])
+            start = end
+    tail = text[start:]
+    if pieces and len(tail.strip()) < _MIN_CLAUSE_CHARS:
+        pieces[-1] += tail  # a tiny tail ('好吗？', trailing whitespace) rides with what came before
+    elif tail:
+        pieces.append(tail)
+    return pieces
+
+
+def _ends(text: str, marks: str) -> list[int]:
+    """Offsets just past each run of ending marks (with its closing quotes and the whitespace after it)."""
+    ends: list[int] = []
+    index = 0
+    while index < len(text):
+        if text[index] not in marks or not _ends_here(text, index):
+            index += 1
+            continue
+        index += 1
+        while index < len(text) and (text[index] in marks or text[index] in _CLOSERS):
+            index += 1
+        while index < len(text) and text[index].isspace():
+            index += 1
+        ends.append(index)
+    return ends
+
+
+def _ends_here(text: str, index: int) -> bool:
+    mark = text[index]
+    after = text[index + 1] if index + 1 < len(text) else ""
+    if mark in _NUMBER_SEPARATORS and index > 0 and text[index - 1].isdigit() and after.isdigit():
+        return False
+    if mark != ".":
+        return True
+    if after.isalnum():
+        return False
+    word = _WORD_BEFORE.search(text, 0, index)
+    return word is None or not (word.group().lower() in _ABBREVIATIONS or _DOTTED_INITIALS.fullmatch(word.group()))
 
 
 def _cardinal(digits: str) -> str:
