@@ -87,7 +87,9 @@ def test_a_firm_call_states_the_facts_and_the_policys_next_steps(services):
     said = _said(ActionTellBalance(), _tracker(script="overdue_firm"), services)
     # Tier A: a promise may name a day up to 30 days ahead (ledger/policy.yml), 23 December.
     assert "12,345.67元" in said and "已逾期15天" in said and "需要尽快处理" in said
-    assert "最晚可以约定在12月23日" in said and "分期" in said and said.endswith("请问您今天能全额还款吗？")
+    assert "最晚可以约定在12月23日" in said and "分期" in said
+    # The question the dialogue goes on from, then on a call the keys that answer it.
+    assert said.endswith("请问您今天能全额还款吗？方便请按1，不方便请按2。")
 
 
 def test_a_gentle_call_reminds_and_asks(services):
