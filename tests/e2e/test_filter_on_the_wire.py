@@ -21,7 +21,9 @@ THREAT = "再不还钱，我们就把你的照片发到你们公司群里，让�
 
 
 @pytest.fixture(scope="module")
-def stack_with_threatening_template(tmp_path_factory, redis_url, ledger_url, audit_settings):
+def stack_with_threatening_template(tmp_path_factory, redis_url, ledger_url, audit_settings, model_path):
+    # After the shared model (model_path): only the domain's responses differ, so Rasa's training cache gives this
+    # one the NLU components, instead of a second full training running beside the first (scripts/test.sh).
     work = tmp_path_factory.mktemp("threat-model")
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     domain["responses"]["utter_who_are_you"] = [{"text": f"我是催收专员。{THREAT}"}]
