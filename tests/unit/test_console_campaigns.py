@@ -16,11 +16,11 @@ from campaigns.tick import CampaignTick
 from configuration.settings import Settings
 from tests.unit.gateway_server import gateway_client
 from ledger.campaign_records import CampaignRecords, ContactPlan
-from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory
 from ledger.follow_up import FollowUp
 from ledger.portfolio import Portfolio
 from ledger.repository import Ledger
-from ledger.seed import seed_demo_portfolio
+from tests.unit.seeded_ledger import seeded_sqlite
 
 PASSWORD = "a supervisor's long password"
 NOW = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai
@@ -30,26 +30,21 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest.fixture(scope="module")
 def ledger_setup(tmp_path_factory):
     directory = tmp_path_factory.mktemp("campaigns-console")
-    url = f"sqlite:///{directory / 'ledger.sqlite3'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    sessions = make_session_factory(engine)
-    seed_demo_portfolio(sessions, count=20, us_count=2, as_of=date(2026, 11, 23))
-    AgentDirectory(sessions).add("boss", "supervisor", PASSWORD)
-    AgentDirectory(sessions).add("agent.li", "agent", PASSWORD)
-    records = CampaignRecords(sessions)
-    Segmenter(load_strategy(), Portfolio(sessions), records).place_all(NOW)
-    # B000001 (dpd_1_30): a message sent, then a promise; B000002 (late): a call refused by the policy.
-    sent = records.claim_contact(ContactPlan("B000001", "A000001-1", "early_overdue", "dpd_1_30",
-                                             "early_overdue:2026-11-23", "message", "overdue_gentle"), NOW)
-    records.finish_contact(sent.attempt_id, "sent", NOW, reason="sms", provider_id="demo-1")
-    Ledger(sessions).record_promise("A000001-1", "conv-1", 50_000, date(2026, 11, 25), date(2026, 11, 23), at=NOW)
-    refused = records.claim_contact(ContactPlan("B000002", "A000002-1", "late_overdue", "dpd_31_60_silent",
-                                                "late_overdue:2026-11-23", "call", "overdue_gentle"), NOW)
-    records.finish_contact(refused.attempt_id, "refused", NOW, reason="do_not_contact")
-    # B000002 says they paid already: an open claim for a person to check (it moves no segment).
-    Ledger(sessions).record_claim("B000002", "A000002-1", "conv-2", "paid", amount_cents=30_000)
-    engine.dispose()
+    with seeded_sqlite(directory, count=20, us_count=2) as (url, sessions):
+        AgentDirectory(sessions).add("boss", "supervisor", PASSWORD)
+        AgentDirectory(sessions).add("agent.li", "agent", PASSWORD)
+        records = CampaignRecords(sessions)
+        Segmenter(load_strategy(), Portfolio(sessions), records).place_all(NOW)
+        # B000001 (dpd_1_30): a message sent, then a promise; B000002 (late): a call refused by the policy.
+        sent = records.claim_contact(ContactPlan("B000001", "A000001-1", "early_overdue", "dpd_1_30",
+                                                 "early_overdue:2026-11-23", "message", "overdue_gentle"), NOW)
+        records.finish_contact(sent.attempt_id, "sent", NOW, reason="sms", provider_id="demo-1")
+        Ledger(sessions).record_promise("A000001-1", "conv-1", 50_000, date(2026, 11, 25), date(2026, 11, 23), at=NOW)
+        refused = records.claim_contact(ContactPlan("B000002", "A000002-1", "late_overdue", "dpd_31_60_silent",
+                                                    "late_overdue:2026-11-23", "call", "overdue_gentle"), NOW)
+        records.finish_contact(refused.attempt_id, "refused", NOW, reason="do_not_contact")
+        # B000002 says they paid already: an open claim for a person to check (it moves no segment).
+        Ledger(sessions).record_claim("B000002", "A000002-1", "conv-2", "paid", amount_cents=30_000)
     return directory, url
 
 

@@ -4,7 +4,7 @@ agents and strangers are refused, and an unknown claim, a closed one or a bad ou
 changed."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import AsyncIterator
 
 import httpx
@@ -16,11 +16,11 @@ from campaigns.segmenter import Segmenter
 from campaigns.strategy import load_strategy
 from configuration.settings import Settings
 from ledger.campaign_records import CampaignRecords
-from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory
 from ledger.portfolio import Portfolio
 from ledger.repository import Ledger
-from ledger.seed import seed_demo_portfolio
 from tests.unit.gateway_server import gateway_client
+from tests.unit.seeded_ledger import seeded_sqlite
 
 PASSWORD = "a supervisor's long password"
 NOW = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai
@@ -30,21 +30,16 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 @pytest.fixture(scope="module")
 def ledger_setup(tmp_path_factory):
     directory = tmp_path_factory.mktemp("claims-console")
-    url = f"sqlite:///{directory / 'ledger.sqlite3'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    sessions = make_session_factory(engine)
-    seed_demo_portfolio(sessions, count=6, us_count=0, as_of=date(2026, 11, 23))
-    AgentDirectory(sessions).add("boss", "supervisor", PASSWORD)
-    AgentDirectory(sessions).add("agent.li", "agent", PASSWORD)
-    ledger = Ledger(sessions)
-    claims = {
-        "dispute": ledger.record_claim("B000001", "A000001-1", "conv-http-1", "dispute", detail="不是我借的").claim_id,
-        "other_dispute": ledger.record_claim("B000002", "A000002-1", "conv-http-2", "dispute").claim_id,
-        "hardship": ledger.record_claim("B000003", "A000003-1", "conv-http-3", "hardship").claim_id,
-    }
-    Segmenter(load_strategy(), Portfolio(sessions), CampaignRecords(sessions)).place_all(NOW)
-    engine.dispose()
+    with seeded_sqlite(directory, count=6, us_count=0) as (url, sessions):
+        AgentDirectory(sessions).add("boss", "supervisor", PASSWORD)
+        AgentDirectory(sessions).add("agent.li", "agent", PASSWORD)
+        ledger = Ledger(sessions)
+        claims = {
+            "dispute": ledger.record_claim("B000001", "A000001-1", "conv-http-1", "dispute", detail="不是我借的").claim_id,
+            "other_dispute": ledger.record_claim("B000002", "A000002-1", "conv-http-2", "dispute").claim_id,
+            "hardship": ledger.record_claim("B000003", "A000003-1", "conv-http-3", "hardship").claim_id,
+        }
+        Segmenter(load_strategy(), Portfolio(sessions), CampaignRecords(sessions)).place_all(NOW)
     return directory, url, claims
 
 

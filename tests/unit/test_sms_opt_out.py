@@ -5,7 +5,7 @@ records nothing."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import datetime
 from typing import AsyncIterator
 
 import pytest
@@ -16,12 +16,12 @@ from bot.channels.sms_inbound import WEBHOOK_PATH
 from campaigns.services import campaign_services
 from configuration.settings import Settings
 from ledger.campaign_records import ContactPlan
-from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory
 from ledger.models import Borrower, SmsOptOut
 from ledger.repository import Ledger
-from ledger.seed import seed_demo_portfolio
 from tests.fakes.sms_api import FakeTwilioSms
 from tests.unit.gateway_server import gateway_client
+from tests.unit.seeded_ledger import seeded_sqlite
 
 ACCOUNT_SID, AUTH_TOKEN, SENDER = "AC0123456789abcdef0123456789abcdef", "twilio-token-for-tests", "+15005550006"
 CHAT_PAGE = "https://chat.example.com/chat"
@@ -39,14 +39,9 @@ def fake_sms():
 @pytest.fixture(scope="module")
 def ledger_setup(tmp_path_factory):
     directory = tmp_path_factory.mktemp("sms-opt-out")
-    url = f"sqlite:///{directory / 'ledger.sqlite3'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    sessions = make_session_factory(engine)
-    seed_demo_portfolio(sessions, count=6, us_count=0, as_of=date(2026, 11, 23))
-    with sessions.begin() as session:  # the lender's borrowers here: a real provider may reach them
-        session.execute(update(Borrower).values(source="portfolio"))
-    engine.dispose()
+    with seeded_sqlite(directory, count=6, us_count=0) as (url, sessions):
+        with sessions.begin() as session:  # the lender's borrowers here: a real provider may reach them
+            session.execute(update(Borrower).values(source="portfolio"))
     return directory, url
 
 
