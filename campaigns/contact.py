@@ -53,9 +53,10 @@ class ContactServices:
     invitation_link: Callable[[str], str]  # borrower id -> a signed link into a verified chat
     redis: Any  # redis.asyncio client: the per-borrower lock
     clock: Callable[[], datetime]
-    # False once a real carrier, SMS or WeChat provider is configured (Settings.demo): then the made-up borrowers
-    # ledger.seed wrote (real-format numbers) are refused, never dialled or texted.
-    demo_providers: bool = True
+    # Settings.demo: True only while no real carrier, SMS or WeChat provider is configured. Otherwise the made-up
+    # borrowers ledger.seed wrote (real-format numbers) are refused, never dialled or texted. No default: a
+    # composition root that forgot it must not fail open.
+    demo_providers: bool
 
 
 class Contactor:
