@@ -21,3 +21,9 @@ class ChatLinks:
 
     def for_borrower(self, borrower_id: str) -> str:
         return chat_page_url(self._page_url, self._links.issue(borrower_id, self._hours))
+
+    def for_reminder(self, borrower_id: str, attempt_id: str, script: str) -> str:
+        """The campaign contact's own link: the chat it opens is attributed to the contact's campaign, and its
+        dialogue knows the script variant, as a call the dialer placed does."""
+        link = self._links.issue_for_reminder(borrower_id, attempt_id, script, self._hours)
+        return chat_page_url(self._page_url, link)
