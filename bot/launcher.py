@@ -187,9 +187,11 @@ class Stack:
         self.start_action_server()
         self.start_rasa()
         self.start_gateway()
+        self.wait_until_ready()
+        # Only now: a call the worker placed while Rasa was still loading its model (minutes on a busy machine) would
+        # ring out unanswered, or be answered by a bot that cannot talk yet, and count against the borrower's caps.
         if self.config.campaign_worker:
             self.start_campaign_worker()
-        self.wait_until_ready()
         return self
 
     def wait_until_ready(self, services: tuple[str, ...] = ("actions", "gateway", "rasa")) -> None:
