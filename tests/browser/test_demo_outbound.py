@@ -141,8 +141,9 @@ def test_the_worker_calls_the_overdue_borrower_on_the_demo_phone_and_reminds_the
 
     # The other borrower's reminder, in the demo inbox: an invitation with no debt detail, and a link into a chat
     # that is that reminder's.
-    (reminder,) = records.contacts_for(REMINDED)
-    assert (reminder.campaign, reminder.channel, reminder.status) == ("pre_due_reminders", "message", "sent"), reminder
+    (reminder,) = _wait_for(lambda: [c for c in records.contacts_for(REMINDED) if c.status == "sent"],
+                            "the reminder on the ledger", stack)
+    assert (reminder.campaign, reminder.channel, reminder.script) == ("pre_due_reminders", "message", "reminder")
     inbox = phone.context.new_page()
     inbox.goto(f"{stack.gateway_url}/demo/inbox")
     card = inbox.locator("#inbox section", has_text=REMINDED).locator("article.message")
