@@ -22,6 +22,7 @@ from bot.recording_notice import unclaimed
 from bot.handoff.bus import PushBus, push_message
 from bot.handoff.desk import HandoffDesk, TurnFacts
 from bot.links import ChatEntry
+from ledger.campaign_records import CampaignRecords
 from compliance_filters.verdict import Verdict
 from compliance_filters.distress import DistressSignal, detect_distress
 from bot.channels.state import ChannelState, InMemoryChannelState
@@ -172,9 +173,11 @@ class ConversationService:
         clock: Callable[[], datetime], max_message_chars: int, faults: FaultReplies,
         *, handoff: HandoffDesk | None = None, bus: PushBus | None = None, turns: ChannelState | None = None,
         turn_cap: TurnCap | None = None, unrecorded_channels: frozenset[str] = frozenset(),
+        campaign_records: CampaignRecords | None = None,
     ) -> None:
         """`unrecorded_channels`: where the dialogue's words must not say the conversation is recorded
-        (bot.recording_notice: calls, while call recording is off)."""
+        (bot.recording_notice: calls, while call recording is off). `campaign_records`: where a chat opened from a
+        reminder's link finds the reminder (without them such a chat is the borrower's own)."""
         self._store = store
         self._rasa = rasa
         self._ledger = ledger
@@ -185,6 +188,7 @@ class ConversationService:
         self._bus = bus
         self._turn_cap = turn_cap
         self._unrecorded_channels = unrecorded_channels
+        self._campaign_records = campaign_records
         self.faults = faults
         self._turns = turns or InMemoryChannelState()  # client turn id -> its result (or _PENDING)
         self._late_turns: set[asyncio.Task[None]] = set()
@@ -239,9 +243,15 @@ class ConversationService:
 
     async def open_chat(self, entry: ChatEntry, channel: str, *,
                         secret_digest: str = "") -> tuple[Conversation, TurnResult]:
-        """A chat opened with a signed link (bot.links): a reminder's link makes it that campaign contact's."""
-        return await self.open(entry.borrower_id, channel, secret_digest=secret_digest, call_script=entry.script,
-                               campaign_attempt=entry.campaign_attempt)
+        """A chat opened with a signed link (bot.links): a reminder's link makes it that campaign contact's, with the
+        contact's script variant."""
+        contact = None
+        if entry.campaign_attempt is not None and self._campaign_records is not None:
+            contact = await asyncio.to_thread(self._campaign_records.get_contact, entry.campaign_attempt)
+        if contact is None or contact.borrower_id != entry.borrower_id:
+            return await self.open(entry.borrower_id, channel, secret_digest=secret_digest)
+        return await self.open(entry.borrower_id, channel, secret_digest=secret_digest, call_script=contact.script,
+                               campaign_attempt=contact.attempt_id)
 
     async def authorize(self, conversation_id: str, secret: str | None) -> Conversation:
         """The conversation, if `secret` is its credential; an unknown id and a wrong or missing secret are

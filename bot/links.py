@@ -34,11 +34,11 @@ class InvalidLink(ValueError):
 
 @dataclass(frozen=True)
 class ChatEntry:
-    """Who a chat link admits, and, for the link a campaign reminder carried, which contact it was (its attempt id
-    and the strategy's script variant): the chat is that contact's conversation, as a placed call is."""
+    """Who a chat link admits, and, for the link a campaign reminder carried, which contact it was (its attempt id,
+    opaque: a link is signed, not encrypted, and may be read by anyone holding the phone): the chat is that contact's
+    conversation, as a placed call is."""
     borrower_id: str
     campaign_attempt: str | None = None
-    script: str = ""
 
 
 def load_link_key(settings: GatewaySettings) -> bytes:
@@ -65,16 +65,16 @@ class BorrowerLinks:
             raise InvalidLink()
         return claims[0]
 
-    def issue_for_reminder(self, borrower_id: str, attempt_id: str, script: str, hours: float = DEFAULT_HOURS) -> str:
+    def issue_for_reminder(self, borrower_id: str, attempt_id: str, hours: float = DEFAULT_HOURS) -> str:
         """The link a campaign reminder carries: it admits the borrower as `issue`'s does, and names the contact."""
-        return self.issue_claims([borrower_id, attempt_id, script], hours)
+        return self.issue_claims([borrower_id, attempt_id], hours)
 
     def admit_chat(self, link: Any) -> ChatEntry:
         """A chat's entry: a borrower's link (`issue`) or a reminder's (`issue_for_reminder`); InvalidLink otherwise."""
         claims = self.admit_claims(link)
         if len(claims) == 1:
             return ChatEntry(claims[0])
-        if len(claims) == 3:
+        if len(claims) == 2:
             return ChatEntry(*claims)
         raise InvalidLink()
 

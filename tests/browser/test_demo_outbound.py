@@ -12,18 +12,18 @@ the borrowers' preferred hours and the worker ticks every 5 s (the least it may)
 """
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from bot.launcher import APP_PYTHON, ROOT, Stack, StackConfig
+from bot.launcher import Stack, StackConfig
+from ledger.__main__ import main as ledger_cli
 from ledger.campaign_records import CampaignRecords
 from ledger.db import make_engine, make_session_factory
 from ledger.models import ConversationRecord
@@ -56,20 +56,13 @@ def _portfolio(due_overdue: date, due_tomorrow: date) -> str:
         f"安信消费金融,信用消费贷,3000,90,0,{due_tomorrow.isoformat()},0,A\n")
 
 
-def _cli_env(ledger_url: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("COLLECTIONS_")}
-    return {**env, "PYTHONPATH": str(ROOT), "COLLECTIONS_LEDGER_DATABASE_URL": ledger_url}
-
-
 @pytest.fixture(scope="module")
 def lenders_stack(model_path, tmp_path_factory) -> Iterator[tuple[Stack, str]]:
     directory = tmp_path_factory.mktemp("lender")
     ledger_url = f"sqlite:///{directory / 'ledger.sqlite3'}"
     portfolio = directory / "portfolio.csv"
     portfolio.write_text(_portfolio(TODAY - timedelta(days=DAYS_OVERDUE), TODAY + timedelta(days=1)), encoding="utf-8")
-    imported = subprocess.run([str(APP_PYTHON), "-m", "ledger", "import", str(portfolio)], cwd=ROOT,
-                              env=_cli_env(ledger_url), capture_output=True, text=True, timeout=120)
-    assert imported.returncode == 0 and "imported 2 rows" in imported.stdout, imported.stdout + imported.stderr
+    assert ledger_cli(["--url", ledger_url, "import", str(portfolio)]) == 0  # `python -m ledger import`, in-process
     campaign_redis = PrivateRedis(directory, durable=False)  # what scripts/redis.sh gives the start command
     campaign_redis.start()
     config = StackConfig(
@@ -157,6 +150,11 @@ def test_the_worker_calls_the_overdue_borrower_on_the_demo_phone_and_reminds_the
     chat = _wait_for(lambda: _conversations_opened_by(sessions, reminder.attempt_id),
                      "the chat recorded as the reminder's", stack)
     assert [(c.borrower_id, c.channel) for c in chat] == [(REMINDED, "webchat")], chat
+    # Its dialogue knows the reminder's script variant, as a call's knows the call's.
+    tracker = httpx.get(f"{stack.rasa_url}/conversations/{chat[0].conversation_id}/tracker",
+                        params={"token": stack.config.rasa_token}, timeout=30).json()
+    assert {event["metadata"].get("call_script") for event in tracker["events"] if event["event"] == "user"} \
+        == {"reminder"}
 
 
 def _conversations_opened_by(sessions, attempt_id: str) -> list[ConversationRecord]:

@@ -103,10 +103,10 @@ def test_a_well_signed_link_for_an_id_the_ledger_does_not_know_is_admitted() -> 
 
 def test_a_reminders_link_admits_its_borrower_into_a_chat_that_names_the_contact_and_opens_no_voice_call():
     links = BorrowerLinks(KEY)
-    reminder = links.issue_for_reminder("B000007", "0f" * 16, "overdue_firm")
-    assert links.admit_chat(reminder) == ChatEntry("B000007", "0f" * 16, "overdue_firm")
+    reminder = links.issue_for_reminder("B000007", "0f" * 16)
+    assert links.admit_chat(reminder) == ChatEntry("B000007", "0f" * 16)
     assert links.admit_chat(links.issue("B000007")) == ChatEntry("B000007")
     with pytest.raises(InvalidLink):
         links.admit(reminder)  # the voice page and the other single-borrower entrances take a borrower's link only
     with pytest.raises(InvalidLink):
-        links.admit_chat(links.issue_claims(["B000007", "0f" * 16]))  # neither form
+        links.admit_chat(links.issue_claims(["B000007", "0f" * 16, "overdue_firm"]))  # neither form

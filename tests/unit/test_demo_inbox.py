@@ -18,6 +18,7 @@ from sqlalchemy import select
 import redis as sync_redis
 
 from bot.app import create_app
+from bot.links import BorrowerLinks, load_link_key
 from bot.redis_connection import connect
 from campaigns.call_slots import CallSlots
 from campaigns.chat_links import ChatLinks
@@ -135,6 +136,8 @@ async def test_a_promise_in_the_chat_a_reminder_opened_counts_for_the_reminders_
 
     listed = (await client.get("/demo/inbox/messages", params={"borrower_id": borrower_id})).json()["messages"]
     reminder_link = parse_qs(urlsplit(listed[0]["link"]).query)["link"][0]
+    # Signed, not encrypted: all it says is who and which contact (an opaque id), nothing of the debt or the script.
+    assert BorrowerLinks(load_link_key(settings.gateway)).admit_claims(reminder_link) == (borrower_id, sent.attempt_id)
     from_reminder = await client.post("/api/conversations", json={"borrower_link": reminder_link})
     from_plain_link = await client.post("/api/conversations",
                                         json={"borrower_link": parse_qs(urlsplit(plain_link(borrower_id)).query)["link"][0]})
