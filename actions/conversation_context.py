@@ -32,8 +32,9 @@ def borrower_id(tracker: Tracker) -> str | None:
 
 
 def call_script(tracker: Tracker) -> str:
-    """On a call the lender's dialer placed, the strategy's script variant it was placed for (campaigns/strategy.yml
-    `script`, as turn metadata from the gateway); '' in every other conversation."""
+    """The strategy's script variant (campaigns/strategy.yml `script`, as turn metadata from the gateway) of the campaign
+    contact that opened the conversation: a call the lender's dialer placed, or a chat opened from a reminder's link;
+    '' in every other conversation."""
     return _metadata(tracker).get("call_script") or ""
 
 

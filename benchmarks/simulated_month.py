@@ -412,7 +412,8 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
     messenger = make_messenger(settings, ledger)
     contactor = Contactor(ContactServices(
         records=records, ledger=ledger, policy=policy, dialer=carrier, messenger=messenger,
-        invitation_link=make_invitation_links(settings), redis=async_client, clock=clock))
+        invitation_link=make_invitation_links(settings), redis=async_client, clock=clock,
+        demo_providers=settings.demo))
     payments = Payments(sessions, ledger.policy, clock)
 
     ticks = decisions = 0

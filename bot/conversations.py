@@ -21,6 +21,8 @@ from bot.egress import OutgoingMessage, deliver, deliver_agent_text
 from bot.recording_notice import unclaimed
 from bot.handoff.bus import PushBus, push_message
 from bot.handoff.desk import HandoffDesk, TurnFacts
+from bot.links import ChatEntry
+from ledger.campaign_records import CampaignRecords
 from compliance_filters.verdict import Verdict
 from compliance_filters.distress import DistressSignal, detect_distress
 from bot.channels.state import ChannelState, InMemoryChannelState
@@ -171,9 +173,11 @@ class ConversationService:
         clock: Callable[[], datetime], max_message_chars: int, faults: FaultReplies,
         *, handoff: HandoffDesk | None = None, bus: PushBus | None = None, turns: ChannelState | None = None,
         turn_cap: TurnCap | None = None, unrecorded_channels: frozenset[str] = frozenset(),
+        campaign_records: CampaignRecords | None = None,
     ) -> None:
         """`unrecorded_channels`: where the dialogue's words must not say the conversation is recorded
-        (bot.recording_notice: calls, while call recording is off)."""
+        (bot.recording_notice: calls, while call recording is off). `campaign_records`: where a chat opened from a
+        reminder's link finds the reminder (without them such a chat is the borrower's own)."""
         self._store = store
         self._rasa = rasa
         self._ledger = ledger
@@ -184,17 +188,21 @@ class ConversationService:
         self._bus = bus
         self._turn_cap = turn_cap
         self._unrecorded_channels = unrecorded_channels
+        self._campaign_records = campaign_records
         self.faults = faults
         self._turns = turns or InMemoryChannelState()  # client turn id -> its result (or _PENDING)
         self._late_turns: set[asyncio.Task[None]] = set()
 
     async def open(self, borrower_id: str, channel: str, *, secret_digest: str = "", conversation_id: str | None = None,
-                   call_script: str = "", opening: bool = True) -> tuple[Conversation, TurnResult]:
+                   call_script: str = "", campaign_attempt: str | None = None,
+                   opening: bool = True) -> tuple[Conversation, TurnResult]:
         """`channel` is the entrance's own name, never a client's claim; `secret_digest` is the credential
         a borrower client will present (bot.conversation_secret), none for calls and WeChat. A call the dialer
         placed brings its own id (the attempt's, so the ledger's rows of one attempt share it) and its script,
-        which every turn's metadata carries; `opening` False opens it without a dialogue turn (a call the contact
-        policy refused once answered: only a goodbye is said)."""
+        which every turn's metadata carries; a chat opened from a reminder's link brings the reminder's attempt
+        (`campaign_attempt`, on the ledger's record of the conversation before the dialogue starts) and script.
+        `opening` False opens it without a dialogue turn (a call the contact policy refused once answered: only a
+        goodbye is said)."""
         if not is_unicode_text(borrower_id):
             raise InvalidMessage("invalid_borrower_id", "borrower_id must be a string of Unicode characters")
         if conversation_id is not None and not valid_conversation_id(conversation_id):
@@ -211,6 +219,10 @@ class ConversationService:
             call_script=call_script,
         )
         await self._store.create(conversation)
+        if campaign_attempt is not None:
+            await asyncio.to_thread(self._ledger.start_conversation, conversation.conversation_id,
+                                    borrower.borrower_id if borrower else None, channel, self._clock(),
+                                    campaign_attempt_id=campaign_attempt)
         if not opening:
             return conversation, TurnResult([], False)
         result = await self._turn(conversation, OPENING_INTENT)
@@ -222,12 +234,24 @@ class ConversationService:
             raise UnknownConversation(conversation_id)
         return conversation
 
-    async def open_for_client(self, borrower_id: str, channel: str) -> tuple[Conversation, TurnResult, str]:
-        """As `open`, for a client that will come back (REST, /ws/chat): also the conversation's secret,
+    async def open_for_client(self, entry: ChatEntry, channel: str) -> tuple[Conversation, TurnResult, str]:
+        """As `open_chat`, for a client that will come back (REST, /ws/chat): also the conversation's secret,
         which exists only in this return value."""
         secret, digest = conversation_secret.issue()
-        conversation, result = await self.open(borrower_id, channel, secret_digest=digest)
+        conversation, result = await self.open_chat(entry, channel, secret_digest=digest)
         return conversation, result, secret
+
+    async def open_chat(self, entry: ChatEntry, channel: str, *,
+                        secret_digest: str = "") -> tuple[Conversation, TurnResult]:
+        """A chat opened with a signed link (bot.links): a reminder's link makes it that campaign contact's, with the
+        contact's script variant."""
+        contact = None
+        if entry.campaign_attempt is not None and self._campaign_records is not None:
+            contact = await asyncio.to_thread(self._campaign_records.get_contact, entry.campaign_attempt)
+        if contact is None or contact.borrower_id != entry.borrower_id:
+            return await self.open(entry.borrower_id, channel, secret_digest=secret_digest)
+        return await self.open(entry.borrower_id, channel, secret_digest=secret_digest, call_script=contact.script,
+                               campaign_attempt=contact.attempt_id)
 
     async def authorize(self, conversation_id: str, secret: str | None) -> Conversation:
         """The conversation, if `secret` is its credential; an unknown id and a wrong or missing secret are

@@ -19,6 +19,8 @@ import httpx
 from bot.links import BorrowerLinks, load_link_key, webchat_demo_url
 from campaigns.messenger import check_chat_page
 from configuration.settings import GatewaySettings, Settings
+from ledger.db import make_engine, make_session_factory
+from ledger.repository import Ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -187,9 +189,11 @@ class Stack:
         self.start_action_server()
         self.start_rasa()
         self.start_gateway()
+        self.wait_until_ready()
+        # Only now: a call the worker placed while Rasa was still loading its model (minutes on a busy machine) would
+        # ring out unanswered, or be answered by a bot that cannot talk yet, and count against the borrower's caps.
         if self.config.campaign_worker:
             self.start_campaign_worker()
-        self.wait_until_ready()
         return self
 
     def wait_until_ready(self, services: tuple[str, ...] = ("actions", "gateway", "rasa")) -> None:
@@ -279,28 +283,46 @@ class Stack:
 
 
 
-def _how_to_reach(gateway_url: str) -> str:
-    """The demo's borrower, pages and console accounts; once a provider is real, that they are off (bot.app)."""
-    providers = Settings().contact_providers()
+DEMO_BORROWER = "B000001"  # 张伟, ID last four 3821 (ledger.seed)
+
+
+def _demo_borrower_seeded(settings: Settings) -> bool:
+    """Whether the start command seeded the demo portfolio: a lender's imported one has no 张伟 to chat as."""
+    engine = make_engine(settings.ledger.url())
+    try:
+        borrower = Ledger(make_session_factory(engine)).get_borrower(DEMO_BORROWER)
+    finally:
+        engine.dispose()
+    return borrower is not None and borrower.source == "demo"
+
+
+def _how_to_reach(gateway_url: str, settings: Settings) -> str:
+    """The demo's borrower (when seeded), pages and console accounts; once a provider is real, that they are off
+    (bot.app)."""
+    providers = settings.contact_providers()
     if providers:
         return (f"Real providers configured ({', '.join(providers)}): no demo borrower, page or console account.\n"
                 f"Issue a borrower's chat link with `.venv/bin/python -m bot.links <borrower id>`; create console "
                 f"accounts with `.venv/bin/python -m bot.console add-agent NAME --role supervisor`.\n"
                 f"REST: POST {gateway_url}/api/conversations {{\"borrower_link\": \"<link>\"}}\n"
                 f"Agent console: {gateway_url}/console; quality review: {gateway_url}/console/review\n")
+    pages = (f"Demo inbox (reminders while no carrier, SMS or WeChat provider is set): {gateway_url}/demo/inbox\n"
+             f"Demo phone (the campaign worker's calls, likewise): {gateway_url}/demo/phone\n"
+             f"Agent console: {gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
+             f"Quality review: {gateway_url}/console/review (reviewer1 / demo-reviewer-1, or supervisor1)\n")
+    if not _demo_borrower_seeded(settings):
+        return (f"The ledger holds your imported portfolio, no demo borrowers: issue a borrower's chat link with\n"
+                f"`.venv/bin/python -m bot.links <borrower id> --gateway {gateway_url}` (it prints the web chat too).\n"
+                f"REST: POST {gateway_url}/api/conversations {{\"borrower_link\": \"<link>\"}}\n{pages}")
     # Signed with the key the gateway uses (created on its start unless the operator set one).
-    link = BorrowerLinks(load_link_key(Settings().gateway)).issue("B000001")
+    link = BorrowerLinks(load_link_key(settings.gateway)).issue(DEMO_BORROWER)
     return (f"Signed chat link for demo borrower 张伟 (ID last four 3821), valid 72 hours; issue others with\n"
             f"`.venv/bin/python -m bot.links <borrower id>`:\n  {link}\n"
             f"Chat in another terminal:\n"
             f"  .venv/bin/python -m bot.chat_cli --gateway {gateway_url} --link {link}\n"
             f"REST: POST {gateway_url}/api/conversations {{\"borrower_link\": \"<link>\"}}\n"
             f"Web chat widget: {webchat_demo_url(gateway_url, link)}\n"
-            f"Voice in the browser: {gateway_url}/demo/voice?link={link}\n"
-            f"Demo inbox (reminders while no carrier, SMS or WeChat provider is set): {gateway_url}/demo/inbox\n"
-            f"Demo phone (the campaign worker's calls, likewise): {gateway_url}/demo/phone\n"
-            f"Agent console: {gateway_url}/console (agent1 / demo-agent-1, supervisor1 / demo-supervisor-1)\n"
-            f"Quality review: {gateway_url}/console/review (reviewer1 / demo-reviewer-1, or supervisor1)\n")
+            f"Voice in the browser: {gateway_url}/demo/voice?link={link}\n{pages}")
 
 
 def main() -> None:
@@ -331,7 +353,7 @@ def main() -> None:
     worker_metrics = "" if args.no_campaigns else \
         f" and http://{Settings().metrics.worker_host}:{args.worker_metrics_port}/metrics (the campaign worker)"
     print(f"\nReady: gateway {stack.gateway_url} ({store}); logs in {stack.config.log_dir}\n"
-          f"{_how_to_reach(stack.gateway_url)}"
+          f"{_how_to_reach(stack.gateway_url, Settings())}"
           f"Prometheus metrics (Authorization: Bearer <the text of var/metrics.key>): {stack.gateway_url}/metrics"
           f"{worker_metrics}\n"
           f"Press Ctrl-C to stop.", flush=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -29,6 +30,15 @@ _LINK_SALT = "collections.borrower-link"
 
 class InvalidLink(ValueError):
     """Forged, tampered, expired or malformed: one answer for all."""
+
+
+@dataclass(frozen=True)
+class ChatEntry:
+    """Who a chat link admits, and, for the link a campaign reminder carried, which contact it was (its attempt id,
+    opaque: a link is signed, not encrypted, and may be read by anyone holding the phone): the chat is that contact's
+    conversation, as a placed call is."""
+    borrower_id: str
+    campaign_attempt: str | None = None
 
 
 def load_link_key(settings: GatewaySettings) -> bytes:
@@ -54,6 +64,19 @@ class BorrowerLinks:
         if len(claims) != 1:
             raise InvalidLink()
         return claims[0]
+
+    def issue_for_reminder(self, borrower_id: str, attempt_id: str, hours: float = DEFAULT_HOURS) -> str:
+        """The link a campaign reminder carries: it admits the borrower as `issue`'s does, and names the contact."""
+        return self.issue_claims([borrower_id, attempt_id], hours)
+
+    def admit_chat(self, link: Any) -> ChatEntry:
+        """A chat's entry: a borrower's link (`issue`) or a reminder's (`issue_for_reminder`); InvalidLink otherwise."""
+        claims = self.admit_claims(link)
+        if len(claims) == 1:
+            return ChatEntry(claims[0])
+        if len(claims) == 2:
+            return ChatEntry(*claims)
+        raise InvalidLink()
 
     def issue_claims(self, claims: Sequence[str], hours: float = DEFAULT_HOURS) -> str:
         """Signed [*claims, expiry]: a borrower id first, then what else the use needs (a phone call placed by

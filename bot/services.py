@@ -174,13 +174,14 @@ async def gateway_services(settings: Settings, clock: Callable[[], datetime]) ->
             console.max_failed_sign_ins_per_address, console.failed_sign_in_window_seconds, hash_pool,
         )
         turn_cap = TurnCap(closable(make_channel_state(redis_url, "collections:turns")), gateway.max_turns_per_conversation)
+        campaign_records = CampaignRecords(session_factory)
         conversations = ConversationService(
             store, rasa, ledger, audit, clock, gateway.max_message_chars, faults,
             handoff=desk, bus=bus, turns=closable(make_channel_state(redis_url, "collections:turn-results")),
             turn_cap=turn_cap,
             unrecorded_channels=frozenset() if settings.recordings.enabled else VOICE_CHANNELS,
+            campaign_records=campaign_records,
         )
-        campaign_records = CampaignRecords(session_factory)
         phone = PhoneArrival(settings.voice, link_key, ledger.borrowers_at_number)
         outbound = None
         # The contact caps, call slots and call marks live where the campaign worker keeps its own.

@@ -30,7 +30,9 @@ class Conversation:
     blocked_bot_utterances: int = 0  # bot words the egress had to replace; the handoff desk counts them
     secret_digest: str = ""  # of the borrower client's credential (bot.conversation_secret); "" for none
     language: str = "zh"  # the reply language: the borrower's record, then as Rasa reported after the latest turn
-    call_script: str = ""  # on a call the lender's dialer placed: the strategy's script variant (Rasa metadata)
+    # The strategy's script variant of the campaign contact that opened it (a call the lender's dialer placed, a chat
+    # opened from a reminder's link): Rasa metadata. "" for a conversation the borrower started.
+    call_script: str = ""
 
 
 class SessionStore(Protocol):

@@ -21,3 +21,9 @@ class ChatLinks:
 
     def for_borrower(self, borrower_id: str) -> str:
         return chat_page_url(self._page_url, self._links.issue(borrower_id, self._hours))
+
+    def for_reminder(self, borrower_id: str, attempt_id: str) -> str:
+        """The campaign contact's own link: the chat it opens is attributed to the contact's campaign, and its
+        dialogue knows the contact's script variant, as a call the dialer placed does (the gateway reads both from
+        the contact's record: the link names only the opaque attempt id, no debt detail)."""
+        return chat_page_url(self._page_url, self._links.issue_for_reminder(borrower_id, attempt_id, self._hours))

@@ -50,12 +50,14 @@ class ContactServices:
     policy: ContactPolicy
     dialer: Dialer
     messenger: Messenger
-    invitation_link: Callable[[str], str]  # borrower id -> a signed link into a verified chat
+    # (borrower id, the contact's attempt id) -> a signed link into a verified chat that is the contact's
+    invitation_link: Callable[[str, str], str]
     redis: Any  # redis.asyncio client: the per-borrower lock
     clock: Callable[[], datetime]
-    # False once a real carrier, SMS or WeChat provider is configured (Settings.demo): then the made-up borrowers
-    # ledger.seed wrote (real-format numbers) are refused, never dialled or texted.
-    demo_providers: bool = True
+    # Settings.demo: True only while no real carrier, SMS or WeChat provider is configured. Otherwise the made-up
+    # borrowers ledger.seed wrote (real-format numbers) are refused, never dialled or texted. No default: a
+    # composition root that forgot it must not fail open.
+    demo_providers: bool
 
 
 class Contactor:
@@ -128,7 +130,7 @@ class Contactor:
     async def _message(self, plan: ContactPlan, attempt: str) -> CampaignContactView:
         s = self._s
         borrower = await asyncio.to_thread(s.ledger.get_borrower, plan.borrower_id)
-        link = await asyncio.to_thread(s.invitation_link, plan.borrower_id)
+        link = await asyncio.to_thread(s.invitation_link, plan.borrower_id, attempt)
         purpose = MESSAGE_PURPOSES.get(plan.script, "overdue")
         nobody = "no_message_recipient"
         for channel in MESSAGE_CHANNELS:

@@ -2,7 +2,7 @@
 (the invitation and its words: campaigns.invitations).
 
     messenger = make_messenger(settings, ledger)
-    link = make_invitation_links(settings)(borrower_id)       # the web chat page with a signed borrower link
+    link = make_invitation_links(settings)(borrower_id, attempt_id)  # the chat page, signed for this contact
     sent = await messenger.send(Invitation(borrower_id, "sms", "zh", "overdue", link))
 
 Which messenger each channel uses comes from the settings: SMS through Twilio when its account SID, auth token
@@ -111,6 +111,7 @@ def make_messenger(settings: Settings, ledger: Ledger, sessions: sessionmaker[Se
     return ChannelMessenger({"sms": sms, "wechat": chat}, owned_bindings, owned_engine)
 
 
-def make_invitation_links(settings: Settings) -> Callable[[str], str]:
-    """borrower id -> the chat page with a signed link for them (campaigns.chat_links)."""
-    return ChatLinks.from_settings(settings).for_borrower
+def make_invitation_links(settings: Settings) -> Callable[[str, str], str]:
+    """(borrower id, the contact's attempt id) -> the chat page with a signed link for that reminder
+    (campaigns.chat_links)."""
+    return ChatLinks.from_settings(settings).for_reminder

@@ -9,9 +9,8 @@ import argparse
 import asyncio
 import sys
 
-from campaigns.messenger import (
-    CHANNELS, LANGUAGES, PURPOSES, Invitation, MessengerError, make_invitation_links, make_messenger,
-)
+from campaigns.chat_links import ChatLinks
+from campaigns.messenger import CHANNELS, LANGUAGES, PURPOSES, Invitation, MessengerError, make_messenger
 from configuration.settings import Settings
 from ledger.db import create_schema, make_engine, make_session_factory
 from ledger.repository import Ledger
@@ -26,7 +25,7 @@ async def send(settings: Settings, borrower_id: str, channel: str, purpose: str,
     messenger = make_messenger(settings, ledger, sessions)
     try:
         invitation = Invitation(borrower_id, channel, language or (borrower.language if borrower else "zh"),  # type: ignore[arg-type]
-                                purpose, make_invitation_links(settings)(borrower_id))  # type: ignore[arg-type]
+                                purpose, ChatLinks.from_settings(settings).for_borrower(borrower_id))  # type: ignore[arg-type]
         sent = await messenger.send(invitation)
     except MessengerError as error:
         print(f"not sent: {error.reason}{' (permanent)' if error.permanent else ''}", file=sys.stderr)

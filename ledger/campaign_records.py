@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.errors import NotFound
 from ledger.models import (
-    CAMPAIGN_CONTACT_STATUSES, CallbackRequest, CampaignContact, CampaignState, PromiseToPay, SegmentChange,
+    CAMPAIGN_CONTACT_STATUSES, CallbackRequest, CampaignContact, CampaignState, ConversationRecord, PromiseToPay,
+    SegmentChange,
 )
 from ledger.references import mask_reference
 
@@ -234,12 +235,15 @@ class CampaignRecords:
                 select(CampaignContact.campaign, CampaignContact.status, CampaignContact.reason, func.count())
                 .where(CampaignContact.planned_at >= since)
                 .group_by(CampaignContact.campaign, CampaignContact.status, CampaignContact.reason)).all()
-            # A promise counts for a campaign when it was made in the conversation one of its contacts opened: a call
-            # the dialer placed is the conversation of its attempt id. (A chat a reminder invited to has an id of its
-            # own, so a promise made there counts for no campaign.)
+            # A promise counts for a campaign when it was made in a conversation one of its contacts opened: a call
+            # the dialer placed is the conversation of its attempt id; a chat opened from a reminder's link names the
+            # reminder's attempt on its record (conversations.campaign_attempt_id).
+            opened_by_reminder = select(ConversationRecord.conversation_id).where(
+                ConversationRecord.campaign_attempt_id == CampaignContact.attempt_id)
             promised = session.execute(
                 select(CampaignContact.campaign, func.count(func.distinct(PromiseToPay.id))).join(
-                    PromiseToPay, PromiseToPay.conversation_id == CampaignContact.attempt_id).where(
+                    PromiseToPay, or_(PromiseToPay.conversation_id == CampaignContact.attempt_id,
+                                      PromiseToPay.conversation_id.in_(opened_by_reminder))).where(
                     CampaignContact.planned_at >= since)
                 .group_by(CampaignContact.campaign)).all()
         counts: dict[str, CampaignCounts] = {}

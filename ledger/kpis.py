@@ -180,9 +180,11 @@ class _Context:
 
     def conversation_dims(self, conversation_id: str, borrower_id: str | None, channel: str | None,
                           moment: datetime) -> dict[str, str]:
-        """A conversation's labels: its campaign contact's (an outbound call has the attempt's id), else its own."""
-        contact = self.contacts.get(conversation_id)
+        """A conversation's labels: its campaign contact's (an outbound call has the attempt's id; a chat opened from a
+        reminder's link names the reminder's on its record), else its own."""
         record = self.conversations.get(conversation_id)
+        opened_by = record.campaign_attempt_id if record else None
+        contact = self.contacts.get(conversation_id) or self.contacts.get(opened_by or "")
         borrower_id = borrower_id or (record.borrower_id if record else None)
         return {
             "day": self.day(moment),

@@ -326,6 +326,9 @@ class ConversationRecord(Base):
     identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[str | None] = mapped_column(Text)
+    # The campaign contact (a chat reminder) whose signed link opened this chat: what its promises are attributed to.
+    # A call the dialer placed needs none, its conversation id is the contact's attempt id.
+    campaign_attempt_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 IDENTITY_CHECK_METHODS = ("id_last4", "date_of_birth")

@@ -178,6 +178,7 @@ def _conversation_view(row: ConversationRecord) -> ConversationView:
         identity_verified=row.identity_verified,
         outcome=row.outcome,
         summary=row.summary,
+        campaign_attempt_id=row.campaign_attempt_id,
     )
 
 
@@ -778,8 +779,9 @@ class Ledger:
                                       row.outcome, row.reason, row.created_at)
 
     def start_conversation(self, conversation_id: str, borrower_id: str | None, channel: str,
-                           started_at: datetime) -> ConversationView:
-        """Create the conversation record, or fill in the borrower once known (idempotent)."""
+                           started_at: datetime, campaign_attempt_id: str | None = None) -> ConversationView:
+        """Create the conversation record, or fill in the borrower once known (idempotent). `campaign_attempt_id`:
+        the chat reminder whose link opened it (the gateway records it before the dialogue starts)."""
         _require_aware(started_at, "started_at")
         with self._transaction() as session:
             row = session.get(ConversationRecord, conversation_id)
@@ -795,6 +797,8 @@ class Ledger:
                         raise
             if row.borrower_id is None and borrower_id is not None:
                 row.borrower_id = borrower_id
+            if row.campaign_attempt_id is None and campaign_attempt_id is not None:
+                row.campaign_attempt_id = campaign_attempt_id
             return _conversation_view(row)
 
     def finish_conversation(self, conversation_id: str, outcome: str, summary: str,

@@ -122,6 +122,7 @@ class ConversationView:
     identity_verified: bool
     outcome: str | None
     summary: str | None
+    campaign_attempt_id: str | None = None  # the chat reminder whose link opened it (ledger.models)
 
 
 @dataclass(frozen=True)

@@ -299,11 +299,11 @@ class WebchatChannel:
     async def _open(self, sid: str, session_id: str, custom_data: Any, service: ConversationService) -> None:
         link = custom_data.get("borrower_link") if isinstance(custom_data, dict) else None
         try:
-            borrower_id = self._services().links.admit(link)
+            entry = self._services().links.admit_chat(link)
         except InvalidLink:
             await self._error(sid, "invalid_link")
             return
-        conversation, opening = await service.open(borrower_id, CHANNEL)
+        conversation, opening = await service.open_chat(entry, CHANNEL)
         await self.sessions.set(session_id, conversation.conversation_id, TRANSCRIPT_TTL_SECONDS)
         await self.sessions.set(_PUSH_ROUTE + conversation.conversation_id, session_id, TRANSCRIPT_TTL_SECONDS)
         await self._emit_turn(session_id, opening)

@@ -56,12 +56,12 @@ async def _serve(websocket: WebSocket, services: GatewayServices, client: str) -
                 await websocket.close(code=TRY_AGAIN_LATER)
                 return
             try:
-                borrower_id = services.links.admit(websocket.query_params.get("borrower_link"))
+                entry = services.links.admit_chat(websocket.query_params.get("borrower_link"))
             except InvalidLink:
                 await websocket.send_json({"type": "error", "error": "invalid_link"})
                 await websocket.close(code=4401)
                 return
-            conversation, opening, secret = await service.open_for_client(borrower_id, CHANNEL)
+            conversation, opening, secret = await service.open_for_client(entry, CHANNEL)
             await websocket.send_json(
                 {"type": "session", "conversation_id": conversation.conversation_id, "secret": secret})
             await _send_turn(websocket, opening)

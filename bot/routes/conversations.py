@@ -55,10 +55,10 @@ def invalid_link_response() -> JSONResponse:
 @router.post("", status_code=201, response_model=None, dependencies=[OpenAllowed])
 async def open_conversation(body: OpenConversation, services: Services) -> dict[str, Any] | JSONResponse:
     try:
-        borrower_id = services.links.admit(body.borrower_link)
+        entry = services.links.admit_chat(body.borrower_link)
     except InvalidLink:
         return invalid_link_response()
-    conversation, result, secret = await services.conversations.open_for_client(borrower_id, CHANNEL)
+    conversation, result, secret = await services.conversations.open_for_client(entry, CHANNEL)
     # The only time the secret is sent: the client keeps it and presents it as a bearer token.
     return {**_turn_json(conversation.conversation_id, result), "secret": secret}
 

@@ -4,16 +4,21 @@ The stack fixtures come from tests/stack.py (a plugin for the whole suite), so b
 the very services the e2e tests do. Each test gets a fresh browser context: an empty profile (no
 cookies, no localStorage).
 Screenshots go outside the repository: $COLLECTIONS_SCREENSHOT_DIR, default /tmp/screens.
+Calls in the browser (the voice page, the demo phone) talk through `voice_page`: Chromium whose microphone plays a
+fixture recording.
 """
 from __future__ import annotations
 
 import os
 import re
+import wave
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
+
+from tests.e2e.phone import FIXTURES
 
 CHROMIUM_BINARY = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -23,6 +28,11 @@ CHROMIUM_ARGS = [
 DEFAULT_TIMEOUT_MS = 60_000  # a bot turn goes through Rasa and the action server
 VIEWPORT = {"width": 1280, "height": 900}
 SCREENSHOT_DIR = Path(os.environ.get("COLLECTIONS_SCREENSHOT_DIR", "/tmp/screens"))
+TURN_TIMEOUT_MS = 60_000  # a bot turn goes through Rasa, the action server and TTS
+HEARD_TIMEOUT_MS = 90_000  # the microphone's words: played in real time, then decoded by the gateway's ASR
+# What the microphone hears once a call takes it: a pause, "对，我就是张伟本人。" (d02), then a long pause, so the
+# call has one answer in it before Chromium loops the file.
+LEAD_IN_SECONDS, TRAILING_SECONDS = 3, 40
 
 Screenshot = Callable[..., Path]
 
@@ -52,6 +62,38 @@ def browser_context(browser: Browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(browser_context: BrowserContext) -> Page:
     return browser_context.new_page()
+
+
+@pytest.fixture(scope="session")
+def microphone_recording(tmp_path_factory) -> Path:
+    with wave.open(str(FIXTURES / "d02.wav")) as fixture:
+        params, speech = fixture.getparams(), fixture.readframes(fixture.getnframes())
+    silence = bytes(params.sampwidth * params.nchannels * params.framerate)  # one second
+    path = tmp_path_factory.mktemp("microphone") / "borrower.wav"
+    with wave.open(str(path), "wb") as recording:
+        recording.setparams(params)
+        recording.writeframes(silence * LEAD_IN_SECONDS + speech + silence * TRAILING_SECONDS)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser_with_microphone(playwright: Playwright, microphone_recording: Path) -> Iterator[Browser]:
+    """Chromium whose only microphone plays the recording, allowed without asking."""
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM_BINARY, headless=True, args=[
+        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone_recording}",
+    ])
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def voice_page(browser_with_microphone: Browser) -> Iterator[Page]:
+    context: BrowserContext = browser_with_microphone.new_context(viewport=VIEWPORT, locale="zh-CN",
+                                                                  timezone_id="Asia/Shanghai")
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture

@@ -3,58 +3,17 @@ with a borrower's signed link reaches the gateway as that borrower, and the page
 bot's and the borrower's lines); a bare borrower id or a forged link gets a clear message and no call."""
 from __future__ import annotations
 
-import wave
-from pathlib import Path
-from typing import Iterator
-
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+from playwright.sync_api import expect
 
 from bot.links import chat_page_url
-from tests.browser.conftest import CHROMIUM_ARGS, CHROMIUM_BINARY, DEFAULT_TIMEOUT_MS, VIEWPORT
+from tests.browser.conftest import HEARD_TIMEOUT_MS, TURN_TIMEOUT_MS
 from tests.e2e.chat import borrower_link
-from tests.e2e.phone import FIXTURES, phone_conversation, transcript
+from tests.e2e.phone import phone_conversation, transcript
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 PHONE_VIEWPORT = {"width": 390, "height": 844}
-TURN_TIMEOUT_MS = 60_000  # a bot turn goes through Rasa, the action server and TTS
-HEARD_TIMEOUT_MS = 90_000  # the microphone's words: played in real time, then decoded by the gateway's ASR
-# What the microphone hears: a pause, "对，我就是张伟本人。" (d02), then a long pause, so the call has one answer in
-# it before Chromium loops the file.
-LEAD_IN_SECONDS, TRAILING_SECONDS = 3, 40
-
-
-@pytest.fixture(scope="module")
-def microphone_recording(tmp_path_factory) -> Path:
-    with wave.open(str(FIXTURES / "d02.wav")) as fixture:
-        params, speech = fixture.getparams(), fixture.readframes(fixture.getnframes())
-    silence = bytes(params.sampwidth * params.nchannels * params.framerate)  # one second
-    path = tmp_path_factory.mktemp("microphone") / "borrower.wav"
-    with wave.open(str(path), "wb") as recording:
-        recording.setparams(params)
-        recording.writeframes(silence * LEAD_IN_SECONDS + speech + silence * TRAILING_SECONDS)
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser_with_microphone(playwright: Playwright, microphone_recording: Path) -> Iterator[Browser]:
-    """Chromium whose only microphone plays the recording, allowed without asking."""
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM_BINARY, headless=True, args=[
-        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-audio-capture={microphone_recording}",
-    ])
-    yield chromium
-    chromium.close()
-
-
-@pytest.fixture
-def voice_page(browser_with_microphone: Browser) -> Iterator[Page]:
-    context: BrowserContext = browser_with_microphone.new_context(viewport=VIEWPORT, locale="zh-CN",
-                                                                  timezone_id="Asia/Shanghai")
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    yield context.new_page()
-    context.close()
 
 
 def test_call_from_the_page_reaches_the_gateway_as_the_linked_borrower_and_shows_both_sides(

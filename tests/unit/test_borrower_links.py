@@ -12,7 +12,7 @@ import pytest
 from bot import conversation_secret
 from bot.key_files import SecretKeyError
 from bot.launcher import ROOT
-from bot.links import BorrowerLinks, InvalidLink, load_link_key
+from bot.links import BorrowerLinks, ChatEntry, InvalidLink, load_link_key
 from configuration.settings import GatewaySettings
 
 KEY = b"unit-test key for borrower links"
@@ -99,3 +99,14 @@ def test_a_conversation_secret_matches_only_itself() -> None:
 def test_a_well_signed_link_for_an_id_the_ledger_does_not_know_is_admitted() -> None:
     """The door does not say whether an id exists: the conversation does, by failing verification."""
     assert BorrowerLinks(KEY).admit(BorrowerLinks(KEY).issue("B999999")) == "B999999"
+
+
+def test_a_reminders_link_admits_its_borrower_into_a_chat_that_names_the_contact_and_opens_no_voice_call():
+    links = BorrowerLinks(KEY)
+    reminder = links.issue_for_reminder("B000007", "0f" * 16)
+    assert links.admit_chat(reminder) == ChatEntry("B000007", "0f" * 16)
+    assert links.admit_chat(links.issue("B000007")) == ChatEntry("B000007")
+    with pytest.raises(InvalidLink):
+        links.admit(reminder)  # the voice page and the other single-borrower entrances take a borrower's link only
+    with pytest.raises(InvalidLink):
+        links.admit_chat(links.issue_claims(["B000007", "0f" * 16, "overdue_firm"]))  # neither form

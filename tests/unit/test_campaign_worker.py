@@ -185,7 +185,7 @@ def test_with_redis_gone_nobody_is_contacted(portfolio, tmp_path):
         records=CampaignRecords(sessions), ledger=ledger, policy=ContactPolicy(sync_redis.Redis.from_url(dead), ledger),
         dialer=DemoPhoneDialer(DemoPhone(connect(dead), 30), CallSlots(connect(dead), 4, 60), 4, None),
         messenger=messenger, invitation_link=make_invitation_links(settings),
-        redis=connect(dead), clock=lambda: datetime.fromisoformat(FIXED_NOW)))
+        redis=connect(dead), clock=lambda: datetime.fromisoformat(FIXED_NOW), demo_providers=settings.demo))
     plan = ContactPlan("B000001", "A000001-1", "early_overdue", "dpd_1_30", "early_overdue:2026-11-23", "message",
                        "overdue_gentle")
     with pytest.raises(Exception):
@@ -214,7 +214,8 @@ def test_a_campaign_paused_after_the_tick_planned_it_contacts_no_one(portfolio, 
             records=records, ledger=ledger, policy=ContactPolicy(sync_redis.Redis.from_url(server.url), ledger),
             dialer=DemoPhoneDialer(DemoPhone(connect(server.url), 30), CallSlots(connect(server.url), 4, 60), 4, None),
             messenger=make_messenger(settings, ledger), invitation_link=make_invitation_links(settings),
-            redis=connect(server.url), clock=lambda: datetime.fromisoformat(FIXED_NOW)))
+            redis=connect(server.url), clock=lambda: datetime.fromisoformat(FIXED_NOW),
+            demo_providers=settings.demo))
         plan = ContactPlan("B000001", "A000001-1", "early_overdue", "dpd_1_30", "early_overdue:2026-11-23", "message",
                            "overdue_gentle")
 
@@ -261,7 +262,7 @@ def test_with_the_ledger_gone_after_start_nobody_is_contacted_and_the_next_tick_
                 policy=ContactPolicy(sync_redis.Redis.from_url(server.url), ledger),
                 dialer=DemoPhoneDialer(DemoPhone(connect(server.url), 30), CallSlots(connect(server.url), 4, 60), 4, None),
                 messenger=messenger, invitation_link=make_invitation_links(settings), redis=connect(server.url),
-                clock=lambda: now))
+                clock=lambda: now, demo_providers=settings.demo))
 
         def tick(ledger_sessions) -> CampaignTick:
             records = CampaignRecords(ledger_sessions)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.audit import AuditTrail
 from bot.channels.state import InMemoryChannelState
 from bot.conversations import ConversationService, FaultReplies, UnknownConversation
+from bot.links import ChatEntry
 from bot.handoff.assignments import InMemoryAssignments
 from bot.handoff.desk import HandoffDesk, TurnFacts
 from ledger.notices import notice, wait_notice
@@ -216,7 +217,7 @@ async def test_distress_past_the_turn_cap_still_takes_the_distress_path(gateway)
 
 async def test_a_conversation_opened_for_a_client_admits_only_its_secret(gateway):
     service, store, _, _ = gateway(rasa_turn("您好"), rasa_turn("您好"))
-    conversation, _, secret = await service.open_for_client(BORROWER, "rest")
+    conversation, _, secret = await service.open_for_client(ChatEntry(BORROWER), "rest")
     cid = conversation.conversation_id
     assert secret not in str(await store.get(cid))  # only its digest is stored
     assert (await service.authorize(cid, secret)).borrower_id == BORROWER

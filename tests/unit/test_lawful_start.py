@@ -200,3 +200,20 @@ def test_a_reminder_sent_by_hand_does_not_reach_a_demo_borrower_once_sms_is_real
             asyncio.run(messenger.send(Invitation("B000001", "sms", "zh", "overdue", LENDER_CHAT_PAGE + "?link=x")))
     assert refused.value.reason == "demo_borrower_with_real_provider" and fake.requests == []
     engine.dispose()
+
+
+def test_the_start_command_offers_the_demo_borrowers_chat_only_when_the_demo_portfolio_is_there(tmp_path, clean_env):
+    """A lender who imported its portfolio and starts without a real provider (the demo phone and inbox) is not told
+    to chat as 张伟, who is not in its ledger; the demo's start is."""
+    from bot.launcher import _how_to_reach
+
+    lenders, demo = (f"sqlite:///{tmp_path / name}" for name in ("lender.sqlite3", "demo.sqlite3"))
+    assert ledger_cli(["--url", lenders, "import", str(FIXTURES / "portfolio_good.csv")]) == 0
+    assert ledger_cli(["--url", demo, "seed", "--count", "5", "--for-demo"]) == 0
+    told = {url: _how_to_reach("http://127.0.0.1:8000", Settings(_env_file=None, ledger={"database_url": url},
+                                                               gateway={"link_key": "a link key for this test"}))
+            for url in (lenders, demo)}
+    assert "张伟" not in told[lenders] and "python -m bot.links <borrower id> --gateway" in told[lenders]
+    assert "张伟" in told[demo] and "/demo/webchat?link=" in told[demo]
+    for said in told.values():
+        assert "/demo/phone" in said and "/demo/inbox" in said

@@ -33,7 +33,7 @@ from bot.conversations import (
     ConversationEnded, TurnResult, UnknownConversation, clean_borrower_text, valid_conversation_id,
 )
 from bot.egress import OutgoingMessage
-from bot.links import BorrowerLinks
+from bot.links import BorrowerLinks, ChatEntry
 from bot.sessions import Conversation
 from bot.rate_limits import RateLimits, SocketSlots
 from configuration.settings import GatewaySettings, Settings
@@ -72,6 +72,9 @@ class StandInConversations:
         self.conversations[conversation.conversation_id] = conversation
         self.opened.append((borrower_id, channel))
         return conversation, TurnResult([OutgoingMessage(text) for text in OPENING], False)
+
+    async def open_chat(self, entry: ChatEntry, channel: str) -> tuple[Conversation, TurnResult]:
+        return await self.open(entry.borrower_id, channel)
 
     async def get(self, conversation_id: str) -> Conversation:
         conversation = self.conversations.get(conversation_id) if valid_conversation_id(conversation_id) else None

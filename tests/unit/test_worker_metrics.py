@@ -60,7 +60,7 @@ def test_the_workers_endpoint_wants_the_token_and_counts_contacts_by_outcome_and
             dialer=DemoPhoneDialer(DemoPhone(connect(redis_server.url), 30),
                                    CallSlots(connect(redis_server.url), 4, 60), 4, None),
             messenger=make_messenger(settings, ledger), invitation_link=make_invitation_links(settings),
-            redis=connect(redis_server.url), clock=lambda: FIXED_NOW))
+            redis=connect(redis_server.url), clock=lambda: FIXED_NOW, demo_providers=settings.demo))
 
     async def scenario() -> None:
         serving = asyncio.create_task(server.serve())
