@@ -139,7 +139,26 @@ def is_reported_abuse(hit: Hit, clauses: list[Clause]) -> bool:
     before = hit.view_text[:hit.start]
     if (_FIRST_PERSON_AFTER_ZH if hit.view == "compact" else _FIRST_PERSON_AFTER_EN).search(before):
         return False  # '我骂你是猪怎么了，去投诉啊': the speaker owns the abuse
+    if hit.view != "compact" and _is_reported_within_en(hit):
+        return True
     return is_reported_speech(hit, clauses, reporter=_ABUSE_REPORT)
+
+
+def _is_reported_within_en(hit: Hit) -> bool:
+    """An English insult pattern's match starts at the addressee ('you … loser'), so the report that
+    frames it can lie inside the match: 'you mentioned the last agent called you a loser'. The
+    report must come before the insult word, with no first person between them."""
+    word_start = hit.start + max(hit.text.rfind(" ") + 1, 0)
+    found = list(_ABUSE_REPORT.finditer(hit.view_text, 0, word_start))
+    return bool(found) and not _FIRST_PERSON_AFTER_EN.search(hit.view_text[found[-1].end():word_start])
+
+
+# A word named as a word, not used: 'the word deadbeat should never be used', 'terms like scum are
+# banned'. Only with the explaining or condemning frame is_quoted_mention also asks for.
+_NAMED_WORD_BEFORE_EN = re.compile(
+    r"\b(the (word|words|term|terms|label|labels|slur|insult|phrase)|words like|terms like|names like|labels like"
+    r"|insults like|language like|such as)\s*$"
+)
 
 
 # A word in quotation marks is mentioned, not used ('“老赖”是对失信被执行人的俗称', '所谓“老赖曝光”的帖子
@@ -158,6 +177,8 @@ def is_quoted_mention(hit: Hit, clauses: list[Clause]) -> bool:
     if not any(_EXPLAINING.search(c.compact) or _EXPLAINING.search(c.spaced)
                or _CONDEMNING.search(c.compact) or _CONDEMNING.search(c.spaced) for c in clauses):
         return False
+    if hit.view != "compact" and _NAMED_WORD_BEFORE_EN.search(hit.view_text[:hit.start]):
+        return True
     word = hit.text
     for m in _QUOTED_SPAN.finditer(hit.clause.raw):
         inner = m.group(1)
@@ -277,6 +298,9 @@ _FIRST_PERSON_EN = re.compile(r"\b(i|we|i'm|we're|i'll|we'll)\b")
 _REFUTED_AFTER_EN = re.compile(
     r"^[\w' ]{0,20}?\b(is|are|was|that's|it's)( simply| just| completely)? (false|untrue|a lie|a scam|not true|wrong|a myth"
     r"|illegal|unlawful|against the law|breaking the law|prohibited|not allowed|lying)\b"
+    # the claim disowned: 'a text saying we'd break your legs did not come from us'
+    r"|^[\w' ]{0,20}?\b(did not|didn't|does not|doesn't|never) (come|came) from (us|our (company|agency|office|team))\b"
+    r"|^[\w' ]{0,20}?\b(was|is|wasn't|isn't)( not)? (sent|written) by (us|our (company|agency|office|team))\b"
 )
 
 

@@ -682,3 +682,33 @@ def test_advice_against_borrowing_and_apologies_for_named_past_conduct(text, all
 ])
 def test_a_legal_consequence_with_its_court_process_is_a_fact_unless_aimed_at_you(text, allowed):
     assert check(text, {"identity_verified": True}, classifier=None).allowed is allowed
+
+
+# --- English reported abuse, words named as words, disowned claims (issue 15, English) ------------
+
+@pytest.mark.parametrize("text, allowed", [
+    # the report lies inside the insult pattern's match, which starts at the addressee
+    ("She told me the last caller called you a loser; that was unacceptable and I'm sorry.", True),
+    ("I called you a loser, so go complain.", False),  # the speaker owns it
+    ("Report me if you like, you loser.", False),
+])
+def test_abuse_reported_inside_an_english_insult_match_passes_and_owned_abuse_blocks(text, allowed):
+    assert rules_only(text).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("Words like deadbeat have no place in a lawful collection call.", True),
+    ("Deadbeat is a word our staff are forbidden to use.", False),  # used as a word without naming it so: still blocked
+    ("Such a deadbeat, report me if you want.", False),
+])
+def test_an_english_insult_named_as_a_word_is_mentioned_not_used(text, allowed):
+    assert rules_only(text).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("A text saying we'd break your legs didn't come from us.", True),
+    ("The voicemail that said we'd smash your windows was not sent by us, so please report it.", True),
+    ("We'll break your legs, and this call didn't come from a script.", False),
+])
+def test_a_threat_quoted_and_disowned_passes(text, allowed):
+    assert rules_only(text).allowed is allowed
