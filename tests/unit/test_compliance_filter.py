@@ -787,3 +787,16 @@ def test_false_claims_about_licences_status_and_crime_are_false_legal_consequenc
 ])
 def test_english_negation_scope_worries_answered_and_callers_quoted_in_a_fraud_warning(text, allowed):
     assert rules_only(text).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("We'll text every number in your phone tonight.", False),
+    ("I'm going to message all the people on your WhatsApp about this.", False),
+    ("We never contact anyone in your phone, only you.", True),
+    ("You're a crook and a coward.", False),
+    ("You are nothing but a waste of space.", False),
+    ("You called us thieves, and I hear you're upset about the fees.", True),  # the borrower's word for us
+    ("You're not a fool for asking.", True),
+])
+def test_everyone_in_the_borrowers_phone_and_insult_nouns_aimed_at_the_borrower(text, allowed):
+    assert rules_only(text).allowed is allowed
