@@ -67,8 +67,9 @@ def classifier_blocks(
     utterance is harmful at all reaches the harm threshold; the block goes to the most probable
     category, and not at all when the rules excused that category (a negation, an anti-fraud
     quotation): the harm regression decides whether, the category regressions decide which. Below the
-    harm threshold, a category at its own calibrated threshold still blocks when the harm probability
-    reaches the confirmation threshold (classifier.py says why), unless the rules excused it. One
+    harm threshold, a category of rules.yml classifier.may_confirm at its own calibrated threshold still
+    blocks when the harm probability reaches the confirmation threshold (classifier.py says why), unless
+    the rules excused it. One
     without (older bundles, test doubles) blocks each category at or above its own threshold. The
     thresholds are those calibrated in training, unless rules.yml sets one for all."""
     settings = rules.classifier
@@ -94,7 +95,8 @@ def classifier_blocks(
             # both regressions agreeing: a category at its own threshold, harm at the confirmation threshold
             if getattr(classifier, "confirm_threshold", None) is None:
                 return []
-            confirmed = [c for c in classifier.confirmed(known, harm) if c not in excused_categories]
+            confirmed = [c for c in classifier.confirmed(known, harm)
+                         if c in settings.may_confirm and c not in excused_categories]
             return [(max(confirmed, key=known.__getitem__), float(harm))] if confirmed else []
         category = max(known, key=known.__getitem__)
         return [] if category in excused_categories else [(category, float(harm))]

@@ -206,12 +206,14 @@ def calibrate_harm(collection: list[dict[str, str]], harm: np.ndarray) -> float:
 
 
 def calibrate_confirm(collection: list[dict[str, str]], probabilities: np.ndarray, harm: np.ndarray,
-                      thresholds: dict[str, float], harm_threshold: float) -> float | None:
+                      thresholds: dict[str, float], harm_threshold: float,
+                      categories: Sequence[str] = CATEGORIES) -> float | None:
     """The lowest grid threshold under the harm threshold at which the harm threshold and the
-    confirmation rule together block at most HARM_FALSE_BLOCK_BUDGET + CONFIRM_FALSE_BLOCK_BUDGET of
-    lawful rows; None when none does."""
+    confirmation rule (for ``categories``: rules.yml classifier.may_confirm) together block at most
+    HARM_FALSE_BLOCK_BUDGET + CONFIRM_FALSE_BLOCK_BUDGET of lawful rows; None when none does."""
     lawful = np.array([r["label"] == "ok" for r in collection])
-    at_own_threshold = (probabilities >= np.array([thresholds[c] for c in CATEGORIES])).any(axis=1)
+    columns = [j for j, c in enumerate(CATEGORIES) if c in categories]
+    at_own_threshold = (probabilities[:, columns] >= np.array([thresholds[CATEGORIES[j]] for j in columns])).any(axis=1)
     budget = HARM_FALSE_BLOCK_BUDGET + CONFIRM_FALSE_BLOCK_BUDGET
     return next((float(t) for t in THRESHOLD_GRID if t < harm_threshold
                  and np.mean(((harm >= harm_threshold) | (at_own_threshold & (harm >= t)))[lawful]) <= budget), None)
@@ -299,7 +301,8 @@ def train(save: bool = True, verbose: bool = True) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     bundle["thresholds"] = thresholds
     bundle["harm_threshold"] = calibrate_harm(collection, harm)
-    bundle["confirm_threshold"] = calibrate_confirm(collection, probabilities, harm, thresholds, bundle["harm_threshold"])
+    bundle["confirm_threshold"] = calibrate_confirm(collection, probabilities, harm, thresholds, bundle["harm_threshold"],
+                                                    default_rules().classifier.may_confirm)
     bundle["lift_threshold"] = calibrate_lift(collection, lift_scores)
     bundle["bundle_format"] = BUNDLE_FORMAT
     bundle["training_sha256"] = training_files_sha256()

@@ -526,12 +526,13 @@ def test_the_classifier_never_lifts_words_aimed_at_the_borrower():
     assert not check("you will be arrested", VERIFIED, classifier=LiftingClassifier()).allowed
 
 
-def test_may_lift_must_name_known_categories(tmp_path):
+@pytest.mark.parametrize("key", ["may_lift", "may_confirm"])
+def test_may_lift_and_may_confirm_must_name_known_categories(tmp_path, key):
     data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
-    data["classifier"]["may_lift"] = ["no_such_category"]
+    data["classifier"][key] = ["violence", "no_such_category"]
     path = tmp_path / "rules.yml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(Exception, match="no_such_category"):
+    with pytest.raises(Exception, match=f"{key}.*no_such_category"):
         load_rules(path)
 
 
@@ -653,6 +654,7 @@ def test_a_category_at_its_own_threshold_blocks_below_the_harm_threshold_when_ha
     ({"harassment": 0.995}, 0.35, frozenset()),  # harm under the confirmation threshold
     ({"harassment": 0.98}, 0.45, frozenset()),  # the category under its own threshold
     ({"harassment": 0.995}, 0.45, frozenset({"harassment"})),  # the rules excused the category
+    ({"insult": 0.995}, 0.45, frozenset()),  # not in rules.yml classifier.may_confirm
 ])
 def test_the_confirmation_needs_both_regressions_and_no_excuse(scores, harm, excused):
     clf = FakeHarmClassifier(scores, harm=harm, confirm_threshold=0.4)
