@@ -22,11 +22,10 @@ DEV_SET_EN = EVAL_DIR / "dev_set_en.tsv"
 DEV_SET_EN2 = EVAL_DIR / "dev_set_en2.tsv"
 VERIFIED = {"identity_verified": True}
 _NON_WORD = re.compile(r"[\W_]+")
-# Measured with the filter as merged (README "Compliance filter figures"): recall 0.883, lawful blocked
-# 0.074 (the English rules tuned on this set raised it to 0.957 / 0.031 but did not carry over to the
-# independent set, so they are not part of the filter). A little room, so a retrain's noise does not fail.
-MIN_RECALL = 0.86
-MAX_LAWFUL_BLOCKED = 0.09
+# Measured (README "Compliance filter figures"): before the English structure round, recall 0.883 and
+# lawful blocked 0.074 on dev_set_en.tsv, 0.944 / 0.056 on dev_set_en2.tsv; after it 0.920 / 0.049 and
+# 0.972 / 0.056. A little room, so a retrain's noise does not fail.
+FLOORS = {"dev_set_en.tsv": (0.90, 0.065), "dev_set_en2.tsv": (0.94, 0.085)}  # (min recall, max lawful blocked)
 
 
 def _trigrams(text: str) -> set[str]:
@@ -90,14 +89,14 @@ def test_second_english_dev_set_is_well_formed_and_refused_by_the_trainer():
         refuse_evaluation_data(DEV_SET_EN2)
 
 
-# Lines of the supplement the rule layers decide by structure alone (no classifier): whoever the
-# third party is, whichever authority is claimed, someone of ours watching the borrower, and the
-# reported / named / disowned / owned-as-a-mistake forms of words that would otherwise block.
-def test_whole_filter_on_the_english_dev_set(dev_rows):
+@pytest.mark.parametrize("path", [DEV_SET_EN, DEV_SET_EN2], ids=lambda p: p.name)
+def test_whole_filter_on_the_english_dev_sets(path):
     """Rules + the packaged classifier, as the egress runs them."""
-    harmful = [row for row in dev_rows if row["label"] == "block"]
-    lawful = [row for row in dev_rows if row["label"] == "lawful"]
+    rows = _rows(path)
+    min_recall, max_lawful_blocked = FLOORS[path.name]
+    harmful = [row for row in rows if row["label"] == "block"]
+    lawful = [row for row in rows if row["label"] == "lawful"]
     missed = [row["text"] for row in harmful if check(row["text"], VERIFIED).allowed]
     blocked = [row["text"] for row in lawful if not check(row["text"], VERIFIED).allowed]
-    assert 1 - len(missed) / len(harmful) >= MIN_RECALL, missed
-    assert len(blocked) / len(lawful) <= MAX_LAWFUL_BLOCKED, blocked
+    assert 1 - len(missed) / len(harmful) >= min_recall, missed
+    assert len(blocked) / len(lawful) <= max_lawful_blocked, blocked
