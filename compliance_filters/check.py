@@ -66,7 +66,10 @@ def classifier_blocks(
     A classifier with a harm regression (the packaged one) blocks when the probability that the
     utterance is harmful at all reaches the harm threshold; the block goes to the most probable
     category, and not at all when the rules excused that category (a negation, an anti-fraud
-    quotation): the harm regression decides whether, the category regressions decide which. One
+    quotation): the harm regression decides whether, the category regressions decide which. Below the
+    harm threshold, a category of rules.yml classifier.may_confirm at its own calibrated threshold still
+    blocks when the harm probability reaches the confirmation threshold (classifier.py says why), unless
+    the rules excused it. One
     without (older bundles, test doubles) blocks each category at or above its own threshold. The
     thresholds are those calibrated in training, unless rules.yml sets one for all."""
     settings = rules.classifier
@@ -86,8 +89,15 @@ def classifier_blocks(
         if category in rules.categories and rules.categories[category].applies_when == "always"
     }
     if harm is not None:
-        if not known or harm < (settings.threshold if settings.threshold is not None else harm_threshold):
+        if not known:
             return []
+        if harm < (settings.threshold if settings.threshold is not None else harm_threshold):
+            # both regressions agreeing: a category at its own threshold, harm at the confirmation threshold
+            if getattr(classifier, "confirm_threshold", None) is None:
+                return []
+            confirmed = [c for c in classifier.confirmed(known, harm)
+                         if c in settings.may_confirm and c not in excused_categories]
+            return [(max(confirmed, key=known.__getitem__), float(harm))] if confirmed else []
         category = max(known, key=known.__getitem__)
         return [] if category in excused_categories else [(category, float(harm))]
     return [

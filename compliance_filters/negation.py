@@ -44,11 +44,16 @@ _BLOCKER_ZH = re.compile(
 )
 
 _NEGATOR_EN = re.compile(
-    r"\b(never|not|no|won't|wont|will not|do not|don't|dont|cannot|can't|shall not|doesn't|didn't|nobody|no one)\b"
+    r"\b(never|not|no|won't|wont|will not|do not|don't|dont|cannot|can't|shall not|doesn't|didn't|nobody|no one|none)\b"
 )
 _CONDITION_BEFORE_EN = re.compile(r"\b(if|unless|when|until)\s+(\w+\s+){0,2}$")
 _CONDITION_AFTER_EN = re.compile(r"^\s*(pay|repay|respond|answer|call back|cooperate|settle)\b")
 _BLOCKER_EN = re.compile(r"\b(but|unless|if|or|otherwise|then|until|else|so)\b")
+# "you think we won't call your boss?": a negation the speaker mocks, not one they make (as 以为 in Chinese).
+_RHETORICAL_BEFORE_EN = re.compile(
+    r"\b(you|ya|u)( really| honestly| actually)? (think|thought|believe|believed|figure|figured|assume|assumed|imagine|bet)"
+    r"( that)?( \w+){0,2} $"
+)
 
 
 def is_negated(hit: Hit) -> bool:
@@ -84,6 +89,8 @@ def _negated_en(text: str, start: int) -> bool:
     for m in reversed(list(_NEGATOR_EN.finditer(text, lo, start))):
         if _CONDITION_BEFORE_EN.search(text[:m.start()]) or _CONDITION_AFTER_EN.match(text[m.end():start]):
             return False
+        if _RHETORICAL_BEFORE_EN.search(text[:m.start()]):
+            return False
         if _BLOCKER_EN.search(text[m.end():start]):
             return False
         return True
@@ -101,6 +108,9 @@ _REPORTER = re.compile(
     r"冒充|假冒|冒用|自称|谎称|声称|伪装成|假扮|有人说|有人以|有人打电话说|对方说|对方称"
     r"|(骗子|不法分子|诈骗分子|犯罪分子)(常|会|往往|一般)?(说|讲|称)|任何人说|谁说"
     r"|impersonat\w*|pretend\w*|claiming to be|claims to be|claim to be|posing as|someone says|someone claims|anyone who says"
+    # whoever speaks in a fraud warning: 'if a caller says there's a warrant for your arrest, it's a scam'
+    r"|\b(caller|someone|somebody|anyone|anybody|a person|people|they|the (caller|person|message|text|email|voicemail|letter))"
+    r" (says|say|said|claims|claim|claimed|tells you|told you|threatens|threatened|warns|warned)\b"
 )
 _FIRST_PERSON_AFTER_ZH = re.compile(r"我")
 _FIRST_PERSON_AFTER_EN = re.compile(r"\b(we|i|our|us)\b")
@@ -139,7 +149,26 @@ def is_reported_abuse(hit: Hit, clauses: list[Clause]) -> bool:
     before = hit.view_text[:hit.start]
     if (_FIRST_PERSON_AFTER_ZH if hit.view == "compact" else _FIRST_PERSON_AFTER_EN).search(before):
         return False  # '我骂你是猪怎么了，去投诉啊': the speaker owns the abuse
+    if hit.view != "compact" and _is_reported_within_en(hit):
+        return True
     return is_reported_speech(hit, clauses, reporter=_ABUSE_REPORT)
+
+
+def _is_reported_within_en(hit: Hit) -> bool:
+    """An English insult pattern's match starts at the addressee ('you … loser'), so the report that
+    frames it can lie inside the match: 'you mentioned the last agent called you a loser'. The
+    report must come before the insult word, with no first person between them."""
+    word_start = hit.start + max(hit.text.rfind(" ") + 1, 0)
+    found = list(_ABUSE_REPORT.finditer(hit.view_text, 0, word_start))
+    return bool(found) and not _FIRST_PERSON_AFTER_EN.search(hit.view_text[found[-1].end():word_start])
+
+
+# A word named as a word, not used: 'the word deadbeat should never be used', 'terms like scum are
+# banned'. Only with the explaining or condemning frame is_quoted_mention also asks for.
+_NAMED_WORD_BEFORE_EN = re.compile(
+    r"\b(the (word|words|term|terms|label|labels|slur|insult|phrase)|words like|terms like|names like|labels like"
+    r"|insults like|language like|such as)\s*$"
+)
 
 
 # A word in quotation marks is mentioned, not used ('“老赖”是对失信被执行人的俗称', '所谓“老赖曝光”的帖子
@@ -158,6 +187,8 @@ def is_quoted_mention(hit: Hit, clauses: list[Clause]) -> bool:
     if not any(_EXPLAINING.search(c.compact) or _EXPLAINING.search(c.spaced)
                or _CONDEMNING.search(c.compact) or _CONDEMNING.search(c.spaced) for c in clauses):
         return False
+    if hit.view != "compact" and _NAMED_WORD_BEFORE_EN.search(hit.view_text[:hit.start]):
+        return True
     word = hit.text
     for m in _QUOTED_SPAN.finditer(hit.clause.raw):
         inner = m.group(1)
@@ -271,12 +302,23 @@ _REFUTED_NEXT_ZH = re.compile(
 )
 # Whose claim or worry it is: someone else's ('有人说', '有的平台会'), or the borrower's ('您担心', '很多人以为').
 _CLAIM_REPORTED_ZH = re.compile(r"说|称|威胁|扬言|听到|听说|所谓|讲|担心|害怕|以为|有人|有的|有些|个别|很多人|不少人|催收员")
-_REFUTED_NEXT_EN = re.compile(r"^(that|this|it|which)( is|'s| was)( simply| just| completely)? (not true|false|untrue|a lie|a scam|illegal|wrong|a myth)\b")
-_CLAIM_REPORTED_EN = re.compile(r"\b(says|said|claims|claimed|tells you|told you|threatens|threatened|warns|warned)\b")
+_REFUTED_NEXT_EN = re.compile(
+    r"^(that|this|it|which)( is|'s| was)( simply| just| completely)? (not true|false|untrue|a lie|a scam|illegal|wrong|a myth)\b"
+    # a worry answered: 'you're worried we'll contact your family? we won't'
+    r"|^(we|i)( won't| will not| never| don't| do not| wouldn't| would not| can't| cannot)\b|^(no|not at all|of course not)\b"
+)
+# Whose claim or worry it is: someone else's, or the borrower's ('you're worried', 'you may have heard').
+_CLAIM_REPORTED_EN = re.compile(
+    r"\b(says|said|claims|claimed|tells you|told you|threatens|threatened|warns|warned"
+    r"|worried|worry|worries|afraid|concerned|fear|fears|heard|think|thought|wondering)\b"
+)
 _FIRST_PERSON_EN = re.compile(r"\b(i|we|i'm|we're|i'll|we'll)\b")
 _REFUTED_AFTER_EN = re.compile(
     r"^[\w' ]{0,20}?\b(is|are|was|that's|it's)( simply| just| completely)? (false|untrue|a lie|a scam|not true|wrong|a myth"
     r"|illegal|unlawful|against the law|breaking the law|prohibited|not allowed|lying)\b"
+    # the claim disowned: 'a text saying we'd break your legs did not come from us'
+    r"|^[\w' ]{0,20}?\b(did not|didn't|does not|doesn't|never) (come|came) from (us|our (company|agency|office|team))\b"
+    r"|^[\w' ]{0,20}?\b(was|is|wasn't|isn't)( not)? (sent|written) by (us|our (company|agency|office|team))\b"
 )
 
 
@@ -289,8 +331,11 @@ def is_refuted_claim(hit: Hit, clauses: list[Clause] = ()) -> bool:
     if not following:
         return False
     if hit.view != "compact":
-        return bool(_REFUTED_NEXT_EN.match(following[0].spaced) and _CLAIM_REPORTED_EN.search(before)
-                    and not _FIRST_PERSON_EN.search(before))
+        reported = list(_CLAIM_REPORTED_EN.finditer(before))
+        # a first person before the report owns the claim ('we said we'd call your boss'); after it, it is
+        # part of what was reported ('you're worried we'll contact your family')
+        return bool(_REFUTED_NEXT_EN.match(following[0].spaced) and reported
+                    and not _FIRST_PERSON_EN.search(before[:reported[-1].start()]))
     return bool(_REFUTED_NEXT_ZH.match(following[0].compact) and _CLAIM_REPORTED_ZH.search(before) and "我" not in before)
 
 

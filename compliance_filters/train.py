@@ -18,6 +18,10 @@ out-of-fold predictions (FOLDS-fold cross-validation over the corpus and supplem
 rows stay in every training fold). The harm threshold likewise, with HARM_FALSE_BLOCK_BUDGET over
 all lawful rows. Never on the held-out corpus rows, never on the evaluation set.
 
+Confirmation threshold: the lowest grid threshold below the harm threshold at which blocking also
+the rows with a category at its own threshold and the harm probability at the confirmation threshold
+blocks at most HARM_FALSE_BLOCK_BUDGET + CONFIRM_FALSE_BLOCK_BUDGET of lawful rows, out of fold.
+
 Lift threshold: the highest grid threshold under which no harmful collection row that only the
 rules of liftable categories block (rules.yml classifier.may_lift) would have been lifted, its lift
 score (compliance_filters.check.lift_score: the parts of the line the lift reads) computed out of fold.
@@ -65,6 +69,10 @@ FALSE_BLOCK_BUDGET = 0.002
 # blocks few lawful lines elsewhere. With the rules, on the dev set: 0.02 → recall 0.981 / lawful
 # blocked 0.010, 0.03 → 0.990 / 0.010, 0.04 → 0.994 / 0.026 (measured before the norm floor).
 HARM_FALSE_BLOCK_BUDGET = 0.03
+# The further share of lawful rows (out of fold) that the confirmation rule — a category at its own
+# threshold with the harm probability at the confirmation threshold (classifier.py says why) — may
+# block on top of the harm threshold's. Chosen on the development sets, never the independent set.
+CONFIRM_FALSE_BLOCK_BUDGET = 0.004
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
@@ -197,6 +205,20 @@ def calibrate_harm(collection: list[dict[str, str]], harm: np.ndarray) -> float:
                 DEFAULT_THRESHOLD)
 
 
+def calibrate_confirm(collection: list[dict[str, str]], probabilities: np.ndarray, harm: np.ndarray,
+                      thresholds: dict[str, float], harm_threshold: float,
+                      categories: Sequence[str] = CATEGORIES) -> float | None:
+    """The lowest grid threshold under the harm threshold at which the harm threshold and the
+    confirmation rule (for ``categories``: rules.yml classifier.may_confirm) together block at most
+    HARM_FALSE_BLOCK_BUDGET + CONFIRM_FALSE_BLOCK_BUDGET of lawful rows; None when none does."""
+    lawful = np.array([r["label"] == "ok" for r in collection])
+    columns = [j for j, c in enumerate(CATEGORIES) if c in categories]
+    at_own_threshold = (probabilities[:, columns] >= np.array([thresholds[CATEGORIES[j]] for j in columns])).any(axis=1)
+    budget = HARM_FALSE_BLOCK_BUDGET + CONFIRM_FALSE_BLOCK_BUDGET
+    return next((float(t) for t in THRESHOLD_GRID if t < harm_threshold
+                 and np.mean(((harm >= harm_threshold) | (at_own_threshold & (harm >= t)))[lawful]) <= budget), None)
+
+
 def calibrate_lift(collection: list[dict[str, str]], lift_scores: np.ndarray) -> float | None:
     """The highest grid threshold under which no harmful row's lift score falls (NaN: the lift does
     not apply to the row); None when even the lowest would lift one."""
@@ -279,6 +301,8 @@ def train(save: bool = True, verbose: bool = True) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     bundle["thresholds"] = thresholds
     bundle["harm_threshold"] = calibrate_harm(collection, harm)
+    bundle["confirm_threshold"] = calibrate_confirm(collection, probabilities, harm, thresholds, bundle["harm_threshold"],
+                                                    default_rules().classifier.may_confirm)
     bundle["lift_threshold"] = calibrate_lift(collection, lift_scores)
     bundle["bundle_format"] = BUNDLE_FORMAT
     bundle["training_sha256"] = training_files_sha256()
@@ -289,6 +313,7 @@ def train(save: bool = True, verbose: bool = True) -> dict[str, Any]:
     latency = measure_latency(clf, [r["text"] for r in test_rows])
     report = format_report(result, thresholds, len(rows), len(test_rows), seconds, latency)
     report += f"harm threshold (any category): {bundle['harm_threshold']:.2f}\n"
+    report += f"confirmation threshold (a category at its own threshold): {bundle['confirm_threshold']}\n"
     report += f"lift threshold (liftable rule hits): {bundle['lift_threshold']}\n"
     if save:
         import joblib

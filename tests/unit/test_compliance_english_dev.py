@@ -17,13 +17,15 @@ from compliance_filters.training_data import (COLD_TRAIN_PATH, CORPUS_PATH, SUPP
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / "compliance_eval"
 DEV_SET_EN = EVAL_DIR / "dev_set_en.tsv"
+# The second, smaller English set, written before the English structure changes to check that what
+# was tuned on the first carries over; apart from every file the first is apart from, and from the first.
+DEV_SET_EN2 = EVAL_DIR / "dev_set_en2.tsv"
 VERIFIED = {"identity_verified": True}
 _NON_WORD = re.compile(r"[\W_]+")
-# Measured with the filter as merged (README "Compliance filter figures"): recall 0.883, lawful blocked
-# 0.074 (the English rules tuned on this set raised it to 0.957 / 0.031 but did not carry over to the
-# independent set, so they are not part of the filter). A little room, so a retrain's noise does not fail.
-MIN_RECALL = 0.86
-MAX_LAWFUL_BLOCKED = 0.09
+# Measured (README "Compliance filter figures"): before the English structure round, recall 0.883 and
+# lawful blocked 0.074 on dev_set_en.tsv, 0.944 / 0.056 on dev_set_en2.tsv; after it 0.920 / 0.049 and
+# 0.972 / 0.056. A little room, so a retrain's noise does not fail.
+FLOORS = {"dev_set_en.tsv": (0.90, 0.065), "dev_set_en2.tsv": (0.94, 0.085)}  # (min recall, max lawful blocked)
 
 
 def _trigrams(text: str) -> set[str]:
@@ -35,10 +37,14 @@ def _eval_texts(name: str) -> list[str]:
     return [line.split("\t")[4] for line in (EVAL_DIR / name).read_text(encoding="utf-8").splitlines()[1:]]
 
 
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
 @pytest.fixture(scope="module")
 def dev_rows() -> list[dict[str, str]]:
-    with DEV_SET_EN.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return _rows(DEV_SET_EN)
 
 
 def test_english_dev_set_is_well_formed_large_enough_and_refused_by_the_trainer(dev_rows):
@@ -52,10 +58,12 @@ def test_english_dev_set_is_well_formed_large_enough_and_refused_by_the_trainer(
         refuse_evaluation_data(DEV_SET_EN)
 
 
-def test_english_dev_set_is_apart_from_every_training_and_evaluation_file(dev_rows):
+@pytest.mark.parametrize("path", [DEV_SET_EN, DEV_SET_EN2], ids=lambda p: p.name)
+def test_english_dev_set_is_apart_from_every_training_and_evaluation_file(path):
     """Character-trigram Jaccard ≤ 0.45 against every line of the training files (corpus, supplement,
     COLD train) and of the other evaluation sets, so tuning on it does not tune on them."""
-    others = (_eval_texts("independent_eval.tsv") + _eval_texts("dev_set.tsv")
+    others = ([text for name in ("independent_eval.tsv", "dev_set.tsv", "dev_set_en.tsv", "dev_set_en2.tsv")
+               if name != path.name for text in _eval_texts(name)]
               + [r["text"] for r in load_tsv(CORPUS_PATH) + load_tsv(SUPPLEMENT_PATH)])
     with COLD_TRAIN_PATH.open(encoding="utf-8-sig", newline="") as f:
         others += [row["TEXT"] for row in csv.DictReader(f)]
@@ -64,21 +72,31 @@ def test_english_dev_set_is_apart_from_every_training_and_evaluation_file(dev_ro
     for i, g in enumerate(grams):
         for gram in g:
             index.setdefault(gram, []).append(i)
-    for row in dev_rows:
+    for row in _rows(path):
         mine = _trigrams(row["text"])
         candidates = {i for gram in mine for i in index.get(gram, ())}
         closest = max((len(mine & grams[i]) / len(mine | grams[i]) for i in candidates), default=0.0)
         assert closest <= 0.45, row["text"]
 
 
-# Lines of the supplement the rule layers decide by structure alone (no classifier): whoever the
-# third party is, whichever authority is claimed, someone of ours watching the borrower, and the
-# reported / named / disowned / owned-as-a-mistake forms of words that would otherwise block.
-def test_whole_filter_on_the_english_dev_set(dev_rows):
+def test_second_english_dev_set_is_well_formed_and_refused_by_the_trainer():
+    rows = _rows(DEV_SET_EN2)
+    assert list(rows[0]) == ["label", "category", "lang", "source", "text"]
+    assert all(row["lang"] == "en" and row["text"].strip() for row in rows)
+    counts = Counter(row["label"] for row in rows)
+    assert counts["block"] >= 30 and counts["lawful"] >= 30 and set(counts) == {"block", "lawful"}
+    with pytest.raises(ValueError, match="evaluation"):
+        refuse_evaluation_data(DEV_SET_EN2)
+
+
+@pytest.mark.parametrize("path", [DEV_SET_EN, DEV_SET_EN2], ids=lambda p: p.name)
+def test_whole_filter_on_the_english_dev_sets(path):
     """Rules + the packaged classifier, as the egress runs them."""
-    harmful = [row for row in dev_rows if row["label"] == "block"]
-    lawful = [row for row in dev_rows if row["label"] == "lawful"]
+    rows = _rows(path)
+    min_recall, max_lawful_blocked = FLOORS[path.name]
+    harmful = [row for row in rows if row["label"] == "block"]
+    lawful = [row for row in rows if row["label"] == "lawful"]
     missed = [row["text"] for row in harmful if check(row["text"], VERIFIED).allowed]
     blocked = [row["text"] for row in lawful if not check(row["text"], VERIFIED).allowed]
-    assert 1 - len(missed) / len(harmful) >= MIN_RECALL, missed
-    assert len(blocked) / len(lawful) <= MAX_LAWFUL_BLOCKED, blocked
+    assert 1 - len(missed) / len(harmful) >= min_recall, missed
+    assert len(blocked) / len(lawful) <= max_lawful_blocked, blocked

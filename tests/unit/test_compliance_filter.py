@@ -13,6 +13,7 @@ import yaml
 from actions.replies import REPLIES
 from compliance_filters import Verdict, check
 from compliance_filters.check import classifier_blocks
+from compliance_filters.classifier import Classifier
 from compliance_filters.normalise import normalise
 from compliance_filters.rules import DEFAULT_RULES_PATH, default_rules, load_rules
 
@@ -525,12 +526,13 @@ def test_the_classifier_never_lifts_words_aimed_at_the_borrower():
     assert not check("you will be arrested", VERIFIED, classifier=LiftingClassifier()).allowed
 
 
-def test_may_lift_must_name_known_categories(tmp_path):
+@pytest.mark.parametrize("key", ["may_lift", "may_confirm"])
+def test_may_lift_and_may_confirm_must_name_known_categories(tmp_path, key):
     data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
-    data["classifier"]["may_lift"] = ["no_such_category"]
+    data["classifier"][key] = ["violence", "no_such_category"]
     path = tmp_path / "rules.yml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(Exception, match="no_such_category"):
+    with pytest.raises(Exception, match=f"{key}.*no_such_category"):
         load_rules(path)
 
 
@@ -622,12 +624,15 @@ def test_owned_abuse_and_threats_after_a_cause_clause_still_block(text):
 class FakeHarmClassifier(FakeClassifier):
     """A classifier with a harm regression: it decides whether, the categories decide which."""
 
-    def __init__(self, scores, harm, harm_threshold=0.8):
+    def __init__(self, scores, harm, harm_threshold=0.8, confirm_threshold=None):
         super().__init__(scores, threshold=0.99)
-        self.harm, self.harm_threshold = harm, harm_threshold
+        self.harm, self.harm_threshold, self.confirm_threshold = harm, harm_threshold, confirm_threshold
 
     def predict_with_harm(self, text):
         return self.scores, self.harm
+
+    def confirmed(self, probs, harm):
+        return Classifier.confirmed(self, probs, harm)
 
 
 def test_harm_regression_blocks_under_the_most_probable_category():
@@ -638,6 +643,22 @@ def test_harm_regression_blocks_under_the_most_probable_category():
 def test_harm_regression_below_its_threshold_blocks_nothing_even_if_a_category_is_high():
     clf = FakeHarmClassifier({"violence": 0.995}, harm=0.5)
     assert classifier_blocks("x", default_rules(), frozenset(), clf) == []
+
+
+def test_a_category_at_its_own_threshold_blocks_below_the_harm_threshold_when_harm_confirms_it():
+    clf = FakeHarmClassifier({"harassment": 0.995, "insult": 0.3}, harm=0.45, confirm_threshold=0.4)
+    assert classifier_blocks("x", default_rules(), frozenset(), clf) == [("harassment", 0.45)]
+
+
+@pytest.mark.parametrize("scores, harm, excused", [
+    ({"harassment": 0.995}, 0.35, frozenset()),  # harm under the confirmation threshold
+    ({"harassment": 0.98}, 0.45, frozenset()),  # the category under its own threshold
+    ({"harassment": 0.995}, 0.45, frozenset({"harassment"})),  # the rules excused the category
+    ({"insult": 0.995}, 0.45, frozenset()),  # not in rules.yml classifier.may_confirm
+])
+def test_the_confirmation_needs_both_regressions_and_no_excuse(scores, harm, excused):
+    clf = FakeHarmClassifier(scores, harm=harm, confirm_threshold=0.4)
+    assert classifier_blocks("x", default_rules(), excused, clf) == []
 
 
 def test_harm_regression_cannot_overrule_an_excuse_for_its_category():
@@ -682,3 +703,102 @@ def test_advice_against_borrowing_and_apologies_for_named_past_conduct(text, all
 ])
 def test_a_legal_consequence_with_its_court_process_is_a_fact_unless_aimed_at_you(text, allowed):
     assert check(text, {"identity_verified": True}, classifier=None).allowed is allowed
+
+
+# --- English reported abuse, words named as words, disowned claims (issue 15, English) ------------
+
+@pytest.mark.parametrize("text, allowed", [
+    # the report lies inside the insult pattern's match, which starts at the addressee
+    ("She told me the last caller called you a loser; that was unacceptable and I'm sorry.", True),
+    ("I called you a loser, so go complain.", False),  # the speaker owns it
+    ("Report me if you like, you loser.", False),
+])
+def test_abuse_reported_inside_an_english_insult_match_passes_and_owned_abuse_blocks(text, allowed):
+    assert rules_only(text).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("Words like deadbeat have no place in a lawful collection call.", True),
+    ("Deadbeat is a word our staff are forbidden to use.", False),  # used as a word without naming it so: still blocked
+    ("Such a deadbeat, report me if you want.", False),
+])
+def test_an_english_insult_named_as_a_word_is_mentioned_not_used(text, allowed):
+    assert rules_only(text).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("A text saying we'd break your legs didn't come from us.", True),
+    ("The voicemail that said we'd smash your windows was not sent by us, so please report it.", True),
+    ("We'll break your legs, and this call didn't come from a script.", False),
+])
+def test_a_threat_quoted_and_disowned_passes(text, allowed):
+    assert rules_only(text).allowed is allowed
+
+
+# --- English threat structure in the rules (issue 15, English) -----------------------------------
+
+@pytest.mark.parametrize("text, allowed", [
+    # how often we will reach the borrower: someone of ours, a future, a way of contacting, a frequency
+    ("Our autodialer will ring you every few minutes, weekends included.", False),
+    ("We're going to text you around the clock till the account is clear.", False),
+    ("I'll keep phoning you at midnight until you answer.", False),
+    ("Your cell is never going to stop buzzing, trust me.", True),  # left to the classifier: no frequency named
+    ("Your phone will never stop ringing until this is paid.", False),
+    ("Blocking this number won't help you one bit.", False),
+    ("We will not call you every day; once a week at most.", True),
+    ("We called you twice this month and will not call again this week.", True),
+])
+def test_a_promised_frequency_of_contact_is_harassment_and_its_negation_passes(text, allowed):
+    assert rules_only(text).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("Everybody in your building is about to find out what you owe.", False),
+    ("All your followers will soon know you skip out on debts.", False),
+    ("We're going to put your picture on a flyer at the bus stop and on Facebook.", False),
+    ("Your mugshot is going up on the wall at the shop entrance.", False),
+    ("We will never put anything about you on Facebook.", True),
+    ("Everyone on our team will see your request to pause payments.", True),
+    ("We post payment updates on our website for all customers.", True),  # nothing about the borrower
+])
+def test_telling_an_audience_about_the_borrower_is_public_shaming_and_privacy_promises_pass(text, allowed):
+    assert rules_only(text).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("Your nursing license will be revoked by the state board.", False),
+    ("You'll lose your green card over this balance.", False),
+    ("You could be handcuffed at work if this stays open.", False),
+    ("Defaulting on a card is a felony here.", False),
+    ("Your passport will not be affected by this account.", True),
+    ("You will not be jailed over a consumer debt.", True),
+    ("Not paying a card bill is not a crime.", True),
+])
+def test_false_claims_about_licences_status_and_crime_are_false_legal_consequences(text, allowed):
+    assert rules_only(text).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("You think we won't call your boss? Watch us.", False),  # a mocked negation, as 以为 in Chinese
+    ("None of your coworkers will hear about this from us.", True),
+    ("You're worried we'll contact your family? We won't.", True),  # the borrower's worry, answered
+    ("We said we'd call your boss. That's not true.", False),  # our own words are not someone's claim
+    ("If a caller says there's a warrant for your arrest, hang up; it's a scam.", True),
+    ("You are not a loser for falling behind.", True),
+    ("You're a loser for falling behind.", False),
+])
+def test_english_negation_scope_worries_answered_and_callers_quoted_in_a_fraud_warning(text, allowed):
+    assert rules_only(text).allowed is allowed
+
+
+@pytest.mark.parametrize("text, allowed", [
+    ("We'll text every number in your phone tonight.", False),
+    ("I'm going to message all the people on your WhatsApp about this.", False),
+    ("We never contact anyone in your phone, only you.", True),
+    ("You're a crook and a coward.", False),
+    ("You are nothing but a waste of space.", False),
+    ("You called us thieves, and I hear you're upset about the fees.", True),  # the borrower's word for us
+    ("You're not a fool for asking.", True),
+])
+def test_everyone_in_the_borrowers_phone_and_insult_nouns_aimed_at_the_borrower(text, allowed):
+    assert rules_only(text).allowed is allowed

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from compliance_filters.classifier import CATEGORIES, LABELS
+from compliance_filters.features import model_text
 from compliance_filters.threat_structure import lexicon, roles, structure_features
-from compliance_filters.train import FALSE_BLOCK_BUDGET, calibrate, calibrate_lift
+from compliance_filters.train import (CONFIRM_FALSE_BLOCK_BUDGET, FALSE_BLOCK_BUDGET, HARM_FALSE_BLOCK_BUDGET, calibrate,
+                                      calibrate_confirm, calibrate_lift)
 from compliance_filters.training_data import (CORPUS_PATH, SUPPLEMENT_PATH, load_cold, load_tsv,
                                               refuse_evaluation_data)
 from chinese_text import to_simplified
@@ -95,3 +97,37 @@ def test_the_lift_threshold_lifts_no_harmful_row_whose_lift_score_it_reads():
             {"label": "ok"}]
     assert calibrate_lift(rows, np.array([0.3, np.nan, 0.0])) == pytest.approx(0.30)
     assert calibrate_lift(rows, np.array([0.01, np.nan, 0.0])) is None
+
+
+def test_the_confirmation_threshold_is_the_lowest_within_the_harm_and_confirmation_budgets():
+    lawful = [{"label": "ok"}] * 1000
+    harm = np.linspace(0.0, 0.6, 1000)  # lawful rows' harm probabilities; 0.59+ (about 1.7 %) over the harm threshold
+    probabilities = np.zeros((1000, len(CATEGORIES)))
+    probabilities[::10, 0] = 0.9  # every tenth lawful row is at violence's own threshold
+    thresholds = dict.fromkeys(CATEGORIES, 0.85)
+    t = calibrate_confirm(lawful, probabilities, harm, thresholds, harm_threshold=0.59)
+    blocked = lambda c: np.mean((harm >= 0.59) | ((probabilities[:, 0] >= 0.85) & (harm >= c)))
+    assert t < 0.59 and blocked(t) <= HARM_FALSE_BLOCK_BUDGET + CONFIRM_FALSE_BLOCK_BUDGET
+    assert blocked(t - 0.01) > HARM_FALSE_BLOCK_BUDGET + CONFIRM_FALSE_BLOCK_BUDGET
+    everything = np.ones((1000, len(CATEGORIES)))
+    assert calibrate_confirm(lawful, everything, np.full(1000, 0.5), thresholds, harm_threshold=0.51) is None
+
+
+@pytest.mark.parametrize("text, negated, plain", [
+    ("I've checked, and you have nothing outstanding right now.", "~watch", "watch"),
+    ("No one will ever hurt you over this.", "~harm_body", "harm_body"),
+    ("我不清楚。", "~watch", "watch"),
+    ("我们不会打扰您。", "~harm_body", "harm_body"),
+])
+def test_a_role_word_in_a_negations_scope_fills_the_role_negated(text, negated, plain):
+    found = roles(model_text(text))
+    assert negated in found and plain not in found
+
+
+@pytest.mark.parametrize("text, role", [
+    ("If you don't pay, we will hurt you.", "harm_body"),  # the condition ends the scope
+    ("再不还钱就打死你", "harm_body"),  # 不 of the condition is not next to the harm
+    ("you never pay, so we'll post your photo online", "expose"),
+])
+def test_a_threat_after_a_negated_condition_keeps_its_role(text, role):
+    assert role in roles(model_text(text))
