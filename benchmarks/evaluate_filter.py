@@ -1,6 +1,6 @@
 """Quality of the whole outgoing filter (rules + classifier, as the egress runs it, identity verified).
 
-    .venv/bin/python -m benchmarks.evaluate_filter [--set corpus|independent|dev|dev-en|dev-en2|cold] [--show-errors]
+    .venv/bin/python -m benchmarks.evaluate_filter [--set corpus|independent|independent2|dev|dev-en|dev-en2|cold] [--show-errors]
 
 * ``corpus`` — the held-out fifth of compliance_filters/data/corpus.tsv. It comes from the same
   generator as the training rows, so it measures memory more than generalisation.
@@ -9,6 +9,10 @@
   must be blocked (blocked by any category: the line is not sent) and the share of lawful lines
   wrongly blocked. Goals (issue 15): recall ≥ 0.98 and lawful blocked ≤ 0.02, overall and per
   category.
+* ``independent2`` — tests/compliance_eval/independent_eval_2.tsv (1,242 lines, 40 % English), a second set
+  written by a different author who read no line of the training, development or evaluation files and no filter
+  code, after the first set had been scored too often to measure generalisation. Sealed: its errors are not
+  shown (--show-errors is refused), and it is scored once per round of filter changes.
 * ``dev`` — tests/compliance_eval/dev_set.tsv, a development set written for tuning the filter
   (same columns and scoring as ``independent``; also never trained on). Look at its errors with
   --show-errors; look at the independent set only as the final check.
@@ -35,6 +39,7 @@ from compliance_filters.train import load_corpus, split
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEPENDENT_SET = ROOT / "tests" / "compliance_eval" / "independent_eval.tsv"
+INDEPENDENT_SET_2 = ROOT / "tests" / "compliance_eval" / "independent_eval_2.tsv"
 DEV_SET = ROOT / "tests" / "compliance_eval" / "dev_set.tsv"
 DEV_SET_EN = ROOT / "tests" / "compliance_eval" / "dev_set_en.tsv"
 DEV_SET_EN2 = ROOT / "tests" / "compliance_eval" / "dev_set_en2.tsv"
@@ -140,7 +145,7 @@ def cold_report() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--set", choices=("corpus", "independent", "dev", "dev-en", "dev-en2", "cold"), default="independent")
+    parser.add_argument("--set", choices=("corpus", "independent", "independent2", "dev", "dev-en", "dev-en2", "cold"), default="independent")
     parser.add_argument("--show-errors", action="store_true", help="list misses and false blocks")
     args = parser.parse_args()
     if args.set == "corpus":
@@ -151,6 +156,10 @@ def main() -> None:
         independent_report(args.show_errors, DEV_SET_EN)
     elif args.set == "dev-en2":
         independent_report(args.show_errors, DEV_SET_EN2)
+    elif args.set == "independent2":
+        if args.show_errors:
+            parser.error("independent2 is sealed: its errors are never shown (tune on the dev sets)")
+        independent_report(False, INDEPENDENT_SET_2)
     elif args.set == "cold":
         cold_report()
     else:

@@ -7,15 +7,20 @@ import pytest
 from compliance_filters.training_data import EVALUATION_DIR, refuse_evaluation_data
 
 EVAL_SET = Path(__file__).resolve().parents[1] / "compliance_eval" / "independent_eval.tsv"
-FROZEN_SHA256 = "a49a77d734eeca9d95c51f46c964571719178ca58442e81e2afadc14f04c0829"
+EVAL_SET_2 = EVAL_SET.with_name("independent_eval_2.tsv")  # written by another author after the first was overused
+FROZEN = {EVAL_SET: "a49a77d734eeca9d95c51f46c964571719178ca58442e81e2afadc14f04c0829",
+          EVAL_SET_2: "14cb17ce84fc03ba5e0bb1616fd7c43ad486205728ce6924d64ea52eda10add2"}
+independent_sets = pytest.mark.parametrize("eval_set", list(FROZEN), ids=lambda path: path.stem)
 
 
-def test_evaluation_set_is_unchanged():
-    assert hashlib.sha256(EVAL_SET.read_bytes()).hexdigest() == FROZEN_SHA256
+@independent_sets
+def test_evaluation_set_is_unchanged(eval_set):
+    assert hashlib.sha256(eval_set.read_bytes()).hexdigest() == FROZEN[eval_set]
 
 
-def test_evaluation_set_is_large_enough_and_well_formed():
-    lines = EVAL_SET.read_text(encoding="utf-8").splitlines()
+@independent_sets
+def test_evaluation_set_is_large_enough_and_well_formed(eval_set):
+    lines = eval_set.read_text(encoding="utf-8").splitlines()
     header, rows = lines[0].split("\t"), [line.split("\t") for line in lines[1:]]
     assert header == ["label", "category", "lang", "source", "text"]
     assert all(len(row) == 5 for row in rows)
@@ -23,10 +28,11 @@ def test_evaluation_set_is_large_enough_and_well_formed():
     assert sum(row[0] == "lawful" for row in rows) >= 500
 
 
-def test_trainer_refuses_the_evaluation_set():
-    assert EVAL_SET.resolve().is_relative_to(EVALUATION_DIR)
+@independent_sets
+def test_trainer_refuses_the_evaluation_set(eval_set):
+    assert eval_set.resolve().is_relative_to(EVALUATION_DIR)
     with pytest.raises(ValueError, match="evaluation"):
-        refuse_evaluation_data(EVAL_SET)
+        refuse_evaluation_data(eval_set)
 
 
 DEV_SET = EVAL_SET.with_name("dev_set.tsv")
