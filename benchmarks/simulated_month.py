@@ -1,6 +1,6 @@
 """A simulated month of outbound collections: the real worker against a clock we control.
 
-    .venv/bin/python -m benchmarks.simulated_month [--borrowers 1000] [--days 30] [--tick-minutes 60]
+    .venv/bin/python -m benchmarks.simulated_month [--borrowers 1000] [--days 30] [--tick-minutes 60] [--real-calls 3]
 
 Real: the SQLite ledger and its portfolio, a private redis-server, the strategy, every tick (settling promises,
 placing borrowers, planning), the contact job (claim, contact policy with its Redis caps, dialer or messenger),
@@ -9,10 +9,18 @@ streamed, the outcome from the carrier's final status, the call slots that pace 
 payments and follow-up, identity checks and their lockout, complaints, and the quality review's daily fill (the
 worker's job, ledger.quality_review) with reviews saved through its book. Simulated (drawn from seeded random
 generators): the carrier (who answers: a person, a machine, busy, no answer, a failed call), what a borrower who
-answers does in the conversation (the dialogue itself is not run here: the e2e tests speak real audio through it;
+answers does in the conversation (the dialogue itself is not run for these calls, only for the real calls below;
 only the bot's opening line is audited, as the egress audits every line), who keeps guessing at the identity
 check, who complains, which agent takes a conversation handed to a person and what they write (checked by the real
 compliance filter, audited), how reviewers score, and when borrowers pay.
+
+Real calls (--real-calls N, 3 by default; 0 draws every call): N of the calls a person answers, spread over the
+month, are placed instead through the production Twilio dialer against the fake Twilio at the HTTP boundary, and
+answered with fixture audio on the media stream of a real stack (gateway with ASR and TTS, Rasa and its trained
+model, action server) the README's launcher starts on this month's ledger and Redis; their status callbacks,
+answered-contact reservations, identity checks and promises are the ledger's like everything else here, and the
+audit below covers them. The simulated clock stops at the round's moment while they run, and the gateway runs at
+that same moment: benchmarks/month_calls.py explains how, and the benchmark prints those calls apart.
 
 Then the month is audited from the ledger alone: no contact outside a borrower's local window; no cap exceeded,
 counted from the calls the carrier placed (not from the contact policy's own reservations); nobody contacted after
