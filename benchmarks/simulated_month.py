@@ -1,6 +1,6 @@
 """A simulated month of outbound collections: the real worker against a clock we control.
 
-    .venv/bin/python -m benchmarks.simulated_month [--borrowers 1000] [--days 30] [--tick-minutes 60]
+    .venv/bin/python -m benchmarks.simulated_month [--borrowers 1000] [--days 30] [--tick-minutes 60] [--real-calls 3]
 
 Real: the SQLite ledger and its portfolio, a private redis-server, the strategy, every tick (settling promises,
 placing borrowers, planning), the contact job (claim, contact policy with its Redis caps, dialer or messenger),
@@ -9,10 +9,18 @@ streamed, the outcome from the carrier's final status, the call slots that pace 
 payments and follow-up, identity checks and their lockout, complaints, and the quality review's daily fill (the
 worker's job, ledger.quality_review) with reviews saved through its book. Simulated (drawn from seeded random
 generators): the carrier (who answers: a person, a machine, busy, no answer, a failed call), what a borrower who
-answers does in the conversation (the dialogue itself is not run here: the e2e tests speak real audio through it;
+answers does in the conversation (the dialogue itself is not run for these calls, only for the real calls below;
 only the bot's opening line is audited, as the egress audits every line), who keeps guessing at the identity
 check, who complains, which agent takes a conversation handed to a person and what they write (checked by the real
 compliance filter, audited), how reviewers score, and when borrowers pay.
+
+Real calls (--real-calls N, 3 by default; 0 draws every call): N of the calls a person answers, spread over the
+month, are placed instead through the production Twilio dialer against the fake Twilio at the HTTP boundary, and
+answered with fixture audio on the media stream of a real stack (gateway with ASR and TTS, Rasa and its trained
+model, action server) the README's launcher starts on this month's ledger and Redis; their status callbacks,
+answered-contact reservations, identity checks and promises are the ledger's like everything else here, and the
+audit below covers them. The simulated clock stops at the round's moment while they run, and the gateway runs at
+that same moment: benchmarks/month_calls.py explains how, and the benchmark prints those calls apart.
 
 Then the month is audited from the ledger alone: no contact outside a borrower's local window; no cap exceeded,
 counted from the calls the carrier placed (not from the contact policy's own reservations); nobody contacted after
@@ -29,6 +37,7 @@ import secrets
 import tempfile
 import time
 from collections import Counter, defaultdict
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -42,6 +51,7 @@ from bot.audit import AuditTrail
 from bot.channels.outbound_call import OutboundCalls
 from bot.channels.phone_arrival import CallTokens, CarrierSignatures
 from bot.handoff.policy import load_handoff_policy
+from benchmarks.month_calls import RealCall, RealCalls, default_model, report as real_calls_report
 from bot.redis_connection import connect
 from campaigns.call_slots import CallSlots
 from campaigns.contact import ContactServices, Contactor, Deferred
@@ -204,6 +214,18 @@ class SimulatedBorrowers:
         elif self._desk_rng.random() < rates.asks_for_person:
             self._person_takes_over(conversation_id, borrower_id, channel, "requested")
 
+    def after_real_call(self, call: RealCall) -> None:
+        """A call that ran through the real stack (benchmarks.month_calls): the dialogue wrote its records; the month
+        counts them, pays a kept promise as it pays the drawn ones, and notes a stop the dialogue recorded."""
+        self.tally.conversations += "call_completed" in call.outcomes
+        self.tally.promises += len(call.promises)
+        borrower = self._ledger.get_borrower(call.borrower_id)
+        for cents, day in call.promises:
+            if self._rng.random() < self._rates.keeps_promise:
+                self._pay_on(day, borrower.timezone, call.account_id, cents)
+        if borrower.do_not_contact or any(flag.kind == "distress" and flag.cleared_at is None for flag in self._ledger.flags_for(call.borrower_id)):
+            self.tally.stop_times.setdefault(call.borrower_id, call.at)
+
     def _guess_until_locked(self, borrower_id: str, conversation_id: str, channel: str) -> None:
         """Wrong answers until the check locks, and one more, refused unread (Ledger.check_identity records each
         answer as the identity form's action does)."""
@@ -282,13 +304,17 @@ class SimulatedBorrowers:
 
 class SimulatedCarrier:
     """The Dialer the worker calls. A call's answer is drawn at once; its outcome reaches the gateway's real
-    outbound-call logic when the round of calls ends (the carrier's status callback), freeing its slot."""
+    outbound-call logic when the round of calls ends (the carrier's status callback), freeing its slot. With `real`
+    (benchmarks.month_calls), some calls a person answers are placed for real instead, and the round ends when
+    they have."""
 
     def __init__(self, calls: OutboundCalls, slots: CallSlots, max_calls: int, borrowers: SimulatedBorrowers,
-                 rates: Rates, rng: random.Random, tally: Tally) -> None:
+                 rates: Rates, rng: random.Random, tally: Tally, real: RealCalls | None = None) -> None:
         self._calls, self._slots, self._max_calls, self._borrowers, self._rates, self._rng, self._tally = (
             calls, slots, max_calls, borrowers, rates, rng, tally)
+        self._real = real
         self.pending: list[PendingCall] = []
+        self.real_in_round = 0
 
     async def free_lines(self) -> int:
         return max(0, self._max_calls - await self._slots.held())
@@ -301,6 +327,9 @@ class SimulatedCarrier:
         ticket = DialTicket(request.borrower_id, request.attempt_id, request.script)
         form = {"CallSid": sid, "To": request.to_number, "CallDuration": "0", "AnsweredBy": ""}
         draw, rates = self._rng.random(), self._rates
+        if draw < rates.person and self._real is not None and self._real.wants(request):
+            self.real_in_round += 1
+            return await self._real.place(request)
         if draw < rates.person:
             if await self._calls.admit(CallParty(request.borrower_id, request.attempt_id, request.script)):
                 await asyncio.to_thread(self._borrowers.conversation, request.borrower_id, request.attempt_id, "phone")
@@ -320,6 +349,10 @@ class SimulatedCarrier:
         calls, self.pending = self.pending, []
         for call in calls:
             await self._calls.report(call.form, call.ticket)
+        if self.real_in_round:
+            self.real_in_round = 0
+            for real_call in await self._real.finish_round():
+                await asyncio.to_thread(self._borrowers.after_real_call, real_call)
 
 
 class SimulatedReviewers:
@@ -363,6 +396,9 @@ class MonthResult:
     end: datetime
     opening_balances: dict[str, dict[str, int]]  # account -> component -> cents, as the month began
     last_tick: datetime
+    real_calls: list[RealCall] = field(default_factory=list)  # placed through the real stack (benchmarks.month_calls)
+    real_start_seconds: float = 0.0  # starting that stack
+    real_seconds: float = 0.0  # wall time of the real calls and the gateway restarts, not counted as the worker's
 
 
 def _spread_due_dates(sessions, rng: random.Random, rates: Rates, days: int) -> None:
@@ -377,7 +413,18 @@ def _spread_due_dates(sessions, rng: random.Random, rates: Rates, days: int) -> 
 
 async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_borrowers: int = 80, days: int = 30,
                     tick_minutes: int = 60, seed: int = 11, rates: Rates = Rates(), max_calls: int = 4,
-                    call_minutes: int = 3, progress: Callable[[str], None] | None = None) -> MonthResult:
+                    call_minutes: int = 3, progress: Callable[[str], None] | None = None, real_calls: int = 0,
+                    model: Path | None = None) -> MonthResult:
+    """`real_calls`: that many calls a person answers go through the fake Twilio and a real stack started here
+    (benchmarks.month_calls; `model`: the trained Rasa model, scripts/train.sh's by default)."""
+    async with AsyncExitStack() as resources:
+        return await _run_month(resources, workdir, redis_url, borrowers, us_borrowers, days, tick_minutes, seed,
+                                rates, max_calls, call_minutes, progress, real_calls, model)
+
+
+async def _run_month(resources: AsyncExitStack, workdir: Path, redis_url: str, borrowers: int, us_borrowers: int,
+                     days: int, tick_minutes: int, seed: int, rates: Rates, max_calls: int, call_minutes: int,
+                     progress: Callable[[str], None] | None, real_calls: int, model: Path | None) -> MonthResult:
     rng = random.Random(seed)
     ledger_url = f"sqlite:///{workdir / 'month.sqlite3'}"
     settings = Settings(ledger={"database_url": ledger_url}, campaigns={"redis_url": redis_url})
@@ -395,7 +442,7 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
     segmenter = Segmenter(strategy, Portfolio(sessions), records)
     tick = CampaignTick(segmenter, records, FollowUp(sessions, ledger.policy))
     tally = Tally()
-    audit_key = secrets.token_bytes(32)
+    audit_key = secrets.token_hex(32).encode("utf-8")  # a text key, so the real stack's gateway can be given it
     audit = AuditTrail(sessions, audit_key)
     people = SimulatedBorrowers(ledger, segmenter, rates, rng, clock, tally, audit, random.Random(seed + 1),
                                 random.Random(seed + 2))
@@ -405,10 +452,15 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
     sync_client = sync_redis.Redis.from_url(redis_url, decode_responses=True)
     async_client = connect(redis_url)
     policy = ContactPolicy(sync_client, ledger, contact_config)
-    slots = CallSlots(async_client, max_calls, 3600, key="simulated-month:call-slots")
+    slots = CallSlots(async_client, max_calls, 3600)  # the gateway's key: a real call's final status frees its slot
     calls = OutboundCalls(settings.dialer, CarrierSignatures(settings.voice), CallTokens(audit_key, 3600), ledger,
                           audit, policy, async_client, slots, clock, records)
-    carrier = SimulatedCarrier(calls, slots, max_calls, people, rates, rng, tally)
+    real = None
+    if real_calls:
+        real = await resources.enter_async_context(RealCalls(
+            workdir, ledger_url, redis_url, audit_key, clock, ledger, slots, real_calls, START, days,
+            model or default_model()))
+    carrier = SimulatedCarrier(calls, slots, max_calls, people, rates, rng, tally, real)
     messenger = make_messenger(settings, ledger)
     contactor = Contactor(ContactServices(
         records=records, ledger=ledger, policy=policy, dialer=carrier, messenger=messenger,
@@ -446,7 +498,7 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
                 if recorded is not None and recorded.status == "sent" and rng.random() < rates.opens_message:
                     tally.chats_from_messages += 1
                     await asyncio.to_thread(people.conversation, plan.borrower_id, "chat-" + recorded.attempt_id, "webchat")
-            if carrier.pending:
+            if carrier.pending or carrier.real_in_round:
                 tally.call_rounds += 1
             await carrier.hang_up_all()
             contact_seconds += time.perf_counter() - began
@@ -464,10 +516,12 @@ async def run_month(workdir: Path, redis_url: str, borrowers: int = 1000, us_bor
     sync_client.close()
     return MonthResult(
         config={"borrowers": borrowers + us_borrowers, "days": days, "tick_minutes": tick_minutes, "seed": seed,
-                "max_calls": max_calls, "call_minutes": call_minutes},
-        tally=tally, ticks=ticks, tick_seconds=tick_seconds, contact_seconds=contact_seconds, decisions=decisions,
+                "max_calls": max_calls, "call_minutes": call_minutes, "real_calls": real_calls},
+        tally=tally, ticks=ticks, tick_seconds=tick_seconds,
+        contact_seconds=contact_seconds - (real.seconds if real else 0.0), decisions=decisions,
         wall_seconds=time.perf_counter() - started, sessions=sessions, end=end, opening_balances=opening_balances,
-        last_tick=last_tick)
+        last_tick=last_tick, real_calls=real.done if real else [], real_start_seconds=real.start_seconds if real else 0.0,
+        real_seconds=real.seconds if real else 0.0)
 
 
 COMPONENTS = {"fees": "fees_cents", "interest": "interest_cents", "principal": "principal_cents"}
@@ -728,10 +782,10 @@ def report(result: MonthResult, audit: MonthAudit) -> str:
     tally = result.tally
     lines = [
         f"simulated month: {result.config}",
-        f"wall time {result.wall_seconds:.1f} s; {result.ticks} ticks, {result.tick_seconds / max(1, result.ticks) * 1000:.0f} ms "
+        f"wall time {result.wall_seconds:.1f} s (real calls {result.real_seconds:.1f} s of it); {result.ticks} ticks, {result.tick_seconds / max(1, result.ticks) * 1000:.0f} ms "
         f"per tick (placing {result.config['borrowers']} borrowers and planning)",
         f"contact decisions {result.decisions} in {result.contact_seconds:.1f} s: "
-        f"{result.decisions / max(result.contact_seconds, 1e-9):.0f} decisions/s",
+        f"{result.decisions / max(result.contact_seconds, 1e-9):.0f} decisions/s (the real calls' time left out)",
         f"calls placed {tally.calls_placed}: {tally.calls_placed / max(1, tally.call_rounds * result.config['call_minutes']):.2f}"
         f" per simulated minute while calls were due, under {result.config['max_calls']} lines of "
         f"{result.config['call_minutes']}-minute calls (at most {result.config['max_calls'] / result.config['call_minutes']:.2f});"
@@ -752,6 +806,8 @@ def report(result: MonthResult, audit: MonthAudit) -> str:
         f"promises misjudged {len(audit.misjudged_promises)}, payments not reconciled {len(audit.payment_mismatches)}, "
         f"instalments misjudged {len(audit.instalment_mismatches)} -> {'LAWFUL' if audit.lawful else 'VIOLATIONS'}",
     ]
+    if result.config["real_calls"]:
+        lines.append(real_calls_report(result.real_calls, result.real_start_seconds, result.real_seconds))
     return "\n".join(lines)
 
 
@@ -761,6 +817,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--tick-minutes", type=int, default=60)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--real-calls", type=int, default=3,
+                        help="calls a person answers placed through the fake Twilio into a real stack, spoken with "
+                             "fixture audio (benchmarks.month_calls); 0: every call drawn")
+    parser.add_argument("--model", type=Path, help="the trained Rasa model for the real calls (scripts/train.sh's)")
     args = parser.parse_args()
     from tests.stack import PrivateRedis  # a redis-server of its own, never a developer's
 
@@ -769,7 +829,8 @@ def main() -> None:
         redis_server.start()
         try:
             result = asyncio.run(run_month(Path(workdir), redis_server.url, args.borrowers, 80, args.days,
-                                           args.tick_minutes, args.seed, progress=print))
+                                           args.tick_minutes, args.seed, progress=print, real_calls=args.real_calls,
+                                           model=args.model))
             print(report(result, audit_month(result)))
         finally:
             redis_server.stop()
