@@ -65,16 +65,23 @@ class StarletteConnection:
         return message.get("text") if message.get("text") is not None else message.get("bytes")
 
     async def send(self, message: str | bytes) -> None:
-        if isinstance(message, bytes):
-            await self._websocket.send_bytes(message)
-        else:
-            await self._websocket.send_text(message)
+        """Audio for a carrier that has ended the stream (the caller hung up while the bot spoke) is dropped: the
+        reader finds the stream gone and ends the call; that is a call over, not a call failed."""
+        if self._websocket.application_state != WebSocketState.CONNECTED:
+            return  # a send already found the stream gone
+        try:
+            if isinstance(message, bytes):
+                await self._websocket.send_bytes(message)
+            else:
+                await self._websocket.send_text(message)
+        except (WebSocketDisconnect, OSError):
+            pass
 
     async def close(self, code: int, reason: str) -> None:
         if self._websocket.client_state == WebSocketState.CONNECTED:
             try:
                 await self._websocket.close(code, reason)
-            except RuntimeError:
+            except (WebSocketDisconnect, OSError, RuntimeError):
                 pass  # the peer closed first
 
 
