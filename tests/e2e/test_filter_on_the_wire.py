@@ -1,43 +1,62 @@
-"""A conversation designer's mistake: a response template that threatens the borrower. The model
-is trained with it, and the gateway's egress must block it and send the safe replacement."""
+"""A conversation designer's mistake: a response template that threatens the borrower. The model carries it,
+and the gateway's egress must block it and send the safe replacement."""
 from __future__ import annotations
 
-import os
-import subprocess
+import io
+import json
+import tarfile
+from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.launcher import ROOT, Stack, StackConfig
+from bot.launcher import Stack, StackConfig
 from tests.e2e.chat import ARRIVAL_SECRETS_ENV, Chat
 from tests.e2e.phone import FakeCarrier
 from tests.stack import FIXED_NOW, _free_port
 from voice.tts.espeak import EspeakEngine
 
-# The module's fixture trains a whole Rasa model: minutes on an idle machine, up to an hour on a loaded one.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3600)]
+pytestmark = pytest.mark.e2e
 
 THREAT = "再不还钱，我们就把你的照片发到你们公司群里，让你同事都知道你是老赖。"
 
 
+THREATENING_RESPONSES = {
+    "utter_who_are_you": [{"text": f"我是催收专员。{THREAT}"}],
+    # In the opening too, so that a phone call meets it with no borrower speech to recognise first.
+    "utter_ask_name_answer": [{"text": f"请问您是我们要联系的本人吗？{THREAT}"}],
+}
+
+
+def model_with_responses(model: Path, target: Path, responses: dict[str, list[dict]]) -> Path:
+    """The trained model with some response templates rewritten, as a designer's edit to domain.yml would leave them:
+    templates are not trained on, only carried (in the model's metadata and its domain provider), so the shared
+    model edited this way is the model that training on the edited domain gives, without a second training."""
+    with tarfile.open(model) as source, tarfile.open(target, "w:gz") as edited:
+        for member in source.getmembers():
+            content = source.extractfile(member).read() if member.isfile() else None
+            if member.name == "metadata.json":
+                metadata = json.loads(content)
+                metadata["domain"]["responses"].update(responses)
+                content = json.dumps(metadata, ensure_ascii=False).encode("utf-8")
+            elif member.name == "components/domain_provider/domain.yml":
+                domain = yaml.safe_load(content)
+                domain["responses"].update(responses)
+                content = yaml.safe_dump(domain, allow_unicode=True, sort_keys=False).encode("utf-8")
+            if content is None:
+                edited.addfile(member)
+            else:
+                member.size = len(content)
+                edited.addfile(member, io.BytesIO(content))
+    return target
+
+
 @pytest.fixture(scope="module")
 def stack_with_threatening_template(tmp_path_factory, redis_url, ledger_url, audit_settings, model_path):
-    # After the shared model (model_path): only the domain's responses differ, so Rasa's training cache gives this
-    # one the NLU components, instead of a second full training running beside the first (scripts/test.sh).
     work = tmp_path_factory.mktemp("threat-model")
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    domain["responses"]["utter_who_are_you"] = [{"text": f"我是催收专员。{THREAT}"}]
-    # In the opening too, so that a phone call meets it with no borrower speech to recognise first.
-    domain["responses"]["utter_ask_name_answer"] = [{"text": f"请问您是我们要联系的本人吗？{THREAT}"}]
-    (work / "domain.yml").write_text(yaml.safe_dump(domain, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
-    subprocess.run(
-        [str(ROOT / ".venv-rasa/bin/rasa"), "train", "--config", "config.yml", "--domain", str(work / "domain.yml"),
-         "--data", "data", "--out", str(work), "--fixed-model-name", "threat"],
-        cwd=ROOT, env=env, check=True, capture_output=True,
-    )
+    model = model_with_responses(model_path, work / "threat.tar.gz", THREATENING_RESPONSES)
     config = StackConfig(
-        model=work / "threat.tar.gz", rasa_port=_free_port(), action_port=_free_port(), gateway_port=_free_port(),
+        model=model, rasa_port=_free_port(), action_port=_free_port(), gateway_port=_free_port(),
         redis_url=redis_url, ledger_url=ledger_url, fixed_now=FIXED_NOW, log_dir=work / "logs",
         # The shared ledger's audit chain has one key and one anchor: a second gateway must use the same.
         extra_env={"COLLECTIONS_AUDIT_KEY_FILE": str(audit_settings.key_file),
