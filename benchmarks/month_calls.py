@@ -1,4 +1,4 @@
-"""Real calls inside the simulated month (benchmarks.simulated_month --audio-calls N): a few of the calls a person
+"""Real calls inside the simulated month (benchmarks.simulated_month --real-calls N): a few of the calls a person
 answers are placed through the production dialer (campaigns.twilio_dialer.TwilioDialer) against the fake Twilio at
 the HTTP boundary (tests/fakes/twilio_carrier.py), which answers by opening the media stream and speaking fixture
 audio (tests/e2e/phone.py's FakeCarrier), into a real stack started by the README's launcher (bot.launcher: the
