@@ -241,6 +241,10 @@ class VoiceSettings(Section):
     asr_cpu_threads: int = Field(default=2, ge=1)
     asr_workers: int = Field(default=2, ge=1, description="Concurrent decodes; each runs off the event loop")
     asr_beam_size: int = Field(default=1, ge=1, le=10)
+    asr_padding_seconds: float = Field(
+        default=5.0, ge=0.5, le=30,
+        description="Silence after the utterance that Whisper's encoder sees, instead of its fixed 30 s window: the "
+                    "encoder's time grows with it (benchmarks/asr_accuracy.py --padding); 30: the full window")
     asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
         default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
     asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")

@@ -17,6 +17,7 @@ from voice.asr.base import Transcript
 from voice.asr.numerals import normalise_transcript
 
 WHISPER_SAMPLE_RATE = 16000
+MEL_FRAMES_PER_SECOND = 100  # Whisper's log-mel hop: 10 ms
 MIN_INPUT_RATE = 4000
 MAX_INPUT_RATE = 192000
 TOKENS_PER_SECOND = 15
@@ -133,14 +134,44 @@ def pcm16_to_float(pcm16: bytes, sample_rate: int) -> np.ndarray:
     return samples
 
 
+class ShortWindowWhisper(WhisperModel):
+    """Whisper whose encoder sees the utterance and `padding_seconds` of silence after it, not the 30 s window
+    faster-whisper pads every utterance to. The encoder is most of a decode's time and grows with its input, so
+    a 3 s utterance encodes several times faster; with too little silence after it Whisper base drops or
+    changes words (benchmarks/asr_accuracy.py --padding measures it). padding_seconds None: the full window."""
+
+    def __init__(self, *args: object, padding_seconds: float | None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.padding_frames = None if padding_seconds is None else round(padding_seconds * MEL_FRAMES_PER_SECOND)
+
+    def encode(self, features: np.ndarray):  # -> ctranslate2.StorageView
+        if self.padding_frames is not None:
+            features = shorter_window(features, self.padding_frames)
+        return super().encode(features)
+
+
+def shorter_window(features: np.ndarray, padding_frames: int) -> np.ndarray:
+    """The padded log-mel window cut to its speech plus `padding_frames`. faster-whisper pads with exact zeros
+    (no spoken frame is all zeros); the kept padding is refilled with the window's floor, which is what digital
+    silence looks like after Whisper's clamp and what the model was trained on (zeros scored worse)."""
+    spoken = np.flatnonzero(np.any(features != 0, axis=tuple(range(features.ndim - 1))))
+    content = int(spoken[-1]) + 1 if spoken.size else 0
+    frames = min(features.shape[-1], content + padding_frames)
+    window = np.array(features[..., :frames])
+    window[..., content:] = features[..., :content].min() if content else 0.0
+    return window
+
+
 class FasterWhisperEngine:
     sample_rate = WHISPER_SAMPLE_RATE
 
     def __init__(self, model_dir: Path, *, device: str = "cpu", compute_type: str = "int8",
-                 cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions()) -> None:
+                 cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions(),
+                 padding_seconds: float | None = None) -> None:
         # A directory path, never a size name: WhisperModel('base') would try to download.
-        self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
-                                   cpu_threads=cpu_threads, num_workers=workers, local_files_only=True)
+        self._model = ShortWindowWhisper(str(model_dir), device=device, compute_type=compute_type,
+                                         cpu_threads=cpu_threads, num_workers=workers, local_files_only=True,
+                                         padding_seconds=padding_seconds)
         self.options = options
         self.model_dir = model_dir
 
