@@ -108,13 +108,13 @@ class NeedsTheLoopWhileDecoding:
     def __getattr__(self, name: str):
         return getattr(self._engine, name)
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None):
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None, *, full_window: bool = False):
         loop_ran = threading.Event()
         self.decoded_on_loop_thread = threading.get_ident() == self._loop_thread
         self._loop.call_soon_threadsafe(loop_ran.set)
         # On the loop's own thread this wait can only time out; off it, the loop sets it at once.
         self.loop_ran_during_decode = loop_ran.wait(timeout=0 if self.decoded_on_loop_thread else 60)
-        return self._engine.transcribe(pcm16, sample_rate, language)
+        return self._engine.transcribe(pcm16, sample_rate, language, full_window=full_window)
 
 
 @pytest.mark.asyncio

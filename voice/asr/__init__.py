@@ -74,17 +74,18 @@ def make_decode_pool(settings: VoiceSettings) -> ThreadPoolExecutor:
 
 
 async def transcribe_async(engine: AsrEngine, pcm16: bytes, sample_rate: int, pool: Executor,
-                           language: str | None = None) -> Transcript:
+                           language: str | None = None, full_window: bool = False) -> Transcript:
     """Decode in the ASR thread pool so one call's decoding never stalls another call's audio."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool, _timed_transcribe, engine, pcm16, sample_rate, language)
+    return await loop.run_in_executor(pool, _timed_transcribe, engine, pcm16, sample_rate, language, full_window)
 
 
-def _timed_transcribe(engine: AsrEngine, pcm16: bytes, sample_rate: int, language: str | None) -> Transcript:
+def _timed_transcribe(engine: AsrEngine, pcm16: bytes, sample_rate: int, language: str | None,
+                      full_window: bool) -> Transcript:
     """Timed in the pool's thread, so the time is the decode's own, not its wait for a free worker."""
     started = time.perf_counter()
     try:
-        transcript = engine.transcribe(pcm16, sample_rate, language)
+        transcript = engine.transcribe(pcm16, sample_rate, language, full_window=full_window)
     except Exception:
         metrics.count_error("asr_failed")
         raise

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -143,9 +144,20 @@ class ShortWindowWhisper(WhisperModel):
     def __init__(self, *args: object, padding_seconds: float | None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.padding_frames = None if padding_seconds is None else round(padding_seconds * MEL_FRAMES_PER_SECOND)
+        self._decoding = threading.local()  # decodes run in several pool threads at once, each with its own window
+
+    def transcribe_window(self, audio: np.ndarray, full_window: bool, **options: object) -> list[Segment]:
+        """faster-whisper's transcribe, decoded in this thread (encode is called while iterating), with the whole
+        30 s window if `full_window`."""
+        self._decoding.full_window = full_window
+        try:
+            segments, _info = self.transcribe(audio, **options)
+            return list(segments)
+        finally:
+            self._decoding.full_window = False
 
     def encode(self, features: np.ndarray):  # -> ctranslate2.StorageView
-        if self.padding_frames is not None:
+        if self.padding_frames is not None and not getattr(self._decoding, "full_window", False):
             features = shorter_window(features, self.padding_frames)
         return super().encode(features)
 
@@ -175,7 +187,10 @@ class FasterWhisperEngine:
         self.options = options
         self.model_dir = model_dir
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None, *,
+                   full_window: bool = False) -> Transcript:
+        """`full_window`: Whisper's whole 30 s window whatever the padding setting (slower, for words that must be
+        right: digits the short window may drop)."""
         audio = pcm16_to_float(pcm16, sample_rate)
         seconds = audio.size / WHISPER_SAMPLE_RATE
         options = self.options.for_language(language or self.options.language)
@@ -183,8 +198,9 @@ class FasterWhisperEngine:
         if seconds < 0.1:
             return Transcript("", "", language, 0.0, seconds, 0.0, rejected="no_speech")
         started = time.perf_counter()
-        segments, _info = self._model.transcribe(
+        segments = self._model.transcribe_window(
             audio,
+            full_window,
             language=language,
             beam_size=options.beam_size,
             initial_prompt=options.initial_prompt or None,
@@ -197,7 +213,6 @@ class FasterWhisperEngine:
             log_prob_threshold=options.min_avg_logprob,
             max_new_tokens=_token_budget(seconds),
         )
-        segments = list(segments)  # decoding happens while iterating
         decode_seconds = time.perf_counter() - started
         raw_text = "".join(segment.text for segment in segments).strip()
         confidence = segment_confidence(segments)
