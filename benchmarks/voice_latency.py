@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
+import redis
 
 from benchmarks.bench_stack import benchmark_stack, chinese_borrower_ids
 from configuration.settings import VoiceSettings
@@ -101,8 +102,16 @@ async def one_caller(gateway: str, redis_url: str, callers: list[tuple[str, str]
                 heard = "".join(entry["text"] for entry in (await carrier.transcript())[before:]
                                 if entry["speaker"] == "borrower")
                 measured.errors.append(character_error_rate(references[name], heard))
+                if conversation_ended(redis_url, carrier.conversation_id):
+                    await carrier.stop()  # the bot said goodbye: the carrier ends the stream, as Twilio does
+                    break
             measured.latencies += carrier.latencies
     return measured
+
+
+def conversation_ended(redis_url: str, conversation_id: str) -> bool:
+    with redis.Redis.from_url(redis_url, decode_responses=True) as store:
+        return store.hget(f"collections:gateway:{conversation_id}:meta", "ended") == "true"
 
 
 async def run(gateway: str, redis_url: str, callers: list[tuple[str, str]], fixtures: list[str],
