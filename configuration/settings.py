@@ -245,9 +245,10 @@ class VoiceSettings(Section):
         default=5.0, ge=0.5, le=30,
         description="Silence after the utterance that Whisper's encoder sees, instead of its fixed 30 s window: the "
                     "encoder's time grows with it (benchmarks/asr_accuracy.py --padding); 30: the full window")
-    asr_full_window_for_misheard_id: bool = Field(
-        default=True, description="After the ID question, words whose digits are not four are decoded again with "
-                                  "the full 30 s window (a short window may drop a digit)")
+    asr_full_window_for_numbers: bool = Field(
+        default=True, description="Words with an amount, a date or a count in them, or after the ID question digits "
+                                  "that are not four, are decoded again with the full 30 s window (a short window "
+                                  "mishears numbers more than other words)")
     asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
         default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
     asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")

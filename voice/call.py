@@ -374,9 +374,11 @@ class VoiceCall:
         heard_at = _speech_ended_at(turn)
         if isinstance(turn, AudioTurn):
             transcript = await (turn.early_decode or self._decode(turn.pcm16, turn.sample_rate))
-            if self._settings.asr_full_window_for_misheard_id and misheard_id(self._awaited, transcript.text):
-                # Digits that cannot be the four asked for: the short window may have dropped one (三八二一 → 381),
-                # and a wrong answer costs the caller one of their verification attempts.
+            if self._settings.asr_full_window_for_numbers and (
+                    misheard_id(self._awaited, transcript.text) or heard_values(transcript.text).said):
+                # Numbers are what the dialogue acts on, and the short window mishears them more than the rest
+                # (三八二一 → 381, 这周五 → 这中五): digits that cannot be the four asked for (a wrong answer costs
+                # the caller a verification attempt), an amount, a date or a count are decoded again in full.
                 transcript = await self._decode(turn.pcm16, turn.sample_rate, full_window=True)
             if not transcript.text:
                 logger.info("call %s: utterance of %.1fs not used (%s)", mask_reference(self.conversation_id),
