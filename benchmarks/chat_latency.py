@@ -3,6 +3,7 @@ conversations. Starts its own stack (Rasa, action server, gateway, Redis, a seed
 
     .venv/bin/python -m benchmarks.chat_latency [--conversations 30] [--concurrency 1 4 16] [--rounds 6]
                                                 [--rasa-replicas 2] [--offered-rate 25]
+                                                [--port-base 25000] [--redis-db 11]
 
 "Rasa channel directly" is always one Rasa process (the first replica): the gateway's rate over it is the gain
 of the replicas. Ends with the resident memory of each service.
@@ -143,10 +144,14 @@ def main() -> None:
     parser.add_argument("--rasa-replicas", type=int, default=1, help="Rasa processes behind the gateway")
     parser.add_argument("--offered-rate", type=float, default=None,
                         help="messages a second offered in all (each conversation paced); default: closed loop")
+    parser.add_argument("--port-base", type=int, default=25000,
+                        help="Rasa on this + 5, actions + 55, gateway + 3000 (another port for a second run at once)")
+    parser.add_argument("--redis-db", type=int, default=11, help="the Redis database of this run's stack")
     args = parser.parse_args()
     per_round = max(1, args.conversations // args.rounds)
     needed = 2 * per_round * args.rounds * len(args.concurrency)
-    with benchmark_stack("chat", borrowers=needed + 100, port_base=25000, redis_db=11, gateway_env=UNTHROTTLED,
+    with benchmark_stack("chat", borrowers=needed + 100, port_base=args.port_base, redis_db=args.redis_db,
+                         gateway_env=UNTHROTTLED,
                          rasa_replicas=args.rasa_replicas) as (stack, ledger):
         zh_ids = iter(chinese_borrower_ids(ledger, needed + 100))
         print(f"{per_round * args.rounds} conversations per path x 5 borrower turns (verification, promise, how-to-pay, "

@@ -109,7 +109,7 @@ class AnchorFile:
         temporary = self.path.with_name(self.path.name + ".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _PRIVATE)
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump({**body, "mac": mac(self._key, _canonical(body))}, out)
+            out.write(json.dumps({**body, "mac": mac(self._key, _canonical(body))}))  # one write (json.dump: dozens)
         os.replace(temporary, self.path)  # readers see the old anchor or the new one, never half of one
 
 

@@ -91,6 +91,23 @@ def _redis_env(redis_url: str) -> dict[str, str]:
     }
 
 
+def rasa_process_env(replicas: int, cores: int | None = None, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Thread pools for each Rasa replica: the machine's cores shared out among the replicas (TensorFlow's intra- and
+    inter-op pools and OpenMP/BLAS, which otherwise each take every core, so two replicas on two cores run four
+    pools of two threads against each other), and no access log (Rasa sets Sanic's access logger to ERROR anyway,
+    so no line was ever written). A value the operator set in the environment is kept."""
+    environ = os.environ if environ is None else environ
+    cores = cores or len(os.sched_getaffinity(0))
+    threads = str(max(1, cores // max(1, replicas)))
+    wanted = {
+        "TF_INTRA_OP_PARALLELISM_THREADS": threads,  # read by Rasa (rasa/utils/tensorflow/environment.py)
+        "TF_INTER_OP_PARALLELISM_THREADS": threads,
+        "OMP_NUM_THREADS": threads,
+        "SANIC_ACCESS_LOG": "false",
+    }
+    return {name: value for name, value in wanted.items() if not environ.get(name)}
+
+
 def _rasa_service(replica: int) -> str:
     return "rasa" if replica == 0 else f"rasa-{replica + 1}"
 
@@ -170,7 +187,8 @@ class Stack:
             "--interface", "127.0.0.1", "--port", str(self.config.rasa_port + replica),
             "--model", str(self.config.model), "--endpoints", endpoints,
             "--credentials", "credentials.yml", "--cors", "http://127.0.0.1",
-        ], {"COLLECTIONS_ACTIONS_TOKEN": self.config.action_token, "COLLECTIONS_RASA_TOKEN": self.config.rasa_token})
+        ], {"COLLECTIONS_ACTIONS_TOKEN": self.config.action_token, "COLLECTIONS_RASA_TOKEN": self.config.rasa_token,
+            **rasa_process_env(self.config.rasa_replicas, environ=self._env())})
 
     def start_gateway(self) -> None:
         self._spawn("gateway", [str(APP_PYTHON), "-m", "uvicorn", "--factory", "bot.asgi:create_asgi_app",

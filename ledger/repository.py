@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,6 +65,23 @@ from ledger.views import (
 )
 
 log = logging.getLogger(__name__)
+
+# Built once: the action server asks these on almost every turn, and building a select (and its cache key) each time
+# cost about as much as running it (issue 17).
+_PRIMARY_ACCOUNT = (
+    select(LoanAccount)
+    .where(LoanAccount.borrower_id == bindparam("borrower_id"), LoanAccount.status == "collecting")
+    .order_by((LoanAccount.principal_cents + LoanAccount.interest_cents + LoanAccount.fees_cents).desc(),
+              LoanAccount.account_id)
+    .limit(1)
+)
+_VERIFIED_CHECK = (
+    select(IdentityCheck)
+    .where(IdentityCheck.conversation_id == bindparam("conversation_id"),
+           IdentityCheck.borrower_id == bindparam("borrower_id"), IdentityCheck.result == "passed")
+    .order_by(IdentityCheck.checked_at.desc())
+    .limit(1)
+)
 DISPUTE_OUTCOMES = ("upheld", "rejected")
 
 
@@ -253,13 +270,7 @@ class Ledger:
 
     @staticmethod
     def _primary_account(session: Session, borrower_id: str) -> LoanAccount | None:
-        balance = LoanAccount.principal_cents + LoanAccount.interest_cents + LoanAccount.fees_cents
-        return session.scalars(
-            select(LoanAccount)
-            .where(LoanAccount.borrower_id == borrower_id, LoanAccount.status == "collecting")
-            .order_by(balance.desc(), LoanAccount.account_id)
-            .limit(1)
-        ).first()
+        return session.scalars(_PRIMARY_ACCOUNT, {"borrower_id": borrower_id}).first()
 
     def get_account(self, account_id: str) -> AccountView | None:
         with self._transaction() as session:
@@ -333,9 +344,8 @@ class Ledger:
     def verified_check(self, conversation_id: str, borrower_id: str) -> IdentityCheckView | None:
         """The check that verified this borrower in this conversation, if one did: what disclosure relies on."""
         with self._transaction() as session:
-            row = session.scalars(select(IdentityCheck).where(
-                IdentityCheck.conversation_id == conversation_id, IdentityCheck.borrower_id == borrower_id,
-                IdentityCheck.result == "passed").order_by(IdentityCheck.checked_at.desc()).limit(1)).first()
+            row = session.scalars(_VERIFIED_CHECK, {"conversation_id": conversation_id,
+                                                    "borrower_id": borrower_id}).first()
             return _identity_check_view(row) if row else None
 
     def identity_checks_for(self, borrower_id: str) -> tuple[IdentityCheckView, ...]:

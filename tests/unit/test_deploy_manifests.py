@@ -86,3 +86,12 @@ def test_the_rasa_image_holds_every_module_its_config_names():
     for line in (ROOT / "credentials.yml").read_text().splitlines():
         if re.match(r"^\w+\.", line):
             assert line.split(".")[0] in copied
+
+
+def test_rasa_thread_pools_match_its_cpu_request_as_the_launcher_sizes_them():
+    from bot.launcher import rasa_process_env
+
+    rasa = _containers()["rasa/rasa"]
+    cpus = int(float(rasa["resources"]["requests"]["cpu"]))
+    env = {name: entry["value"] for name, entry in _env(rasa).items() if "value" in entry}
+    assert rasa_process_env(1, cores=cpus, environ={}).items() <= env.items()
