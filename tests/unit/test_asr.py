@@ -9,10 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from configuration.settings import VoiceSettings
+from faster_whisper.audio import pad_or_trim
 from tests.unit.voice_engines import ZH_MANIFEST, shared_asr_engine
-from voice.asr import AsrInputError, transcribe_async
+from voice.asr import AsrInputError, make_asr_engine, transcribe_async
 from voice.asr.evaluation import character_error_rate, read_manifest
-from voice.asr.faster_whisper_engine import DOMAIN_PROMPT, echoes_prompt
+from voice.asr.faster_whisper_engine import DOMAIN_PROMPT, echoes_prompt, pcm16_to_float, shorter_window
 from voice.audio_files import read_wav_pcm16
 from voice.codecs import pcm16_to_ulaw, resample_pcm16, ulaw_to_pcm16
 
@@ -106,13 +108,13 @@ class NeedsTheLoopWhileDecoding:
     def __getattr__(self, name: str):
         return getattr(self._engine, name)
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None):
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None, *, full_window: bool = False):
         loop_ran = threading.Event()
         self.decoded_on_loop_thread = threading.get_ident() == self._loop_thread
         self._loop.call_soon_threadsafe(loop_ran.set)
         # On the loop's own thread this wait can only time out; off it, the loop sets it at once.
         self.loop_ran_during_decode = loop_ran.wait(timeout=0 if self.decoded_on_loop_thread else 60)
-        return self._engine.transcribe(pcm16, sample_rate, language)
+        return self._engine.transcribe(pcm16, sample_rate, language, full_window=full_window)
 
 
 @pytest.mark.asyncio
@@ -123,3 +125,23 @@ async def test_decoding_never_blocks_the_event_loop() -> None:
         transcript = await transcribe_async(probe, pcm16, rate, pool)
     assert transcript.text
     assert probe.decoded_on_loop_thread is False and probe.loop_ran_during_decode is True
+
+
+def test_the_encoder_sees_the_utterance_and_its_padding_not_the_whole_30_s_window() -> None:
+    engine = shared_asr_engine()
+    model = engine._model
+    id_answer = next(reference for reference in REFERENCES if reference.path.name == "d03.wav")
+    pcm16, rate = read_wav_pcm16(id_answer.path)
+    spoken = model.feature_extractor(pcm16_to_float(pcm16, rate))
+    window = shorter_window(pad_or_trim(spoken), padding_frames=500)
+    assert window.shape == (spoken.shape[0], spoken.shape[1] + 500)
+    assert np.array_equal(window[:, :spoken.shape[1]], spoken)
+    assert np.all(window[:, spoken.shape[1]:] == spoken.min())  # the floor of the clamped log-mel: silence
+
+
+def test_the_padding_setting_reaches_the_encoder() -> None:
+    assert shared_asr_engine()._model.padding_frames == VoiceSettings().asr_padding_seconds * 100
+    full_window = make_asr_engine(VoiceSettings(asr_padding_seconds=30))
+    assert full_window._model.padding_frames is None  # faster-whisper's own 30 s window, zero-padded
+    id_answer = next(reference for reference in REFERENCES if reference.path.name == "d03.wav")
+    assert "3821" in full_window.transcribe(_phone_line(*read_wav_pcm16(id_answer.path)), 8000).text

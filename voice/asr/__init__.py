@@ -18,6 +18,7 @@ __all__ = ["AsrEngine", "AsrInputError", "AsrModelNotFound", "ModelChecksumError
            "make_asr_engine", "make_decode_pool", "resolve_model_dir", "transcribe_async"]
 
 EMBEDDED_MODEL = "base"
+FULL_WINDOW_SECONDS = 30  # Whisper's own window: asking for this much padding is asking for faster-whisper's
 # Larger Whisper sizes an operator can drop (converted for CTranslate2) into the model cache.
 CACHED_SIZES = ("tiny", "small", "medium", "large-v2", "large-v3", "large-v3-turbo")
 
@@ -63,6 +64,7 @@ def make_asr_engine(settings: VoiceSettings) -> AsrEngine:
         cpu_threads=settings.asr_cpu_threads,
         workers=settings.asr_workers,
         options=decode_options(settings),
+        padding_seconds=None if settings.asr_padding_seconds >= FULL_WINDOW_SECONDS else settings.asr_padding_seconds,
     )
 
 
@@ -72,17 +74,18 @@ def make_decode_pool(settings: VoiceSettings) -> ThreadPoolExecutor:
 
 
 async def transcribe_async(engine: AsrEngine, pcm16: bytes, sample_rate: int, pool: Executor,
-                           language: str | None = None) -> Transcript:
+                           language: str | None = None, full_window: bool = False) -> Transcript:
     """Decode in the ASR thread pool so one call's decoding never stalls another call's audio."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool, _timed_transcribe, engine, pcm16, sample_rate, language)
+    return await loop.run_in_executor(pool, _timed_transcribe, engine, pcm16, sample_rate, language, full_window)
 
 
-def _timed_transcribe(engine: AsrEngine, pcm16: bytes, sample_rate: int, language: str | None) -> Transcript:
+def _timed_transcribe(engine: AsrEngine, pcm16: bytes, sample_rate: int, language: str | None,
+                      full_window: bool) -> Transcript:
     """Timed in the pool's thread, so the time is the decode's own, not its wait for a free worker."""
     started = time.perf_counter()
     try:
-        transcript = engine.transcribe(pcm16, sample_rate, language)
+        transcript = engine.transcribe(pcm16, sample_rate, language, full_window=full_window)
     except Exception:
         metrics.count_error("asr_failed")
         raise

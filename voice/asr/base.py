@@ -19,6 +19,8 @@ class Transcript:
 class AsrEngine(Protocol):
     sample_rate: int  # the rate the engine decodes at; callers may pass any rate, it resamples
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
-        """`language` ('zh', 'en'): the call's; None for the engine's configured one."""
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None, *,
+                   full_window: bool = False) -> Transcript:
+        """`language` ('zh', 'en'): the call's; None for the engine's configured one. `full_window`: the most
+        careful decode the engine has, whatever it costs (an engine with a single way of decoding ignores it)."""
         ...

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from voice.asr.base import Transcript
 from voice.asr.numerals import normalise_transcript
 
 WHISPER_SAMPLE_RATE = 16000
+MEL_FRAMES_PER_SECOND = 100  # Whisper's log-mel hop: 10 ms
 MIN_INPUT_RATE = 4000
 MAX_INPUT_RATE = 192000
 TOKENS_PER_SECOND = 15
@@ -133,18 +135,62 @@ def pcm16_to_float(pcm16: bytes, sample_rate: int) -> np.ndarray:
     return samples
 
 
+class ShortWindowWhisper(WhisperModel):
+    """Whisper whose encoder sees the utterance and `padding_seconds` of silence after it, not the 30 s window
+    faster-whisper pads every utterance to. The encoder is most of a decode's time and grows with its input, so
+    a 3 s utterance encodes several times faster; with too little silence after it Whisper base drops or
+    changes words (benchmarks/asr_accuracy.py --padding measures it). padding_seconds None: the full window."""
+
+    def __init__(self, *args: object, padding_seconds: float | None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.padding_frames = None if padding_seconds is None else round(padding_seconds * MEL_FRAMES_PER_SECOND)
+        self._decoding = threading.local()  # decodes run in several pool threads at once, each with its own window
+
+    def transcribe_window(self, audio: np.ndarray, full_window: bool, **options: object) -> list[Segment]:
+        """faster-whisper's transcribe, decoded in this thread (encode is called while iterating), with the whole
+        30 s window if `full_window`."""
+        self._decoding.full_window = full_window
+        try:
+            segments, _info = self.transcribe(audio, **options)
+            return list(segments)
+        finally:
+            self._decoding.full_window = False
+
+    def encode(self, features: np.ndarray):  # -> ctranslate2.StorageView
+        if self.padding_frames is not None and not getattr(self._decoding, "full_window", False):
+            features = shorter_window(features, self.padding_frames)
+        return super().encode(features)
+
+
+def shorter_window(features: np.ndarray, padding_frames: int) -> np.ndarray:
+    """The padded log-mel window cut to its speech plus `padding_frames`. faster-whisper pads with exact zeros
+    (no spoken frame is all zeros); the kept padding is refilled with the window's floor, which is what digital
+    silence looks like after Whisper's clamp and what the model was trained on (zeros scored worse)."""
+    spoken = np.flatnonzero(np.any(features != 0, axis=tuple(range(features.ndim - 1))))
+    content = int(spoken[-1]) + 1 if spoken.size else 0
+    frames = min(features.shape[-1], content + padding_frames)
+    window = np.array(features[..., :frames])
+    window[..., content:] = features[..., :content].min() if content else 0.0
+    return window
+
+
 class FasterWhisperEngine:
     sample_rate = WHISPER_SAMPLE_RATE
 
     def __init__(self, model_dir: Path, *, device: str = "cpu", compute_type: str = "int8",
-                 cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions()) -> None:
+                 cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions(),
+                 padding_seconds: float | None = None) -> None:
         # A directory path, never a size name: WhisperModel('base') would try to download.
-        self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
-                                   cpu_threads=cpu_threads, num_workers=workers, local_files_only=True)
+        self._model = ShortWindowWhisper(str(model_dir), device=device, compute_type=compute_type,
+                                         cpu_threads=cpu_threads, num_workers=workers, local_files_only=True,
+                                         padding_seconds=padding_seconds)
         self.options = options
         self.model_dir = model_dir
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None, *,
+                   full_window: bool = False) -> Transcript:
+        """`full_window`: Whisper's whole 30 s window whatever the padding setting (slower, for words that must be
+        right: digits the short window may drop)."""
         audio = pcm16_to_float(pcm16, sample_rate)
         seconds = audio.size / WHISPER_SAMPLE_RATE
         options = self.options.for_language(language or self.options.language)
@@ -152,8 +198,9 @@ class FasterWhisperEngine:
         if seconds < 0.1:
             return Transcript("", "", language, 0.0, seconds, 0.0, rejected="no_speech")
         started = time.perf_counter()
-        segments, _info = self._model.transcribe(
+        segments = self._model.transcribe_window(
             audio,
+            full_window,
             language=language,
             beam_size=options.beam_size,
             initial_prompt=options.initial_prompt or None,
@@ -166,7 +213,6 @@ class FasterWhisperEngine:
             log_prob_threshold=options.min_avg_logprob,
             max_new_tokens=_token_budget(seconds),
         )
-        segments = list(segments)  # decoding happens while iterating
         decode_seconds = time.perf_counter() - started
         raw_text = "".join(segment.text for segment in segments).strip()
         confidence = segment_confidence(segments)
