@@ -37,7 +37,7 @@ from voice.playback import Interrupted, Playback, Reply, Utterance
 from configuration.settings import VoiceSettings
 from voice.tts.base import TtsEngine
 from voice.tts.text import split_sentences
-from voice.turn_completion import Awaited, answers, awaited_answer, misheard_id
+from voice.turn_completion import Awaited, answers, awaited_answer
 from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded, TurnPaused
 
 logger = logging.getLogger("voice.call")
@@ -319,9 +319,9 @@ class VoiceCall:
         if ended is not None:
             self._turn_ended(ended)
 
-    def _decode(self, pcm16: bytes, sample_rate: int, full_window: bool = False) -> asyncio.Future:
+    def _decode(self, pcm16: bytes, sample_rate: int) -> asyncio.Future:
         decode = asyncio.ensure_future(transcribe_async(
-            self._services.asr, pcm16, sample_rate, self._services.decode_pool, self._language, full_window))
+            self._services.asr, pcm16, sample_rate, self._services.decode_pool, self._language))
         decode.add_done_callback(lambda done: done.cancelled() or done.exception())  # discarded ones too
         return decode
 
@@ -374,12 +374,6 @@ class VoiceCall:
         heard_at = _speech_ended_at(turn)
         if isinstance(turn, AudioTurn):
             transcript = await (turn.early_decode or self._decode(turn.pcm16, turn.sample_rate))
-            if self._settings.asr_full_window_for_numbers and (
-                    misheard_id(self._awaited, transcript.text) or heard_values(transcript.text).said):
-                # Numbers are what the dialogue acts on, and the short window mishears them more than the rest
-                # (三八二一 → 381, 这周五 → 这中五): digits that cannot be the four asked for (a wrong answer costs
-                # the caller a verification attempt), an amount, a date or a count are decoded again in full.
-                transcript = await self._decode(turn.pcm16, turn.sample_rate, full_window=True)
             if not transcript.text:
                 logger.info("call %s: utterance of %.1fs not used (%s)", mask_reference(self.conversation_id),
                             transcript.seconds, transcript.rejected)

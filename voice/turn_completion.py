@@ -1,10 +1,7 @@
 """Whether the caller has already answered what the bot asked: the words an early decode heard during a pause are
 a complete answer (the four ID digits after the ID question, a clear yes or no to a yes/no question), so the turn
 can end without waiting out the rest of the end-of-turn silence. Anything else waits the whole silence, since the
-caller may only be pausing inside a sentence ("我现在手头有点紧，" … "能不能晚几天再还？").
-
-Also says when digits heard after the ID question cannot be the four asked for ("381"): a sign the recogniser
-dropped one, worth a slower, more careful decode before the ledger counts a failed attempt."""
+caller may only be pausing inside a sentence ("我现在手头有点紧，" … "能不能晚几天再还？")."""
 from __future__ import annotations
 
 import re
@@ -31,7 +28,6 @@ _CLEAR_YES_NO = re.compile(
     r"^(?:对|是(?![这因不])|嗯|好的|好|可以|行|没错|没问题|不是|不对|不行|不用|不要|不方便|不同意|没有|"
     r"(?:yes|yeah|yep|no|nope|sure|right|correct)\b)", re.IGNORECASE)
 _LEADING = re.compile(r"^[\s\W_]+", re.UNICODE)
-_ID_CHARACTERS = re.compile(r"[0-9零〇一二三四五六七八九幺洞Xx]")
 
 
 def awaited_answer(question: str) -> Awaited | None:
@@ -52,9 +48,3 @@ def answers(awaited: Awaited | None, text: str) -> bool:
         return bool(_CLEAR_YES_NO.match(said)) and confirmation_answer(said) is not None
     return False
 
-
-def misheard_id(awaited: Awaited | None, text: str) -> bool:
-    """After the ID question, words with ID characters in them (other than the question's own "后四位") that do not
-    make the four asked for."""
-    return (awaited is Awaited.ID_DIGITS and bool(_ID_CHARACTERS.search(_ASKS_ID.sub("", text.replace("四位", ""))))
-            and parse_id_last4(text) is None)

@@ -108,13 +108,13 @@ class NeedsTheLoopWhileDecoding:
     def __getattr__(self, name: str):
         return getattr(self._engine, name)
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None, *, full_window: bool = False):
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None):
         loop_ran = threading.Event()
         self.decoded_on_loop_thread = threading.get_ident() == self._loop_thread
         self._loop.call_soon_threadsafe(loop_ran.set)
         # On the loop's own thread this wait can only time out; off it, the loop sets it at once.
         self.loop_ran_during_decode = loop_ran.wait(timeout=0 if self.decoded_on_loop_thread else 60)
-        return self._engine.transcribe(pcm16, sample_rate, language, full_window=full_window)
+        return self._engine.transcribe(pcm16, sample_rate, language)
 
 
 @pytest.mark.asyncio
@@ -145,3 +145,18 @@ def test_the_padding_setting_reaches_the_encoder() -> None:
     assert full_window._model.padding_frames is None  # faster-whisper's own 30 s window, zero-padded
     id_answer = next(reference for reference in REFERENCES if reference.path.name == "d03.wav")
     assert "3821" in full_window.transcribe(_phone_line(*read_wav_pcm16(id_answer.path)), 8000).text
+
+
+def test_words_with_numbers_are_decoded_again_with_the_full_window_and_the_rest_are_not() -> None:
+    """The engine's own choice, so a file, the CLI and a call decode alike: d03's ID answer (which the short window
+    alone hears as "381") and d06's amount and weekday come from the full window; d13 (no number) only from the
+    short one."""
+    engine = shared_asr_engine()
+    by_name = {reference.path.name: reference for reference in REFERENCES}
+    heard = {name: engine.transcribe(_phone_line(*read_wav_pcm16(by_name[name].path)), 8000)
+             for name in ("d03.wav", "d06.wav", "d13.wav")}
+    assert heard["d03.wav"].full_window and "3821" in heard["d03.wav"].text, heard["d03.wav"]
+    assert heard["d06.wav"].full_window and "2000" in heard["d06.wav"].text, heard["d06.wav"]
+    assert not heard["d13.wav"].full_window and "开车" in heard["d13.wav"].text, heard["d13.wav"]
+    short_only = make_asr_engine(VoiceSettings(asr_full_window_for_numbers=False))
+    assert not short_only.transcribe(_phone_line(*read_wav_pcm16(by_name["d03.wav"].path)), 8000).full_window

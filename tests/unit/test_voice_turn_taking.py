@@ -227,9 +227,10 @@ async def test_words_that_do_not_answer_the_question_wait_out_the_end_of_turn_si
     assert "开车" in rasa.sent[1][1]
 
 
-async def test_id_digits_that_cannot_be_the_four_asked_for_are_decoded_again_with_the_full_window(sessions):
-    """Whisper base with the short encoder window hears d03's 三八二一 as "381"; after the ID question that cannot
-    be the answer, so the turn is decoded again with the whole 30 s window and the dialogue gets all four."""
+async def test_id_digits_on_a_call_are_decoded_with_the_full_window(sessions):
+    """Whisper base with the short encoder window hears d03's 三八二一 as "381"; words with digits are decoded again
+    by the engine with the whole 30 s window, on a call too (early decode and turn decode alike), and the dialogue
+    gets all four."""
     rasa = GatedRasa(rasa_turn("为了保护您的信息安全，请告诉我您身份证号码的后四位，或者您的出生日期。"),
                      rasa_turn("身份核实通过，谢谢您的配合。", verified=True))
     async with PhoneCall(sessions, rasa, VoiceSettings()) as phone:

@@ -65,6 +65,7 @@ def make_asr_engine(settings: VoiceSettings) -> AsrEngine:
         workers=settings.asr_workers,
         options=decode_options(settings),
         padding_seconds=None if settings.asr_padding_seconds >= FULL_WINDOW_SECONDS else settings.asr_padding_seconds,
+        full_window_for_numbers=settings.asr_full_window_for_numbers,
     )
 
 
@@ -74,18 +75,17 @@ def make_decode_pool(settings: VoiceSettings) -> ThreadPoolExecutor:
 
 
 async def transcribe_async(engine: AsrEngine, pcm16: bytes, sample_rate: int, pool: Executor,
-                           language: str | None = None, full_window: bool = False) -> Transcript:
+                           language: str | None = None) -> Transcript:
     """Decode in the ASR thread pool so one call's decoding never stalls another call's audio."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool, _timed_transcribe, engine, pcm16, sample_rate, language, full_window)
+    return await loop.run_in_executor(pool, _timed_transcribe, engine, pcm16, sample_rate, language)
 
 
-def _timed_transcribe(engine: AsrEngine, pcm16: bytes, sample_rate: int, language: str | None,
-                      full_window: bool) -> Transcript:
+def _timed_transcribe(engine: AsrEngine, pcm16: bytes, sample_rate: int, language: str | None) -> Transcript:
     """Timed in the pool's thread, so the time is the decode's own, not its wait for a free worker."""
     started = time.perf_counter()
     try:
-        transcript = engine.transcribe(pcm16, sample_rate, language, full_window=full_window)
+        transcript = engine.transcribe(pcm16, sample_rate, language)
     except Exception:
         metrics.count_error("asr_failed")
         raise

@@ -16,6 +16,7 @@ from faster_whisper.transcribe import Segment
 
 from voice.asr.base import Transcript
 from voice.asr.numerals import normalise_transcript
+from voice.heard_values import carries_numbers
 
 WHISPER_SAMPLE_RATE = 16000
 MEL_FRAMES_PER_SECOND = 100  # Whisper's log-mel hop: 10 ms
@@ -175,22 +176,26 @@ def shorter_window(features: np.ndarray, padding_frames: int) -> np.ndarray:
 
 
 class FasterWhisperEngine:
+    """Decodes with the short encoder window (`padding_seconds`), then, when `full_window_for_numbers` and the short
+    result carries numbers (voice.heard_values.carries_numbers: digits, a date, the ID answer's words), once more
+    with Whisper's whole 30 s window, whose result is returned: the short window mishears numbers more than other
+    words (d03's ID "三八二一" comes out "381", "这周五" "这中五"), and a wrong number costs the caller a
+    verification attempt or the wrong plan. The choice is made here, so file transcription, the CLI and calls
+    decode the same way; only the turns with numbers pay for the slow decode."""
     sample_rate = WHISPER_SAMPLE_RATE
 
     def __init__(self, model_dir: Path, *, device: str = "cpu", compute_type: str = "int8",
                  cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions(),
-                 padding_seconds: float | None = None) -> None:
+                 padding_seconds: float | None = None, full_window_for_numbers: bool = True) -> None:
         # A directory path, never a size name: WhisperModel('base') would try to download.
         self._model = ShortWindowWhisper(str(model_dir), device=device, compute_type=compute_type,
                                          cpu_threads=cpu_threads, num_workers=workers, local_files_only=True,
                                          padding_seconds=padding_seconds)
         self.options = options
         self.model_dir = model_dir
+        self.full_window_for_numbers = full_window_for_numbers
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None, *,
-                   full_window: bool = False) -> Transcript:
-        """`full_window`: Whisper's whole 30 s window whatever the padding setting (slower, for words that must be
-        right: digits the short window may drop)."""
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
         audio = pcm16_to_float(pcm16, sample_rate)
         seconds = audio.size / WHISPER_SAMPLE_RATE
         options = self.options.for_language(language or self.options.language)
@@ -198,10 +203,25 @@ class FasterWhisperEngine:
         if seconds < 0.1:
             return Transcript("", "", language, 0.0, seconds, 0.0, rejected="no_speech")
         started = time.perf_counter()
-        segments = self._model.transcribe_window(
+        full_window = self._model.padding_frames is None  # no short window configured: every decode is full
+        segments = self._decode(audio, seconds, options, full_window=full_window)
+        raw_text = "".join(segment.text for segment in segments).strip()
+        if not full_window and self.full_window_for_numbers and carries_numbers(normalise_transcript(raw_text)):
+            full_window = True
+            segments = self._decode(audio, seconds, options, full_window=True)
+            raw_text = "".join(segment.text for segment in segments).strip()
+        decode_seconds = time.perf_counter() - started
+        confidence = segment_confidence(segments)
+        rejected = rejection_reason(raw_text, segments, options)
+        text = "" if rejected else normalise_transcript(raw_text)
+        return Transcript(text, raw_text, language, confidence, seconds, decode_seconds, rejected=rejected,
+                          full_window=full_window)
+
+    def _decode(self, audio: np.ndarray, seconds: float, options: DecodeOptions, *, full_window: bool) -> list[Segment]:
+        return self._model.transcribe_window(
             audio,
             full_window,
-            language=language,
+            language=options.language,
             beam_size=options.beam_size,
             initial_prompt=options.initial_prompt or None,
             hotwords=options.hotwords or None,
@@ -213,9 +233,3 @@ class FasterWhisperEngine:
             log_prob_threshold=options.min_avg_logprob,
             max_new_tokens=_token_budget(seconds),
         )
-        decode_seconds = time.perf_counter() - started
-        raw_text = "".join(segment.text for segment in segments).strip()
-        confidence = segment_confidence(segments)
-        rejected = rejection_reason(raw_text, segments, options)
-        text = "" if rejected else normalise_transcript(raw_text)
-        return Transcript(text, raw_text, language, confidence, seconds, decode_seconds, rejected=rejected)
