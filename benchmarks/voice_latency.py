@@ -5,6 +5,7 @@ transcript), so speed is never bought with accuracy. The fixtures' CER as whole 
 too, with ASR real-time factor and TTS time-to-first-chunk (uncached).
 
     .venv/bin/python -m benchmarks.voice_latency [--concurrency 1 2 4] [--fixtures 20] [--set NAME=VALUE ...]
+        [--port-base 26000]
 
 `--set` gives the gateway a voice setting (COLLECTIONS_VOICE_<NAME>, e.g. `--set end_of_turn_silence_ms=400`),
 for A/B runs. Each call streams the fixture utterances in real time as 20 ms μ-law frames, followed by the silence
@@ -58,16 +59,19 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[max(0, int(round(fraction * len(ordered))) - 1)]
 
 
-def file_recognition(settings: VoiceSettings, fixtures: list[str], references: dict[str, str]) -> tuple[list[float], list[float]]:
-    """RTF and CER of each fixture decoded as a whole 8 kHz μ-law file."""
+def file_recognition(settings: VoiceSettings, fixtures: list[str],
+                     references: dict[str, str]) -> tuple[list[float], list[float], int]:
+    """RTF and CER of each fixture decoded as a whole 8 kHz μ-law file, and how many the engine decoded (again)
+    with its full window."""
     engine = make_asr_engine(settings)
     engine.transcribe(ulaw_to_pcm16(fixture_ulaw(fixtures[0])), 8000)  # warm-up
-    factors, errors = [], []
+    factors, errors, full_windows = [], [], 0
     for name in fixtures:
         transcript = engine.transcribe(ulaw_to_pcm16(fixture_ulaw(name)), 8000)
         factors.append(transcript.decode_seconds / transcript.seconds)
         errors.append(character_error_rate(references[name], transcript.text))
-    return factors, errors
+        full_windows += bool(getattr(transcript, "full_window", False))
+    return factors, errors, full_windows
 
 
 async def tts_first_chunk(settings: VoiceSettings) -> list[float]:
@@ -150,6 +154,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--fixtures", type=int, default=20, help="how many of the 20 fixture utterances each call speaks")
+    parser.add_argument("--port-base", type=int, default=26000,
+                        help="the stack's ports: Rasa +5, actions +55, gateway +3000 (another run beside it: another base)")
     parser.add_argument("--set", type=voice_setting, action="append", default=[], metavar="NAME=VALUE",
                         help="a voice setting for the gateway (and this process's ASR and TTS measurements)")
     args = parser.parse_args()
@@ -160,17 +166,18 @@ def main() -> None:
     gateway_env = {"COLLECTIONS_METRICS_TOKEN": METRICS_TOKEN,
                    **{f"COLLECTIONS_VOICE_{name.upper()}": value for name, value in overrides.items()}}
 
-    rtf, file_errors = file_recognition(settings, fixtures, references)
+    rtf, file_errors, full_windows = file_recognition(settings, fixtures, references)
     ttfc = asyncio.run(tts_first_chunk(settings))
     print(f"settings: {' '.join(f'{name}={value}' for name, value in overrides.items()) or 'defaults'}")
     print(f"ASR (Whisper {settings.asr_model} {settings.asr_compute_type}, {settings.asr_cpu_threads} threads, "
-          f"{settings.asr_workers} workers, beam {settings.asr_beam_size}, padding {settings.asr_padding_seconds:g} s) "
+          f"{settings.asr_workers} workers, beam {settings.asr_beam_size}, "
+          f"padding {getattr(settings, 'asr_padding_seconds', 30):g} s) "
           f"on 8 kHz μ-law fixture files: RTF p50 {statistics.median(rtf):.2f}  p95 {percentile(rtf, 0.95):.2f}  "
-          f"mean CER {statistics.mean(file_errors):.3f}  (n={len(rtf)})")
+          f"mean CER {statistics.mean(file_errors):.3f}  full-window decodes {full_windows}  (n={len(rtf)})")
     print(f"TTS ({settings.tts_engine}) time to first chunk, uncached: p50 {statistics.median(ttfc) * 1000:.0f} ms  "
           f"max {max(ttfc) * 1000:.0f} ms  (n={len(ttfc)})\n")
 
-    with benchmark_stack("voice", borrowers=200, port_base=26000, redis_db=9, gateway_env=gateway_env) as (stack, ledger):
+    with benchmark_stack("voice", borrowers=200, port_base=args.port_base, redis_db=9, gateway_env=gateway_env) as (stack, ledger):
         zh_ids = [(borrower_id, ledger.contact_phone(borrower_id)) for borrower_id in chinese_borrower_ids(ledger, 200)]
         print(f"end of borrower speech → first bot audio byte (includes the {settings.end_of_turn_silence_ms} ms "
               f"end-of-turn silence the VAD waits for; early ASR after {settings.speculative_asr_after_ms} ms of "
