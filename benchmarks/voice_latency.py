@@ -48,10 +48,20 @@ STAGES = (("ASR decode", "collections_asr_seconds", {}),
 class CallsMeasured:
     latencies: list[float] = field(default_factory=list)
     errors: list[float] = field(default_factory=list)  # CER of what the dialogue received, one per utterance spoken
+    replies: list[tuple[str, float]] = field(default_factory=list)  # (fixture, latency) for replies to a fixture
 
     def add(self, other: "CallsMeasured") -> None:
         self.latencies += other.latencies
         self.errors += other.errors
+        self.replies += other.replies
+
+    def tail(self, fraction: float = 0.9) -> str:
+        """Which utterances the replies at or above the `fraction` percentile answered, slowest first."""
+        if not self.latencies:
+            return ""
+        threshold = percentile(self.latencies, fraction)
+        slow = sorted((latency, name) for name, latency in self.replies if latency >= threshold)[::-1]
+        return ", ".join(f"{name.removesuffix('.wav')} {latency * 1000:.0f}" for latency, name in slow)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -98,11 +108,13 @@ async def one_caller(gateway: str, redis_url: str, callers: list[tuple[str, str]
             while pending and not carrier.closed.is_set():
                 name = pending.pop(0)
                 before = len(await carrier.transcript())
+                replied = len(carrier.latencies)
                 await carrier.say(fixture_ulaw(name))
                 try:
                     await carrier.bot_reply(timeout=REPLY_TIMEOUT_SECONDS, before=before)
                 except TimeoutError:
                     pass  # nothing usable was heard (the ASR rejected it): no reply, no latency sample
+                measured.replies += [(name, latency) for latency in carrier.latencies[replied:]]
                 heard = "".join(entry["text"] for entry in (await carrier.transcript())[before:]
                                 if entry["speaker"] == "borrower")
                 measured.errors.append(character_error_rate(references[name], heard))
@@ -194,6 +206,7 @@ def main() -> None:
             print(f"{concurrency:5d} | {p50:6.0f} | {p95:6.0f} | {len(latencies):3d} | "
                   f"{statistics.mean(measured.errors):11.3f} | {statistics.mean(file_errors):8.3f} | "
                   f"{stage_means(before, after)}", flush=True)
+            print(f"      replies at or above p90, slowest first (fixture ms): {measured.tail()}", flush=True)
 
 
 if __name__ == "__main__":
