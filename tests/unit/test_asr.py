@@ -14,7 +14,8 @@ from faster_whisper.audio import pad_or_trim
 from tests.unit.voice_engines import ZH_MANIFEST, shared_asr_engine
 from voice.asr import AsrInputError, make_asr_engine, transcribe_async
 from voice.asr.evaluation import character_error_rate, read_manifest
-from voice.asr.faster_whisper_engine import DOMAIN_PROMPT, echoes_prompt, pcm16_to_float, shorter_window
+from voice.asr.faster_whisper_engine import (DOMAIN_PROMPT, echoes_prompt, pcm16_to_float, repeats_itself,
+                                             shorter_window)
 from voice.audio_files import read_wav_pcm16
 from voice.codecs import pcm16_to_ulaw, resample_pcm16, ulaw_to_pcm16
 
@@ -160,3 +161,26 @@ def test_words_with_numbers_are_decoded_again_with_the_full_window_and_the_rest_
     assert not heard["d13.wav"].full_window and "开车" in heard["d13.wav"].text, heard["d13.wav"]
     short_only = make_asr_engine(VoiceSettings(asr_full_window_for_numbers=False))
     assert not short_only.transcribe(_phone_line(*read_wav_pcm16(by_name["d03.wav"].path)), 8000).full_window
+
+
+@pytest.mark.parametrize("text, loops", [
+    ("你们别再给我打电话了你们别再给我打电话了", True),
+    ("我下周五还，我下周五还", True),
+    ("好的好的", False),  # people do say short words twice
+    ("你们别再给我打电话了", False),
+    ("please stop calling me please stop calling me", True),
+])
+def test_a_transcript_that_repeats_itself_is_the_decoder_looping(text, loops) -> None:
+    assert repeats_itself(text) is loops
+
+
+def test_an_utterance_cut_at_its_last_sound_is_not_heard_twice() -> None:
+    """d12 cut at its last loud sample (as a call's end of turn cuts it) came out of the short window as the
+    sentence twice; the looping result is decoded again with the full window."""
+    reference = next(reference for reference in REFERENCES if reference.path.name == "d12.wav")
+    pcm16, rate = read_wav_pcm16(reference.path)
+    samples = np.frombuffer(pcm16, dtype="<i2")
+    last_sound = int(np.flatnonzero(np.abs(samples) > 500)[-1]) + 1
+    heard = shared_asr_engine().transcribe(_phone_line(samples[:last_sound].tobytes(), rate), 8000)
+    assert heard.text and not repeats_itself(heard.text), heard
+    assert character_error_rate(reference.text, heard.text) < 0.5, heard

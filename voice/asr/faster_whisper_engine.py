@@ -90,6 +90,18 @@ def echoes_prompt(text: str, prompt: str) -> bool:
     return overlap >= 8 or (overlap >= 4 and overlap / len(heard) >= 0.6)
 
 
+def repeats_itself(text: str, shortest: int = 4) -> bool:
+    """Whether `text` says the same run of at least `shortest` characters twice in a row: the decoder looping, which
+    the short window does on a few utterances cut right at their last sound ("你们别再给我打电话了" came out twice),
+    and people almost never do."""
+    spoken = _spoken(text)
+    for length in range(len(spoken) // 2, shortest - 1, -1):
+        if any(spoken[start:start + length] == spoken[start + length:start + 2 * length]
+               for start in range(len(spoken) - 2 * length + 1)):
+            return True
+    return False
+
+
 def segment_confidence(segments: Sequence[Segment]) -> float:
     """exp of the token-weighted mean log-probability: 1 = certain, ~0.3 = guessing."""
     if not segments:
@@ -177,7 +189,8 @@ def shorter_window(features: np.ndarray, padding_frames: int) -> np.ndarray:
 
 class FasterWhisperEngine:
     """Decodes with the short encoder window (`padding_seconds`), then, when `full_window_for_numbers` and the short
-    result carries numbers (voice.heard_values.carries_numbers: digits, a date, the ID answer's words), once more
+    result carries numbers (voice.heard_values.carries_numbers: digits, a date, the ID answer's words) or repeats
+    itself (the decoder looping), once more
     with Whisper's whole 30 s window, whose result is returned: the short window mishears numbers more than other
     words (d03's ID "三八二一" comes out "381", "这周五" "这中五"), and a wrong number costs the caller a
     verification attempt or the wrong plan. The choice is made here, so file transcription, the CLI and calls
@@ -206,7 +219,8 @@ class FasterWhisperEngine:
         full_window = self._model.padding_frames is None  # no short window configured: every decode is full
         segments = self._decode(audio, seconds, options, full_window=full_window)
         raw_text = "".join(segment.text for segment in segments).strip()
-        if not full_window and self.full_window_for_numbers and carries_numbers(normalise_transcript(raw_text)):
+        if not full_window and self.full_window_for_numbers and (
+                carries_numbers(normalise_transcript(raw_text)) or repeats_itself(raw_text)):
             full_window = True
             segments = self._decode(audio, seconds, options, full_window=True)
             raw_text = "".join(segment.text for segment in segments).strip()
