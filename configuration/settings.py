@@ -241,6 +241,14 @@ class VoiceSettings(Section):
     asr_cpu_threads: int = Field(default=2, ge=1)
     asr_workers: int = Field(default=2, ge=1, description="Concurrent decodes; each runs off the event loop")
     asr_beam_size: int = Field(default=1, ge=1, le=10)
+    asr_padding_seconds: float = Field(
+        default=5.0, ge=0.5, le=30,
+        description="Silence after the utterance that Whisper's encoder sees, instead of its fixed 30 s window: the "
+                    "encoder's time grows with it (benchmarks/asr_accuracy.py --padding); 30: the full window")
+    asr_full_window_for_numbers: bool = Field(
+        default=True, description="The ASR engine decodes words with digits, a date or the ID answer in them again "
+                                  "with the full 30 s window (a short window mishears numbers more than other words): "
+                                  "files, the CLI and calls alike (voice.heard_values.carries_numbers)")
     asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
         default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
     asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")
@@ -264,6 +272,9 @@ class VoiceSettings(Section):
         default=200, ge=0, le=5000,
         description="Start decoding after this much silence, before the turn is known to be over (0: off); "
                     "the result is used if the turn ends without more speech, discarded otherwise")
+    end_turn_on_complete_answer: bool = Field(
+        default=True, description="A turn whose early decode already answers what was asked (the four ID digits, a "
+                                  "clear yes or no) ends then, without the rest of the end-of-turn silence")
     max_utterance_seconds: float = Field(default=15.0, gt=1)
     reprompt_after_silence_seconds: float = Field(default=8.0, gt=0)
     max_silent_reprompts: int = Field(default=2, ge=0)

@@ -37,6 +37,7 @@ from voice.playback import Interrupted, Playback, Reply, Utterance
 from configuration.settings import VoiceSettings
 from voice.tts.base import TtsEngine
 from voice.tts.text import split_sentences
+from voice.turn_completion import Awaited, answers, awaited_answer
 from voice.vad import SpeechConfirmed, SpeechStarted, TurnDetector, TurnEnded, TurnPaused
 
 logger = logging.getLogger("voice.call")
@@ -202,6 +203,7 @@ class VoiceCall:
         self._speeches = 0  # borrower speech confirmed so far (past the barge-in length): a new turn has begun
         self._withheld: Withheld | None = None
         self._choices: tuple[str, ...] = ()  # what keys 1, 2, … answer to the question the last reply asked
+        self._awaited: Awaited | None = None  # what the bot's last words asked for, when its answer is known complete
         self._verified = False  # numbers are read back only once they can be acted on, and may be said
         self._declined = False  # refused by the contact policy: nothing the borrower says is taken up
         self._carrier_call_id: str | None = None
@@ -284,22 +286,38 @@ class VoiceCall:
             elif isinstance(event, TurnPaused):
                 self._start_early_decode(event)
             elif isinstance(event, TurnEnded):
-                if event.capped:
-                    logger.info("call %s: utterance cut at %.0f s", mask_reference(self.conversation_id),
-                                self._settings.max_utterance_seconds)
-                early, self._early_decode = self._early_decode, None
-                # The early decode is used only if no speech came after the pause it started on.
-                usable = early is not None and early[0] == len(event.pcm16)
-                if early is not None and not usable:
-                    early[1].cancel()  # still queued: never decoded; already running: result ignored
-                ended_at = None if event.capped else time.monotonic() - event.silence_seconds
-                self._enqueue_turn(AudioTurn(event.pcm16, event.sample_rate, early[1] if usable else None, ended_at))
+                self._turn_ended(event)
+
+    def _turn_ended(self, event: TurnEnded) -> None:
+        if event.capped:
+            logger.info("call %s: utterance cut at %.0f s", mask_reference(self.conversation_id),
+                        self._settings.max_utterance_seconds)
+        early, self._early_decode = self._early_decode, None
+        # The early decode is used only if no speech came after the pause it started on.
+        usable = early is not None and early[0] == len(event.pcm16)
+        if early is not None and not usable:
+            early[1].cancel()  # still queued: never decoded; already running: result ignored
+        ended_at = None if event.capped else time.monotonic() - event.silence_seconds
+        self._enqueue_turn(AudioTurn(event.pcm16, event.sample_rate, early[1] if usable else None, ended_at))
 
     def _start_early_decode(self, pause: TurnPaused) -> None:
         """At most one early decode per call: a borrower pausing often must not fill the shared ASR pool."""
         if self._turn_in_progress or (self._early_decode is not None and not self._early_decode[1].done()):
             return  # this call already has a decode in the pool; the turn's own decode will do
-        self._early_decode = (len(pause.pcm16), self._decode(pause.pcm16, pause.sample_rate))
+        decode = self._decode(pause.pcm16, pause.sample_rate)
+        self._early_decode = (len(pause.pcm16), decode)
+        if self._settings.end_turn_on_complete_answer:
+            decode.add_done_callback(lambda done: self._end_turn_if_answered(len(pause.pcm16), done))
+
+    def _end_turn_if_answered(self, spoken_bytes: int, decode: asyncio.Future) -> None:
+        """The early decode heard a complete answer to what was asked (the four ID digits, a clear yes or no) and
+        the caller is still silent: the turn ends now, not after the rest of the end-of-turn silence."""
+        if (decode.cancelled() or decode.exception() is not None or self._early_decode is None
+                or self._early_decode[1] is not decode or not answers(self._awaited, decode.result().text)):
+            return
+        ended = self._detector.end_paused_turn(spoken_bytes)
+        if ended is not None:
+            self._turn_ended(ended)
 
     def _decode(self, pcm16: bytes, sample_rate: int) -> asyncio.Future:
         decode = asyncio.ensure_future(transcribe_async(
@@ -506,6 +524,7 @@ class VoiceCall:
         while True:
             texts, heard_at = await self._speech.get()
             self._speaking = True
+            self._awaited = awaited_answer(texts[-1])  # an answer may come as soon as the question starts
             unstarted = self._unstarted = list(texts)
             try:
                 for text in texts:

@@ -57,3 +57,23 @@ def confirmation_answer(text: str) -> bool | None:
     if _NO.search(text):
         return False
     return True if _YES.search(text) else None
+
+
+# Words that say the caller is giving the ID answer, even when the digits after them were not heard.
+_ID_WORDS = re.compile(r"身份证|后四位|尾号|last (?:four|4)|\bID\b", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+# English dates the Chinese date parser does not read (English numbers are digits in the transcript already).
+_ENGLISH_DATE = re.compile(r"\b(?:today|tomorrow|tonight|(?:mon|tues|wednes|thurs|fri|satur|sun)day|weekend|"
+                           r"(?:next|this|end of the) (?:week|month)|january|february|march|april|june|july|"
+                           r"august|september|october|november|december)\b", re.IGNORECASE)
+
+
+def carries_numbers(text: str) -> bool:
+    """Whether `text` (a normalised transcript) carries anything numeric the dialogue or the ledger acts on: digits
+    (an amount, a count, the ID answer, "381" for a misheard ID), a date or weekday, or the ID answer's own words
+    whose digits may have been dropped ("我身份证后四位是"). A lone 一 is not a number here: it is mostly 一点, 一下,
+    一次性, and would make every such sentence count. The ASR engine decodes such words again with its most careful
+    (full) window, since a wrong number costs the caller a verification attempt or the wrong plan."""
+    if _DIGIT.search(text) or _ID_WORDS.search(text) or _ENGLISH_DATE.search(text):
+        return True
+    return any(phrase != "一" for phrase in heard_values(text).said)

@@ -113,6 +113,15 @@ class TurnDetector:
             self._recent.clear()
         return events
 
+    def end_paused_turn(self, spoken_bytes: int) -> TurnEnded | None:
+        """Ends the turn now, before the end-of-turn silence has run out, if the caller is still silent after
+        exactly `spoken_bytes` of the utterance (the audio of a TurnPaused); None when they have spoken since."""
+        spoken_frames = len(self._utterance) - self._silent_run
+        if not self._utterance or not self._silent_run or spoken_frames * self._frame_bytes != spoken_bytes:
+            return None
+        silence = self._silent_run * FRAME_MS / 1000
+        return self._finish(self._utterance[:spoken_frames], capped=False, silence_seconds=silence)
+
     def _confirm_if_long_enough(self) -> list[VadEvent]:
         if self._confirmed or self._voiced_frames < self._confirm_frames:
             return []

@@ -9,10 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from configuration.settings import VoiceSettings
+from faster_whisper.audio import pad_or_trim
 from tests.unit.voice_engines import ZH_MANIFEST, shared_asr_engine
-from voice.asr import AsrInputError, transcribe_async
+from voice.asr import AsrInputError, make_asr_engine, transcribe_async
 from voice.asr.evaluation import character_error_rate, read_manifest
-from voice.asr.faster_whisper_engine import DOMAIN_PROMPT, echoes_prompt
+from voice.asr.faster_whisper_engine import (DOMAIN_PROMPT, echoes_prompt, pcm16_to_float, repeats_itself,
+                                             shorter_window)
 from voice.audio_files import read_wav_pcm16
 from voice.codecs import pcm16_to_ulaw, resample_pcm16, ulaw_to_pcm16
 
@@ -123,3 +126,61 @@ async def test_decoding_never_blocks_the_event_loop() -> None:
         transcript = await transcribe_async(probe, pcm16, rate, pool)
     assert transcript.text
     assert probe.decoded_on_loop_thread is False and probe.loop_ran_during_decode is True
+
+
+def test_the_encoder_sees_the_utterance_and_its_padding_not_the_whole_30_s_window() -> None:
+    engine = shared_asr_engine()
+    model = engine._model
+    id_answer = next(reference for reference in REFERENCES if reference.path.name == "d03.wav")
+    pcm16, rate = read_wav_pcm16(id_answer.path)
+    spoken = model.feature_extractor(pcm16_to_float(pcm16, rate))
+    window = shorter_window(pad_or_trim(spoken), padding_frames=500)
+    assert window.shape == (spoken.shape[0], spoken.shape[1] + 500)
+    assert np.array_equal(window[:, :spoken.shape[1]], spoken)
+    assert np.all(window[:, spoken.shape[1]:] == spoken.min())  # the floor of the clamped log-mel: silence
+
+
+def test_the_padding_setting_reaches_the_encoder() -> None:
+    assert shared_asr_engine()._model.padding_frames == VoiceSettings().asr_padding_seconds * 100
+    full_window = make_asr_engine(VoiceSettings(asr_padding_seconds=30))
+    assert full_window._model.padding_frames is None  # faster-whisper's own 30 s window, zero-padded
+    id_answer = next(reference for reference in REFERENCES if reference.path.name == "d03.wav")
+    assert "3821" in full_window.transcribe(_phone_line(*read_wav_pcm16(id_answer.path)), 8000).text
+
+
+def test_words_with_numbers_are_decoded_again_with_the_full_window_and_the_rest_are_not() -> None:
+    """The engine's own choice, so a file, the CLI and a call decode alike: d03's ID answer (which the short window
+    alone hears as "381") and d06's amount and weekday come from the full window; d13 (no number) only from the
+    short one."""
+    engine = shared_asr_engine()
+    by_name = {reference.path.name: reference for reference in REFERENCES}
+    heard = {name: engine.transcribe(_phone_line(*read_wav_pcm16(by_name[name].path)), 8000)
+             for name in ("d03.wav", "d06.wav", "d13.wav")}
+    assert heard["d03.wav"].full_window and "3821" in heard["d03.wav"].text, heard["d03.wav"]
+    assert heard["d06.wav"].full_window and "2000" in heard["d06.wav"].text, heard["d06.wav"]
+    assert not heard["d13.wav"].full_window and "开车" in heard["d13.wav"].text, heard["d13.wav"]
+    short_only = make_asr_engine(VoiceSettings(asr_full_window_for_numbers=False))
+    assert not short_only.transcribe(_phone_line(*read_wav_pcm16(by_name["d03.wav"].path)), 8000).full_window
+
+
+@pytest.mark.parametrize("text, loops", [
+    ("你们别再给我打电话了你们别再给我打电话了", True),
+    ("我下周五还，我下周五还", True),
+    ("好的好的", False),  # people do say short words twice
+    ("你们别再给我打电话了", False),
+    ("please stop calling me please stop calling me", True),
+])
+def test_a_transcript_that_repeats_itself_is_the_decoder_looping(text, loops) -> None:
+    assert repeats_itself(text) is loops
+
+
+def test_an_utterance_cut_at_its_last_sound_is_not_heard_twice() -> None:
+    """d12 cut at its last loud sample (as a call's end of turn cuts it) came out of the short window as the
+    sentence twice; the looping result is decoded again with the full window."""
+    reference = next(reference for reference in REFERENCES if reference.path.name == "d12.wav")
+    pcm16, rate = read_wav_pcm16(reference.path)
+    samples = np.frombuffer(pcm16, dtype="<i2")
+    last_sound = int(np.flatnonzero(np.abs(samples) > 500)[-1]) + 1
+    heard = shared_asr_engine().transcribe(_phone_line(samples[:last_sound].tobytes(), rate), 8000)
+    assert heard.text and not repeats_itself(heard.text), heard
+    assert character_error_rate(reference.text, heard.text) < 0.5, heard

@@ -60,13 +60,12 @@ class GatedRasa(ScriptedRasa):
 class PhoneCall:
     """A running call as a carrier sees it: frames out (marks played back at once), the caller's audio in."""
 
-    def __init__(self, sessions, rasa: GatedRasa) -> None:
+    def __init__(self, sessions, rasa: GatedRasa, settings: VoiceSettings = VoiceSettings(speculative_asr_after_ms=0)) -> None:
         self.rasa = rasa
         self.store = InMemorySessionStore()
         service = ConversationService(self.store, rasa, Ledger(sessions), AuditTrail(sessions, AUDIT_KEY),
                                       lambda: NOW, 500, FAULTS)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
-        settings = VoiceSettings(speculative_asr_after_ms=0)
         services = VoiceServices(service, asr=shared_asr_engine(), decode_pool=self.pool,
                                  tts=make_tts_engine(settings), settings=settings)
         self.sent: list[Any] = []
@@ -101,6 +100,7 @@ class PhoneCall:
         await self.line(np.random.default_rng(5).normal(0, 2500, RATE).astype("<i2").tobytes())
 
     async def line(self, pcm: bytes) -> None:
+        """`pcm` in real time, then a second of line silence."""
         spoken = pcm + bytes(RATE * 2)
         spoken = spoken[:len(spoken) - len(spoken) % FRAME_BYTES]
         for offset in range(0, len(spoken), FRAME_BYTES):
@@ -196,3 +196,44 @@ async def test_a_long_reply_is_spoken_sentence_by_sentence_and_a_keyed_1_confirm
     assert len(sentences) == 3 and len(marks) == len(sentences)  # one utterance and mark per sentence
     assert [ends_reply(mark) for mark in marks] == [False, False, True]
     assert [entry["text"] for entry in said if entry["speaker"] == "borrower"] == ["身份证后四位是2821", "确认"]
+
+
+async def test_a_clear_yes_heard_in_a_pause_ends_the_turn_before_the_end_of_turn_silence(sessions):
+    """The early decode (on a 200 ms pause) hears "对，…" to a yes/no question: the turn ends then. The line goes
+    quiet after a second of silence, far short of the 5 s end of turn, so only the early end can take the turn."""
+    rasa = GatedRasa(rasa_turn("您好，请问是张伟本人吗？"), rasa_turn("请告诉我您身份证号码的后四位。"))
+    settings = VoiceSettings(speculative_asr_after_ms=200, end_of_turn_silence_ms=5000)
+    async with PhoneCall(sessions, rasa, settings) as phone:
+        await phone.say("d02.wav")  # 对，我就是张伟本人。
+        await phone.until(lambda: len(rasa.sent) == 2, "the yes did not end the turn")
+        await phone.until(lambda: not phone.call._bot_audible(), "the answer was not spoken")
+    assert rasa.sent[1][1].startswith("对") and phone.bot_texts()[1:] == ["请告诉我您身份证号码的后四位。"]
+
+
+async def test_words_that_do_not_answer_the_question_wait_out_the_end_of_turn_silence(sessions):
+    """To the same question the caller says they are driving: not a yes or no, so they may go on after the pause,
+    and the turn waits for the whole end-of-turn silence (1.5 s: longer than the second of silence the caller's
+    line has given when the early decode is back)."""
+    rasa = GatedRasa(rasa_turn("您好，请问是张伟本人吗？"), rasa_turn("好的，我稍后再联系您。"))
+    settings = VoiceSettings(speculative_asr_after_ms=200, end_of_turn_silence_ms=1500)
+    async with PhoneCall(sessions, rasa, settings) as phone:
+        await phone.say("d13.wav")  # 我现在在开车，不方便说话。
+        await phone.until(lambda: phone.call._early_decode is not None and phone.call._early_decode[1].done(),
+                          "no early decode was made")
+        await asyncio.sleep(0)  # its done callbacks
+        assert phone.call._detector.in_speech and len(rasa.sent) == 1
+        await phone.line(b"")  # another second of silence: the end of turn
+        await phone.until(lambda: len(rasa.sent) == 2, "the turn did not end")
+    assert "开车" in rasa.sent[1][1]
+
+
+async def test_id_digits_on_a_call_are_decoded_with_the_full_window(sessions):
+    """Whisper base with the short encoder window hears d03's 三八二一 as "381"; words with digits are decoded again
+    by the engine with the whole 30 s window, on a call too (early decode and turn decode alike), and the dialogue
+    gets all four."""
+    rasa = GatedRasa(rasa_turn("为了保护您的信息安全，请告诉我您身份证号码的后四位，或者您的出生日期。"),
+                     rasa_turn("身份核实通过，谢谢您的配合。", verified=True))
+    async with PhoneCall(sessions, rasa, VoiceSettings()) as phone:
+        await phone.say("d03.wav")  # 我身份证后四位是三八二一。
+        await phone.until(lambda: len(rasa.sent) == 2, "the ID answer did not reach the dialogue")
+    assert "3821" in rasa.sent[1][1], rasa.sent[1][1]

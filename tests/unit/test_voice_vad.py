@@ -105,3 +105,22 @@ def test_a_cough_is_speech_but_not_enough_to_interrupt_the_bot():
 def test_unsupported_rate_is_refused():
     with pytest.raises(ValueError):
         TurnDetector(11025, VoiceSettings())
+
+
+def test_a_paused_turn_can_be_ended_early_with_exactly_the_paused_audio_unless_speech_came_since():
+    rate = 8000
+    detector = TurnDetector(rate, VoiceSettings(speculative_asr_after_ms=200, end_of_turn_silence_ms=2000))
+    samples = np.frombuffer(fixture_pcm("d06.wav", rate), "<i2")
+    loud = np.flatnonzero(np.abs(samples) > 500)
+    speech = samples[loud[0]:loud[-1]].tobytes()
+    [*_, paused] = feed_in_chunks(detector, speech + silence(0.4, rate))
+    assert isinstance(paused, TurnPaused) and detector.in_speech
+    assert detector.end_paused_turn(len(paused.pcm16) - 320) is None  # not the audio the pause had
+    ended = detector.end_paused_turn(len(paused.pcm16))
+    assert isinstance(ended, TurnEnded) and ended.pcm16 == paused.pcm16 and not ended.capped
+    assert 0.2 <= ended.silence_seconds <= 0.4 and not detector.in_speech  # the silence heard after the speech
+    assert detector.end_paused_turn(len(paused.pcm16)) is None  # nothing under way any more
+
+    [*_, paused] = feed_in_chunks(detector, speech + silence(0.4, rate))
+    feed_in_chunks(detector, speech[:rate])  # the caller goes on talking before the early decode is back
+    assert detector.end_paused_turn(len(paused.pcm16)) is None and detector.in_speech

@@ -18,6 +18,7 @@ __all__ = ["AsrEngine", "AsrInputError", "AsrModelNotFound", "ModelChecksumError
            "make_asr_engine", "make_decode_pool", "resolve_model_dir", "transcribe_async"]
 
 EMBEDDED_MODEL = "base"
+FULL_WINDOW_SECONDS = 30  # Whisper's own window: asking for this much padding is asking for faster-whisper's
 # Larger Whisper sizes an operator can drop (converted for CTranslate2) into the model cache.
 CACHED_SIZES = ("tiny", "small", "medium", "large-v2", "large-v3", "large-v3-turbo")
 
@@ -63,6 +64,8 @@ def make_asr_engine(settings: VoiceSettings) -> AsrEngine:
         cpu_threads=settings.asr_cpu_threads,
         workers=settings.asr_workers,
         options=decode_options(settings),
+        padding_seconds=None if settings.asr_padding_seconds >= FULL_WINDOW_SECONDS else settings.asr_padding_seconds,
+        full_window_for_numbers=settings.asr_full_window_for_numbers,
     )
 
 

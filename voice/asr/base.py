@@ -14,11 +14,13 @@ class Transcript:
     seconds: float            # audio duration
     decode_seconds: float     # wall time spent decoding
     rejected: str | None = None  # why the text was discarded: "no_speech", "prompt_echo", ...
+    full_window: bool = False  # decoded (again) with the engine's most careful window: words with numbers
 
 
 class AsrEngine(Protocol):
     sample_rate: int  # the rate the engine decodes at; callers may pass any rate, it resamples
 
     def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
-        """`language` ('zh', 'en'): the call's; None for the engine's configured one."""
+        """`language` ('zh', 'en'): the call's; None for the engine's configured one. How carefully to decode
+        (e.g. numbers with a slower, surer window) is the engine's own choice, the same for files and calls."""
         ...

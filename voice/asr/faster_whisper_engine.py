@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,8 +16,10 @@ from faster_whisper.transcribe import Segment
 
 from voice.asr.base import Transcript
 from voice.asr.numerals import normalise_transcript
+from voice.heard_values import carries_numbers
 
 WHISPER_SAMPLE_RATE = 16000
+MEL_FRAMES_PER_SECOND = 100  # Whisper's log-mel hop: 10 ms
 MIN_INPUT_RATE = 4000
 MAX_INPUT_RATE = 192000
 TOKENS_PER_SECOND = 15
@@ -87,6 +90,18 @@ def echoes_prompt(text: str, prompt: str) -> bool:
     return overlap >= 8 or (overlap >= 4 and overlap / len(heard) >= 0.6)
 
 
+def repeats_itself(text: str, shortest: int = 4) -> bool:
+    """Whether `text` says the same run of at least `shortest` characters twice in a row: the decoder looping, which
+    the short window does on a few utterances cut right at their last sound ("你们别再给我打电话了" came out twice),
+    and people almost never do."""
+    spoken = _spoken(text)
+    for length in range(len(spoken) // 2, shortest - 1, -1):
+        if any(spoken[start:start + length] == spoken[start + length:start + 2 * length]
+               for start in range(len(spoken) - 2 * length + 1)):
+            return True
+    return False
+
+
 def segment_confidence(segments: Sequence[Segment]) -> float:
     """exp of the token-weighted mean log-probability: 1 = certain, ~0.3 = guessing."""
     if not segments:
@@ -133,16 +148,65 @@ def pcm16_to_float(pcm16: bytes, sample_rate: int) -> np.ndarray:
     return samples
 
 
+class ShortWindowWhisper(WhisperModel):
+    """Whisper whose encoder sees the utterance and `padding_seconds` of silence after it, not the 30 s window
+    faster-whisper pads every utterance to. The encoder is most of a decode's time and grows with its input, so
+    a 3 s utterance encodes several times faster; with too little silence after it Whisper base drops or
+    changes words (benchmarks/asr_accuracy.py --padding measures it). padding_seconds None: the full window."""
+
+    def __init__(self, *args: object, padding_seconds: float | None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.padding_frames = None if padding_seconds is None else round(padding_seconds * MEL_FRAMES_PER_SECOND)
+        self._decoding = threading.local()  # decodes run in several pool threads at once, each with its own window
+
+    def transcribe_window(self, audio: np.ndarray, full_window: bool, **options: object) -> list[Segment]:
+        """faster-whisper's transcribe, decoded in this thread (encode is called while iterating), with the whole
+        30 s window if `full_window`."""
+        self._decoding.full_window = full_window
+        try:
+            segments, _info = self.transcribe(audio, **options)
+            return list(segments)
+        finally:
+            self._decoding.full_window = False
+
+    def encode(self, features: np.ndarray):  # -> ctranslate2.StorageView
+        if self.padding_frames is not None and not getattr(self._decoding, "full_window", False):
+            features = shorter_window(features, self.padding_frames)
+        return super().encode(features)
+
+
+def shorter_window(features: np.ndarray, padding_frames: int) -> np.ndarray:
+    """The padded log-mel window cut to its speech plus `padding_frames`. faster-whisper pads with exact zeros
+    (no spoken frame is all zeros); the kept padding is refilled with the window's floor, which is what digital
+    silence looks like after Whisper's clamp and what the model was trained on (zeros scored worse)."""
+    spoken = np.flatnonzero(np.any(features != 0, axis=tuple(range(features.ndim - 1))))
+    content = int(spoken[-1]) + 1 if spoken.size else 0
+    frames = min(features.shape[-1], content + padding_frames)
+    window = np.array(features[..., :frames])
+    window[..., content:] = features[..., :content].min() if content else 0.0
+    return window
+
+
 class FasterWhisperEngine:
+    """Decodes with the short encoder window (`padding_seconds`), then, when `full_window_for_numbers` and the short
+    result carries numbers (voice.heard_values.carries_numbers: digits, a date, the ID answer's words) or repeats
+    itself (the decoder looping), once more
+    with Whisper's whole 30 s window, whose result is returned: the short window mishears numbers more than other
+    words (d03's ID "三八二一" comes out "381", "这周五" "这中五"), and a wrong number costs the caller a
+    verification attempt or the wrong plan. The choice is made here, so file transcription, the CLI and calls
+    decode the same way; only the turns with numbers pay for the slow decode."""
     sample_rate = WHISPER_SAMPLE_RATE
 
     def __init__(self, model_dir: Path, *, device: str = "cpu", compute_type: str = "int8",
-                 cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions()) -> None:
+                 cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions(),
+                 padding_seconds: float | None = None, full_window_for_numbers: bool = True) -> None:
         # A directory path, never a size name: WhisperModel('base') would try to download.
-        self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
-                                   cpu_threads=cpu_threads, num_workers=workers, local_files_only=True)
+        self._model = ShortWindowWhisper(str(model_dir), device=device, compute_type=compute_type,
+                                         cpu_threads=cpu_threads, num_workers=workers, local_files_only=True,
+                                         padding_seconds=padding_seconds)
         self.options = options
         self.model_dir = model_dir
+        self.full_window_for_numbers = full_window_for_numbers
 
     def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
         audio = pcm16_to_float(pcm16, sample_rate)
@@ -152,9 +216,26 @@ class FasterWhisperEngine:
         if seconds < 0.1:
             return Transcript("", "", language, 0.0, seconds, 0.0, rejected="no_speech")
         started = time.perf_counter()
-        segments, _info = self._model.transcribe(
+        full_window = self._model.padding_frames is None  # no short window configured: every decode is full
+        segments = self._decode(audio, seconds, options, full_window=full_window)
+        raw_text = "".join(segment.text for segment in segments).strip()
+        if not full_window and self.full_window_for_numbers and (
+                carries_numbers(normalise_transcript(raw_text)) or repeats_itself(raw_text)):
+            full_window = True
+            segments = self._decode(audio, seconds, options, full_window=True)
+            raw_text = "".join(segment.text for segment in segments).strip()
+        decode_seconds = time.perf_counter() - started
+        confidence = segment_confidence(segments)
+        rejected = rejection_reason(raw_text, segments, options)
+        text = "" if rejected else normalise_transcript(raw_text)
+        return Transcript(text, raw_text, language, confidence, seconds, decode_seconds, rejected=rejected,
+                          full_window=full_window)
+
+    def _decode(self, audio: np.ndarray, seconds: float, options: DecodeOptions, *, full_window: bool) -> list[Segment]:
+        return self._model.transcribe_window(
             audio,
-            language=language,
+            full_window,
+            language=options.language,
             beam_size=options.beam_size,
             initial_prompt=options.initial_prompt or None,
             hotwords=options.hotwords or None,
@@ -166,10 +247,3 @@ class FasterWhisperEngine:
             log_prob_threshold=options.min_avg_logprob,
             max_new_tokens=_token_budget(seconds),
         )
-        segments = list(segments)  # decoding happens while iterating
-        decode_seconds = time.perf_counter() - started
-        raw_text = "".join(segment.text for segment in segments).strip()
-        confidence = segment_confidence(segments)
-        rejected = rejection_reason(raw_text, segments, options)
-        text = "" if rejected else normalise_transcript(raw_text)
-        return Transcript(text, raw_text, language, confidence, seconds, decode_seconds, rejected=rejected)
