@@ -27,6 +27,7 @@ RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 APP_PYTHON = ROOT / ".venv" / "bin" / "python"
 # Loading the model builds the TensorFlow graphs: about 40 s on a quiet 2-core box, several minutes on a busy one.
 RASA_START_TIMEOUT_SECONDS = 600
+WS_PING_TIMEOUT_SECONDS = 60
 # Stopping: every service gets SIGTERM at once and this long to finish; what is left is killed.
 STOP_GRACE_SECONDS = 3.0
 
@@ -196,7 +197,10 @@ class Stack:
                                 # Open chats and calls must not hold a stop beyond the launcher's grace.
                                 "--timeout-graceful-shutdown", "2",
                                 # A larger WebSocket message closes the socket (1009) before it is read.
-                                "--ws-max-size", str(_ws_max_message_bytes(self._env()))],
+                                "--ws-max-size", str(_ws_max_message_bytes(self._env())),
+                                # A carrier's pong is read after every media frame it sent before it; on a loaded box
+                                # uvicorn's 20 s deadline closed live calls (1011). A dead peer is still found.
+                                "--ws-ping-timeout", str(WS_PING_TIMEOUT_SECONDS)],
                     {"COLLECTIONS_RASA_TOKEN": self.config.rasa_token})  # the action server never needs it
 
     def start_campaign_worker(self) -> None:

@@ -18,4 +18,4 @@ RUN .venv/bin/python -m voice install-models \
 USER collections
 ENV PATH=/app/.venv/bin:$PATH PYTHONPATH=/app
 EXPOSE 8000 5055 9464
-CMD ["uvicorn", "--factory", "bot.asgi:create_asgi_app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "--factory", "bot.asgi:create_asgi_app", "--host", "0.0.0.0", "--port", "8000", "--ws-ping-timeout", "60"]
