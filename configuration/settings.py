@@ -246,9 +246,10 @@ class VoiceSettings(Section):
         description="Silence after the utterance that Whisper's encoder sees, instead of its fixed 30 s window: the "
                     "encoder's time grows with it (benchmarks/asr_accuracy.py --padding); 30: the full window")
     asr_full_window_for_numbers: bool = Field(
-        default=True, description="The ASR engine decodes words with digits, a date or the ID answer in them again "
-                                  "with the full 30 s window (a short window mishears numbers more than other words): "
-                                  "files, the CLI and calls alike (voice.heard_values.carries_numbers)")
+        default=True, description="The ASR engine decodes words with digits, a date or the ID answer in them, or a "
+                                  "result that repeats itself, again with the full 30 s window (a short window mishears "
+                                  "numbers more than other words, and sometimes loops): files, the CLI and calls alike "
+                                  "(voice.heard_values.carries_numbers, faster_whisper_engine.repeats_itself)")
     asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
         default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
     asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")
