@@ -18,6 +18,7 @@ import httpx
 
 from bot.links import BorrowerLinks, load_link_key, webchat_demo_url
 from campaigns.messenger import check_chat_page
+from campaigns.worker import STOP_SECONDS as CAMPAIGN_WORKER_STOP_SECONDS
 from configuration.settings import GatewaySettings, Settings
 from ledger.db import make_engine, make_session_factory
 from ledger.repository import Ledger
@@ -28,8 +29,11 @@ APP_PYTHON = ROOT / ".venv" / "bin" / "python"
 # Loading the model builds the TensorFlow graphs: about 40 s on a quiet 2-core box, several minutes on a busy one.
 RASA_START_TIMEOUT_SECONDS = 600
 WS_PING_TIMEOUT_SECONDS = 60
-# Stopping: every service gets SIGTERM at once and this long to finish; what is left is killed.
+# Stopping: every service gets SIGTERM at once and this long to finish; what is left is killed. The campaign worker
+# gets its own stop time: it lets the contacts it is making finish, and one killed between its claim and its outcome
+# would stay claimed and never be made.
 STOP_GRACE_SECONDS = 3.0
+SERVICE_STOP_GRACE_SECONDS = {"campaigns": CAMPAIGN_WORKER_STOP_SECONDS}
 
 
 @dataclass
@@ -286,15 +290,16 @@ class Stack:
         self.wait_until_ready()
 
     @staticmethod
-    def _stop_all(processes: list[subprocess.Popen], grace_seconds: float = STOP_GRACE_SECONDS) -> None:
-        """SIGTERM to every process group at once, one shared grace period, then SIGKILL."""
+    def _stop_all(processes: list[subprocess.Popen]) -> None:
+        """SIGTERM to every process group at once, each its service's grace period from then, then SIGKILL."""
         running = [process for process in processes if process.poll() is None]
         for process in running:
             _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
+        signalled = time.monotonic()
         for process in running:
+            grace = SERVICE_STOP_GRACE_SECONDS.get(getattr(process, "service_name", ""), STOP_GRACE_SECONDS)
             try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                process.wait(timeout=max(0.0, signalled + grace - time.monotonic()))
             except subprocess.TimeoutExpired:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()

@@ -29,9 +29,9 @@ from taskiq.scheduler.scheduler import TaskiqScheduler
 
 from bot.metrics_endpoint import load_metrics_key, metrics_app
 from campaigns.services import campaign_services
+from campaigns.worker import DRAIN_SECONDS
 from configuration.settings import Settings
 
-DRAIN_SECONDS = 20.0  # a contact is a few ledger writes and one carrier request: seconds, even on a loaded box
 
 
 class MetricsServer(uvicorn.Server):

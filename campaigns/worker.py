@@ -27,6 +27,12 @@ from ledger.campaign_records import ContactPlan
 from ledger.quality_review import REVIEW_ZONE, QualityReviewBook
 
 log = logging.getLogger(__name__)
+# How long a stopping worker lets the contacts it is making finish: a contact is a few ledger writes and one carrier
+# request, seconds even on a loaded box.
+DRAIN_SECONDS = 20.0
+# SIGTERM to exit: the drain, a margin for the receiver to return, then the broker's shutdown (the launcher waits this
+# long before SIGKILL).
+STOP_SECONDS = DRAIN_SECONDS + 7
 
 QUEUE = "collections:campaigns"
 TICK_SCHEDULE_ID = "campaigns-tick"

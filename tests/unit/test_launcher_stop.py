@@ -10,7 +10,7 @@ from pathlib import Path
 import websocket  # websocket-client: a plain, blocking peer that just keeps its socket open
 from twilio.request_validator import RequestValidator
 
-from bot.launcher import STOP_GRACE_SECONDS, Stack, StackConfig
+from bot.launcher import SERVICE_STOP_GRACE_SECONDS, STOP_GRACE_SECONDS, Stack, StackConfig
 
 STOP_BUDGET_SECONDS = 5.0
 CARRIER_AUTH_TOKEN = "launcher-stop-test-carrier-token"
@@ -41,6 +41,28 @@ def test_stop_kills_a_service_that_ignores_sigterm_within_the_budget(tmp_path: P
     assert all(process.poll() is not None for process in processes)
     assert took < STOP_BUDGET_SECONDS
     assert took >= STOP_GRACE_SECONDS * 0.9, "the stubborn one must have been given its grace, then killed"
+
+
+def test_the_campaign_worker_is_given_its_drain_not_the_short_grace(tmp_path: Path):
+    """A worker finishing a contact after SIGTERM is waited for (a contact killed between its claim and its outcome
+    would never be made), while the other services keep the short grace."""
+    stack = Stack(StackConfig(model=tmp_path / "no-model.tar.gz", log_dir=tmp_path))
+    finished = tmp_path / "contact-finished"
+    draining = ("import signal, sys, time, pathlib\n"
+                "def drain(*_):\n"
+                f"    time.sleep({STOP_GRACE_SECONDS + 2}); pathlib.Path({str(finished)!r}).write_text('done'); sys.exit(0)\n"
+                "signal.signal(signal.SIGTERM, drain); print('up', flush=True); time.sleep(120)")
+    stack._spawn("campaigns", [sys.executable, "-c", draining])
+    worker = stack._processes[0]
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "campaigns.log").read_text().strip():
+        assert time.monotonic() < deadline, "test process did not start"
+        time.sleep(0.05)
+
+    stack.stop()
+
+    assert worker.returncode == 0 and finished.read_text() == "done", "the worker was killed before its contact ended"
+    assert SERVICE_STOP_GRACE_SECONDS["campaigns"] > STOP_GRACE_SECONDS + 2
 
 
 def test_the_real_gateway_stops_within_the_budget_with_a_call_connected(tmp_path: Path):
