@@ -32,6 +32,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from rasa_runtime import turn_tracker
+
 logger = logging.getLogger(__name__)
 HANDOFF_REASON_SLOT = "handoff_reason"
 # Errors Rasa logged (and swallowed) while handling the current request's message; per asyncio task.
@@ -114,13 +116,15 @@ class GatewayInput(InputChannel):
             errors: list[str] = []
             token = _TURN_ERRORS.set(errors)
             try:
-                await on_new_message(message)
+                with turn_tracker.capture() as saved:
+                    await on_new_message(message)
             except Exception:
                 logger.exception("gateway turn failed for %s", sender)
                 errors.append("turn raised")
             finally:
                 _TURN_ERRORS.reset(token)
-            tracker = await agent.processor.get_tracker(sender)
+            # The tracker this turn saved; read back only when the turn saved none (it failed first).
+            tracker = saved[-1] if saved else await agent.processor.get_tracker(sender)
             return response.json({"messages": collector.messages, **turn_facts(tracker, message.message_id),
                                   "failed": bool(errors)})
 

@@ -9,7 +9,9 @@ gateway channel (rasa_channels/gateway.py) checks the same token on every turn.
 
     .venv-rasa/bin/python scripts/run_rasa.py run --enable-api ...
 
-It also installs the one-time-built validator of action server responses (rasa_runtime/action_responses.py).
+It also installs the runtime changes of rasa_runtime/: the one-time-built validator of action server responses, the
+event classes found once, HTTP connections to the action server kept open, the rule lookup that checks each rule
+against its own states only, and the tracker each turn saved, kept for the gateway channel.
 """
 import os
 import sys
@@ -19,10 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rasa.__main__ import main  # noqa: E402
 
-from rasa_runtime import action_responses  # noqa: E402
+from rasa_runtime import action_responses, event_types, kept_connections, rule_lookup, turn_tracker  # noqa: E402
 
 if __name__ == "__main__":
-    action_responses.install()
+    for runtime_change in (action_responses, event_types, kept_connections, rule_lookup, turn_tracker):
+        runtime_change.install()
     token = os.environ.get("COLLECTIONS_RASA_TOKEN", "")
     if token:
         sys.argv.append(f"--auth-token={token}")
