@@ -5,6 +5,12 @@ fold (intent accuracy per language, entity-value accuracy) — the held-out sets
     .venv-rasa/bin/python -m benchmarks.nlu_split split --fold 0 --out /tmp/nlu-split-0
     .venv-rasa/bin/rasa train nlu --config config.yml --nlu /tmp/nlu-split-0/train --out /tmp/nlu-split-0/models
     .venv-rasa/bin/python -m benchmarks.nlu_split score --split /tmp/nlu-split-0 --model /tmp/nlu-split-0/models/x.tar.gz
+
+New lines from another writer, scored on a model that never saw them before they join data/nlu/ (same layout: files
+under en/ are English):
+
+    .venv-rasa/bin/python -m benchmarks.nlu_split external --data /tmp/new-lines --out /tmp/nlu-new
+    .venv-rasa/bin/python -m benchmarks.nlu_split score --split /tmp/nlu-new --model models/collections-x.tar.gz
 """
 from __future__ import annotations
 
@@ -85,6 +91,20 @@ def split(fold: int, folds: int, out: Path) -> None:
     print(f"fold {fold}/{folds}: held back {len(held)} lines → {out}")
 
 
+def external(data: Path, out: Path) -> None:
+    """The lines of NLU files outside data/nlu/ as the held-back fold (the model was trained on data/nlu/ only)."""
+    held = []
+    for path in sorted(data.rglob("*.yml")):
+        rel = str(path.relative_to(data))
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if item.get("intent"):
+                held += [{"source": rel, "intent": item["intent"], "raw": line.strip()[2:].strip()}
+                         for line in (item.get("examples") or "").splitlines() if line.strip()]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "held.json").write_text(json.dumps(held, ensure_ascii=False), encoding="utf-8")
+    print(f"{len(held)} lines from {data} → {out}")
+
+
 async def _parse_all(model: str, texts: list[str]) -> list[dict]:
     from rasa.core.agent import Agent
 
@@ -105,14 +125,20 @@ def score(split_dir: Path, model: str) -> dict:
     now = datetime.now(timezone.utc)
     stats: dict = {lang: Counter() for lang in ("zh", "en")}
     errors: Counter = Counter()
+    per_intent: dict = {lang: {} for lang in ("zh", "en")}
+    misses = []
     for (example, lang), result in zip(examples, parsed):
         s = stats[lang]
         s["n"] += 1
+        tally = per_intent[lang].setdefault(example["intent"], Counter())
+        tally["n"] += 1
         predicted = result["intent"]["name"]
         if predicted == example["intent"]:
             s["intent_ok"] += 1
+            tally["ok"] += 1
         else:
             errors[(lang, example["intent"], predicted)] += 1
+            misses.append({"lang": lang, "intent": example["intent"], "predicted": predicted, "raw": example["raw"]})
         found = {(e["entity"], e["value"]) for e in result.get("entities", [])}
         for entity, value in parse_line(example["raw"])[1]:
             expected = normalise_entity(entity, value, now, DEFAULT_TIMEZONE)
@@ -120,9 +146,15 @@ def score(split_dir: Path, model: str) -> dict:
                 continue
             s["ent"] += 1
             s["ent_ok"] += (entity, expected) in found
+            if (entity, expected) not in found:
+                misses.append({"lang": lang, "entity": entity, "expected": expected, "raw": example["raw"],
+                               "found": sorted(map(str, found))})
     report = {lang: {"n": s["n"], "intent_acc": round(s["intent_ok"] / s["n"], 4),
                      "entity_value_acc": round(s["ent_ok"] / max(s["ent"], 1), 4), "entities": s["ent"]}
               for lang, s in stats.items()}
+    report["per_intent_acc"] = {lang: {intent: f"{t['ok']}/{t['n']}" for intent, t in sorted(intents.items())}
+                                for lang, intents in per_intent.items()}
+    (split_dir / "misses.json").write_text(json.dumps(misses, ensure_ascii=False, indent=0), encoding="utf-8")
     report["parse_cpu_s"] = round(time.process_time() - started, 1)
     report["top_confusions"] = [f"{l} {a}→{b} x{c}" for (l, a, b), c in errors.most_common(25)]
     return report
@@ -135,12 +167,17 @@ def main() -> None:
     s.add_argument("--fold", type=int, default=0)
     s.add_argument("--folds", type=int, default=5)
     s.add_argument("--out", type=Path, required=True)
+    e = sub.add_parser("external")
+    e.add_argument("--data", type=Path, required=True)
+    e.add_argument("--out", type=Path, required=True)
     c = sub.add_parser("score")
     c.add_argument("--split", type=Path, required=True)
     c.add_argument("--model", required=True)
     args = parser.parse_args()
     if args.command == "split":
         split(args.fold, args.folds, args.out)
+    elif args.command == "external":
+        external(args.data, args.out)
     else:
         print(json.dumps(score(args.split, args.model), ensure_ascii=False, indent=1))
 
