@@ -3,12 +3,7 @@ validator built once: it must accept and refuse exactly what Rasa's own check do
 Runs in Rasa's own environment (.venv-rasa), as the Rasa server does."""
 from __future__ import annotations
 
-import json
-import subprocess
-
-from bot.launcher import ROOT
-
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.rasa_script import run_in_rasa
 
 COMPARE = r"""
 import json
@@ -43,10 +38,7 @@ print(json.dumps([original, patched]))
 
 
 def test_the_validator_built_once_accepts_and_refuses_what_rasas_own_check_does():
-    run = subprocess.run([str(RASA_PYTHON), "-c", COMPARE], cwd=ROOT, env={"PYTHONPATH": str(ROOT)},
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-3000:]
-    original, patched = json.loads(run.stdout.strip().splitlines()[-1])
+    [(original, patched)] = run_in_rasa(COMPARE, timeout=120)
     assert patched == original
     assert original["typical"] is True and original["empty"] is True
     refused = {name for name, result in original.items() if result is not True}

@@ -3,15 +3,10 @@ only the handoff reasons raised while handling this message, even when a later t
 Runs in Rasa's own environment (.venv-rasa), as the Rasa server does."""
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
-from bot.launcher import ROOT
 from bot.rasa_client import RasaTurn, RasaUnavailable
-
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.rasa_script import run_in_rasa
 
 FACTS_OF_EACH_TURN = r"""
 import json
@@ -46,11 +41,8 @@ print(json.dumps(turn_facts(ended, "closing")))
 
 @pytest.fixture(scope="module")
 def facts():
-    run = subprocess.run([str(RASA_PYTHON), "-c", FACTS_OF_EACH_TURN], cwd=ROOT, env={"PYTHONPATH": str(ROOT)},
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-3000:]
-    each_turn, closing = run.stdout.strip().splitlines()[-2:]
-    return json.loads(each_turn), json.loads(closing)
+    each_turn, closing = run_in_rasa(FACTS_OF_EACH_TURN, results=2, timeout=120)
+    return each_turn, closing
 
 
 def test_each_turn_reports_only_the_reasons_raised_while_handling_it(facts):

@@ -3,12 +3,7 @@ keep the endpoint's headers, and go on over a new connection after the server re
 closed. Runs in Rasa's own environment (.venv-rasa) against a real aiohttp server on loopback."""
 from __future__ import annotations
 
-import json
-import subprocess
-
-from bot.launcher import ROOT
-
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.rasa_script import run_in_rasa
 
 CALLS = r"""
 import asyncio, json
@@ -55,11 +50,7 @@ asyncio.run(main())
 
 
 def test_calls_share_a_connection_and_go_on_after_idle_close_and_restart():
-    run = subprocess.run([str(RASA_PYTHON), "-c", CALLS], cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"},
-                         capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    [result] = run_in_rasa(CALLS)
     assert result["echoes"] == [0, 1, 2, 3, 4]
     assert result["connections"] == [1, 2, 3]
     assert result["headers"] == ["Bearer t"]

@@ -4,12 +4,7 @@ checked against more states than it has; the same event class for every event ty
 default or error for a name no class has. Runs in Rasa's own environment (.venv-rasa), as the Rasa server does."""
 from __future__ import annotations
 
-import json
-import subprocess
-
-from bot.launcher import ROOT
-
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.rasa_script import run_in_rasa
 
 LOOKUPS = r"""
 import json, random
@@ -72,11 +67,7 @@ print(json.dumps({"same classes": ours == rasa_classes == twice, "names": len(na
 
 
 def test_the_rule_lookup_and_the_event_classes_answer_as_rasa_does():
-    run = subprocess.run([str(RASA_PYTHON), "-c", LOOKUPS], cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"},
-                         capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-3000:]
-    rules, events = (json.loads(line) for line in run.stdout.strip().splitlines()[-2:])
+    rules, events = run_in_rasa(LOOKUPS, results=2)
     assert rules["same rules"] and rules["matched"] >= 50
     # no rule is checked against a state before its own first one (Rasa's own lookup checks every rule it kept
     # against every state back to the conversation's start)

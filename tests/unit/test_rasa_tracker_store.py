@@ -5,12 +5,7 @@ nothing) both stores hold the same JSON and hand out the same trackers.
 Runs in Rasa's own environment (.venv-rasa) against a real redis-server, as the Rasa server does."""
 from __future__ import annotations
 
-import json
-import subprocess
-
-from bot.launcher import ROOT
-
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.rasa_script import run_in_rasa
 
 CONVERSATION = r"""
 import asyncio, json, sys
@@ -87,11 +82,7 @@ print(json.dumps(results))
 def test_the_same_conversation_is_stored_and_read_alike_and_merged_only_when_it_extends_nothing(unit_redis_url):
     host_port, db = unit_redis_url.removeprefix("redis://").rsplit("/", 1)
     host, port = host_port.split(":")
-    run = subprocess.run([str(RASA_PYTHON), "-c", CONVERSATION, host, port, db], cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"},
-                         capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-3000:]
-    results = json.loads(run.stdout.strip().splitlines()[-1])
+    [results] = run_in_rasa(CONVERSATION, host, port, db)
     rasa, ours = results["rasa"], results["ours"]
     assert ours["events"] == rasa["events"]
     assert ours["retrieved"] == rasa["retrieved"]

@@ -3,12 +3,7 @@ turns handled at once (two asyncio tasks, as Sanic serves two requests) each get
 any turn is kept by none. Runs in Rasa's own environment (.venv-rasa), as the Rasa server does."""
 from __future__ import annotations
 
-import json
-import subprocess
-
-from bot.launcher import ROOT
-
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tests.rasa_script import run_in_rasa
 
 TURNS = r"""
 import asyncio, json
@@ -43,9 +38,5 @@ asyncio.run(main())
 
 
 def test_each_turn_gets_the_tracker_it_saved_and_rasa_still_stores_it():
-    run = subprocess.run([str(RASA_PYTHON), "-c", TURNS], cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"},
-                         capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    [result] = run_in_rasa(TURNS)
     assert result == {"a": ["a"], "b": ["b"], "same objects": [True, True], "stored": "a"}
