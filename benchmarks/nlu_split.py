@@ -47,11 +47,11 @@ def parse_line(raw: str) -> tuple[str, list[tuple[str, str]]]:
     return _ANNOTATION.sub(lambda m: m.group("text"), raw), spans
 
 
-def training_lines() -> list[dict]:
-    """Every training line: source (relative to data/nlu), intent, raw annotated text, language."""
+def nlu_lines(directory: Path = TRAIN_DIR) -> list[dict]:
+    """Every line of the NLU files under `directory`: source (relative to it), intent, raw annotated text, language."""
     lines = []
-    for path in sorted(TRAIN_DIR.rglob("*.yml")):
-        rel = str(path.relative_to(TRAIN_DIR))
+    for path in sorted(directory.rglob("*.yml")):
+        rel = str(path.relative_to(directory))
         for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
             if item.get("intent"):
                 for line in (item.get("examples") or "").splitlines():
@@ -93,13 +93,7 @@ def split(fold: int, folds: int, out: Path) -> None:
 
 def external(data: Path, out: Path) -> None:
     """The lines of NLU files outside data/nlu/ as the held-back fold (the model was trained on data/nlu/ only)."""
-    held = []
-    for path in sorted(data.rglob("*.yml")):
-        rel = str(path.relative_to(data))
-        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
-            if item.get("intent"):
-                held += [{"source": rel, "intent": item["intent"], "raw": line.strip()[2:].strip()}
-                         for line in (item.get("examples") or "").splitlines() if line.strip()]
+    held = nlu_lines(data)
     out.mkdir(parents=True, exist_ok=True)
     (out / "held.json").write_text(json.dumps(held, ensure_ascii=False), encoding="utf-8")
     print(f"{len(held)} lines from {data} → {out}")
