@@ -24,9 +24,18 @@ pytestmark = pytest.mark.asyncio
 FAULT = FAULTS.fault_text
 
 
+class HeldTurn:
+    """A turn Rasa answers only when the test releases it: the borrower's reply cannot have waited for
+    it, however slow the machine."""
+
+    def __init__(self, turn: RasaTurn) -> None:
+        self.turn = turn
+        self.released = asyncio.Event()
+
+
 class FaultyRasa:
-    """Answers each turn with the next scripted outcome: a RasaTurn, an exception to raise, or
-    (seconds, RasaTurn) for a turn that takes that long. Counts the turns that reached it."""
+    """Answers each turn with the next scripted outcome: a RasaTurn, an exception to raise, a HeldTurn,
+    or (seconds, RasaTurn) for a turn that takes that long. Counts the turns that reached it."""
 
     def __init__(self, *outcomes: Any) -> None:
         self._outcomes = list(outcomes)
@@ -37,6 +46,9 @@ class FaultyRasa:
         outcome = self._outcomes.pop(0)
         if isinstance(outcome, BaseException):
             raise outcome
+        if isinstance(outcome, HeldTurn):
+            await outcome.released.wait()
+            return outcome.turn
         if isinstance(outcome, tuple):
             await asyncio.sleep(outcome[0])
             return outcome[1]
@@ -88,14 +100,16 @@ async def test_an_action_failing_inside_the_turn_keeps_what_was_said_and_adds_th
 
 
 async def test_a_slow_turn_answers_at_the_wait_and_pushes_its_late_reply_through_the_egress(gateway, sessions):
-    service, store, _, bus = gateway(rasa_turn("您好"), (0.6, rasa_turn("好的，已为您记录。")), reply_wait=0.2)
+    slow = HeldTurn(rasa_turn("好的，已为您记录。"))
+    service, store, _, bus = gateway(rasa_turn("您好"), slow, reply_wait=0.2)
     conversation, _ = await service.open(BORROWER, "websocket")
     cid = conversation.conversation_id
     pushes = await bus.subscribe(cid)
-    started = asyncio.get_running_loop().time()
-    result = await service.handle(cid, "我明天还", turn_id="turn-1")
+    # Had the turn waited for Rasa, it would never return: wait_for turns that hang into a failure.
+    result = await asyncio.wait_for(service.handle(cid, "我明天还", turn_id="turn-1"), 10)
     assert [m.text for m in result.messages] == [FAULT]
-    assert asyncio.get_running_loop().time() - started < 0.5  # the borrower did not wait for Rasa
+    assert not slow.released.is_set()  # the borrower got the fault reply while Rasa still held the turn
+    slow.released.set()
     _, pushed = await asyncio.wait_for(pushes.get(), 5)
     assert (pushed["speaker"], pushed["text"]) == ("bot", "好的，已为您记录。")
     assert [e["text"] for e in await store.transcript(cid)][-3:] == ["我明天还", FAULT, "好的，已为您记录。"]
