@@ -262,7 +262,7 @@ async def test_the_borrowers_words_are_audited_while_rasa_works_and_still_preced
     conversation, _ = await service.open(BORROWER, "websocket")
     result = await service.handle(conversation.conversation_id, "我下周一还款")
     assert audit.rasa_asked_while_writing  # the audit write did not hold the turn back
-    assert result.rasa_seconds < 0.2  # the reported wait is Rasa's alone, not the slower audit write's
+    assert result.rasa_seconds < 1.0  # Rasa's wait alone, not the audit write's 2 s (a margin for a loaded machine)
     with sessions() as session:
         chain = session.execute(select(AuditRecord.speaker, AuditRecord.text)
                                 .where(AuditRecord.conversation_id == conversation.conversation_id)
