@@ -30,10 +30,12 @@ def test_each_borrower_turn_is_one_request_to_rasa(open_chat, borrowers, ledger,
     assert rasa_requests.of(chat.conversation_id) == [ONE_TURN] * 6
 
 
-def test_rasa_serves_without_loading_jax(stack, open_chat, borrowers):
-    """scripts/run_rasa.py keeps jax (a TensorFlow dependency Rasa never uses) out of each replica: ~96 MiB each."""
+def test_rasa_serves_without_loading_jax_and_with_jiebas_dictionary_in_a_trie(stack, open_chat, borrowers):
+    """scripts/run_rasa.py keeps jax (a TensorFlow dependency Rasa never uses) out of each replica, ~96 MiB each, and
+    holds jieba's dictionary in a MARISA trie (rasa_runtime/compact_jieba.py), ~90 MiB each."""
     borrower, _ = borrowers.take()
     open_chat(borrower.borrower_id).say("对，我就是本人")  # a turn through the whole NLU and policy
     mapped = Path(f"/proc/{stack.service_pids()['rasa']}/maps").read_text()
     assert "libtensorflow" in mapped, "not the Rasa process"
     assert "jaxlib" not in mapped
+    assert "marisa_trie" in mapped
