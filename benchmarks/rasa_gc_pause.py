@@ -1,8 +1,9 @@
-"""How long Python's full garbage collection stops a Rasa replica, with and without the loaded model's objects frozen
-(rasa_runtime/frozen_heap.py). Loads the model as a replica does, parses messages, and times every collection the
-interpreter ran by itself (gc.callbacks) and one full collection forced at the end. Runs in Rasa's environment:
+"""How long Python's full garbage collection stops a Rasa replica, and its resident memory, with and without the heap
+settled after loading (rasa_runtime/settled_heap.py: the model's objects frozen, freed memory given back). Loads the
+model as a replica does, parses messages, and times every collection the interpreter ran by itself (gc.callbacks)
+and one full collection forced at the end. Runs in Rasa's environment:
 
-    .venv-rasa/bin/python -m benchmarks.rasa_gc_pause models/collections-<hash>.tar.gz [--messages 2000] [--frozen]
+    .venv-rasa/bin/python -m benchmarks.rasa_gc_pause models/collections-<hash>.tar.gz [--messages 2000] [--settled]
 """
 from __future__ import annotations
 
@@ -31,13 +32,19 @@ class CollectionTimer:
             self.pauses[info["generation"]].append((time.perf_counter() - self._started) * 1000)
 
 
-async def measure(model: str, messages: int, frozen: bool) -> None:
-    from rasa.core.agent import load_agent
-    from rasa_runtime.frozen_heap import frozen_after
+def resident_mib() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
 
-    load = frozen_after(load_agent) if frozen else load_agent
+
+async def measure(model: str, messages: int, settled: bool) -> None:
+    from rasa.core.agent import load_agent
+    from rasa_runtime.settled_heap import settled_after
+
+    load = settled_after(load_agent) if settled else load_agent
     agent = await load(model_path=model)
-    print(f"objects the collector tracks: {len(gc.get_objects()):,}; frozen: {gc.get_freeze_count():,}")
+    print(f"objects the collector tracks: {len(gc.get_objects()):,}; frozen: {gc.get_freeze_count():,}; "
+          f"resident {resident_mib():,} MiB")
     timer = CollectionTimer()
     gc.callbacks.append(timer)
     started = time.perf_counter()
@@ -48,7 +55,7 @@ async def measure(model: str, messages: int, frozen: bool) -> None:
     forced = time.perf_counter()
     gc.collect()
     forced_ms = (time.perf_counter() - forced) * 1000
-    print(f"{messages} messages parsed in {elapsed:.1f} s")
+    print(f"{messages} messages parsed in {elapsed:.1f} s; resident {resident_mib():,} MiB")
     for generation, pauses in timer.pauses.items():
         if pauses:
             print(f"  generation {generation}: {len(pauses):5d} collections, mean {statistics.mean(pauses):7.2f} ms, "
@@ -62,9 +69,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")
     parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--frozen", action="store_true", help="freeze the loaded model's objects, as a replica does")
+    parser.add_argument("--settled", action="store_true", help="settle the heap after loading, as a replica does")
     args = parser.parse_args()
-    asyncio.run(measure(args.model, args.messages, args.frozen))
+    asyncio.run(measure(args.model, args.messages, args.settled))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@ Installed by scripts/run_rasa.py before Rasa starts.
 """
 from __future__ import annotations
 
-import ctypes
 from array import array
 from typing import Iterator, Optional
 
 import jieba
 import marisa_trie
+
+from rasa_runtime import freed_memory
 
 _MISSING = object()
 
@@ -73,15 +74,7 @@ def compact(tokenizer: jieba.Tokenizer) -> None:
             total += frequency
         tokenizer.FREQ, tokenizer.total = TrieFrequencies(words, frequencies), total
         tokenizer.initialized = True
-    _return_freed_memory()
-
-
-def _return_freed_memory() -> None:
-    """The trie's builder frees about 18 MiB that glibc keeps in the process unless asked to give it back."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: the memory stays with the process, nothing else changes
-        pass
+    freed_memory.return_to_system()  # the trie's builder frees about 18 MiB
 
 
 def install() -> None:

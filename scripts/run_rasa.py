@@ -12,7 +12,8 @@ gateway channel (rasa_channels/gateway.py) checks the same token on every turn.
 It also installs the runtime changes of rasa_runtime/: the one-time-built validator of action server responses, the
 event classes found once, HTTP connections to the action server kept open, the rule lookup that checks each rule
 against its own states only, the tracker each turn saved, kept for the gateway channel, jieba's dictionary in a trie,
-and the loaded model's objects frozen out of the garbage collector's full collections; and it keeps jax unloaded.
+and the heap settled once the model is loaded (garbage collected, the rest frozen out of full collections, freed
+memory given back); and it keeps jax unloaded.
 """
 import os
 import sys
@@ -26,11 +27,11 @@ sys.modules["jax"] = None  # type: ignore[assignment]
 
 from rasa.__main__ import main  # noqa: E402
 
-from rasa_runtime import (action_responses, compact_jieba, event_types, frozen_heap, kept_connections,  # noqa: E402
-                          rule_lookup, turn_tracker)
+from rasa_runtime import (action_responses, compact_jieba, event_types, kept_connections, rule_lookup,  # noqa: E402
+                          settled_heap, turn_tracker)
 
 if __name__ == "__main__":
-    for runtime_change in (action_responses, compact_jieba, event_types, frozen_heap, kept_connections, rule_lookup,
+    for runtime_change in (action_responses, compact_jieba, event_types, kept_connections, rule_lookup, settled_heap,
                            turn_tracker):
         runtime_change.install()
     token = os.environ.get("COLLECTIONS_RASA_TOKEN", "")
