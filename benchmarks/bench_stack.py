@@ -34,10 +34,10 @@ UNTHROTTLED = {
 @contextmanager
 def benchmark_stack(
     name: str, borrowers: int, port_base: int, redis_db: int, gateway_env: dict[str, str] | None = None,
-    us_borrowers: int = 80, rasa_replicas: int = 1,
+    us_borrowers: int = 80, rasa_replicas: int = 1, gateway_port: int | None = None,
 ) -> Iterator[tuple[Stack, Ledger]]:
-    """Rasa on port_base+5 (replicas on the next ports), actions on port_base+55, gateway on port_base+3000;
-    stopped on exit."""
+    """Rasa on port_base+5 (replicas on the next ports), actions on port_base+55, gateway on port_base+3000 (or
+    `gateway_port`); stopped on exit."""
     model = ROOT / subprocess.check_output(["bash", "scripts/train.sh"], cwd=ROOT, text=True).strip()
     redis_url = subprocess.check_output(["bash", "scripts/redis.sh"], cwd=ROOT, text=True).strip()
     redis_url = f"{redis_url.rsplit('/', 1)[0]}/{redis_db}"
@@ -57,7 +57,7 @@ def benchmark_stack(
                         as_of=datetime.fromisoformat(FIXED_NOW).date())
     stack = Stack(StackConfig(
         model=model, rasa_port=port_base + 5, rasa_replicas=rasa_replicas, action_port=port_base + 55,
-        gateway_port=port_base + 3000,
+        gateway_port=port_base + 3000 if gateway_port is None else gateway_port,
         redis_url=redis_url, ledger_url=ledger_url, fixed_now=FIXED_NOW,
         log_dir=workdir / "logs",
         extra_env={**ARRIVAL_SECRETS_ENV, "COLLECTIONS_RECORDINGS_DIRECTORY": str(workdir / "recordings"),

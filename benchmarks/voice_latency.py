@@ -168,6 +168,8 @@ def main() -> None:
     parser.add_argument("--fixtures", type=int, default=20, help="how many of the 20 fixture utterances each call speaks")
     parser.add_argument("--port-base", type=int, default=26000,
                         help="the stack's ports: Rasa +5, actions +55, gateway +3000 (another run beside it: another base)")
+    parser.add_argument("--gateway-port", type=int, help="the gateway's port, if not port base + 3000")
+    parser.add_argument("--redis-db", type=int, default=9, help="the stack's Redis database (emptied first)")
     parser.add_argument("--set", type=voice_setting, action="append", default=[], metavar="NAME=VALUE",
                         help="a voice setting for the gateway (and this process's ASR and TTS measurements)")
     args = parser.parse_args()
@@ -183,13 +185,15 @@ def main() -> None:
     print(f"settings: {' '.join(f'{name}={value}' for name, value in overrides.items()) or 'defaults'}")
     print(f"ASR (Whisper {settings.asr_model} {settings.asr_compute_type}, {settings.asr_cpu_threads} threads, "
           f"{settings.asr_workers} workers, beam {settings.asr_beam_size}, "
-          f"padding {getattr(settings, 'asr_padding_seconds', 30):g} s) "
+          f"padding {getattr(settings, 'asr_padding_seconds', 30):g} s, "
+          f"numbers {getattr(settings, 'asr_numbers_padding_seconds', 30):g} s) "
           f"on 8 kHz μ-law fixture files: RTF p50 {statistics.median(rtf):.2f}  p95 {percentile(rtf, 0.95):.2f}  "
-          f"mean CER {statistics.mean(file_errors):.3f}  full-window decodes {full_windows}  (n={len(rtf)})")
+          f"mean CER {statistics.mean(file_errors):.3f}  careful (numbers) decodes {full_windows}  (n={len(rtf)})")
     print(f"TTS ({settings.tts_engine}) time to first chunk, uncached: p50 {statistics.median(ttfc) * 1000:.0f} ms  "
           f"max {max(ttfc) * 1000:.0f} ms  (n={len(ttfc)})\n")
 
-    with benchmark_stack("voice", borrowers=200, port_base=args.port_base, redis_db=9, gateway_env=gateway_env) as (stack, ledger):
+    with benchmark_stack("voice", borrowers=200, port_base=args.port_base, redis_db=args.redis_db,
+                         gateway_env=gateway_env, gateway_port=args.gateway_port) as (stack, ledger):
         zh_ids = [(borrower_id, ledger.contact_phone(borrower_id)) for borrower_id in chinese_borrower_ids(ledger, 200)]
         print(f"end of borrower speech → first bot audio byte (includes the {settings.end_of_turn_silence_ms} ms "
               f"end-of-turn silence the VAD waits for; early ASR after {settings.speculative_asr_after_ms} ms of "

@@ -247,9 +247,15 @@ class VoiceSettings(Section):
                     "encoder's time grows with it (benchmarks/asr_accuracy.py --padding); 30: the full window")
     asr_full_window_for_numbers: bool = Field(
         default=True, description="The ASR engine decodes words with digits, a date or the ID answer in them, or a "
-                                  "result that repeats itself, again with the full 30 s window (a short window mishears "
+                                  "result that repeats itself, again with a longer window (asr_numbers_padding_seconds; "
+                                  "after the ID question, at once) (a short window mishears "
                                   "numbers more than other words, and sometimes loops): files, the CLI and calls alike "
                                   "(voice.heard_values.carries_numbers, faster_whisper_engine.repeats_itself)")
+    asr_numbers_padding_seconds: float = Field(
+        default=15.0, ge=0.5, le=30,
+        description="The careful window of that second decode: silence after the utterance its encoder sees (30: "
+                    "Whisper's whole window). d03's ID answer \"三八二一\" needs 12 s or more; each second costs "
+                    "encoder time (benchmarks/asr_accuracy.py --numbers-padding)")
     asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
         default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
     asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")

@@ -320,8 +320,10 @@ class VoiceCall:
             self._turn_ended(ended)
 
     def _decode(self, pcm16: bytes, sample_rate: int) -> asyncio.Future:
+        # After the ID question the engine may decode the answer carefully at once (the window stays its choice).
         decode = asyncio.ensure_future(transcribe_async(
-            self._services.asr, pcm16, sample_rate, self._services.decode_pool, self._language))
+            self._services.asr, pcm16, sample_rate, self._services.decode_pool, self._language,
+            numbers_expected=self._awaited is Awaited.ID_DIGITS))
         decode.add_done_callback(lambda done: done.cancelled() or done.exception())  # discarded ones too
         return decode
 

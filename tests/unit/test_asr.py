@@ -11,6 +11,7 @@ import pytest
 
 from configuration.settings import VoiceSettings
 from faster_whisper.audio import pad_or_trim
+from faster_whisper.transcribe import Segment
 from tests.unit.voice_engines import ZH_MANIFEST, shared_asr_engine
 from voice.asr import AsrInputError, make_asr_engine, transcribe_async
 from voice.asr.evaluation import character_error_rate, read_manifest
@@ -109,13 +110,13 @@ class NeedsTheLoopWhileDecoding:
     def __getattr__(self, name: str):
         return getattr(self._engine, name)
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None):
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None, numbers_expected: bool = False):
         loop_ran = threading.Event()
         self.decoded_on_loop_thread = threading.get_ident() == self._loop_thread
         self._loop.call_soon_threadsafe(loop_ran.set)
         # On the loop's own thread this wait can only time out; off it, the loop sets it at once.
         self.loop_ran_during_decode = loop_ran.wait(timeout=0 if self.decoded_on_loop_thread else 60)
-        return self._engine.transcribe(pcm16, sample_rate, language)
+        return self._engine.transcribe(pcm16, sample_rate, language, numbers_expected)
 
 
 @pytest.mark.asyncio
@@ -141,17 +142,68 @@ def test_the_encoder_sees_the_utterance_and_its_padding_not_the_whole_30_s_windo
 
 
 def test_the_padding_setting_reaches_the_encoder() -> None:
-    assert shared_asr_engine()._model.padding_frames == VoiceSettings().asr_padding_seconds * 100
+    settings = VoiceSettings()
+    assert shared_asr_engine().padding_frames == settings.asr_padding_seconds * 100
+    assert shared_asr_engine().numbers_padding_frames == settings.asr_numbers_padding_seconds * 100
     full_window = make_asr_engine(VoiceSettings(asr_padding_seconds=30))
-    assert full_window._model.padding_frames is None  # faster-whisper's own 30 s window, zero-padded
+    assert full_window.padding_frames is None  # faster-whisper's own 30 s window, zero-padded
+    assert full_window.numbers_padding_frames is None  # never shorter than the first window
     id_answer = next(reference for reference in REFERENCES if reference.path.name == "d03.wav")
     assert "3821" in full_window.transcribe(_phone_line(*read_wav_pcm16(id_answer.path)), 8000).text
 
 
-def test_words_with_numbers_are_decoded_again_with_the_full_window_and_the_rest_are_not() -> None:
+class _WindowSpy:
+    """Stands in for the model: records each decode's window and answers per window."""
+
+    def __init__(self, heard: dict[int | None, str]) -> None:
+        self.heard, self.windows = heard, []
+
+    def transcribe_window(self, audio, padding_frames, **options):
+        self.windows.append(padding_frames)
+        return [Segment(0, 0, 0.0, 3.0, self.heard[padding_frames], [1, 2, 3], -0.1, 1.0, 0.01, None, 0.0)]
+
+
+@pytest.mark.parametrize("numbers_padding, expected", [(12, 1200), (15, 1500), (30, None)])
+def test_words_with_numbers_are_decoded_again_with_the_numbers_window(numbers_padding, expected) -> None:
+    """The second decode uses COLLECTIONS_VOICE_ASR_NUMBERS_PADDING_SECONDS (30: the full window); a result
+    without numbers is decoded once, with the short window."""
+    engine = make_asr_engine(VoiceSettings(asr_padding_seconds=5, asr_numbers_padding_seconds=numbers_padding))
+    spy = engine._model = _WindowSpy({500: "我身份证后四位是381", expected: "我身份证后四位是3821"})
+    pcm16 = (np.sin(np.arange(16000) / 5) * 8000).astype("<i2").tobytes()
+    heard = engine.transcribe(pcm16, 16000)
+    assert spy.windows == [500, expected] and heard.full_window and "3821" in heard.text
+    spy.heard[500] = "我现在在开车"
+    spy.windows.clear()
+    assert not engine.transcribe(pcm16, 16000).full_window and spy.windows == [500]
+
+
+def test_numbers_expected_are_decoded_once_with_the_careful_window() -> None:
+    """The call has just asked for the ID digits: no short decode first. Without the second decode configured
+    (asr_full_window_for_numbers off) the hint changes nothing."""
+    pcm16 = (np.sin(np.arange(16000) / 5) * 8000).astype("<i2").tobytes()
+    engine = make_asr_engine(VoiceSettings(asr_padding_seconds=5, asr_numbers_padding_seconds=15))
+    spy = engine._model = _WindowSpy({500: "我身份证后四位是381", 1500: "我身份证后四位是3821"})
+    heard = engine.transcribe(pcm16, 16000, numbers_expected=True)
+    assert spy.windows == [1500] and heard.full_window and "3821" in heard.text
+    spy.heard[1500] = "我不记得了"  # no number in the careful decode: still one decode, returned as it is
+    spy.windows.clear()
+    assert engine.transcribe(pcm16, 16000, numbers_expected=True).text == "我不记得了" and spy.windows == [1500]
+    short_only = make_asr_engine(VoiceSettings(asr_padding_seconds=5, asr_full_window_for_numbers=False))
+    spy = short_only._model = _WindowSpy({500: "我身份证后四位是381"})
+    assert not short_only.transcribe(pcm16, 16000, numbers_expected=True).full_window and spy.windows == [500]
+
+
+def test_a_numbers_window_no_longer_than_the_first_means_one_careful_decode() -> None:
+    engine = make_asr_engine(VoiceSettings(asr_padding_seconds=5, asr_numbers_padding_seconds=3))
+    spy = engine._model = _WindowSpy({500: "我身份证后四位是3821"})
+    heard = engine.transcribe((np.sin(np.arange(16000) / 5) * 8000).astype("<i2").tobytes(), 16000)
+    assert spy.windows == [500] and heard.full_window
+
+
+def test_words_with_numbers_are_decoded_again_with_the_careful_window_and_the_rest_are_not() -> None:
     """The engine's own choice, so a file, the CLI and a call decode alike: d03's ID answer (which the short window
-    alone hears as "381") and d06's amount and weekday come from the full window; d13 (no number) only from the
-    short one."""
+    alone hears as "381") and d06's amount and weekday come from the careful window (its default padding); d13 (no
+    number) only from the short one."""
     engine = shared_asr_engine()
     by_name = {reference.path.name: reference for reference in REFERENCES}
     heard = {name: engine.transcribe(_phone_line(*read_wav_pcm16(by_name[name].path)), 8000)

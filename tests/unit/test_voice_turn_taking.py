@@ -227,13 +227,18 @@ async def test_words_that_do_not_answer_the_question_wait_out_the_end_of_turn_si
     assert "开车" in rasa.sent[1][1]
 
 
-async def test_id_digits_on_a_call_are_decoded_with_the_full_window(sessions):
-    """Whisper base with the short encoder window hears d03's 三八二一 as "381"; words with digits are decoded again
-    by the engine with the whole 30 s window, on a call too (early decode and turn decode alike), and the dialogue
-    gets all four."""
+async def test_id_digits_on_a_call_are_decoded_with_the_careful_window_at_once(sessions, monkeypatch):
+    """Whisper base with the short encoder window hears d03's 三八二一 as "381". The call has just asked for the ID
+    digits, so the engine decodes the answer with its careful (numbers) window at once, early decode and turn decode
+    alike, never the short window first; and the dialogue gets all four."""
+    engine = shared_asr_engine()
+    windows, decode = [], engine._decode
+    monkeypatch.setattr(engine, "_decode", lambda audio, seconds, options, frames: (
+        windows.append(frames), decode(audio, seconds, options, frames))[1])
     rasa = GatedRasa(rasa_turn("为了保护您的信息安全，请告诉我您身份证号码的后四位，或者您的出生日期。"),
                      rasa_turn("身份核实通过，谢谢您的配合。", verified=True))
     async with PhoneCall(sessions, rasa, VoiceSettings()) as phone:
         await phone.say("d03.wav")  # 我身份证后四位是三八二一。
         await phone.until(lambda: len(rasa.sent) == 2, "the ID answer did not reach the dialogue")
     assert "3821" in rasa.sent[1][1], rasa.sent[1][1]
+    assert windows and set(windows) == {engine.numbers_padding_frames}, windows

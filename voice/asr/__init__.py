@@ -18,7 +18,6 @@ __all__ = ["AsrEngine", "AsrInputError", "AsrModelNotFound", "ModelChecksumError
            "make_asr_engine", "make_decode_pool", "resolve_model_dir", "transcribe_async"]
 
 EMBEDDED_MODEL = "base"
-FULL_WINDOW_SECONDS = 30  # Whisper's own window: asking for this much padding is asking for faster-whisper's
 # Larger Whisper sizes an operator can drop (converted for CTranslate2) into the model cache.
 CACHED_SIZES = ("tiny", "small", "medium", "large-v2", "large-v3", "large-v3-turbo")
 
@@ -64,8 +63,9 @@ def make_asr_engine(settings: VoiceSettings) -> AsrEngine:
         cpu_threads=settings.asr_cpu_threads,
         workers=settings.asr_workers,
         options=decode_options(settings),
-        padding_seconds=None if settings.asr_padding_seconds >= FULL_WINDOW_SECONDS else settings.asr_padding_seconds,
+        padding_seconds=settings.asr_padding_seconds,
         full_window_for_numbers=settings.asr_full_window_for_numbers,
+        numbers_padding_seconds=settings.asr_numbers_padding_seconds,
     )
 
 
@@ -75,17 +75,19 @@ def make_decode_pool(settings: VoiceSettings) -> ThreadPoolExecutor:
 
 
 async def transcribe_async(engine: AsrEngine, pcm16: bytes, sample_rate: int, pool: Executor,
-                           language: str | None = None) -> Transcript:
+                           language: str | None = None, numbers_expected: bool = False) -> Transcript:
     """Decode in the ASR thread pool so one call's decoding never stalls another call's audio."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(pool, _timed_transcribe, engine, pcm16, sample_rate, language)
+    return await loop.run_in_executor(pool, _timed_transcribe, engine, pcm16, sample_rate, language,
+                                      numbers_expected)
 
 
-def _timed_transcribe(engine: AsrEngine, pcm16: bytes, sample_rate: int, language: str | None) -> Transcript:
+def _timed_transcribe(engine: AsrEngine, pcm16: bytes, sample_rate: int, language: str | None,
+                      numbers_expected: bool) -> Transcript:
     """Timed in the pool's thread, so the time is the decode's own, not its wait for a free worker."""
     started = time.perf_counter()
     try:
-        transcript = engine.transcribe(pcm16, sample_rate, language)
+        transcript = engine.transcribe(pcm16, sample_rate, language, numbers_expected)
     except Exception:
         metrics.count_error("asr_failed")
         raise

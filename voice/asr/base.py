@@ -20,7 +20,10 @@ class Transcript:
 class AsrEngine(Protocol):
     sample_rate: int  # the rate the engine decodes at; callers may pass any rate, it resamples
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None,
+                   numbers_expected: bool = False) -> Transcript:
         """`language` ('zh', 'en'): the call's; None for the engine's configured one. How carefully to decode
-        (e.g. numbers with a slower, surer window) is the engine's own choice, the same for files and calls."""
+        (e.g. numbers with a slower, surer window) is the engine's own choice, the same for files and calls.
+        `numbers_expected`: the caller was just asked for numbers (the ID digits), so an engine that decodes
+        numbers more carefully may do so at once rather than finding them in a quicker first decode."""
         ...

@@ -20,6 +20,7 @@ from voice.heard_values import carries_numbers
 
 WHISPER_SAMPLE_RATE = 16000
 MEL_FRAMES_PER_SECOND = 100  # Whisper's log-mel hop: 10 ms
+FULL_WINDOW_SECONDS = 30  # Whisper's own window: asking for this much padding is asking for faster-whisper's
 MIN_INPUT_RATE = 4000
 MAX_INPUT_RATE = 192000
 TOKENS_PER_SECOND = 15
@@ -149,30 +150,38 @@ def pcm16_to_float(pcm16: bytes, sample_rate: int) -> np.ndarray:
 
 
 class ShortWindowWhisper(WhisperModel):
-    """Whisper whose encoder sees the utterance and `padding_seconds` of silence after it, not the 30 s window
+    """Whisper whose encoder sees the utterance and some seconds of silence after it, not the 30 s window
     faster-whisper pads every utterance to. The encoder is most of a decode's time and grows with its input, so
     a 3 s utterance encodes several times faster; with too little silence after it Whisper base drops or
-    changes words (benchmarks/asr_accuracy.py --padding measures it). padding_seconds None: the full window."""
+    changes words (benchmarks/asr_accuracy.py --padding measures it). Each decode names its own padding (in mel
+    frames; None: the full window)."""
 
-    def __init__(self, *args: object, padding_seconds: float | None, **kwargs: object) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.padding_frames = None if padding_seconds is None else round(padding_seconds * MEL_FRAMES_PER_SECOND)
         self._decoding = threading.local()  # decodes run in several pool threads at once, each with its own window
 
-    def transcribe_window(self, audio: np.ndarray, full_window: bool, **options: object) -> list[Segment]:
-        """faster-whisper's transcribe, decoded in this thread (encode is called while iterating), with the whole
-        30 s window if `full_window`."""
-        self._decoding.full_window = full_window
+    def transcribe_window(self, audio: np.ndarray, padding_frames: int | None, **options: object) -> list[Segment]:
+        """faster-whisper's transcribe, decoded in this thread (encode is called while iterating), the encoder
+        seeing the speech and `padding_frames` of silence (None: the whole 30 s window)."""
+        self._decoding.padding_frames = padding_frames
         try:
             segments, _info = self.transcribe(audio, **options)
             return list(segments)
         finally:
-            self._decoding.full_window = False
+            self._decoding.padding_frames = None
 
     def encode(self, features: np.ndarray):  # -> ctranslate2.StorageView
-        if self.padding_frames is not None and not getattr(self._decoding, "full_window", False):
-            features = shorter_window(features, self.padding_frames)
+        padding_frames = getattr(self._decoding, "padding_frames", None)
+        if padding_frames is not None:
+            features = shorter_window(features, padding_frames)
         return super().encode(features)
+
+
+def _frames(padding_seconds: float | None) -> int | None:
+    """Seconds of padding as log-mel frames; None (or Whisper's whole window or more): the full window."""
+    if padding_seconds is None or padding_seconds >= FULL_WINDOW_SECONDS:
+        return None
+    return round(padding_seconds * MEL_FRAMES_PER_SECOND)
 
 
 def shorter_window(features: np.ndarray, padding_frames: int) -> np.ndarray:
@@ -190,25 +199,33 @@ def shorter_window(features: np.ndarray, padding_frames: int) -> np.ndarray:
 class FasterWhisperEngine:
     """Decodes with the short encoder window (`padding_seconds`), then, when `full_window_for_numbers` and the short
     result carries numbers (voice.heard_values.carries_numbers: digits, a date, the ID answer's words) or repeats
-    itself (the decoder looping), once more
-    with Whisper's whole 30 s window, whose result is returned: the short window mishears numbers more than other
-    words (d03's ID "三八二一" comes out "381", "这周五" "这中五"), and a wrong number costs the caller a
-    verification attempt or the wrong plan. The choice is made here, so file transcription, the CLI and calls
-    decode the same way; only the turns with numbers pay for the slow decode."""
+    itself (the decoder looping), once more with the careful window (`numbers_padding_seconds` of silence after
+    the speech; None: Whisper's whole 30 s window), whose result is returned: the short window mishears numbers
+    more than other words (d03's ID "三八二一" comes out "381" under 12 s of padding, "这周五" "这中五"), and a
+    wrong number costs the caller a verification attempt or the wrong plan. The choice is made here, so file
+    transcription, the CLI and calls decode the same way; only the turns with numbers pay for the slower decode.
+    A call that has just asked for the ID digits says so (`numbers_expected`): that turn is decoded once, with the
+    careful window."""
     sample_rate = WHISPER_SAMPLE_RATE
 
     def __init__(self, model_dir: Path, *, device: str = "cpu", compute_type: str = "int8",
                  cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions(),
-                 padding_seconds: float | None = None, full_window_for_numbers: bool = True) -> None:
+                 padding_seconds: float | None = None, full_window_for_numbers: bool = True,
+                 numbers_padding_seconds: float | None = None) -> None:
         # A directory path, never a size name: WhisperModel('base') would try to download.
         self._model = ShortWindowWhisper(str(model_dir), device=device, compute_type=compute_type,
-                                         cpu_threads=cpu_threads, num_workers=workers, local_files_only=True,
-                                         padding_seconds=padding_seconds)
+                                         cpu_threads=cpu_threads, num_workers=workers, local_files_only=True)
         self.options = options
         self.model_dir = model_dir
         self.full_window_for_numbers = full_window_for_numbers
+        self.padding_frames = _frames(padding_seconds)
+        careful = _frames(numbers_padding_seconds)
+        # The careful window is never shorter than the first one: with no short window every decode is careful.
+        self.numbers_padding_frames = (None if careful is None or self.padding_frames is None
+                                       else max(careful, self.padding_frames))
 
-    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None) -> Transcript:
+    def transcribe(self, pcm16: bytes, sample_rate: int, language: str | None = None,
+                   numbers_expected: bool = False) -> Transcript:
         audio = pcm16_to_float(pcm16, sample_rate)
         seconds = audio.size / WHISPER_SAMPLE_RATE
         options = self.options.for_language(language or self.options.language)
@@ -216,25 +233,30 @@ class FasterWhisperEngine:
         if seconds < 0.1:
             return Transcript("", "", language, 0.0, seconds, 0.0, rejected="no_speech")
         started = time.perf_counter()
-        full_window = self._model.padding_frames is None  # no short window configured: every decode is full
-        segments = self._decode(audio, seconds, options, full_window=full_window)
+        # One window configured: every decode is careful. Numbers expected (the bot asked for the ID digits): the
+        # careful window at once, instead of a short decode that would almost always be decoded again.
+        careful = self.padding_frames == self.numbers_padding_frames or (
+            numbers_expected and self.full_window_for_numbers)
+        segments = self._decode(audio, seconds, options,
+                                self.numbers_padding_frames if careful else self.padding_frames)
         raw_text = "".join(segment.text for segment in segments).strip()
-        if not full_window and self.full_window_for_numbers and (
+        if not careful and self.full_window_for_numbers and (
                 carries_numbers(normalise_transcript(raw_text)) or repeats_itself(raw_text)):
-            full_window = True
-            segments = self._decode(audio, seconds, options, full_window=True)
+            careful = True
+            segments = self._decode(audio, seconds, options, self.numbers_padding_frames)
             raw_text = "".join(segment.text for segment in segments).strip()
         decode_seconds = time.perf_counter() - started
         confidence = segment_confidence(segments)
         rejected = rejection_reason(raw_text, segments, options)
         text = "" if rejected else normalise_transcript(raw_text)
         return Transcript(text, raw_text, language, confidence, seconds, decode_seconds, rejected=rejected,
-                          full_window=full_window)
+                          full_window=careful)
 
-    def _decode(self, audio: np.ndarray, seconds: float, options: DecodeOptions, *, full_window: bool) -> list[Segment]:
+    def _decode(self, audio: np.ndarray, seconds: float, options: DecodeOptions,
+                padding_frames: int | None) -> list[Segment]:
         return self._model.transcribe_window(
             audio,
-            full_window,
+            padding_frames,
             language=options.language,
             beam_size=options.beam_size,
             initial_prompt=options.initial_prompt or None,
