@@ -637,6 +637,8 @@ class VoiceCall:
         answer them (`turn`)."""
         messages = await self._services.conversations.say(self.conversation_id, texts)
         said = [message.text for message in messages]
+        if not said:  # nothing passed (a conversation already gone): nothing to play, and no question now awaited
+            return
         if turn is None:
             await self._speech.put((said, heard_at))
         else:
