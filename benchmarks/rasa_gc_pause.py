@@ -1,5 +1,6 @@
-"""How long Python's full garbage collection stops a Rasa replica, and its resident memory, with and without the heap
-settled after loading (rasa_runtime/settled_heap.py: the model's objects frozen, freed memory given back). Loads the
+"""How long Python's full garbage collection stops a Rasa replica and how often one comes, and the replica's resident
+memory, with and without the heap settled after loading (rasa_runtime/settled_heap.py: garbage collected, freed
+memory given back). Loads the
 model as a replica does, parses messages, and times every collection the interpreter ran by itself (gc.callbacks)
 and one full collection forced at the end. Runs in Rasa's environment:
 

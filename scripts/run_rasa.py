@@ -12,8 +12,8 @@ gateway channel (rasa_channels/gateway.py) checks the same token on every turn.
 It also installs the runtime changes of rasa_runtime/: the one-time-built validator of action server responses, the
 event classes found once, HTTP connections to the action server kept open, the rule lookup that checks each rule
 against its own states only, the tracker each turn saved, kept for the gateway channel, jieba's dictionary in a trie,
-and the heap settled once the model is loaded (garbage collected, the rest frozen out of full collections, freed
-memory given back); and it keeps jax unloaded.
+and the heap settled once the model is loaded (garbage collected, freed memory given back); and it keeps jax
+unloaded.
 """
 import os
 import sys

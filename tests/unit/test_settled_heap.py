@@ -1,6 +1,6 @@
 """A Rasa replica settles its heap once its model is loaded (rasa_runtime/settled_heap.py): the loader's result
-comes back unchanged, the garbage loading left is collected first, the rest is frozen, and the start-up listener
-Rasa registers is the settling one. Runs in Rasa's own environment (.venv-rasa), as the Rasa server does."""
+comes back unchanged, the garbage loading left is collected, nothing is frozen (freezing made full collections
+frequent), and the start-up listener Rasa registers is the settling one. Runs in Rasa's own environment (.venv-rasa), as the Rasa server does."""
 from __future__ import annotations
 
 from tests.rasa_script import run_in_rasa
@@ -27,15 +27,14 @@ settled_heap.install()
 before = gc.get_freeze_count()
 name, kept = asyncio.run(settled_heap.settled_after(load)("model"))
 print(json.dumps({"result": name, "frozen": gc.get_freeze_count() - before, "kept": len(kept),
-                  "cycle freed": garbage[0]() is None, "kept tracked": any(o is kept[0] for o in gc.get_objects()),
+                  "cycle freed": garbage[0]() is None,
                   "listener wraps rasa's": rasa.core.run.load_agent_on_start.__wrapped__ is rasa_load}))
 """
 
 
-def test_loading_the_model_collects_its_garbage_and_freezes_the_rest():
+def test_loading_the_model_collects_its_garbage_and_freezes_nothing():
     (result,) = run_in_rasa(FREEZES)
     assert result["result"] == "model" and result["kept"] == 5000
-    assert result["frozen"] >= 5000  # the loaded objects (and the modules before them) moved out of the collector's walk
-    assert result["cycle freed"]  # garbage is collected, not frozen
-    assert not result["kept tracked"]
+    assert result["cycle freed"]
+    assert result["frozen"] == 0
     assert result["listener wraps rasa's"]
