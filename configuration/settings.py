@@ -252,10 +252,12 @@ class VoiceSettings(Section):
                                   "numbers more than other words, and sometimes loops): files, the CLI and calls alike "
                                   "(voice.heard_values.carries_numbers, faster_whisper_engine.repeats_itself)")
     asr_numbers_padding_seconds: float = Field(
-        default=15.0, ge=0.5, le=30,
+        default=30.0, ge=0.5, le=30,
         description="The careful window of that second decode: silence after the utterance its encoder sees (30: "
-                    "Whisper's whole window). d03's ID answer \"三八二一\" needs 12 s or more; each second costs "
-                    "encoder time (benchmarks/asr_accuracy.py --numbers-padding)")
+                    "Whisper's whole window). d03's ID answer \"三八二一\" needs 12 s or more; 15 s halves the "
+                    "decode's CPU but lost d06's weekday on a call (\"这周五先还两千\" read back as \"五、2000块钱\", "
+                    "tests/e2e/test_voice_phone.py), so the default stays the whole window "
+                    "(benchmarks/asr_accuracy.py --numbers-padding)")
     asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
         default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
     asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")
