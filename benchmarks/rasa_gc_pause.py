@@ -1,8 +1,7 @@
 """How long Python's full garbage collection stops a Rasa replica and how often one comes, and the replica's resident
 memory, with and without the heap settled after loading (rasa_runtime/settled_heap.py: garbage collected, freed
-memory given back). Loads the
-model as a replica does, parses messages, and times every collection the interpreter ran by itself (gc.callbacks)
-and one full collection forced at the end. Runs in Rasa's environment:
+memory given back). Loads the model as a replica does, parses messages, and times every collection the interpreter
+ran by itself (gc.callbacks) and one full collection forced at the end. Runs in Rasa's environment:
 
     .venv-rasa/bin/python -m benchmarks.rasa_gc_pause models/collections-<hash>.tar.gz [--messages 2000] [--settled]
 """
@@ -44,8 +43,7 @@ async def measure(model: str, messages: int, settled: bool) -> None:
 
     load = settled_after(load_agent) if settled else load_agent
     agent = await load(model_path=model)
-    print(f"objects the collector tracks: {len(gc.get_objects()):,}; frozen: {gc.get_freeze_count():,}; "
-          f"resident {resident_mib():,} MiB")
+    print(f"objects the collector tracks: {len(gc.get_objects()):,}; resident {resident_mib():,} MiB")
     timer = CollectionTimer()
     gc.callbacks.append(timer)
     started = time.perf_counter()
