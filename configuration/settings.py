@@ -245,19 +245,17 @@ class VoiceSettings(Section):
         default=5.0, ge=0.5, le=30,
         description="Silence after the utterance that Whisper's encoder sees, instead of its fixed 30 s window: the "
                     "encoder's time grows with it (benchmarks/asr_accuracy.py --padding); 30: the full window")
-    asr_full_window_for_numbers: bool = Field(
-        default=True, description="The ASR engine decodes words with digits, a date or the ID answer in them, or a "
-                                  "result that repeats itself, again with a longer window (asr_numbers_padding_seconds; "
-                                  "after the ID question, at once) (a short window mishears "
-                                  "numbers more than other words, and sometimes loops): files, the CLI and calls alike "
-                                  "(voice.heard_values.carries_numbers, faster_whisper_engine.repeats_itself)")
+    asr_careful_redecode: Literal["off", "id_answer", "numbers"] = Field(
+        default="id_answer",
+        description="Which short-window results the ASR engine decodes again with the careful window "
+                    "(asr_numbers_padding_seconds): the ID answer's words (id_answer: the short window hears d03's "
+                    "\"三八二一\" as \"381\"), also any digits, date or weekday (numbers), or none (off); a result that "
+                    "repeats itself too, unless off. After the ID question a call asks for the careful window at "
+                    "once. Files, the CLI and calls alike (faster_whisper_engine.FasterWhisperEngine)")
     asr_numbers_padding_seconds: float = Field(
         default=30.0, ge=0.5, le=30,
-        description="The careful window of that second decode: silence after the utterance its encoder sees (30: "
-                    "Whisper's whole window). d03's ID answer \"三八二一\" needs 12 s or more; 15 s halves the "
-                    "decode's CPU but lost d06's weekday on a call (\"这周五先还两千\" read back as \"五、2000块钱\", "
-                    "tests/e2e/test_voice_phone.py), so the default stays the whole window "
-                    "(benchmarks/asr_accuracy.py --numbers-padding)")
+        description="The careful window: silence after the utterance its encoder sees (30: Whisper's whole window). "
+                    "d03's ID answer \"三八二一\" needs 12 s or more (benchmarks/asr_accuracy.py --numbers-padding)")
     asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
         default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
     asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")

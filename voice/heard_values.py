@@ -68,12 +68,18 @@ _ENGLISH_DATE = re.compile(r"\b(?:today|tomorrow|tonight|(?:mon|tues|wednes|thur
                            r"august|september|october|november|december)\b", re.IGNORECASE)
 
 
+def carries_id_answer(text: str) -> bool:
+    """Whether `text` (a normalised transcript) gives the ID answer, by its own words ("身份证后四位是…", "last four"),
+    whether or not its digits were heard."""
+    return bool(_ID_WORDS.search(text))
+
+
 def carries_numbers(text: str) -> bool:
     """Whether `text` (a normalised transcript) carries anything numeric the dialogue or the ledger acts on: digits
     (an amount, a count, the ID answer, "381" for a misheard ID), a date or weekday, or the ID answer's own words
     whose digits may have been dropped ("我身份证后四位是"). A lone 一 is not a number here: it is mostly 一点, 一下,
-    一次性, and would make every such sentence count. The ASR engine decodes such words again with its most careful
-    (full) window, since a wrong number costs the caller a verification attempt or the wrong plan."""
+    一次性, and would make every such sentence count. With COLLECTIONS_VOICE_ASR_CAREFUL_REDECODE=numbers the ASR
+    engine decodes such words again with its careful window."""
     if _DIGIT.search(text) or _ID_WORDS.search(text) or _ENGLISH_DATE.search(text):
         return True
     return any(phrase != "一" for phrase in heard_values(text).said)

@@ -165,22 +165,33 @@ class _WindowSpy:
 
 
 @pytest.mark.parametrize("numbers_padding, expected", [(12, 1200), (15, 1500), (30, None)])
-def test_words_with_numbers_are_decoded_again_with_the_numbers_window(numbers_padding, expected) -> None:
-    """The second decode uses COLLECTIONS_VOICE_ASR_NUMBERS_PADDING_SECONDS (30: the full window); a result
-    without numbers is decoded once, with the short window."""
+def test_the_id_answer_is_decoded_again_with_the_careful_window(numbers_padding, expected) -> None:
+    """The second decode uses COLLECTIONS_VOICE_ASR_NUMBERS_PADDING_SECONDS (30: the full window); by default only
+    for the ID answer's words: an amount and a weekday are decoded once, with the short window."""
     engine = make_asr_engine(VoiceSettings(asr_padding_seconds=5, asr_numbers_padding_seconds=numbers_padding))
     spy = engine._model = _WindowSpy({500: "我身份证后四位是381", expected: "我身份证后四位是3821"})
     pcm16 = (np.sin(np.arange(16000) / 5) * 8000).astype("<i2").tobytes()
     heard = engine.transcribe(pcm16, 16000)
     assert spy.windows == [500, expected] and heard.full_window and "3821" in heard.text
-    spy.heard[500] = "我现在在开车"
-    spy.windows.clear()
-    assert not engine.transcribe(pcm16, 16000).full_window and spy.windows == [500]
+    for said in ("我现在在开车", "我这周五先还2000块钱"):
+        spy.heard[500] = said
+        spy.windows.clear()
+        assert not engine.transcribe(pcm16, 16000).full_window and spy.windows == [500], said
+
+
+@pytest.mark.parametrize("redecode, again", [("numbers", True), ("id_answer", False), ("off", False)])
+def test_which_short_results_are_decoded_again_is_a_setting(redecode, again) -> None:
+    """COLLECTIONS_VOICE_ASR_CAREFUL_REDECODE=numbers decodes any digits, date or weekday again as well."""
+    engine = make_asr_engine(VoiceSettings(asr_padding_seconds=5, asr_numbers_padding_seconds=15,
+                                           asr_careful_redecode=redecode))
+    spy = engine._model = _WindowSpy({500: "我这中五线还2000块钱", 1500: "我这周五先还2000块钱"})
+    heard = engine.transcribe((np.sin(np.arange(16000) / 5) * 8000).astype("<i2").tobytes(), 16000)
+    assert spy.windows == ([500, 1500] if again else [500]) and heard.full_window is again
 
 
 def test_numbers_expected_are_decoded_once_with_the_careful_window() -> None:
     """The call has just asked for the ID digits: no short decode first. Without the second decode configured
-    (asr_full_window_for_numbers off) the hint changes nothing."""
+    (asr_careful_redecode off) the hint changes nothing."""
     pcm16 = (np.sin(np.arange(16000) / 5) * 8000).astype("<i2").tobytes()
     engine = make_asr_engine(VoiceSettings(asr_padding_seconds=5, asr_numbers_padding_seconds=15))
     spy = engine._model = _WindowSpy({500: "我身份证后四位是381", 1500: "我身份证后四位是3821"})
@@ -189,7 +200,7 @@ def test_numbers_expected_are_decoded_once_with_the_careful_window() -> None:
     spy.heard[1500] = "我不记得了"  # no number in the careful decode: still one decode, returned as it is
     spy.windows.clear()
     assert engine.transcribe(pcm16, 16000, numbers_expected=True).text == "我不记得了" and spy.windows == [1500]
-    short_only = make_asr_engine(VoiceSettings(asr_padding_seconds=5, asr_full_window_for_numbers=False))
+    short_only = make_asr_engine(VoiceSettings(asr_padding_seconds=5, asr_careful_redecode="off"))
     spy = short_only._model = _WindowSpy({500: "我身份证后四位是381"})
     assert not short_only.transcribe(pcm16, 16000, numbers_expected=True).full_window and spy.windows == [500]
 
@@ -201,18 +212,18 @@ def test_a_numbers_window_no_longer_than_the_first_means_one_careful_decode() ->
     assert spy.windows == [500] and heard.full_window
 
 
-def test_words_with_numbers_are_decoded_again_with_the_careful_window_and_the_rest_are_not() -> None:
+def test_the_id_answer_is_decoded_again_with_the_careful_window_and_the_rest_are_not() -> None:
     """The engine's own choice, so a file, the CLI and a call decode alike: d03's ID answer (which the short window
-    alone hears as "381") and d06's amount and weekday come from the careful window (its default padding); d13 (no
-    number) only from the short one."""
+    alone hears as "381") comes from the careful window (its default padding); d06's amount (heard alike in every
+    window) and d13 (no number) only from the short one."""
     engine = shared_asr_engine()
     by_name = {reference.path.name: reference for reference in REFERENCES}
     heard = {name: engine.transcribe(_phone_line(*read_wav_pcm16(by_name[name].path)), 8000)
              for name in ("d03.wav", "d06.wav", "d13.wav")}
     assert heard["d03.wav"].full_window and "3821" in heard["d03.wav"].text, heard["d03.wav"]
-    assert heard["d06.wav"].full_window and "2000" in heard["d06.wav"].text, heard["d06.wav"]
+    assert not heard["d06.wav"].full_window and "2000" in heard["d06.wav"].text, heard["d06.wav"]
     assert not heard["d13.wav"].full_window and "开车" in heard["d13.wav"].text, heard["d13.wav"]
-    short_only = make_asr_engine(VoiceSettings(asr_full_window_for_numbers=False))
+    short_only = make_asr_engine(VoiceSettings(asr_careful_redecode="off"))
     assert not short_only.transcribe(_phone_line(*read_wav_pcm16(by_name["d03.wav"].path)), 8000).full_window
 
 

@@ -1,10 +1,11 @@
-"""Which transcripts the ASR engine decodes again with its full window: those with numbers the dialogue or the
-ledger acts on (short-window results as Whisper base gives them on the fixtures)."""
+"""Which transcripts the ASR engine decodes again with its careful window: the ID answer (by default), or any with
+numbers the dialogue or the ledger acts on (COLLECTIONS_VOICE_ASR_CAREFUL_REDECODE=numbers); short-window results
+as Whisper base gives them on the fixtures."""
 from __future__ import annotations
 
 import pytest
 
-from voice.heard_values import carries_numbers
+from voice.heard_values import carries_id_answer, carries_numbers
 
 
 @pytest.mark.parametrize(("text", "numeric"), [
@@ -21,3 +22,12 @@ from voice.heard_values import carries_numbers
 ])
 def test_what_carries_numbers(text, numeric):
     assert carries_numbers(text) is numeric
+
+
+@pytest.mark.parametrize(("text", "id_answer"), [
+    ("我身份证后四位是381。", True), ("我身份证后四位是", True), ("尾号是3821", True), ("The last four digits are", True),
+    ("my ID ends in 4417", True),
+    ("我这中五线还2000块钱。", False), ("3821", False), ("I can pay 300 dollars on Friday.", False), ("", False),
+])
+def test_what_gives_the_id_answer(text, id_answer):
+    assert carries_id_answer(text) is id_answer

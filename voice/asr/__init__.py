@@ -64,7 +64,7 @@ def make_asr_engine(settings: VoiceSettings) -> AsrEngine:
         workers=settings.asr_workers,
         options=decode_options(settings),
         padding_seconds=settings.asr_padding_seconds,
-        full_window_for_numbers=settings.asr_full_window_for_numbers,
+        careful_redecode=settings.asr_careful_redecode,
         numbers_padding_seconds=settings.asr_numbers_padding_seconds,
     )
 

@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 import soxr
@@ -16,7 +16,7 @@ from faster_whisper.transcribe import Segment
 
 from voice.asr.base import Transcript
 from voice.asr.numerals import normalise_transcript
-from voice.heard_values import carries_numbers
+from voice.heard_values import carries_id_answer, carries_numbers
 
 WHISPER_SAMPLE_RATE = 16000
 MEL_FRAMES_PER_SECOND = 100  # Whisper's log-mel hop: 10 ms
@@ -149,6 +149,9 @@ def pcm16_to_float(pcm16: bytes, sample_rate: int) -> np.ndarray:
     return samples
 
 
+CarefulRedecode = Literal["off", "id_answer", "numbers"]
+
+
 class ShortWindowWhisper(WhisperModel):
     """Whisper whose encoder sees the utterance and some seconds of silence after it, not the 30 s window
     faster-whisper pads every utterance to. The encoder is most of a decode's time and grows with its input, so
@@ -197,27 +200,29 @@ def shorter_window(features: np.ndarray, padding_frames: int) -> np.ndarray:
 
 
 class FasterWhisperEngine:
-    """Decodes with the short encoder window (`padding_seconds`), then, when `full_window_for_numbers` and the short
-    result carries numbers (voice.heard_values.carries_numbers: digits, a date, the ID answer's words) or repeats
-    itself (the decoder looping), once more with the careful window (`numbers_padding_seconds` of silence after
-    the speech; None: Whisper's whole 30 s window), whose result is returned: the short window mishears numbers
-    more than other words (d03's ID "三八二一" comes out "381" under 12 s of padding, "这周五" "这中五"), and a
-    wrong number costs the caller a verification attempt or the wrong plan. The choice is made here, so file
-    transcription, the CLI and calls decode the same way; only the turns with numbers pay for the slower decode.
-    A call that has just asked for the ID digits says so (`numbers_expected`): that turn is decoded once, with the
-    careful window."""
+    """Decodes with the short encoder window (`padding_seconds`), then decodes once more with the careful window
+    (`numbers_padding_seconds` of silence after the speech; None: Whisper's whole 30 s window) when the short result
+    is one `careful_redecode` names, and returns that: "id_answer" (the default): the ID answer's own words
+    (voice.heard_values.carries_id_answer), whose digits the short window mishears (d03's "三八二一" comes out "381"
+    under 12 s of padding) at the cost of a verification attempt; "numbers": any digits, date or weekday too
+    (carries_numbers); "off": never. A result that repeats itself (the decoder looping) is decoded again unless
+    "off". Amounts, dates and counts read the same in the short and the careful window on every fixture (and a
+    doubtful one is read back to the caller before it is acted on), while a second decode doubled those turns'
+    time: they were the whole p95 tail at four calls. The choice is made here, so file transcription, the CLI and
+    calls decode the same way. A call that has just asked for the ID digits says so (`numbers_expected`): that
+    turn is decoded once, with the careful window."""
     sample_rate = WHISPER_SAMPLE_RATE
 
     def __init__(self, model_dir: Path, *, device: str = "cpu", compute_type: str = "int8",
                  cpu_threads: int = 2, workers: int = 1, options: DecodeOptions = DecodeOptions(),
-                 padding_seconds: float | None = None, full_window_for_numbers: bool = True,
+                 padding_seconds: float | None = None, careful_redecode: CarefulRedecode = "id_answer",
                  numbers_padding_seconds: float | None = None) -> None:
         # A directory path, never a size name: WhisperModel('base') would try to download.
         self._model = ShortWindowWhisper(str(model_dir), device=device, compute_type=compute_type,
                                          cpu_threads=cpu_threads, num_workers=workers, local_files_only=True)
         self.options = options
         self.model_dir = model_dir
-        self.full_window_for_numbers = full_window_for_numbers
+        self.careful_redecode = careful_redecode
         self.padding_frames = _frames(padding_seconds)
         careful = _frames(numbers_padding_seconds)
         # The careful window is never shorter than the first one: with no short window every decode is careful.
@@ -236,12 +241,11 @@ class FasterWhisperEngine:
         # One window configured: every decode is careful. Numbers expected (the bot asked for the ID digits): the
         # careful window at once, instead of a short decode that would almost always be decoded again.
         careful = self.padding_frames == self.numbers_padding_frames or (
-            numbers_expected and self.full_window_for_numbers)
+            numbers_expected and self.careful_redecode != "off")
         segments = self._decode(audio, seconds, options,
                                 self.numbers_padding_frames if careful else self.padding_frames)
         raw_text = "".join(segment.text for segment in segments).strip()
-        if not careful and self.full_window_for_numbers and (
-                carries_numbers(normalise_transcript(raw_text)) or repeats_itself(raw_text)):
+        if not careful and self._decode_again(raw_text):
             careful = True
             segments = self._decode(audio, seconds, options, self.numbers_padding_frames)
             raw_text = "".join(segment.text for segment in segments).strip()
@@ -251,6 +255,13 @@ class FasterWhisperEngine:
         text = "" if rejected else normalise_transcript(raw_text)
         return Transcript(text, raw_text, language, confidence, seconds, decode_seconds, rejected=rejected,
                           full_window=careful)
+
+    def _decode_again(self, raw_text: str) -> bool:
+        """Whether a short-window result is one the careful window must hear again."""
+        if self.careful_redecode == "off":
+            return False
+        heard = carries_numbers if self.careful_redecode == "numbers" else carries_id_answer
+        return heard(normalise_transcript(raw_text)) or repeats_itself(raw_text)
 
     def _decode(self, audio: np.ndarray, seconds: float, options: DecodeOptions,
                 padding_frames: int | None) -> list[Segment]:
