@@ -28,6 +28,10 @@ from voice.asr.numerals import normalise_transcript
     ("星期三还五百", "星期三还500"),
     ("这个月真的还不上", "这个月真的还不上"),
     ("我明天就还", "我明天就还"),
+    # 周 misheard as a character sounding alike, before a weekday number (d06 on some calls): the week it names.
+    ("我这中五线还2000块钱", "我这周五线还2000块钱"), ("下州三还两千五", "下周三还2500"), ("上钟日就还了", "上周日就还了"),
+    ("这中间我还了五百", "这中间我还了500"), ("这种三期的方案", "这种3期的方案"), ("下中三年级", "下中3年级"),
+    ("中五还", "中五还"),
 ])
 def test_transcript_normalisation(heard: str, expected: str) -> None:
     assert normalise_transcript(heard) == expected

@@ -1,4 +1,5 @@
-"""Transcript normalisation before NLU: Simplified script and one form for numbers (Arabic digits).
+"""Transcript normalisation before NLU: Simplified script, one form for numbers (Arabic digits), and the weekday's
+周 where a phone line made Whisper write a character that sounds like it.
 
 Whisper writes the same spoken number either way ('三八二一' or '3821', '两千块' or '2000块'); the
 NLU's entity parsers read both, but the classifier and extractor see fewer distinct forms if ASR
@@ -27,6 +28,10 @@ _THOUSANDS_SEPARATOR = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
 _SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 # Weekdays are names, not quantities: 周五 / 星期三 / 礼拜六 stay as written.
 _WEEKDAY_PREFIX = ("周", "星期", "礼拜")
+# 周 (zhōu) on an 8 kHz line comes out of Whisper as a character that sounds alike ("我这中五先还…": d06 in some
+# calls). After 这/下/上/本 and before a weekday number it can only be 周; none of these pairs is a word there
+# (这种 and 这重 are, so 种 and 重 are not listed). Not before a unit: "下中三年级" is a school grade.
+_MISHEARD_WEEK = re.compile(r"(?<=[这下上本])[中钟州洲舟粥轴](?=[一二三四五六日天](?![年级班届期个月号块元点次]))")
 
 
 def _to_int_text(span: str, method: str) -> str | None:
@@ -55,9 +60,10 @@ def _is_weekday(match: re.Match[str]) -> bool:
 
 
 def normalise_transcript(text: str) -> str:
-    """'我身份證後四位是三八二一，先還兩千塊' → '我身份证后四位是3821，先还2000块'."""
+    """'我身份證後四位是三八二一，先還兩千塊' → '我身份证后四位是3821，先还2000块'; '我这中五还' → '我这周五还'."""
     text = to_simplified(text).strip()
     text = _SPACE_BETWEEN_HAN.sub("", text)
+    text = _MISHEARD_WEEK.sub("周", text)
     text = _THOUSANDS_SEPARATOR.sub("", text)
     text = _DIGIT_RUN.sub(_digit_run, text)
     text = _COMPOUND.sub(_quantity, text)
