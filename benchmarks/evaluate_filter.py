@@ -1,6 +1,6 @@
 """Quality of the whole outgoing filter (rules + classifier, as the egress runs it, identity verified).
 
-    .venv/bin/python -m benchmarks.evaluate_filter [--set corpus|independent|independent2|dev|dev-en|dev-en2|cold] [--show-errors]
+    .venv/bin/python -m benchmarks.evaluate_filter [--set corpus|independent|independent2|dev|dev-en|dev-en2|dev3|cold] [--show-errors]
 
 * ``corpus`` — the held-out fifth of compliance_filters/data/corpus.tsv. It comes from the same
   generator as the training rows, so it measures memory more than generalisation.
@@ -22,6 +22,9 @@
 * ``dev-en2`` — tests/compliance_eval/dev_set_en2.tsv, a second, smaller English development set
   written before the filter's English structure changed (72 lines, veiled threats and hard lawful
   lines), scored like ``dev``: a check that what was tuned on ``dev-en`` carries over.
+* ``dev3`` — tests/compliance_eval/dev_set_3.tsv (306 lines, half Chinese, half English, all nine categories),
+  written before the third filter round changed anything, apart from every training and evaluation file;
+  scored like ``dev``.
 * ``cold`` — the test split of COLD (thu-coai/COLDataset, Apache-2.0), never trained on: share of
   comments blocked per fine-grained label (1 attacks an individual, 2 attacks a group; 0 and 3 are
   not offensive).
@@ -43,6 +46,7 @@ INDEPENDENT_SET_2 = ROOT / "tests" / "compliance_eval" / "independent_eval_2.tsv
 DEV_SET = ROOT / "tests" / "compliance_eval" / "dev_set.tsv"
 DEV_SET_EN = ROOT / "tests" / "compliance_eval" / "dev_set_en.tsv"
 DEV_SET_EN2 = ROOT / "tests" / "compliance_eval" / "dev_set_en2.tsv"
+DEV_SET_3 = ROOT / "tests" / "compliance_eval" / "dev_set_3.tsv"
 COLD_TEST = ROOT / "tests" / "compliance_eval" / "cold_test.csv"
 VERIFIED = {"identity_verified": True}
 COLD_LABELS = {"0": "other, not offensive", "1": "attacks an individual", "2": "attacks a group",
@@ -145,7 +149,8 @@ def cold_report() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--set", choices=("corpus", "independent", "independent2", "dev", "dev-en", "dev-en2", "cold"), default="independent")
+    parser.add_argument("--set", choices=("corpus", "independent", "independent2", "dev", "dev-en", "dev-en2", "dev3",
+                                          "cold"), default="independent")
     parser.add_argument("--show-errors", action="store_true", help="list misses and false blocks")
     args = parser.parse_args()
     if args.set == "corpus":
@@ -156,6 +161,8 @@ def main() -> None:
         independent_report(args.show_errors, DEV_SET_EN)
     elif args.set == "dev-en2":
         independent_report(args.show_errors, DEV_SET_EN2)
+    elif args.set == "dev3":
+        independent_report(args.show_errors, DEV_SET_3)
     elif args.set == "independent2":
         if args.show_errors:
             parser.error("independent2 is sealed: its errors are never shown (tune on the dev sets)")
