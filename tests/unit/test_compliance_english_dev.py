@@ -28,7 +28,10 @@ _NON_WORD = re.compile(r"[\W_]+")
 # Measured (README "Compliance filter figures"): before the English structure round, recall 0.883 and
 # lawful blocked 0.074 on dev_set_en.tsv, 0.944 / 0.056 on dev_set_en2.tsv; after it 0.920 / 0.049 and
 # 0.972 / 0.056. A little room, so a retrain's noise does not fail.
-FLOORS = {"dev_set_en.tsv": (0.90, 0.065), "dev_set_en2.tsv": (0.94, 0.085)}  # (min recall, max lawful blocked)
+# dev_set_3.tsv (Chinese and English, written 2026-12-07 before a third round that was measured and not merged):
+# 0.948 / 0.065.
+FLOORS = {"dev_set_en.tsv": (0.90, 0.065), "dev_set_en2.tsv": (0.94, 0.085),
+          "dev_set_3.tsv": (0.92, 0.075)}  # (min recall, max lawful blocked)
 
 
 def _trigrams(text: str) -> set[str]:
@@ -109,7 +112,7 @@ def test_second_english_dev_set_is_well_formed_and_refused_by_the_trainer():
         refuse_evaluation_data(DEV_SET_EN2)
 
 
-@pytest.mark.parametrize("path", [DEV_SET_EN, DEV_SET_EN2], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [DEV_SET_EN, DEV_SET_EN2, DEV_SET_3], ids=lambda p: p.name)
 def test_whole_filter_on_the_english_dev_sets(path):
     """Rules + the packaged classifier, as the egress runs them."""
     rows = _rows(path)
