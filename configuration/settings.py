@@ -253,9 +253,10 @@ class VoiceSettings(Section):
                     "repeats itself too, unless off. After the ID question a call asks for the careful window at "
                     "once. Files, the CLI and calls alike (faster_whisper_engine.FasterWhisperEngine)")
     asr_numbers_padding_seconds: float = Field(
-        default=30.0, ge=0.5, le=30,
+        default=15.0, ge=0.5, le=30,
         description="The careful window: silence after the utterance its encoder sees (30: Whisper's whole window). "
-                    "d03's ID answer \"三八二一\" needs 12 s or more (benchmarks/asr_accuracy.py --numbers-padding)")
+                    "d03's ID answer \"三八二一\" needs 12 s or more; 15 s costs half the CPU of 30 s "
+                    "(benchmarks/asr_accuracy.py --numbers-padding, benchmarks/voice_latency.py)")
     asr_biasing: Literal["none", "prompt", "hotwords", "prompt+hotwords"] = Field(
         default="prompt", description="How the domain vocabulary steers decoding (benchmarks/asr_accuracy.py)")
     asr_min_avg_logprob: float = Field(default=-1.2, le=0, description="Below this mean log-prob → rejected")

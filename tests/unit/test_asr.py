@@ -144,8 +144,8 @@ def test_the_encoder_sees_the_utterance_and_its_padding_not_the_whole_30_s_windo
 def test_the_padding_setting_reaches_the_encoder() -> None:
     settings = VoiceSettings()
     assert shared_asr_engine().padding_frames == settings.asr_padding_seconds * 100
-    assert settings.asr_numbers_padding_seconds == 30  # the default: numbers are decoded again with the whole window
-    assert shared_asr_engine().numbers_padding_frames is None
+    assert settings.asr_numbers_padding_seconds == 15  # the default careful window: d03's ID digits need 12 s or more
+    assert shared_asr_engine().numbers_padding_frames == 1500
     full_window = make_asr_engine(VoiceSettings(asr_padding_seconds=30))
     assert full_window.padding_frames is None  # faster-whisper's own 30 s window, zero-padded
     assert full_window.numbers_padding_frames is None  # never shorter than the first window
