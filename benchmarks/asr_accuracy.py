@@ -15,8 +15,9 @@ On a call an utterance may reach the NLU as several turns (a pause longer than t
 it); their texts are joined for the CER and the `split` column counts such utterances. `pad` is the silence after
 the utterance that Whisper's encoder sees (COLLECTIONS_VOICE_ASR_PADDING_SECONDS; 30: its full window), `num` the
 same for the careful decode (COLLECTIONS_VOICE_ASR_NUMBERS_PADDING_SECONDS), `redecode` which short results take
-it (COLLECTIONS_VOICE_ASR_CAREFUL_REDECODE), `careful` how many files took it. `CPU s` is the process's CPU seconds per utterance (every thread: the decode's
-cost on a shared machine, where the wall-clock RTF says as much about the other load).
+it (COLLECTIONS_VOICE_ASR_CAREFUL_REDECODE), `careful` how many files took it. `CPU s` is the process's CPU seconds
+per utterance (every thread: the decode's cost on a shared machine, where the wall-clock RTF says as much about the
+other load).
 """
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ import itertools
 import statistics
 import time
 from pathlib import Path
+from typing import get_args
 
 from benchmarks.call_path import CallPath, telephone_ulaw
-from configuration.settings import VoiceSettings
+from configuration.settings import CarefulRedecode, VoiceSettings
 from tests.unit.voice_engines import ZH_HUMAN_MANIFEST, ZH_MANIFEST
 from voice.asr import AsrEngine, make_asr_engine
 from voice.asr.evaluation import Reference, character_error_rate, read_manifest
@@ -52,7 +54,7 @@ def main() -> None:
     parser.add_argument("--numbers-padding", type=float, nargs="+",
                         default=[VoiceSettings().asr_numbers_padding_seconds],
                         help="padding of the second, careful decode of words with numbers (30: the full window)")
-    parser.add_argument("--redecode", nargs="+", choices=("id_answer", "numbers", "off"),
+    parser.add_argument("--redecode", nargs="+", choices=get_args(CarefulRedecode),
                         default=[VoiceSettings().asr_careful_redecode],
                         help="which short-window results are decoded again with the careful window")
     parser.add_argument("--verbose", action="store_true", help="print every hypothesis")

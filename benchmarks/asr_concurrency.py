@@ -8,7 +8,8 @@ Each caller speaks the 20 synthetic fixtures in order (8 kHz μ-law round trip),
 then waits for its decode and a 1.5–2.5 s reply before the next; callers start 0.9 s apart, so they reach the same
 utterances at nearly the same time, as `benchmarks.voice_latency`'s callers do. Prints p50/p95/max of the wait, the
 process's CPU seconds for the whole run (on a shared machine, the cost; the wall times depend on the other load,
-printed as the load average before and after), and the slowest decodes (`*`: decoded again with the careful window; --redecode: which short results are).
+printed as the load average before and after), and the slowest decodes (`*`: decoded again with the careful window;
+--redecode: which short results are).
 """
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import get_args
 
 from benchmarks.call_path import telephone_ulaw
-from configuration.settings import VoiceSettings
+from configuration.settings import CarefulRedecode, VoiceSettings
 from tests.unit.voice_engines import ZH_MANIFEST
 from voice.asr import make_asr_engine
 from voice.asr.evaluation import read_manifest
@@ -36,7 +38,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=defaults.asr_workers)
     parser.add_argument("--threads", type=int, default=defaults.asr_cpu_threads)
     parser.add_argument("--numbers-padding", type=float, default=defaults.asr_numbers_padding_seconds)
-    parser.add_argument("--redecode", choices=("id_answer", "numbers", "off"), default=defaults.asr_careful_redecode)
+    parser.add_argument("--redecode", choices=get_args(CarefulRedecode), default=defaults.asr_careful_redecode)
     args = parser.parse_args()
     engine = make_asr_engine(VoiceSettings(asr_workers=args.workers, asr_cpu_threads=args.threads,
                                            asr_numbers_padding_seconds=args.numbers_padding,
@@ -71,7 +73,8 @@ def main() -> None:
     p95 = ordered[round(0.95 * (len(ordered) - 1))]
     slowest = " ".join(f"{name}{'*' if careful else ''}" for _, name, careful in sorted(waits, reverse=True)[:8])
     print(f"{args.calls} calls, {args.workers} workers x {args.threads} threads, careful window "
-          f"{args.numbers_padding:g} s for {args.redecode}: wait for the decode p50 {statistics.median(ordered) * 1000:.0f} ms  "
+          f"{args.numbers_padding:g} s for {args.redecode}: wait for the decode p50 "
+          f"{statistics.median(ordered) * 1000:.0f} ms  "
           f"p95 {p95 * 1000:.0f} ms  max {ordered[-1] * 1000:.0f} ms  (n={len(ordered)}); CPU "
           f"{time.process_time() - cpu:.1f} s over {time.perf_counter() - wall:.0f} s; load average "
           f"{load:.1f} → {os.getloadavg()[0]:.1f}; slowest: {slowest}", flush=True)

@@ -214,6 +214,10 @@ class WeChatSettings(Section):
     max_reference_attempts_per_day: int = Field(default=5, ge=1)
 
 
+# Which short-window ASR results are decoded again with the careful window (VoiceSettings.asr_careful_redecode).
+CarefulRedecode = Literal["off", "id_answer", "numbers"]
+
+
 class VoiceSettings(Section):
     # Phone arrival (/voice/twilio/incoming, /voice/twilio): off until the carrier's auth token is set
     twilio_auth_token: SecretStr | None = Field(
@@ -245,7 +249,7 @@ class VoiceSettings(Section):
         default=5.0, ge=0.5, le=30,
         description="Silence after the utterance that Whisper's encoder sees, instead of its fixed 30 s window: the "
                     "encoder's time grows with it (benchmarks/asr_accuracy.py --padding); 30: the full window")
-    asr_careful_redecode: Literal["off", "id_answer", "numbers"] = Field(
+    asr_careful_redecode: CarefulRedecode = Field(
         default="id_answer",
         description="Which short-window results the ASR engine decodes again with the careful window "
                     "(asr_numbers_padding_seconds): the ID answer's words (id_answer: the short window hears d03's "

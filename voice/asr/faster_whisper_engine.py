@@ -7,13 +7,14 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Sequence
 
 import numpy as np
 import soxr
 from faster_whisper import WhisperModel
 from faster_whisper.transcribe import Segment
 
+from configuration.settings import CarefulRedecode
 from voice.asr.base import Transcript
 from voice.asr.numerals import normalise_transcript
 from voice.heard_values import carries_id_answer, carries_numbers
@@ -147,9 +148,6 @@ def pcm16_to_float(pcm16: bytes, sample_rate: int) -> np.ndarray:
     if sample_rate != WHISPER_SAMPLE_RATE and samples.size:
         samples = soxr.resample(samples, sample_rate, WHISPER_SAMPLE_RATE).astype(np.float32)
     return samples
-
-
-CarefulRedecode = Literal["off", "id_answer", "numbers"]
 
 
 class ShortWindowWhisper(WhisperModel):
