@@ -21,7 +21,9 @@ from typing import Literal
 from configuration.files import load_yaml_model
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from chinese_text.slang import to_standard_words
 from compliance_filters.patterns import require_valid_regexes
+from english_text.shorthand import spelled_out
 
 DistressKind = Literal["self_harm", "severe_illness", "bereavement", "threatened"]
 KINDS: tuple[str, ...] = ("self_harm", "severe_illness", "bereavement", "threatened")
@@ -94,10 +96,10 @@ def shipped_lexicon() -> Lexicon:
     return load_lexicon()
 
 
-def _simplify(text: str) -> str:
-    from chinese_text import to_simplified  # lazy: opencc loads a dictionary
+def _standard_chinese(text: str) -> str:
+    from chinese_text import to_mandarin, to_simplified  # lazy: opencc loads a dictionary
 
-    return to_simplified(text)
+    return to_standard_words(to_mandarin(to_simplified(text)))
 
 
 def _blank(text: str, pattern: re.Pattern[str]) -> str:
@@ -117,8 +119,9 @@ def detect_distress(text: str, lexicon: Lexicon | None = None) -> DistressSignal
         return None
     lex = lexicon or shipped_lexicon()
     prepared = {
-        "zh": _blank(_simplify(text), lex.figurative["zh"]),
-        "en": _blank(" ".join(text.split()).replace("’", "'"), lex.figurative["en"]),
+        # Read as the NLU reads it: "活着木有意思", "i wanna die" and "dont wanna live" are the phrases they spell.
+        "zh": _blank(_standard_chinese(text), lex.figurative["zh"]),
+        "en": _blank(spelled_out(" ".join(text.split()).replace("’", "'")), lex.figurative["en"]),
     }
     # Shared tokens (ICU) are reported in the message's own language.
     languages = ("zh", "en") if _CJK.search(prepared["zh"]) else ("en", "zh")

@@ -24,9 +24,11 @@ from chinese_text.date_entities import with_pattern_amounts, with_pattern_dates,
 from chinese_text.identity import corrected_id_span
 from chinese_text.language import written_language
 from chinese_text.names import looks_like_chinese_name
+from chinese_text.slang import to_standard_words
 from chinese_text.unknown_words import content_words, only_unknown_words
 from chinese_text.stop_requests import says_not_to_stop
 from chinese_text.value_answers import is_bare_value_answer
+from english_text.shorthand import Expansion, moved_offset, shorthand_matches, spelled_out
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +46,14 @@ def as_words(original: str, normalised: str) -> str:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
-class ChineseTextNormaliser(GraphComponent):
-    """Full-width → half-width, Traditional → Simplified and Cantonese words → Mandarin ones, so 還款 / ３５００ /
-    听日 reach NLU as 还款 / 3500 / 明天."""
+class TextNormaliser(GraphComponent):
+    """Full-width → half-width, Traditional → Simplified, Cantonese and internet-slang words → standard Mandarin ones,
+    and English texting shorthand spelled out, so 還款 / ３５００ / 听日 / 木有 / tmrw reach NLU as 还款 / 3500 / 明天 /
+    没有 / tomorrow."""
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ChineseTextNormaliser":
+               execution_context: ExecutionContext) -> "TextNormaliser":
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
@@ -68,10 +71,31 @@ class ChineseTextNormaliser(GraphComponent):
         text = message.get(TEXT)
         if not text:
             return
-        simplified = as_words(text, to_mandarin(to_simplified(text)))
+        standard = as_words(text, to_standard_words(to_mandarin(to_simplified(text))))
         # Entity offsets in training data refer to the original text: only swap when lengths agree.
-        if len(simplified) == len(text) or not message.get(ENTITIES):
-            message.set(TEXT, simplified)
+        if len(standard) == len(text) or not message.get(ENTITIES):
+            message.set(TEXT, standard)
+            _spell_out_shorthand(message)
+
+
+def _spell_out_shorthand(message: Message) -> None:
+    """Expands English shorthand and moves training entity spans with it; a span that shorthand falls inside keeps
+    the example as written."""
+    text = message.get(TEXT)
+    expansions = shorthand_matches(text)
+    entities = message.get(ENTITIES) or []
+    if not expansions or any(_overlaps(entity, expansion) for entity in entities for expansion in expansions):
+        return
+    message.set(TEXT, spelled_out(text, expansions))
+    if entities:
+        message.set(ENTITIES, [
+            {**entity, "start": moved_offset(entity["start"], expansions), "end": moved_offset(entity["end"], expansions)}
+            for entity in entities
+        ])
+
+
+def _overlaps(entity: Dict[Text, Any], expansion: Expansion) -> bool:
+    return "start" in entity and entity["start"] < expansion.end and expansion.start < entity["end"]
 
 
 # A unit DIET sometimes leaves outside an amount's span ("[1.5]k", "[2]k", "[300] bucks"): without it the value

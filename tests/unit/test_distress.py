@@ -27,6 +27,13 @@ TRIGGERS = [
     ("sometimes I think about suicide", "self_harm", "en"),
     ("I just want to end it all", "self_harm", "en"),
     ("I don’t want to live anymore", "self_harm", "en"),
+    # typed as people type: slang and texting shorthand read as the words they spell
+    ("活着木有意思", "self_harm", "zh"),
+    ("这样活着还有啥意思", "self_harm", "zh"),
+    ("i wanna die", "self_harm", "en"),
+    ("i dont wanna live anymore", "self_harm", "en"),
+    ("idk, i just dont want to wake up tmrw", "self_harm", "en"),
+    ("been thinking about ending it tbh", "self_harm", "en"),
     # severe illness
     ("我得了癌症", "severe_illness", "zh"),
     ("我爸住院了，下个月再说", "severe_illness", "zh"),
