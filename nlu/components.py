@@ -79,12 +79,13 @@ class TextNormaliser(GraphComponent):
 
 
 def _spell_out_shorthand(message: Message) -> None:
-    """Expands English shorthand and moves training entity spans with it; a span that shorthand falls inside keeps
-    the example as written."""
+    """Expands English shorthand and moves training entity spans with it; shorthand inside an entity's span ("[tmrw]
+    (date)") stays as annotated."""
     text = message.get(TEXT)
-    expansions = shorthand_matches(text)
     entities = message.get(ENTITIES) or []
-    if not expansions or any(_overlaps(entity, expansion) for entity in entities for expansion in expansions):
+    expansions = [expansion for expansion in shorthand_matches(text)
+                  if not any(_overlaps(entity, expansion) for entity in entities)]
+    if not expansions:
         return
     message.set(TEXT, spelled_out(text, expansions))
     if entities:
