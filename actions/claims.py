@@ -19,6 +19,20 @@ from actions.replies import reply, wording
 from actions.review import record_for_review
 from actions.strategy import place_again
 from chinese_text import parse_date
+from ledger.views import AccountView
+
+
+def record_hardship(tracker: Tracker, detail: str | None = None) -> AccountView | None:
+    """A verified borrower's hardship on the ledger, in their words unless `detail` is given; their account is placed
+    again at once (its strategy may soften). Returns the primary account, or None."""
+    known_id = borrower_id(tracker)
+    account = ledger().get_primary_account(known_id)
+    ledger().record_claim(
+        known_id, account.account_id if account else None, conversation_id(tracker), "hardship",
+        detail=borrower_words(tracker) if detail is None else detail,
+    )
+    place_again(tracker, known_id, "hardship claim")
+    return account
 
 
 class ActionRecordHardship(DisclosureAction):
@@ -28,13 +42,7 @@ class ActionRecordHardship(DisclosureAction):
         return "action_record_hardship"
 
     async def run_verified(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        known_id = borrower_id(tracker)
-        account = ledger().get_primary_account(known_id)
-        ledger().record_claim(
-            known_id, account.account_id if account else None, conversation_id(tracker), "hardship",
-            detail=borrower_words(tracker),
-        )
-        place_again(tracker, known_id, "hardship claim")
+        account = record_hardship(tracker)
         dispatcher.utter_message(text=reply(tracker, "hardship_recorded"))
         events: list[dict] = [SlotSet("hardship", True)]
         if account is not None:

@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.claims import record_hardship
 from actions.conversation_context import (
     borrower_id, borrower_timezone, borrower_words, channel, contact_policy, conversation_id, is_verified, ledger, now,
 )
@@ -16,6 +17,10 @@ from actions.entities import as_date, latest_value
 from actions.handoff import hand_off
 from actions.replies import DISTRESS_KINDS, reply, wording
 from actions.review import record_for_review
+
+# Distress that is also a hardship the borrower told us of: recorded as one, so the person taking over and the
+# account's strategy see it.
+HARDSHIP_KINDS = ("severe_illness", "bereavement")
 
 MAX_ABUSE_REPLIES = 2
 
@@ -110,13 +115,16 @@ class ActionHandleDistress(Action):
         return "action_handle_distress"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        kind = ((tracker.latest_message or {}).get("metadata") or {}).get("distress_kind")
+        heard = (tracker.latest_message or {}).get("metadata") or {}
+        kind = heard.get("distress_kind")
         verified = is_verified(tracker)
         if not verified:
             record_for_review(tracker, "distress")
         # What the gateway's detector saw (message metadata); the NLU intent alone means self-harm risk. A threat
         # to the borrower's safety is answered alike either way; other replies name no debt before verification.
         kind = kind if kind in DISTRESS_KINDS else "self_harm"
+        if verified and kind in HARDSHIP_KINDS:
+            record_hardship(tracker, detail=f"{kind}: {heard.get('distress_phrase') or ''}")
         key = f"distress_{kind}" if verified or kind == "threatened" else f"distress_{kind}_unverified"
         dispatcher.utter_message(text=reply(tracker, key))
         return close_active_form() + [SlotSet("collection_stopped", True)] + hand_off("distress")

@@ -12,6 +12,7 @@ import re
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ SEEDED = 1500
 SEEDED_US = 400
 MIN_BALANCE_CENTS = {"zh": 600_000, "en": 461_500}  # every amount the dialogues promise fits
 VERIFIED = ("核实通过", "you're verified")
-_PLACEHOLDER = re.compile(r"\{(last4|wrong4)\}")
+_PLACEHOLDER = re.compile(r"\{(last4|wrong4|dob)\}")
 
 
 @dataclass
@@ -92,11 +93,19 @@ def _check(ledger: Ledger, expect: dict[str, Any], chat: Chat, borrower, account
     return problems
 
 
+def _spoken_date_of_birth(born: date, language: str) -> str:
+    """The taken borrower's own date of birth, as a borrower types it: 'june 30 1985', '1985年6月30日'."""
+    if language == "en":
+        return f"{born.strftime('%B').lower()} {born.day} {born.year}"
+    return f"{born.year}年{born.month}月{born.day}日"
+
+
 def run_dialogue(gateway_url: str, ledger: Ledger, borrowers: BorrowerPool, dialogue: dict[str, Any]) -> Outcome:
     outcome = Outcome(dialogue)
     language = dialogue.get("language", "zh")
     borrower, account = borrowers.take(WANTED_TIER[language], MIN_BALANCE_CENTS[language], language=language)
-    values = {"last4": borrower.id_last4, "wrong4": _wrong_digits(borrower.id_last4)}
+    values = {"last4": borrower.id_last4, "wrong4": _wrong_digits(borrower.id_last4),
+              "dob": _spoken_date_of_birth(borrower.date_of_birth, language)}
     chat = Chat(gateway_url, borrower.borrower_id)
     replies: list[str] = []
     verified_at = None

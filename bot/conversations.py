@@ -484,7 +484,8 @@ class ConversationService:
             "now": self._clock().isoformat(),
         }
         if distress is not None:
-            metadata["distress_kind"] = distress.kind
+            # The words themselves stay in the gateway's transcript; the phrase heard is what a hardship record needs.
+            metadata["distress_kind"], metadata["distress_phrase"] = distress.kind, distress.matched
         if conversation.call_script:
             metadata["call_script"] = conversation.call_script
         context = {**self._context(conversation), "borrower_text": borrower_text}

@@ -91,6 +91,15 @@ def test_distress_stops_collection_and_hands_off_first(open_chat, borrowers, led
     assert not any(discloses_debt(text) for text in chat.heard)
 
 
+def test_a_verified_borrowers_illness_is_a_hardship_on_record_as_well_as_distress(verified_chat, ledger):
+    chat, borrower, _ = verified_chat()
+    reply = chat.say("我老公住院一个多月了，钱全花在医药费上")
+    assert "人工" in reply
+    assert [h.reason for h in ledger.handoffs_for(chat.conversation_id)] == ["distress"]
+    claims = _mine(ledger.claims_for(borrower.borrower_id), chat)
+    assert [(c.kind, c.detail) for c in claims] == [("hardship", "severe_illness: 住院")]
+
+
 def test_request_for_a_person_is_recorded_at_any_point(open_chat, borrowers, ledger):
     borrower, _ = borrowers.take()
     chat = open_chat(borrower.borrower_id)
