@@ -5,7 +5,11 @@ minus its held-out fifth, plus the hand-written supplement; COLD left out), and 
 filter's rules. The sealed independent sets are never read.
 
     .venv/bin/python -m encoders.harm rows --out /tmp/ft/harm_rows.json   # project venv: the filter's loaders
-    /tmp/ft-venv/bin/python -m encoders.harm train --rows /tmp/ft/harm_rows.json --freeze 6 --epochs 4 --lr 2e-4
+    /tmp/ft-venv/bin/python -m encoders.harm train --rows /tmp/ft/harm_rows.json --freeze 6 --epochs 4 --lr 2e-4 \
+        --out /tmp/ft/harm
+The current filter's decision per development line, and the encoder beside it and OR-ed with it:
+    .venv/bin/python -m encoders.harm filter --out /tmp/ft/filter_dev.json
+    /tmp/ft-venv/bin/python -m encoders.harm score --model /tmp/ft/harm --filter /tmp/ft/filter_dev.json
 """
 from __future__ import annotations
 
@@ -34,6 +38,39 @@ def dump_rows(out: Path) -> None:
 def dev_rows(name: str) -> list[dict]:
     with DEV_SETS[name].open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def filter_decisions(out: Path) -> None:
+    from benchmarks.evaluate_filter import blocked_categories
+
+    out.write_text(json.dumps({name: [bool(blocked_categories(r["text"])) for r in dev_rows(name)]
+                               for name in DEV_SETS}))
+    print(f"filter decisions -> {out}")
+
+
+def score(args) -> None:
+    import numpy as np
+    import torch
+
+    from encoders.finetune import IntentModel, encode_all, predict
+    from encoders.tokenizer import E5Tokenizer
+    from transformers import BertModel
+
+    torch.set_num_threads(1)
+    model = IntentModel(BertModel.from_pretrained(args.base, attn_implementation="eager", add_pooling_layer=False), 2,
+                        freeze=12)
+    model.load_state_dict(torch.load(args.model / "harm_model.pt"))
+    filtered = json.loads(args.filter.read_text())
+    tok = E5Tokenizer()
+    print(f"{'set':12} {'decision':22} {'recall':>7} {'lawful blocked':>15}")
+    for name in DEV_SETS:
+        rows = dev_rows(name)
+        p = predict(model, encode_all(model, tok, [r["text"] for r in rows], max_length=MAX_LENGTH))[:, 1]
+        block = np.array([r["label"] == "block" for r in rows])
+        rules = np.array(filtered[name])
+        for label, decided in (("current filter", rules), ("encoder >= 0.5", p >= 0.5), ("encoder >= 0.9", p >= 0.9),
+                               ("filter OR enc >= 0.5", rules | (p >= 0.5)), ("filter OR enc >= 0.9", rules | (p >= 0.9))):
+            print(f"{name:12} {label:22} {decided[block].mean():7.3f} {decided[~block].mean():15.3f}")
 
 
 def train(args) -> None:
@@ -84,9 +121,19 @@ def main() -> None:
     t.add_argument("--batch", type=int, default=32)
     t.add_argument("--seed", type=int, default=13)
     t.add_argument("--out", type=Path)
+    f = sub.add_parser("filter")
+    f.add_argument("--out", type=Path, default=Path("/tmp/ft/filter_dev.json"))
+    c = sub.add_parser("score")
+    c.add_argument("--model", type=Path, default=Path("/tmp/ft/harm"))
+    c.add_argument("--base", type=Path, default=Path("/tmp/ft/e5-small-f32"))
+    c.add_argument("--filter", type=Path, default=Path("/tmp/ft/filter_dev.json"))
     args = parser.parse_args()
     if args.command == "rows":
         dump_rows(args.out)
+    elif args.command == "filter":
+        filter_decisions(args.out)
+    elif args.command == "score":
+        score(args)
     else:
         train(args)
 
