@@ -22,12 +22,10 @@ class Line:
 
 
 def normalise(text: str) -> str:
-    """What ChineseTextNormaliser does before NLU sees a message (Traditional -> Simplified, Cantonese words ->
-    Mandarin), when the project's chinese_text package and its dependencies are importable."""
-    try:
-        from chinese_text import to_mandarin, to_simplified
-    except ImportError:
-        return text
+    """Traditional -> Simplified and Cantonese words -> Mandarin, as the NLU's TextNormaliser did when these numbers
+    were measured (it now also reads slang and English shorthand, not applied here)."""
+    from chinese_text import to_mandarin, to_simplified
+
     return to_mandarin(to_simplified(text))
 
 
