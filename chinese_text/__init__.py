@@ -7,9 +7,10 @@ from chinese_text.dates import DEFAULT_TIMEZONE, parse_date
 from chinese_text.dialect import to_mandarin
 from chinese_text.entities import normalise_entity
 from chinese_text.identity import bare_id_last4, mask_id_last4, parse_id_last4
+from chinese_text.reading import standard_chinese
 from chinese_text.script import to_simplified
 
 __all__ = [
     "DEFAULT_TIMEZONE", "bare_id_last4", "mask_id_last4", "normalise_entity", "parse_amount_cents", "parse_date",
-    "to_mandarin", "parse_id_last4", "parse_periods", "to_simplified",
+    "to_mandarin", "parse_id_last4", "parse_periods", "standard_chinese", "to_simplified",
 ]

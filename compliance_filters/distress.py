@@ -21,7 +21,6 @@ from typing import Literal
 from configuration.files import load_yaml_model
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from chinese_text.slang import to_standard_words
 from compliance_filters.patterns import require_valid_regexes
 from english_text.shorthand import spelled_out
 
@@ -97,9 +96,9 @@ def shipped_lexicon() -> Lexicon:
 
 
 def _standard_chinese(text: str) -> str:
-    from chinese_text import to_mandarin, to_simplified  # lazy: opencc loads a dictionary
+    from chinese_text import standard_chinese  # lazy: opencc loads a dictionary
 
-    return to_standard_words(to_mandarin(to_simplified(text)))
+    return standard_chinese(text)
 
 
 def _blank(text: str, pattern: re.Pattern[str]) -> str:

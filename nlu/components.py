@@ -19,12 +19,11 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from chinese_text import DEFAULT_TIMEZONE, normalise_entity, to_mandarin, to_simplified
+from chinese_text import DEFAULT_TIMEZONE, normalise_entity, standard_chinese
 from chinese_text.date_entities import with_pattern_amounts, with_pattern_dates, without_ruled_out_dates
 from chinese_text.identity import corrected_id_span
 from chinese_text.language import written_language
 from chinese_text.names import looks_like_chinese_name
-from chinese_text.slang import to_standard_words
 from chinese_text.unknown_words import content_words, only_unknown_words
 from chinese_text.stop_requests import says_not_to_stop
 from chinese_text.value_answers import is_bare_value_answer
@@ -71,7 +70,7 @@ class TextNormaliser(GraphComponent):
         text = message.get(TEXT)
         if not text:
             return
-        standard = as_words(text, to_standard_words(to_mandarin(to_simplified(text))))
+        standard = as_words(text, standard_chinese(text))
         # Entity offsets in training data refer to the original text: only swap when lengths agree.
         if len(standard) == len(text) or not message.get(ENTITIES):
             message.set(TEXT, standard)
