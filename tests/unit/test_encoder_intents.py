@@ -48,6 +48,7 @@ print(json.dumps({
     "trained": served(trained, text, diet), "loaded": served(loaded, text, diet),
     "encoder_only": served(encoder_only, text, diet), "diet_only": served(diet_only, text, diet),
     "untouched": untouched.get("intent_ranking"), "diet_sure": served(loaded, text, sure),
+    "digits": [served(encoder_only, f"不是我，他身份证后四位是{digits}", diet)["ranking"] for digits in ("0486", "3821")],
 }, ensure_ascii=False))
 """
 
@@ -88,3 +89,8 @@ def test_a_message_without_text_keeps_diet_s_ranking(blended):
 def test_diet_s_decision_stands_where_it_is_sure(blended):
     assert blended["diet_sure"]["ranking"] == [{"name": "goodbye", "confidence": 0.9},
                                                {"name": "hardship", "confidence": 0.1}]
+
+
+def test_the_encoder_reads_every_number_alike(blended):
+    first, second = blended["digits"]
+    assert first == second
