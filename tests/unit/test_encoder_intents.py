@@ -44,10 +44,12 @@ diet_only = EncoderIntentBlend.load({**config, "diet_weight": 1.0}, storage, res
 untouched = Message(data={"intent": diet[0], "intent_ranking": diet})
 loaded.process([untouched])
 sure = [{"name": "goodbye", "confidence": 0.9}, {"name": "hardship", "confidence": 0.1}]
+third_party = [{"name": "wrong_person", "confidence": 0.5}, {"name": "hardship", "confidence": 0.5}]
 print(json.dumps({
     "trained": served(trained, text, diet), "loaded": served(loaded, text, diet),
     "encoder_only": served(encoder_only, text, diet), "diet_only": served(diet_only, text, diet),
     "untouched": untouched.get("intent_ranking"), "diet_sure": served(loaded, text, sure),
+    "third_party": served(loaded, text, third_party),
     "digits": [served(encoder_only, f"不是我，他身份证后四位是{digits}", diet)["ranking"] for digits in ("0486", "3821")],
 }, ensure_ascii=False))
 """
@@ -94,3 +96,7 @@ def test_diet_s_decision_stands_where_it_is_sure(blended):
 def test_the_encoder_reads_every_number_alike(blended):
     first, second = blended["digits"]
     assert first == second
+
+
+def test_diet_s_wrong_party_is_never_blended_away(blended):
+    assert blended["third_party"]["intent"] == {"name": "wrong_person", "confidence": 0.5}
