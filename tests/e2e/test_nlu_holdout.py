@@ -16,7 +16,8 @@ pytestmark = pytest.mark.e2e
 # English (2026-12-06, first model with English): 0.838 intent, 0.803 entity values.
 # After 2,314 more training lines (2026-12-06, session 9): Chinese 0.907 intent, 1.000 entity values; English 0.869
 # and 0.921. Floors set a few points under them (a retrain moves single lines both ways).
-MIN_INTENT_ACCURACY = {"zh": 0.85, "en": 0.83}
+# English with the encoder's second opinion (2026-12-08, three trainings): 0.907–0.920; the floor fails without it.
+MIN_INTENT_ACCURACY = {"zh": 0.85, "en": 0.88}
 MIN_ENTITY_VALUE_ACCURACY = {"zh": 0.90, "en": 0.80}
 
 
